@@ -1,0 +1,46 @@
+# Shiftroom — the two commands: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PIP := $(BIN)/pip install -q --disable-pip-version-check
+
+.PHONY: demo test install system-deps bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
+	@touch $(STAMP)
+
+## Run the control room on the embedded simulated cluster.
+demo: $(STAMP)
+	$(BIN)/shiftroom demo $(ARGS)
+
+## redis-server and prometheus are real parts of the test suite.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v prometheus   >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing with apt-get"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "make test needs$$missing: install it (Debian: sudo apt-get install$$missing) and run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## The whole suite: unit, Pilot, snapshot and integration tests against real redis-server and prometheus.
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,333 @@
+"""Domain types shared by everything in Shiftroom.
+
+No I/O and no Textual here: the engine, the controllers, the backends, the
+headless CLI and the widgets all speak these types. Every model is frozen; a
+`RoomState` is an immutable snapshot the UI renders as it is.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- rollouts
+
+
+class Strategy(StrEnum):
+    CANARY = "canary"
+    BLUE_GREEN = "blue-green"
+
+
+class Phase(StrEnum):
+    """Flagger's phase vocabulary (status.phase of a Canary)."""
+
+    INITIALIZED = "Initialized"
+    WAITING = "Waiting"
+    PROGRESSING = "Progressing"
+    PROMOTING = "Promoting"
+    FINALISING = "Finalising"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED)
+
+
+class Mode(StrEnum):
+    DEMO = "DEMO"
+    LIVE = "LIVE"
+    READ_ONLY = "READ-ONLY"
+
+
+class Weights(Frozen):
+    """Traffic split between the stable (primary) and the canary, in percent."""
+
+    stable: int = 100
+    canary: int = 0
+
+    @model_validator(mode="after")
+    def _sum_to_100(self) -> "Weights":
+        if self.stable < 0 or self.canary < 0 or self.stable + self.canary != 100:
+            raise ValueError(f"weights must be non-negative and add up to 100, got {self.stable}/{self.canary}")
+        return self
+
+    @classmethod
+    def of_canary(cls, canary: int) -> "Weights":
+        canary = max(0, min(100, int(canary)))
+        return cls(stable=100 - canary, canary=canary)
+
+
+class MetricCheck(Frozen):
+    """One metric of a canary analysis, with Flagger's `thresholdRange`."""
+
+    name: str
+    min: float | None = None
+    max: float | None = None
+    critical_min: float | None = None
+    critical_max: float | None = None
+    interval: str = "1m"
+    unit: str = ""
+    template: str | None = None  # name of a metric template; defaults to `name`
+
+    def passes(self, value: float | None) -> bool:
+        """No data is a failure: a check can only pass on a number in range."""
+        if value is None or value != value:  # None or NaN
+            return False
+        if self.min is not None and value < self.min:
+            return False
+        if self.max is not None and value > self.max:
+            return False
+        return True
+
+    def critical(self, value: float | None) -> bool:
+        if value is None or value != value:
+            return False
+        if self.critical_min is not None and value < self.critical_min:
+            return True
+        if self.critical_max is not None and value > self.critical_max:
+            return True
+        return False
+
+    @property
+    def range_text(self) -> str:
+        lo = "" if self.min is None else f"≥ {self.min:g}"
+        hi = "" if self.max is None else f"≤ {self.max:g}"
+        return " ".join(p for p in (lo, hi) if p) or "any"
+
+
+class Analysis(Frozen):
+    """Flagger's `spec.analysis`, in seconds."""
+
+    interval: float = 30.0
+    threshold: int = 5
+    max_weight: int = 50
+    step_weight: int = 10
+    step_weights: tuple[int, ...] = ()
+    metrics: tuple[MetricCheck, ...] = ()
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        """Every canary weight the analysis walks through, in order."""
+        if self.step_weights:
+            return tuple(w for w in self.step_weights if w <= self.max_weight) or (self.max_weight,)
+        if self.step_weight <= 0:
+            return (self.max_weight,)
+        return tuple(range(self.step_weight, self.max_weight + 1, self.step_weight)) or (self.max_weight,)
+
+
+class BlueGreen(Frozen):
+    """The blue-green procedure of the seed's script, with its knobs."""
+
+    health_checks: int = 10
+    health_interval: float = 5.0
+    progress_deadline: float = 300.0
+    stabilize: float = 30.0
+    scale_down_delay: float = 300.0
+
+
+class Target(Frozen):
+    """Something Shiftroom drives: a canary or a blue-green pair."""
+
+    name: str
+    namespace: str = "default"
+    strategy: Strategy = Strategy.CANARY
+    deployment: str = ""  # canary: the target deployment; blue-green: prefix of <name>-blue / <name>-green
+    service: str = ""
+    container: str = "app"
+    replicas: int = 3
+    production: bool = False
+    analysis: Analysis = Analysis()
+    blue_green: BlueGreen = BlueGreen()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class Rollout(Frozen):
+    """What the room shows about one target at one instant."""
+
+    name: str
+    namespace: str = "default"
+    strategy: Strategy = Strategy.CANARY
+    phase: Phase = Phase.INITIALIZED
+    paused: bool = False
+    auto: bool = True
+    production: bool = False
+    desired: Weights = Weights()
+    actual: Weights = Weights()
+    step: int = 0
+    steps: int = 0
+    failed_checks: int = 0
+    threshold: int = 0
+    stable_image: str = ""
+    canary_image: str = ""
+    active_color: str = ""  # blue-green: colour the Service selects
+    ready: str = ""  # "3/3" replicas ready of the rolling side
+    message: str = ""  # last decision or reason, one sentence
+    driver: str = ""  # who holds the lease ("" when nobody drives it)
+    next_tick: float | None = None  # clock time of the next analysis tick
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class SampleStatus(StrEnum):
+    OK = "ok"
+    NO_DATA = "no-data"
+    ERROR = "error"
+
+
+class MetricSample(Frozen):
+    """One reading of one metric for one target; errors are values, not exceptions."""
+
+    t: float
+    value: float | None
+    status: SampleStatus = SampleStatus.OK
+    error: str = ""
+    query: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is SampleStatus.OK and self.value is not None
+
+
+class MetricSeries(Frozen):
+    """A metric's recent history for one target, oldest first."""
+
+    target: str
+    name: str
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    times: tuple[float, ...] = ()
+    values: tuple[float | None, ...] = ()
+    source: str = ""  # the query or the simulator series it came from
+
+    @property
+    def current(self) -> float | None:
+        return self.values[-1] if self.values else None
+
+    def in_range(self, value: float | None) -> bool:
+        return MetricCheck(name=self.name, min=self.min, max=self.max).passes(value)
+
+
+# ---------------------------------------------------------------- flags and experiments
+
+
+class Flag(Frozen):
+    """A feature flag as stored by the seed's flag service (`feature:<name>`)."""
+
+    name: str
+    enabled: bool = False
+    environments: tuple[str, ...] | None = None
+    user_whitelist: tuple[str, ...] = ()
+    percentage: float = 0
+    public: dict[str, Any] = Field(default_factory=dict)
+    bucketing: str = "seed"  # "seed" (user id only) or "flag-salted"
+    error: str = ""  # set when the stored value is not valid flag JSON
+
+    @property
+    def valid(self) -> bool:
+        return not self.error
+
+
+class VariantStats(Frozen):
+    name: str
+    weight: float = 0  # configured share of traffic, percent
+    users: int = 0
+    converters: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.converters / self.users if self.users else None
+
+
+class Experiment(Frozen):
+    """An A/B experiment in the seed's layout (`experiment:<id>`)."""
+
+    id: str
+    name: str = ""
+    status: str = "draft"
+    primary_metric: str = ""
+    traffic_split: dict[str, float] = Field(default_factory=dict)
+    variants: tuple[VariantStats, ...] = ()
+    duration_days: float = 0
+    min_sample_size: int = 0
+    error: str = ""
+
+    @property
+    def users(self) -> int:
+        return sum(v.users for v in self.variants)
+
+
+# ---------------------------------------------------------------- audit and health
+
+
+class Level(StrEnum):
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class AuditEvent(Frozen):
+    """Every action and every automatic decision: who, when, what changed, why."""
+
+    t: float
+    actor: str
+    target: str
+    action: str
+    reason: str = ""
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
+    level: Level = Level.INFO
+
+
+class HealthStatus(StrEnum):
+    UP = "up"
+    STALE = "stale"  # last refresh failed; showing the last good data
+    DOWN = "down"
+
+
+class BackendHealth(Frozen):
+    name: str  # "cluster", "metrics", "store"...
+    kind: str = ""  # "sim", "kubernetes", "prometheus", "redis"
+    status: HealthStatus = HealthStatus.UP
+    reason: str = ""
+    since: float = 0.0
+
+
+class RoomState(Frozen):
+    """One immutable snapshot of everything the room shows."""
+
+    t: float = 0.0
+    seq: int = 0
+    context: str = "sim"
+    namespace: str = "all"
+    mode: Mode = Mode.DEMO
+    scenario: str = ""
+    rollouts: tuple[Rollout, ...] = ()
+    series: tuple[MetricSeries, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    experiments: tuple[Experiment, ...] = ()
+    events: tuple[AuditEvent, ...] = ()
+    health: tuple[BackendHealth, ...] = ()
+    rps: dict[str, float] = Field(default_factory=dict)  # requests/s per rollout key
+
+    def rollout(self, key: str) -> Rollout | None:
+        return next((r for r in self.rollouts if r.key == key or r.name == key), None)
+
+    def series_for(self, key: str) -> tuple[MetricSeries, ...]:
+        return tuple(s for s in self.series if s.target == key)

@@ -1,0 +1,235 @@
+"""Backend protocols: all I/O Shiftroom does goes through one of these.
+
+They are shaped for the real implementations (Kubernetes via
+kubernetes-asyncio, Prometheus over HTTP, Redis) as much as for the embedded
+simulator:
+
+- objects carry a `resource_version`; writes that pass one fail with
+  `Conflict` when the object changed meanwhile (optimistic concurrency);
+- every backend has a `read_only` flag and then refuses writes with `ReadOnly`
+  — read-only is a property of the backend, not of the key bindings;
+- a failure a user can meet is a `BackendError` whose `str()` is one sentence
+  naming the backend and what to do; metric queries return errors as values
+  (`MetricSample.status`), because "no data" is an analysis input, not a crash;
+- the cluster offers a watch stream of changes, so real clusters are watched,
+  not polled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample
+
+
+# ---------------------------------------------------------------- errors
+
+
+class BackendError(Exception):
+    """A failure a user can meet; `str(err)` is one sentence for the screen."""
+
+    def __init__(self, backend: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.backend = backend
+        self.sentence = sentence
+
+
+class Unavailable(BackendError):
+    """The backend cannot be reached (refused, timeout, 5xx): transient."""
+
+
+class NotFound(BackendError):
+    pass
+
+
+class Conflict(BackendError):
+    """The object changed since it was read (resourceVersion / WATCH mismatch)."""
+
+
+class ReadOnly(BackendError):
+    """A write was attempted on a read-only backend."""
+
+
+class Invalid(BackendError):
+    """The stored data or the request is malformed."""
+
+
+# ---------------------------------------------------------------- cluster objects
+
+
+class Obj(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Deployment(Obj):
+    name: str
+    namespace: str
+    image: str
+    container: str = "app"
+    replicas: int = 0
+    ready_replicas: int = 0
+    revision: int = 1
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    resource_version: str = "1"
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_replicas >= self.replicas
+
+
+class Revision(Obj):
+    """A ReplicaSet as `kubectl rollout history` shows it: revision → pod template."""
+
+    deployment: str
+    namespace: str
+    revision: int
+    image: str
+    created: float = 0.0
+
+
+class Service(Obj):
+    name: str
+    namespace: str
+    selector: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    resource_version: str = "1"
+
+
+class Route(Obj):
+    """A weighted router (Istio VirtualService, HTTPRoute, SMI TrafficSplit...)."""
+
+    name: str
+    namespace: str
+    weights: dict[str, int] = Field(default_factory=dict)  # destination workload → percent
+    resource_version: str = "1"
+
+
+class Lease(Obj):
+    name: str
+    namespace: str
+    holder: str = ""
+    renewed: float = 0.0
+    duration: float = 15.0
+    resource_version: str = "1"
+
+    def held_by_other(self, me: str, now: float) -> bool:
+        return bool(self.holder) and self.holder != me and now < self.renewed + self.duration
+
+
+class ClusterEvent(Obj):
+    t: float
+    namespace: str
+    object: str
+    reason: str
+    message: str
+    type: Literal["Normal", "Warning"] = "Normal"
+
+
+class WatchEvent(Obj):
+    type: Literal["ADDED", "MODIFIED", "DELETED"]
+    kind: Literal["Deployment", "Service", "Route", "Lease"]
+    object: Deployment | Service | Route | Lease
+
+
+Kind = Literal["Deployment", "Service", "Route"]
+
+
+# ---------------------------------------------------------------- protocols
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str  # shown in the header: "sim", "kubernetes", "prometheus", "redis"
+    read_only: bool
+
+    async def ping(self) -> None:
+        """Raise `BackendError` when the backend is not usable right now."""
+
+
+@runtime_checkable
+class Cluster(Backend, Protocol):
+    async def list_deployments(self, namespace: str | None = None) -> list[Deployment]: ...
+    async def get_deployment(self, namespace: str, name: str) -> Deployment: ...
+    async def set_image(self, namespace: str, name: str, container: str, image: str) -> Deployment: ...
+    async def scale(self, namespace: str, name: str, replicas: int) -> Deployment: ...
+    async def revisions(self, namespace: str, name: str) -> list[Revision]: ...
+    async def rollout_undo(self, namespace: str, name: str, to_revision: int | None = None) -> Deployment:
+        """Roll the pod template back to `to_revision` (default: the previous one)."""
+
+    async def get_service(self, namespace: str, name: str) -> Service: ...
+    async def patch_selector(
+        self, namespace: str, name: str, selector: Mapping[str, str], resource_version: str | None = None
+    ) -> Service: ...
+
+    async def get_route(self, namespace: str, name: str) -> Route: ...
+    async def set_weights(
+        self, namespace: str, name: str, weights: Mapping[str, int], resource_version: str | None = None
+    ) -> Route: ...
+
+    async def get_annotations(self, kind: Kind, namespace: str, name: str) -> dict[str, str]: ...
+    async def patch_annotations(
+        self, kind: Kind, namespace: str, name: str, annotations: Mapping[str, str | None],
+        resource_version: str | None = None,
+    ) -> None:
+        """Set (or, with None, remove) annotations: where controller state lives."""
+
+    async def acquire_lease(self, namespace: str, name: str, holder: str, duration: float) -> Lease:
+        """Take or renew the lease; raise `Conflict` when another live holder has it."""
+
+    async def release_lease(self, namespace: str, name: str, holder: str) -> None: ...
+    async def get_lease(self, namespace: str, name: str) -> Lease | None: ...
+
+    async def events(self, namespace: str | None = None, since: float = 0.0) -> list[ClusterEvent]: ...
+    def watch(self, namespace: str | None = None) -> AsyncIterator[WatchEvent]: ...
+
+
+@runtime_checkable
+class Metrics(Backend, Protocol):
+    async def query(
+        self, check: MetricCheck, targets: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], MetricSample]:
+        """One reading of `check` for every (namespace, workload) — batched: one
+        query per metric, not one per target. Failures come back as samples
+        with status NO_DATA or ERROR, never as exceptions."""
+
+    async def history(
+        self, check: MetricCheck, target: tuple[str, str], start: float, end: float, step: float
+    ) -> list[tuple[float, float | None]]: ...
+
+
+@runtime_checkable
+class Store(Backend, Protocol):
+    """Feature flags and experiments in the seed's Redis layout."""
+
+    async def list_flags(self) -> list[Flag]: ...
+    async def get_flag_raw(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        """The stored JSON object and a version token for `put_flag_raw`."""
+
+    async def put_flag_raw(self, name: str, config: Mapping[str, Any], expected_version: str | None) -> str:
+        """Write unless the flag changed since `expected_version` (raise `Conflict`)."""
+
+    async def list_experiments(self) -> list[Experiment]: ...
+
+
+@runtime_checkable
+class AuditLog(Backend, Protocol):
+    async def append(self, event: AuditEvent) -> None: ...
+    async def recent(self, limit: int = 200) -> list[AuditEvent]: ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    async def notify(self, event: AuditEvent) -> None: ...
+
+
+class LogNotifier:
+    """The default notifier: the audit log is the notification."""
+
+    name = "log"
+
+    async def notify(self, event: AuditEvent) -> None:  # noqa: D401 - protocol method
+        return None
