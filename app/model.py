@@ -133,6 +133,23 @@ class BlueGreen(Frozen):
     scale_down_delay: float = 300.0
 
 
+class GuardSpec(Frozen):
+    """The seed's auto-rollback watch after a rollout: breach = `rollout undo`."""
+
+    enabled: bool = True
+    window: float = 300.0
+    interval: float = 30.0
+    error_rate_max: float = 5.0  # percent
+    latency_max: float = 1000.0  # ms, p99
+
+    @property
+    def checks(self) -> tuple[MetricCheck, ...]:
+        return (
+            MetricCheck(name="error-rate", max=self.error_rate_max, unit="%"),
+            MetricCheck(name="request-duration", max=self.latency_max, unit="ms"),
+        )
+
+
 class Target(Frozen):
     """Something Shiftroom drives: a canary or a blue-green pair."""
 
@@ -146,10 +163,24 @@ class Target(Frozen):
     production: bool = False
     analysis: Analysis = Analysis()
     blue_green: BlueGreen = BlueGreen()
+    guard: GuardSpec = GuardSpec()
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+class Check(Frozen):
+    """One metric check of one analysis tick, with where its number came from."""
+
+    name: str
+    value: float | None
+    passed: bool
+    critical: bool = False
+    status: str = "ok"
+    error: str = ""
+    query: str = ""
+    range: str = ""
 
 
 class Rollout(Frozen):
@@ -175,6 +206,11 @@ class Rollout(Frozen):
     message: str = ""  # last decision or reason, one sentence
     driver: str = ""  # who holds the lease ("" when nobody drives it)
     next_tick: float | None = None  # clock time of the next analysis tick
+    earliest_rollback: float | None = None  # soonest an automatic rollback could happen
+    checks: tuple[Check, ...] = ()  # the last tick's checks
+    history: tuple[bool, ...] = ()  # pass/fail of recent ticks, oldest first
+    stage: str = ""  # blue-green: the step of the procedure in progress
+    guard_until: float | None = None  # the post-rollout guard watches until then
 
     @property
     def key(self) -> str:

@@ -1,0 +1,118 @@
+"""`shiftroom` (also installed as `kubectl-shiftroom`, so `kubectl shiftroom` works)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: one sentence, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one sentence, no usage dump
+        raise UsageError(f"shiftroom: {message} (see `shiftroom --help`).")
+
+
+def _version() -> str:
+    try:
+        return version("shiftroom")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="shiftroom", description="A terminal control room for progressive delivery.")
+    p.add_argument("--version", action="version", version=f"shiftroom {_version()}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="run the room on the embedded simulated cluster")
+    demo.add_argument("--scenario", default=None, help="built-in scenario name or a scenario YAML file")
+    demo.add_argument("--speed", type=_positive, default=10.0, help="simulated seconds per real second (default 10)")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    demo.add_argument("--theme", default="dark", help="dark, light or wall")
+    demo.add_argument("--read-only", action="store_true", help="watch only: the backends refuse every write")
+    demo.add_argument("--headless", action="store_true", help="no screen: run on the virtual clock")
+    demo.add_argument("--until-settled", action="store_true", help="headless: stop once every target has settled")
+    demo.add_argument("--duration", type=_positive, default=None, help="headless: simulated seconds to run at most")
+    demo.add_argument("--json", action="store_true", help="headless: print the result as one JSON object")
+
+    sub.add_parser("scenarios", help="list the built-in scenarios")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except UsageError as err:
+        print(str(err), file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "scenarios":
+        from backends.sim.scenario import list_scenarios
+
+        for name, description in list_scenarios():
+            print(f"{name:<20} {description}")
+        return 0
+    if args.command in (None, "demo"):
+        return _demo(args)
+    raise UsageError(f"shiftroom: unknown command {args.command!r}.")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.factory import DEFAULT_SCENARIO, RoomOptions
+    from backends.sim.scenario import ScenarioError, load_scenario
+
+    scenario = getattr(args, "scenario", None) or DEFAULT_SCENARIO
+    try:
+        load_scenario(scenario)  # validate before any screen appears
+    except ScenarioError as err:
+        raise UsageError(str(err)) from None
+    theme = getattr(args, "theme", "dark")
+    import themes
+
+    if theme not in themes.names():
+        raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
+    options = RoomOptions(scenario=scenario, speed=getattr(args, "speed", 10.0), seed=getattr(args, "seed", None),
+                          theme=theme, read_only=getattr(args, "read_only", False))
+    if getattr(args, "headless", False):
+        from app.headless import run
+
+        result = run(options, until_settled=args.until_settled, duration=args.duration)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for e in result["timeline"]:
+                print(f"{e['t']:>8.1f}s  {e['target']:<28} {e['action']:<14} {e['weights'] or '':<7} {e['reason']}")
+            for key, t in result["targets"].items():
+                print(f"{key}: {t['phase']}")
+        return 0
+    from app.factory import make_app
+
+    make_app(options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""One factory builds the room for the CLI and for the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.clock import Clock, ScaledClock, VirtualClock
+from app.control.engine import Engine
+from app.model import Mode
+
+if TYPE_CHECKING:
+    from app.room import ShiftroomApp
+    from backends.sim.world import SimWorld
+
+DEFAULT_SCENARIO = "healthy-canary"
+
+
+@dataclass
+class RoomOptions:
+    scenario: str = DEFAULT_SCENARIO
+    speed: float = 10.0  # demo clock seconds per real second
+    seed: int | None = None
+    theme: str = "dark"
+    read_only: bool = False
+    actor: str | None = None
+    virtual: bool = False  # tests and headless runs: time moves only when told
+    publish_hz: float = 2.0  # snapshots per real second at most
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Demo:
+    """A simulated world and the engine driving it."""
+
+    world: "SimWorld"
+    engine: Engine
+    clock: Clock
+
+
+def make_clock(options: RoomOptions) -> Clock:
+    return VirtualClock() if options.virtual else ScaledClock(speed=options.speed)
+
+
+def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
+    """The embedded simulated cluster, its flag store and an engine on top of it."""
+    from backends.sim.cluster import SimCluster
+    from backends.sim.scenario import load_scenario
+    from backends.sim.store import SimAudit, SimStore
+    from backends.sim.build import build_world
+
+    clock = clock or make_clock(options)
+    scenario = load_scenario(options.scenario)
+    world = build_world(scenario, clock, seed=options.seed)
+    seed = options.seed if options.seed is not None else scenario.seed
+    store = SimStore(clock, seed=seed, read_only=options.read_only)
+    cluster = SimCluster(world, read_only=True) if options.read_only else world.cluster
+    # Snapshots at most `publish_hz` per real second, whatever the demo speed.
+    speed = 1.0 if options.virtual else options.speed
+    publish_every = max(1.0, speed / options.publish_hz)
+    engine = Engine(
+        clock=clock,
+        cluster=cluster,
+        metrics=world.metrics,
+        targets=world.targets,
+        store=store,
+        audit=SimAudit(),
+        mode=Mode.READ_ONLY if options.read_only else Mode.DEMO,
+        context="sim",
+        namespace=",".join(sorted({t.namespace for t in world.targets})) or "all",
+        scenario=scenario.name,
+        actor=options.actor,
+        tick_every=1.0,
+        publish_every=publish_every,
+        series_every=max(5.0, publish_every),
+        background=(world.run, store.population.run),
+    )
+    return Demo(world=world, engine=engine, clock=clock)
+
+
+def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":
+    from app.room import ShiftroomApp
+
+    demo = make_demo(options, clock)
+    return ShiftroomApp(demo.engine, theme=options.theme)

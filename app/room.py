@@ -1,0 +1,100 @@
+"""The Textual App: engine snapshots in, key presses out.
+
+`ShiftroomApp(engine)` subscribes to the engine, starts it in a worker, turns
+each snapshot into a coalescing `StateUpdated` message and hands it to the
+main screen. Read-only engines get the screen without write keys.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+import themes
+from app.model import RoomState
+from app.screens.binding_list import room_bindings
+from app.screens.commands import RoomCommands
+from app.screens.control import ControlScreen
+from app.screens.help import HelpScreen
+from app.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from app.control.engine import Engine
+
+
+class StateUpdated(Message):
+    """A new snapshot; a newer one replaces an older one still in the queue."""
+
+    def __init__(self, state: RoomState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StateUpdated)
+
+
+class ShiftroomApp(App[None]):
+    CSS_PATH = str(themes.STYLESHEET)
+    TITLE = "Shiftroom"
+    COMMANDS = App.COMMANDS | {RoomCommands}
+
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", priority=True, show=False),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, engine: "Engine | Any", *, theme: str = themes.DEFAULT, title_context: str | None = None) -> None:
+        themes.check(theme)
+        super().__init__()
+        for one in themes.THEMES.values():
+            self.register_theme(one)
+        self.theme = theme
+        self.engine = engine
+        self.read_only: bool = bool(engine.read_only)
+        self.title_context = title_context
+        self.state: RoomState = engine.state
+        self.main_screen: MainScreen | None = None
+
+    def get_default_screen(self) -> MainScreen:
+        screen_class = MainScreen if self.read_only else ControlScreen
+        self.main_screen = screen_class(self.state, read_only=self.read_only, title_context=self.title_context)
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        self.sub_title = self.title_context or self.state.context
+        self.engine.subscribe(self._snapshot)
+        self.start_engine()
+
+    def _snapshot(self, state: RoomState) -> None:
+        """Engine callback, on the event loop: queue it, let the queue coalesce."""
+        self.post_message(StateUpdated(state))
+
+    @work(group="engine", exit_on_error=False)
+    async def start_engine(self) -> None:
+        try:
+            await self.engine.start()
+        except Exception as error:
+            self.notify(f"The engine did not start: {error}", severity="error", timeout=15)
+
+    def on_state_updated(self, message: StateUpdated) -> None:
+        self.state = message.state
+        if self.main_screen is not None:
+            self.main_screen.show_state(message.state)
+
+    async def on_unmount(self) -> None:
+        try:
+            await self.engine.stop()
+        except Exception:
+            pass  # leaving anyway; the engine logs its own failures
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(room_bindings(self), read_only=self.read_only))
+
+    def binding_group(self, binding: Binding) -> str:
+        return "Room"

@@ -1,0 +1,214 @@
+"""The main screen: header, tabs (rollouts | flags | experiments), filter, footer.
+
+It receives every snapshot from the App and hands each widget its slice, but
+only for what is visible: a hidden tab is rendered when it is shown, and
+nothing renders while a modal screen is on top.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+
+from app.model import RoomState
+from widgets.detail import RolloutDetail
+from widgets.event_log import EventLog
+from widgets.experiments_list import ExperimentsList
+from widgets.flags_list import FlagDetail, FlagsList
+from widgets.header import RoomHeader
+from widgets.keyed_table import KeyedTable
+from widgets.rollouts_table import RolloutsTable
+from widgets.row_filter import RowFilter
+
+NARROW = 120  # below this many columns the detail pane goes under the table
+TABS = ("rollouts", "flags", "experiments")
+TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experiments": "#experiments-table"}
+
+
+class MainScreen(Screen[None]):
+    """Watching: every view, no write keys (the read-only room uses exactly this)."""
+
+    BINDINGS = [
+        # Declared here rather than on the App so that the footer shows it first, even at 80 columns.
+        Binding("question_mark", "app.help", "Help", id="help", tooltip="every key of the room"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows: text or regex, ! inverts"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
+        Binding("j,down", "row_down", "Next row", show=False, id="row-down"),
+        Binding("k,up", "row_up", "Previous row", show=False, id="row-up"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="next-pane"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False, id="previous-pane"),
+        Binding("1", "show_tab('rollouts')", "Rollouts", show=False, id="tab-rollouts"),
+        Binding("2", "show_tab('flags')", "Flags", show=False, id="tab-flags"),
+        Binding("3", "show_tab('experiments')", "Experiments", show=False, id="tab-experiments"),
+    ]
+
+    def __init__(self, state: RoomState, *, read_only: bool = False, title_context: str | None = None) -> None:
+        super().__init__(id="main")
+        self.state = state
+        self.read_only = read_only
+        self.title_context = title_context
+        self.filters: dict[str, str] = {tab: "" for tab in TABS}
+        self.renders = 0  # how many snapshots were drawn (tests, benchmarks)
+
+    def binding_group(self, binding: Binding) -> str:
+        return "Room" if binding.id == "help" else "Navigation"
+
+    def compose(self) -> ComposeResult:
+        yield RoomHeader(read_only=self.read_only, title_context=self.title_context)
+        with TabbedContent(id="tabs", initial="rollouts"):
+            with TabPane("Rollouts", id="rollouts"):
+                with Horizontal(id="rollouts-body"):
+                    with Vertical(id="left"):
+                        yield RolloutsTable(id="rollouts-table")
+                        yield EventLog(id="events")
+                    yield RolloutDetail(id="detail")
+            with TabPane("Flags", id="flags"):
+                yield FlagsList(id="flags-table")
+                yield FlagDetail(id="flag-detail")
+            with TabPane("Experiments", id="experiments"):
+                yield ExperimentsList(id="experiments-table")
+        yield Input(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for tab, selector in TABLE_OF_TAB.items():
+            self.query_one(selector).border_title = tab
+        self.query_one("#events").border_title = "events"
+        self.query_one("#detail").border_title = "detail"
+        self.query_one(RolloutsTable).focus()
+        self.render_state()
+
+    # ------------------------------------------------------------ snapshots
+
+    def show_state(self, state: RoomState) -> None:
+        self.state = state
+        if self.is_mounted and self.is_active:  # a modal on top: catch up on resume
+            self.render_state()
+
+    def on_screen_resume(self) -> None:
+        self.render_state()  # catch up on what arrived while a modal was open
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active or "rollouts"
+
+    def render_state(self) -> None:
+        state = self.state
+        self.renders += 1
+        self.query_one(RoomHeader).show(state)
+        tab = self.active_tab
+        if tab == "rollouts":
+            self.query_one(RolloutsTable).show(state.rollouts)
+            self.query_one(EventLog).show(state.events)
+            self._show_detail()
+        elif tab == "flags":
+            self.query_one(FlagsList).show(state.flags)
+            self._show_flag()
+        elif tab == "experiments":
+            self.query_one(ExperimentsList).show(state.experiments)
+        self._label_tabs(state)
+
+    def _label_tabs(self, state: RoomState) -> None:
+        tabs = self.query_one(TabbedContent)
+        invalid = sum(1 for f in state.flags if not f.valid)
+        labels = {
+            "rollouts": f"Rollouts {len(state.rollouts)}",
+            "flags": f"Flags {len(state.flags)}" + (f" ({invalid} invalid)" if invalid else ""),
+            "experiments": f"Experiments {len(state.experiments)}",
+        }
+        for tab_id, label in labels.items():
+            tab = tabs.get_tab(tab_id)
+            if str(tab.label) != label:
+                tab.label = label
+
+    @property
+    def selected_key(self) -> str | None:
+        return self.query_one(RolloutsTable).selected_key
+
+    def _show_detail(self) -> None:
+        key = self.selected_key
+        rollout = self.state.rollout(key) if key else None
+        series = self.state.series_for(rollout.key) if rollout else ()
+        self.query_one(RolloutDetail).show(rollout, series)
+
+    @on(DataTable.RowHighlighted, "#rollouts-table")
+    def _row_changed(self) -> None:
+        self._show_detail()
+
+    def _show_flag(self) -> None:
+        key = self.query_one(FlagsList).selected_key
+        flag = next((f for f in self.state.flags if f.name == key), None)
+        self.query_one(FlagDetail).show(flag)
+
+    @on(DataTable.RowHighlighted, "#flags-table")
+    def _flag_changed(self) -> None:
+        self._show_flag()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        self.render_state()
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = self.filters.get(self.active_tab, "")
+        self.set_class(bool(filter_input.value), "-filtering")
+
+    # ------------------------------------------------------------ layout
+
+    def on_resize(self, event: Resize) -> None:
+        narrow = event.size.width < NARROW
+        self.set_class(narrow, "-narrow")
+        self.query_one(RolloutsTable).compact = narrow
+
+    # ------------------------------------------------------------ navigation
+
+    def active_table(self) -> KeyedTable:
+        return self.query_one(TABLE_OF_TAB[self.active_tab], KeyedTable)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self.active_table().focus()
+
+    def action_row_down(self) -> None:
+        self.active_table().action_cursor_down()
+
+    def action_row_up(self) -> None:
+        self.active_table().action_cursor_up()
+
+    # ------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = self.filters.get(self.active_tab, "")
+        filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+        self.remove_class("-filtering")
+        self.active_table().focus()
+
+    def set_filter(self, text: str) -> None:
+        self.filters[self.active_tab] = text
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.value != text:
+            filter_input.value = text
+        table = self.active_table()
+        table.set_filter(RowFilter(text))
+        table.border_title = f"{self.active_tab}  /{text}" if text else self.active_tab
+        if self.active_tab == "rollouts":
+            self._show_detail()
+        elif self.active_tab == "flags":
+            self._show_flag()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self.set_class(bool(event.value), "-filtering")
+        self.active_table().focus()

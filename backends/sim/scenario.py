@@ -1,0 +1,264 @@
+"""Scenario files: what the simulated world looks like and what happens in it.
+
+A scenario is a YAML file (see `scenarios/*.yaml` for commented examples):
+
+    name, description, seed, duration   # duration: upper bound for headless runs, seconds
+    rps:       {<target name>: requests per second}   # a canary's Route or a blue-green Service
+    targets:   [<app.model.Target>, ...]              # omitted: the seed's two targets
+    images:    {<target name>: starting image}        # omitted: the seed's images
+    behaviour: {<image or glob>: <Behaviour>}         # how each version behaves
+    events:    [{at: <s> | when: {...}, <one action>}]
+
+Actions: `release: {target, image}`, `behaviour: {image, ...fields to change}`,
+`metrics: down|up`, `cluster: down|up`, `note: "text"`.
+
+`load_scenario` raises `ScenarioError`, whose message is one sentence naming
+the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.model import Target
+from backends.sim.behaviour import Behaviour, Ramp
+
+ACTIONS = ("release", "behaviour", "metrics", "cluster", "note")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Release(_Strict):
+    """Ship `image`: canary targets get it on their deployment, blue-green ones on their Service's
+    `shiftroom.io/desired-image` annotation, where the blue-green controller picks it up."""
+
+    target: str
+    image: str = Field(min_length=1)
+
+
+class BehaviourChange(_Strict):
+    """Change some fields of an image's behaviour from this moment on."""
+
+    image: str = Field(min_length=1)
+    success_rate: float | None = Field(None, ge=0, le=100)
+    error_code: int | None = Field(None, ge=500, le=599)
+    p50_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    ready_after: float | None = Field(None, ge=0)
+    health_failures: int | None = Field(None, ge=0)
+    ramp: Ramp | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self if k != "image" and v is not None}
+
+
+class Condition(_Strict):
+    """Fires the first second at which every condition given holds."""
+
+    target: str
+    canary_weight_at_least: int | None = Field(None, ge=0, le=100)
+    active_color: str | None = None  # blue-green: the colour the Service selects
+    after: float | None = Field(None, ge=0)  # and not before this many seconds
+
+    @model_validator(mode="after")
+    def _something(self) -> "Condition":
+        if self.canary_weight_at_least is None and self.active_color is None:
+            raise ValueError("a `when` needs canary_weight_at_least or active_color")
+        return self
+
+
+class Event(_Strict):
+    at: float | None = Field(None, ge=0)
+    when: Condition | None = None
+    release: Release | None = None
+    behaviour: BehaviourChange | None = None
+    metrics: Literal["down", "up"] | None = None
+    cluster: Literal["down", "up"] | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger_one_action(self) -> "Event":
+        if (self.at is None) == (self.when is None):
+            raise ValueError("an event needs exactly one of `at` (seconds) or `when` (a condition)")
+        given = [a for a in ACTIONS if getattr(self, a) is not None]
+        if len(given) != 1:
+            raise ValueError(f"an event needs exactly one action of {', '.join(ACTIONS)}; got {len(given)}")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in ACTIONS if getattr(self, a) is not None)
+
+
+class Scenario(_Strict):
+    name: str = "default"
+    description: str = ""
+    seed: int = 1
+    duration: float = Field(600.0, gt=0)
+    rps: dict[str, float] = Field(default_factory=dict)
+    targets: tuple[Target, ...] | None = None
+    images: dict[str, str] = Field(default_factory=dict)
+    behaviour: dict[str, Behaviour] = Field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+    source: str = Field("", exclude=True)  # the file it came from
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> "Scenario":
+        if self.targets is not None:
+            names = [t.name for t in self.targets]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"target names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+# ---------------------------------------------------------------- loading
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; `str()` is one sentence with file, line and field."""
+
+    def __init__(self, sentence: str, path: str = "", line: int | None = None, field: str = "") -> None:
+        super().__init__(sentence)
+        self.path, self.line, self.field = path, line, field
+
+
+def _builtin_dir():
+    return resources.files("backends.sim").joinpath("scenarios")
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """Built-in scenarios as (name, description), sorted by name."""
+    out = []
+    for entry in sorted(_builtin_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            try:
+                data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError:
+                data = {}
+            desc = data.get("description", "") if isinstance(data, dict) else ""
+            out.append((entry.name[: -len(".yaml")], " ".join(str(desc).split())))
+    return out
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path."""
+    text, source = _read(str(name_or_path))
+    return parse_scenario(text, source)
+
+
+def _read(name_or_path: str) -> tuple[str, str]:
+    path = Path(name_or_path).expanduser()
+    looks_like_path = path.suffix in (".yaml", ".yml") or "/" in name_or_path or path.exists()
+    if looks_like_path:
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ScenarioError(f"Cannot read scenario file {path}: {reason.lower()}.", str(path)) from None
+    entry = _builtin_dir().joinpath(f"{name_or_path}.yaml")
+    if not entry.is_file():
+        known = ", ".join(n for n, _ in list_scenarios())
+        raise ScenarioError(f"There is no scenario named '{name_or_path}'; the built-in ones are: {known}.")
+    return entry.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        lines = text.splitlines()
+        near = lines[line - 1].strip()[:40] if 0 < line <= len(lines) else ""
+        where = f" near '{near}'" if near else ""
+        raise ScenarioError(f"{source}:{line}: the YAML does not parse{where} ({problem}).", source, line) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}:1: the YAML does not parse ({' '.join(str(exc).split())}).", source, 1) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}:1: a scenario must be a mapping of fields, not a {type(data).__name__}.", source, 1)
+    try:
+        scenario = Scenario.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        count = exc.error_count()
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        raise _error(root, source, tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "), more) from None
+    for loc, name in _target_refs(scenario):
+        known = _target_names(scenario)
+        if name not in known:
+            raise _error(root, source, loc, f"there is no target named '{name}' (targets: {', '.join(known)})")
+    return scenario
+
+
+def _error(root: yaml.Node | None, source: str, loc: tuple[Any, ...], msg: str, more: str = "") -> ScenarioError:
+    line, path = _locate(root, loc)
+    field = _field_text(path) or "(top level)"
+    return ScenarioError(f"{source}:{line}: field '{field}': {msg.rstrip('.')}{more}.", source, line, field)
+
+
+def _target_names(scenario: Scenario) -> list[str]:
+    from backends.sim.defaults import DEFAULT_TARGETS
+
+    return [t.name for t in (scenario.targets if scenario.targets is not None else DEFAULT_TARGETS)]
+
+
+def _target_refs(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Every place the scenario names a target: (pydantic-style location, name)."""
+    refs: list[tuple[tuple[Any, ...], str]] = [(("rps", k), k) for k in scenario.rps]
+    refs += [(("images", k), k) for k in scenario.images]
+    for i, ev in enumerate(scenario.events):
+        if ev.release is not None:
+            refs.append((("events", i, "release", "target"), ev.release.target))
+        if ev.when is not None:
+            refs.append((("events", i, "when", "target"), ev.when.target))
+    return refs
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, list[str | int]]:
+    """Follow a pydantic error location through the composed YAML: (1-based line, the matched path).
+
+    Location parts that are not in the document (a missing field, a union tag)
+    stop the walk at the deepest node found, whose line is reported, but the
+    missing field's name is still part of the path.
+    """
+    node, path, line = root, [], (root.start_mark.line + 1 if root is not None else 1)
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is not None:
+            node = child
+            path.append(part)
+        elif isinstance(part, (str, int)) and not _is_tag(part):
+            path.append(part)
+            node = None
+    return line, path
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+def _field_text(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

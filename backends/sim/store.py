@@ -1,0 +1,250 @@
+"""The embedded flag/experiment store and audit log: the seed's Redis layout, in process.
+
+Flags are raw JSON objects under their names (the seed's `feature:<name>`),
+experiments raw seed configs under their ids (`experiment:<id>`). Each
+object has a version token, as a Redis WATCH or a Kubernetes resourceVersion
+would give: a write that names a stale version fails with `Conflict`, so two
+editors never overwrite each other silently. A read-only store refuses every
+write with `ReadOnly`. Experiment results come from a simulated population.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from app.clock import Clock
+from app.experiments import experiment_errors, parse_experiment
+from app.flags import parse_flag, validate_flag_name
+from app.model import AuditEvent, Experiment, Flag
+from backends.base import Conflict, Invalid, ReadOnly, Unavailable
+from backends.sim.population import Population
+
+#: The two flags the seed's frontend reads (ProductList.jsx).
+SEED_FLAGS: dict[str, dict[str, Any]] = {
+    "new-product-design": {
+        "enabled": True,
+        "environments": ["production", "staging"],
+        "percentage": 25,
+        "public": {"layout": "grid", "theme": "v2"},
+    },
+    "ai-recommendations": {
+        "enabled": False,
+        "userWhitelist": ["user-1", "user-42", "qa-team"],
+        "percentage": 10,
+        "public": {"model": "collab-filter-v1", "max_items": 6},
+    },
+}
+
+#: The seed's ConfigMap `ab-test-config`, key `experiments.json`, verbatim.
+SEED_EXPERIMENTS_JSON = """\
+{
+  "checkout-flow-redesign": {
+    "name": "Checkout Flow Redesign",
+    "description": "Testing new streamlined checkout process",
+    "status": "active",
+    "traffic_split": {
+      "control": 50,
+      "variant_a": 50
+    },
+    "targeting": {
+      "user_segments": ["new_users", "mobile_users"],
+      "geo_locations": ["US", "CA", "UK"]
+    },
+    "metrics": {
+      "primary": "conversion_rate",
+      "secondary": ["cart_abandonment", "time_to_checkout"]
+    },
+    "duration_days": 14,
+    "min_sample_size": 1000
+  },
+  "product-page-layout": {
+    "name": "Product Page Layout Test",
+    "description": "Testing grid vs list layout for products",
+    "status": "active",
+    "traffic_split": {
+      "control": 33,
+      "variant_a": 33,
+      "variant_b": 34
+    },
+    "metrics": {
+      "primary": "click_through_rate",
+      "secondary": ["time_on_page", "bounce_rate"]
+    },
+    "duration_days": 7,
+    "min_sample_size": 500
+  }
+}
+"""
+SEED_EXPERIMENTS: dict[str, dict[str, Any]] = json.loads(SEED_EXPERIMENTS_JSON)
+ABSENT = "0"  # the version token of an object that does not exist
+
+
+def _json_copy(config: Any, what: str) -> dict[str, Any]:
+    """A deep, JSON-normalised copy (what Redis would give back); Invalid when not a JSON object."""
+    if not isinstance(config, Mapping):
+        raise Invalid("sim", f"{what} must be a JSON object.")
+    try:
+        return json.loads(json.dumps(config, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise Invalid("sim", f"{what} cannot be stored as JSON ({exc}).") from None
+
+
+class _Versioned:
+    """Objects by key, each with a version token from one monotonic counter."""
+
+    def __init__(self, counter: itertools.count, items: Mapping[str, Any]) -> None:
+        self._counter = counter
+        self.data: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, str] = {}
+        for key, value in items.items():
+            self.data[key] = copy.deepcopy(dict(value))
+            self.versions[key] = str(next(counter))
+
+    def get(self, key: str) -> tuple[dict[str, Any] | None, str]:
+        if key not in self.data:
+            return None, ABSENT
+        return copy.deepcopy(self.data[key]), self.versions[key]
+
+    def check(self, key: str, expected: str | None, what: str) -> None:
+        current = self.versions.get(key, ABSENT)
+        if expected is not None and expected != current:
+            state = "was deleted" if current == ABSENT else "already exists" if expected == ABSENT else "changed"
+            raise Conflict("sim", f"{what} {state} since it was read; reload it and apply the change again.")
+
+    def put(self, key: str, value: dict[str, Any]) -> str:
+        self.data[key] = value  # in place: the population holds a live view of this dict
+        self.versions[key] = str(next(self._counter))
+        return self.versions[key]
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+        self.versions.pop(key, None)
+
+
+class SimStore:
+    """`backends.base.Store` in process, seeded with the seed's flags and experiments."""
+
+    name = "sim"
+
+    def __init__(
+        self,
+        clock: Clock,
+        seed: int = 0,
+        read_only: bool = False,
+        *,
+        flags: Mapping[str, Mapping[str, Any]] | None = None,
+        experiments: Mapping[str, Mapping[str, Any]] | None = None,
+        users_per_second: float = 20.0,
+        rates: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.read_only = read_only
+        counter = itertools.count(1)
+        self._flags = _Versioned(counter, SEED_FLAGS if flags is None else flags)
+        self._experiments = _Versioned(counter, SEED_EXPERIMENTS if experiments is None else experiments)
+        self.population = Population(
+            clock, seed, self._experiments.data, users_per_second=users_per_second, rates=rates
+        )
+        self._down = ""
+
+    # ------------------------------------------------------------ health
+
+    def set_unavailable(self, reason: str | None) -> None:
+        """Scenarios: make every call fail with `Unavailable(reason)` until called with None."""
+        self._down = reason or ""
+
+    def _up(self) -> None:
+        if self._down:
+            raise Unavailable("sim", self._down)
+
+    def _writable(self, what: str) -> None:
+        self._up()
+        if self.read_only:
+            raise ReadOnly("sim", f"The store is read-only, so {what} was not changed.")
+
+    async def ping(self) -> None:
+        self._up()
+
+    # ------------------------------------------------------------ flags
+
+    async def list_flags(self) -> list[Flag]:
+        self._up()
+        return [parse_flag(n, self._flags.data[n]) for n in sorted(self._flags.data)]
+
+    async def get_flag_raw(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        """The stored JSON and its version token; (None, "0") when there is no such flag."""
+        self._up()
+        return self._flags.get(name)
+
+    async def put_flag_raw(self, name: str, config: Mapping[str, Any], expected_version: str | None) -> str:
+        """Store `config` as is (unknown fields included); `expected_version` "0" means create only."""
+        self._writable(f"flag {name}")
+        try:
+            validate_flag_name(name)
+        except ValueError as exc:
+            raise Invalid("sim", str(exc)) from None
+        value = _json_copy(config, f"Flag {name}")
+        self._flags.check(name, expected_version, f"Flag {name}")
+        return self._flags.put(name, value)
+
+    async def delete_flag(self, name: str, expected_version: str | None) -> None:
+        self._writable(f"flag {name}")
+        self._flags.check(name, expected_version, f"Flag {name}")
+        self._flags.delete(name)
+
+    # ------------------------------------------------------------ experiments
+
+    async def list_experiments(self) -> list[Experiment]:
+        """Every experiment with the population's live (users, converters) per variant."""
+        self._up()
+        self.population.tick(self.clock.now())
+        return [
+            parse_experiment(eid, cfg, self.population.counts(eid)) for eid, cfg in self._experiments.data.items()
+        ]
+
+    async def get_experiment_raw(self, experiment_id: str) -> tuple[dict[str, Any] | None, str]:
+        self._up()
+        return self._experiments.get(experiment_id)
+
+    async def put_experiment_raw(
+        self, experiment_id: str, config: Mapping[str, Any], expected_version: str | None
+    ) -> str:
+        """Store a seed experiment config; Invalid when it could not assign users."""
+        self._writable(f"experiment {experiment_id}")
+        value = _json_copy(config, f"Experiment {experiment_id}")
+        errs = experiment_errors(value)
+        if errs:
+            raise Invalid("sim", f"Experiment {experiment_id}: {errs[0]}.")
+        self._experiments.check(experiment_id, expected_version, f"Experiment {experiment_id}")
+        return self._experiments.put(experiment_id, value)
+
+
+class SimAudit:
+    """`backends.base.AuditLog` in memory: the newest `limit` events."""
+
+    name = "sim"
+
+    def __init__(self, limit: int = 1000, read_only: bool = False) -> None:
+        if limit <= 0:
+            raise ValueError("limit must be positive.")
+        self.read_only = read_only
+        self._events: deque[AuditEvent] = deque(maxlen=limit)
+
+    async def ping(self) -> None:
+        return None
+
+    async def append(self, event: AuditEvent) -> None:
+        if self.read_only:
+            raise ReadOnly("sim", "The audit log is read-only, so the event was not recorded.")
+        self._events.append(event)
+
+    async def recent(self, limit: int = 200) -> list[AuditEvent]:
+        """The last `limit` events, oldest first."""
+        if limit <= 0:
+            return []
+        return list(self._events)[-limit:]

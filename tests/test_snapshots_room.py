@@ -1,0 +1,40 @@
+"""Screens as pictures, from the fixed state in tests/ui_states.py (no clock, no randomness).
+
+The main-screen snapshots move onto `make_app` (simulator + VirtualClock) when
+the factory lands; these keep covering the layout on hand-built states.
+"""
+
+from __future__ import annotations
+
+from app.room import ShiftroomApp
+from app.model import Mode
+from tests.ui_states import STATE, StaticEngine
+
+WIDE = (160, 45)
+
+
+def room(theme: str = "dark", read_only: bool = False) -> ShiftroomApp:
+    state = STATE.model_copy(update={"mode": Mode.READ_ONLY}) if read_only else STATE
+    app = ShiftroomApp(StaticEngine(state=state, read_only=read_only), theme=theme)
+    app.animation_level = "none"
+    return app
+
+
+def test_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(room(), terminal_size=WIDE)
+
+
+def test_main_screen_narrow(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(room(), terminal_size=(80, 24))
+
+
+def test_help_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(room(), terminal_size=WIDE, press=["question_mark"])
+
+
+def test_wall_theme_read_only(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(room(theme="wall", read_only=True), terminal_size=WIDE)
+
+
+def test_light_theme_flags(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(room(theme="light"), terminal_size=WIDE, press=["2"])

@@ -1,0 +1,84 @@
+"""A/B experiments, read-only: one row per variant with users and conversion."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+
+from app.model import Experiment, VariantStats
+from widgets.formatting import truncate
+from widgets.keyed_table import Column, KeyedTable, Row
+from widgets.palette import Palette
+
+EXPERIMENT_COLUMNS = (
+    Column("experiment", "experiment", 22),
+    Column("status", "status", 9),
+    Column("variant", "variant", 14),
+    Column("split", "split", 6),
+    Column("users", "users", 8),
+    Column("converted", "conv", 7),
+    Column("rate", "rate", 7),
+    Column("note", "note", 30),
+)
+
+
+def rate_text(variant: VariantStats) -> str:
+    rate = variant.rate
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def status_style(status: str, p: Palette) -> str:
+    return {"running": f"bold {p.info}", "completed": p.ok, "stopped": p.warn}.get(status, p.muted)
+
+
+def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
+    status = Text(experiment.status, style=status_style(experiment.status, p))
+    name = truncate(experiment.id, 22)
+    if experiment.error or not experiment.variants:
+        note = Text(experiment.error or "no variants yet", style=p.bad if experiment.error else p.muted)
+        return [(experiment.id, (Text(name, style="bold"), status, Text("–"), Text("–"), Text("–"), Text("–"), Text("–"), note))]
+    best = max((v.rate or 0.0) for v in experiment.variants)
+    rows: list[Row] = []
+    for index, variant in enumerate(experiment.variants):
+        first = index == 0
+        leading = variant.rate is not None and variant.rate == best and best > 0
+        note = ""
+        if first and experiment.min_sample_size and experiment.users < experiment.min_sample_size:
+            note = f"below sample size {experiment.min_sample_size:,}"
+        rows.append(
+            (
+                f"{experiment.id}/{variant.name}",
+                (
+                    # The id on every row keeps filtering and sorting per row meaningful.
+                    Text(name, style="bold" if first else p.muted),
+                    status if first else Text(""),
+                    Text(truncate(variant.name, 14)),
+                    Text(f"{variant.weight:g}%"),
+                    Text(f"{variant.users:,}"),
+                    Text(f"{variant.converters:,}"),
+                    Text(rate_text(variant), style=f"bold {p.ok}" if leading else ""),
+                    Text(note, style=p.muted),
+                ),
+            )
+        )
+    return rows
+
+
+class ExperimentsList(KeyedTable):
+    """Every experiment's variants, keyed `experiment/variant`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(EXPERIMENT_COLUMNS, **kwargs)
+        self._experiments: tuple[Experiment, ...] = ()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self._experiments))
+
+    def show(self, experiments: Sequence[Experiment]) -> None:
+        self._experiments = tuple(experiments)
+        p = Palette.of(self)
+        rows: list[Row] = []
+        for experiment in self._experiments:
+            rows.extend(experiment_rows(experiment, p))
+        self.sync(rows)

@@ -1,0 +1,150 @@
+"""Plain-text formatting shared by the widgets: no Textual, no colours."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from app.model import MetricSeries, Rollout, Strategy, Weights
+
+STABLE_CELL = "▇"
+CANARY_CELL = "▁"
+ELLIPSIS = "…"
+
+
+def hhmmss(t: float) -> str:
+    """Clock time (seconds since the epoch) as UTC HH:MM:SS."""
+    return time.strftime("%H:%M:%S", time.gmtime(t))
+
+
+def split_cells(weights: Weights, width: int) -> tuple[int, int]:
+    """How many of `width` cells the stable and the canary get.
+
+    A side with any traffic gets at least one cell, so 1% never looks like 0%.
+    """
+    if width <= 0:
+        return 0, 0
+    canary = round(weights.canary * width / 100)
+    if weights.canary > 0:
+        canary = max(1, canary)
+    if weights.stable > 0:
+        canary = min(width - 1, canary) if width > 1 else canary
+    return width - canary, canary
+
+
+def traffic_bar(weights: Weights, width: int = 10) -> str:
+    """`▇▇▇▇▇▇▁▁▁▁ 60/40`: stable cells, canary cells, stable/canary percent."""
+    stable, canary = split_cells(weights, width)
+    return f"{STABLE_CELL * stable}{CANARY_CELL * canary} {weights.stable}/{weights.canary}"
+
+
+def weights_text(weights: Weights) -> str:
+    return f"{weights.stable}/{weights.canary}"
+
+
+def moving(rollout: Rollout) -> bool:
+    """True while the router has not yet reached the desired split."""
+    return rollout.desired != rollout.actual
+
+
+def idle_color(active: str) -> str:
+    return {"blue": "green", "green": "blue"}.get(active, "")
+
+
+def strategy_short(strategy: Strategy) -> str:
+    return "b/g" if strategy is Strategy.BLUE_GREEN else "canary"
+
+
+def fraction(k: int, n: int) -> str:
+    return f"{k}/{n}" if n else "–"
+
+
+def truncate(text: str, width: int) -> str:
+    """Cut from the right with an ellipsis."""
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + ELLIPSIS
+
+
+def short_image(image: str, width: int) -> str:
+    """An image reference cut to `width`, keeping the tag, which is what differs.
+
+    `registry.example.com/shop/checkout:1.5.0` -> `checkout:1.5.0`, then, if
+    still too long, `…kout:1.5.0`.
+    """
+    if not image:
+        return "–"
+    name = image.rsplit("/", 1)[-1]
+    if len(name) <= width:
+        return name
+    return ELLIPSIS + name[-(width - 1):] if width > 1 else ELLIPSIS
+
+
+def image_tag(image: str) -> str:
+    """`registry/shop/checkout:1.5.0` -> `1.5.0` (a digest reference keeps its first 12 hex digits)."""
+    if "@" in image:
+        return image.split("@", 1)[1].split(":")[-1][:12]
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"
+
+
+def image_repository(image: str) -> str:
+    return image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] or "@" in image else image
+
+
+def image_cell(image: str, other: str, width: int) -> str:
+    """The table's image cell: only the tag when both sides share a repository."""
+    if not image:
+        return "–"
+    if not other or image_repository(image) == image_repository(other):
+        return truncate(image_tag(image), width)
+    return short_image(image, width)
+
+
+def image_tail(image: str, width: int) -> str:
+    """Drop leading path parts (the registry first) until the reference fits."""
+    parts = image.split("/")
+    while len(parts) > 1 and len("/".join(parts)) > width:
+        parts = parts[1:]
+    return short_image("/".join(parts), width) if len("/".join(parts)) > width else "/".join(parts)
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """A metric reading with its unit, or `no data`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no data"
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 100:
+        text = f"{value:.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+def threshold_text(series: MetricSeries) -> str:
+    """`≥ 99`, `≤ 500`, `95–100` or `any`."""
+    if series.min is not None and series.max is not None:
+        return f"{series.min:g}–{series.max:g}"
+    if series.min is not None:
+        return f"≥ {series.min:g}"
+    if series.max is not None:
+        return f"≤ {series.max:g}"
+    return "any"
+
+
+def metric_label(series: MetricSeries) -> str:
+    """`request-success-rate 99.20% (≥ 99)` — the label above a sparkline."""
+    return f"{series.name} {number(series.current, series.unit)} ({threshold_text(series)})"
+
+
+def sparkline_data(series: MetricSeries, width: int) -> list[float]:
+    """The last `width` readings; gaps (no data) are drawn as the floor."""
+    values = [v for v in series.values[-width:]]
+    present = [v for v in values if v is not None]
+    floor = min(present) if present else 0.0
+    return [floor if v is None else float(v) for v in values]

@@ -1,0 +1,156 @@
+"""The rollouts table: one row per target, keyed by `Rollout.key`."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+from textual.reactive import reactive
+
+from app.model import Rollout, Strategy
+from widgets.formatting import (
+    fraction,
+    idle_color,
+    moving,
+    image_cell,
+    split_cells,
+    strategy_short,
+    truncate,
+    weights_text,
+    STABLE_CELL,
+    CANARY_CELL,
+)
+from widgets.keyed_table import Column, KeyedTable, Row
+from widgets.palette import Palette
+
+TRAFFIC_BAR = 10
+
+WIDE_COLUMNS = (
+    Column("target", "target", 19),
+    Column("strategy", "kind", 6),
+    Column("phase", "phase", 11),
+    Column("control", "ctl", 6),
+    Column("traffic", "traffic", 17),
+    Column("step", "step", 5),
+    Column("failed", "fail", 5),
+    Column("stable", "stable", 10),
+    Column("canary", "canary", 10),
+)
+
+# 80 columns: images and the strategy live in the detail pane instead.
+COMPACT_COLUMNS = (
+    Column("target", "target", 19),
+    Column("phase", "phase", 11),
+    Column("control", "ctl", 6),
+    Column("traffic", "traffic", 17),
+    Column("step", "step", 5),
+    Column("failed", "fail", 5),
+)
+
+
+def control_text(rollout: Rollout, p: Palette) -> Text:
+    if rollout.paused:
+        return Text("paused", style=f"bold {p.warn}")
+    return Text("auto" if rollout.auto else "manual", style=p.text if rollout.auto else p.primary)
+
+
+def phase_text(rollout: Rollout, p: Palette) -> Text:
+    style = p.phase(rollout.phase)
+    return Text(rollout.phase.value, style=f"bold {style}" if rollout.phase.terminal else style)
+
+
+def traffic_text(rollout: Rollout, p: Palette, width: int = TRAFFIC_BAR) -> Text:
+    """Canary: `▇▇▇▇▇▇▁▁▁▁ 60/40` (actual split, `»` while moving to the desired one).
+    Blue-green: the live colour, and where it is switching to."""
+    if rollout.strategy is Strategy.BLUE_GREEN:
+        live = rollout.active_color or "?"
+        text = Text.assemble(("● ", p.colour(live)), (live, f"bold {p.colour(live)}"))
+        if moving(rollout):
+            target = idle_color(live) or "?"
+            text.append(" → ", style=p.warn)
+            text.append(target, style=p.colour(target))
+        else:
+            text.append(" live", style=p.text)
+        return text
+    stable, canary = split_cells(rollout.actual, width)
+    text = Text.assemble(
+        (STABLE_CELL * stable, p.text),  # not the cursor colour: stays visible on the selected row
+        (CANARY_CELL * canary, p.canary),
+        " ",
+        (weights_text(rollout.actual), p.warn if moving(rollout) else p.text),
+    )
+    if moving(rollout):
+        text.append("»", style=f"bold {p.warn}")
+    return text
+
+
+def failed_text(rollout: Rollout, p: Palette) -> Text:
+    if not rollout.threshold:
+        return Text("–", style=p.muted)
+    if rollout.failed_checks >= rollout.threshold:
+        style = f"bold {p.bad}"
+    elif rollout.failed_checks:
+        style = p.warn
+    else:
+        style = p.text
+    return Text(fraction(rollout.failed_checks, rollout.threshold), style=style)
+
+
+def target_text(rollout: Rollout, p: Palette, width: int) -> Text:
+    if rollout.production:
+        return Text.assemble(("◆ ", p.bad), (truncate(rollout.key, width - 2), "bold"))
+    return Text(truncate(rollout.key, width))
+
+
+def rollout_cells(rollout: Rollout, p: Palette, columns: Sequence[Column]) -> tuple[Any, ...]:
+    widths = {c.key: c.width for c in columns}
+    makers = {
+        "target": lambda: target_text(rollout, p, widths["target"]),
+        "strategy": lambda: Text(strategy_short(rollout.strategy)),
+        "phase": lambda: phase_text(rollout, p),
+        "control": lambda: control_text(rollout, p),
+        "traffic": lambda: traffic_text(rollout, p),
+        "step": lambda: Text(fraction(rollout.step, rollout.steps)),
+        "failed": lambda: failed_text(rollout, p),
+        "stable": lambda: Text(image_cell(rollout.stable_image, rollout.canary_image, widths["stable"])),
+        "canary": lambda: Text(
+            image_cell(rollout.canary_image, rollout.stable_image, widths["canary"]),
+            style=p.canary if rollout.canary_image != rollout.stable_image else p.text,
+        ),
+    }
+    return tuple(makers[c.key]() for c in columns)
+
+
+class RolloutsTable(KeyedTable):
+    """Every rollout; the cursor row is the selected target."""
+
+    compact: reactive[bool] = reactive(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(WIDE_COLUMNS, **kwargs)
+        self._rollouts: tuple[Rollout, ...] = ()
+
+    def show(self, rollouts: Sequence[Rollout]) -> None:
+        self._rollouts = tuple(rollouts)
+        self.sync(self._rows())
+
+    def _rows(self) -> list[Row]:
+        p = Palette.of(self)
+        return [(r.key, rollout_cells(r, p, self.column_specs)) for r in self._rollouts]
+
+    def watch_compact(self, compact: bool) -> None:
+        if self.is_mounted:
+            self._switch_columns(compact)
+
+    def on_mount(self) -> None:
+        # KeyedTable.on_mount (called by Textual before this one) added the columns.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self._rollouts))
+
+    def _switch_columns(self, compact: bool) -> None:
+        columns = COMPACT_COLUMNS if compact else WIDE_COLUMNS
+        if columns == self.column_specs:
+            return
+        selected = self.selected_key
+        self._all_rows = []
+        self.set_columns(columns)
+        self.sync(self._rows(), selected=selected)
