@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from app.room import ShiftroomApp
     from backends.sim.world import SimWorld
 
-DEFAULT_SCENARIO = "healthy-canary"
+DEFAULT_SCENARIO = "release-day"
 
 
 @dataclass

@@ -18,7 +18,7 @@ def settled(demo: Demo) -> bool:
     rollouts = demo.engine.state.rollouts
     idle = all(r.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.INITIALIZED) for r in rollouts)
     acted = any(r.phase in (Phase.SUCCEEDED, Phase.FAILED) for r in rollouts)
-    pending = getattr(demo.world, "pending_events", lambda: 0)()
+    pending = demo.world.pending_events()
     guarding = any(r.guard_until is not None and r.guard_until > demo.clock.now() for r in rollouts)
     return idle and acted and not pending and not guarding
 

@@ -195,6 +195,14 @@ async def test_blue_green_probe_fails_first_checks_then_passes(clock) -> None:
     results = [(await c.probe(NS, "microservices-green"))[0] for _ in range(10)]
     assert results == [False] * 3 + [True] * 7
     assert any(e.reason == "Unhealthy" and e.type == "Warning" for e in await c.events(NS))
+    await c.patch_selector(NS, "microservices", {"version": "green"})
+    t = clock.now()
+    await clock.advance(10)
+    world.sync()
+    rec = world.traffic.recorder
+    assert rec.window(NS, "microservices-green", t, clock.now()).count > 300
+    assert rec.window(NS, "microservices-blue", t, clock.now()).count == 0
+    assert any(e.reason == "Scenario" and "green" in e.message for e in world.events)  # the `when` fired
 
 
 async def test_watch_streams_changes_and_breaks_when_the_cluster_goes_away(world) -> None:
@@ -220,6 +228,14 @@ async def test_watch_streams_changes_and_breaks_when_the_cluster_goes_away(world
 async def test_unreachable_flag_and_scenario_outage(world, clock) -> None:
     c = world.cluster
     await c.ping()
+    watch = c.watch(NS)
+    for _ in range(6):
+        await asyncio.wait_for(watch.__anext__(), 1)
+    waiting = asyncio.ensure_future(watch.__anext__())
+    await clock.settle()
+    c.unreachable = True
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(waiting, 1)
     c.unreachable = True
     for call in (c.ping(), c.get_deployment(NS, "microservices-blue"), c.list_deployments(), c.events()):
         with pytest.raises(Unavailable):
@@ -251,3 +267,12 @@ async def test_run_ticks_the_world_with_the_clock(world, clock) -> None:
     assert world.now == clock.now()
     assert world.traffic.recorder.oldest == world.start + 1
     task.cancel()
+
+
+def test_rps_of_a_target_and_a_long_clock_jump(world, clock) -> None:
+    world.tick(clock.now() + 60)
+    bg, canary = world.targets
+    assert 30 < world.rps_of(bg) < 50 and 30 < world.rps_of(canary) < 50  # 40 rps each by default
+    world.tick(clock.now() + 10 * 3600)  # hours at once: only the last 15 minutes are simulated
+    assert world.now == clock.now() + 10 * 3600
+    assert world.traffic.recorder.oldest == world.now - 899

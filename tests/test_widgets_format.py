@@ -6,7 +6,7 @@ import pytest
 
 from app.model import MetricSeries, Rollout, Strategy, Weights
 from themes import check, names
-from widgets.formatting import hhmmss, image_cell, image_tail, number, sparkline_data, split_cells, traffic_bar
+from widgets.formatting import duration, target_label, hhmmss, image_cell, image_tail, number, sparkline_data, split_cells, traffic_bar
 from widgets.metric_spark import metric_label
 from widgets.palette import Palette
 from widgets.rollouts_table import traffic_text
@@ -137,3 +137,14 @@ def test_theme_names_for_the_cli() -> None:
     assert check("wall") == "wall"
     with pytest.raises(ValueError, match="unknown theme 'neon'"):
         check("neon")
+
+
+def test_target_label_cuts_the_namespace_first() -> None:
+    assert target_label("shop/checkout", 19) == "shop/checkout"
+    assert target_label("microservices/frontend", 19) == "microservi…/frontend"
+    assert target_label("microservices/frontend", 19, namespace=False) == "frontend"
+    assert target_label("ns/a-very-long-service-name", 10) == "a-very-lo…"
+
+
+def test_durations() -> None:
+    assert [duration(s) for s in (0, 45.4, 250, 7500)] == ["0s", "45s", "4m 10s", "2h 05m"]

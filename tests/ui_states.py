@@ -50,12 +50,13 @@ ROLLOUTS = (
         failed_checks=1, threshold=5, stable_image="registry.example.com/shop/checkout:1.4.2",
         canary_image="registry.example.com/shop/checkout:1.5.0", ready="3/3",
         message="Step 3/5: success rate 99.4% ≥ 99, p99 412 ms ≤ 500; advancing to 40%.",
-        driver="shiftroom-7c9f", next_tick=T0 + 12,
+        driver="shiftroom-7c9f", next_tick=T0 + 12, history=(True, True, False, True, True, True),
     ),
     Rollout(
         name="frontend", namespace="web", strategy=Strategy.BLUE_GREEN, phase=Phase.SUCCEEDED,
         desired=Weights(), actual=Weights(), stable_image="ghcr.io/acme/frontend:2.8.0",
         canary_image="ghcr.io/acme/frontend:2.8.0", active_color="green", ready="4/4",
+        history=(True,) * 10, guard_until=T0 + 250,
         message="Switched to green after 10/10 health checks; blue kept up for 5m.",
     ),
     Rollout(

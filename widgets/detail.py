@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from app.model import MetricSeries, Rollout, Strategy
-from widgets.formatting import fraction, image_tail
+from widgets.formatting import duration, fraction, image_tail
 from widgets.metric_spark import MetricSpark
 from widgets.traffic import TrafficSplit
 
@@ -44,8 +44,27 @@ def title_content(rollout: Rollout | None) -> Content:
     return Content("\n").join([Content.assemble(*first), Content.assemble(*second)])
 
 
-def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
-    """Images, progress and who drives it, one short line each."""
+def history_content(history: Sequence[bool], limit: int = 24) -> Content:
+    """Recent ticks, oldest first: ● passed, ✗ failed."""
+    return Content.assemble(*[("●", "$success") if ok else ("✗", "bold $error") for ok in history[-limit:]])
+
+
+def timing_content(rollout: Rollout, now: float | None) -> Content | None:
+    """`next check in 12s`, `guard watching 4m 10s more`: what happens next, in clock time."""
+    if now is None:
+        return None
+    parts: list[tuple[str, str] | str] = []
+    if rollout.next_tick is not None and rollout.next_tick >= now and not rollout.paused:
+        parts += [("next check in ", "$text-muted"), duration(rollout.next_tick - now)]
+    if rollout.earliest_rollback is not None and rollout.earliest_rollback >= now:
+        parts += ["  " if parts else "", ("rollback possible in ", "$text-muted"), duration(rollout.earliest_rollback - now)]
+    if rollout.guard_until is not None and rollout.guard_until > now:
+        parts += ["  " if parts else "", ("guard watching ", "$text-muted"), f"{duration(rollout.guard_until - now)} more"]
+    return Content.assemble(*parts) if parts else None
+
+
+def facts_content(rollout: Rollout, now: float | None = None, width: int = IMAGE_WIDTH) -> Content:
+    """Images, progress, recent checks, what comes next and who drives it, one short line each."""
     lines = [
         Content.assemble(("stable ", "$text-muted"), image_tail(rollout.stable_image, width) if rollout.stable_image else "–"),
         Content.assemble(
@@ -62,6 +81,13 @@ def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
         progress += ["  " if progress else "", ("ready ", "$text-muted"), rollout.ready]
     if progress:
         lines.append(Content.assemble(*progress))
+    if rollout.stage:
+        lines.append(Content.assemble(("stage ", "$text-muted"), (rollout.stage, "bold $accent")))
+    if rollout.history:
+        lines.append(Content.assemble(("checks ", "$text-muted"), history_content(rollout.history)))
+    timing = timing_content(rollout, now)
+    if timing is not None:
+        lines.append(timing)
     if rollout.driver:
         lines.append(Content.assemble(("driven by ", "$text-muted"), rollout.driver))
     return Content("\n").join(lines)
@@ -86,6 +112,7 @@ class RolloutDetail(VerticalScroll):
         super().__init__(**kwargs)
         self.rollout: Rollout | None = None
         self.series: tuple[MetricSeries, ...] = ()
+        self.now: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(title_content(None), classes="detail-title")
@@ -94,15 +121,16 @@ class RolloutDetail(VerticalScroll):
         yield Vertical(id="metrics")
         yield Static("", classes="detail-message")
 
-    def show(self, rollout: Rollout | None, series: Sequence[MetricSeries] = ()) -> None:
+    def show(self, rollout: Rollout | None, series: Sequence[MetricSeries] = (), now: float | None = None) -> None:
+        """`now` (the state's clock time) turns deadlines into `in 12s`."""
         series = tuple(series)
-        if rollout == self.rollout and series == self.series:
+        if rollout == self.rollout and series == self.series and now == self.now:
             return
-        self.rollout, self.series = rollout, series
+        self.rollout, self.series, self.now = rollout, series, now
         self.query_one(".detail-title", Static).update(title_content(rollout))
         self.query_one(TrafficSplit).show(rollout)
         facts = self.query_one(".detail-facts", Static)
-        facts.update(facts_content(rollout) if rollout else "")
+        facts.update(facts_content(rollout, now) if rollout else "")
         facts.set_class(rollout is None, "-empty")
         message = self.query_one(".detail-message", Static)
         message.update(Content.assemble(("why ", "$text-muted"), rollout.message) if rollout and rollout.message else "")

@@ -17,6 +17,16 @@ def hhmmss(t: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(t))
 
 
+def duration(seconds: float) -> str:
+    """`45s`, `4m 10s`, `2h 05m`."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
 def split_cells(weights: Weights, width: int) -> tuple[int, int]:
     """How many of `width` cells the stable and the canary get.
 
@@ -64,6 +74,22 @@ def truncate(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(0, width - 1)] + ELLIPSIS
+
+
+def target_label(key: str, width: int, *, namespace: bool = True) -> str:
+    """`namespace/name` in `width` cells: the namespace is cut before the name is.
+
+    With `namespace=False` (every row shares one, and the header shows it) only the name.
+    """
+    ns, _, name = key.rpartition("/")
+    if not namespace or not ns:
+        return truncate(name, width)
+    if len(key) <= width:
+        return key
+    room = width - len(name) - 2  # "…/"
+    if room >= 1:
+        return f"{ns[:room]}…/{name}"
+    return truncate(name, width)
 
 
 def short_image(image: str, width: int) -> str:

@@ -102,7 +102,8 @@ class KeyedTable(DataTable):
         rows = [(k, cells if isinstance(cells[0], Text) else (Text(str(cells[0])), *cells[1:])) for k, cells in rows]
         self._all_rows = list(rows)
         keep_selected = selected or self.selected_key
-        wanted = [(k, cells) for k, cells in rows if self.row_filter.matches(row_text(cells))]
+        # The key is part of what the filter sees: cells may abbreviate it.
+        wanted = [(k, cells) for k, cells in rows if self.row_filter.matches(f"{k} {row_text(cells)}")]
         wanted_keys = {k for k, _ in wanted}
         column_keys = [c.key for c in self._columns]
         with self.app.batch_update():

@@ -55,6 +55,7 @@ class MetricSpark(Widget):
 
     def on_mount(self) -> None:
         self._apply_breach()
+        self.tooltip = self.series.source or None  # the query behind the number
 
     def show(self, series: MetricSeries) -> None:
         if series == self.series:
@@ -63,6 +64,7 @@ class MetricSpark(Widget):
         self.query_one(".metric-label", Static).update(metric_label(series))
         self.query_one(Sparkline).data = sparkline_data(series, SPARK_WIDTH)
         self._apply_breach()
+        self.tooltip = series.source or None
 
     def _apply_breach(self) -> None:
         self.set_class(not self.series.in_range(self.series.current), "-breach")

@@ -15,7 +15,7 @@ from widgets.formatting import (
     image_cell,
     split_cells,
     strategy_short,
-    truncate,
+    target_label,
     weights_text,
     STABLE_CELL,
     CANARY_CELL,
@@ -96,16 +96,18 @@ def failed_text(rollout: Rollout, p: Palette) -> Text:
     return Text(fraction(rollout.failed_checks, rollout.threshold), style=style)
 
 
-def target_text(rollout: Rollout, p: Palette, width: int) -> Text:
+def target_text(rollout: Rollout, p: Palette, width: int, namespace: bool = True) -> Text:
     if rollout.production:
-        return Text.assemble(("◆ ", p.bad), (truncate(rollout.key, width - 2), "bold"))
-    return Text(truncate(rollout.key, width))
+        return Text.assemble(("◆ ", p.bad), (target_label(rollout.key, width - 2, namespace=namespace), "bold"))
+    return Text(target_label(rollout.key, width, namespace=namespace))
 
 
-def rollout_cells(rollout: Rollout, p: Palette, columns: Sequence[Column]) -> tuple[Any, ...]:
+def rollout_cells(
+    rollout: Rollout, p: Palette, columns: Sequence[Column], *, namespace: bool = True
+) -> tuple[Any, ...]:
     widths = {c.key: c.width for c in columns}
     makers = {
-        "target": lambda: target_text(rollout, p, widths["target"]),
+        "target": lambda: target_text(rollout, p, widths["target"], namespace),
         "strategy": lambda: Text(strategy_short(rollout.strategy)),
         "phase": lambda: phase_text(rollout, p),
         "control": lambda: control_text(rollout, p),
@@ -136,7 +138,9 @@ class RolloutsTable(KeyedTable):
 
     def _rows(self) -> list[Row]:
         p = Palette.of(self)
-        return [(r.key, rollout_cells(r, p, self.column_specs)) for r in self._rollouts]
+        # One namespace for every row: the header already says it, the names get the room.
+        namespace = len({r.namespace for r in self._rollouts}) > 1
+        return [(r.key, rollout_cells(r, p, self.column_specs, namespace=namespace)) for r in self._rollouts]
 
     def watch_compact(self, compact: bool) -> None:
         if self.is_mounted:

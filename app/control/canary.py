@@ -204,7 +204,7 @@ class CanaryController:
             return
         if not ok:
             s.failed += 1
-            why = "; ".join(_why(r) for r in results if not r.passed)
+            why = _why_all([r for r in results if not r.passed])
             threshold = self.target.analysis.threshold
             if s.failed >= threshold:
                 await self._rollback(now, f"failed checks {s.failed}/{threshold}: {why}")
@@ -391,6 +391,16 @@ def _w(canary: int | None) -> str:
 
 def _fmt(v: float | None) -> str:
     return "no data" if v is None else f"{v:.4g}"
+
+
+def _why_all(failed: list[Check]) -> str:
+    """One sentence for the failed checks; one shared 'no data' reason is said once."""
+    nodata = [r for r in failed if r.value is None]
+    errors = {r.error or r.status for r in nodata}
+    if len(nodata) > 1 and len(errors) == 1:
+        rest = [_why(r) for r in failed if r.value is not None]
+        return "; ".join([f"no data for {', '.join(r.name for r in nodata)} ({errors.pop()})"] + rest)
+    return "; ".join(_why(r) for r in failed)
 
 
 def _why(r: Check) -> str:

@@ -55,6 +55,10 @@ class ControlScreen(MainScreen):
         engine = self.app.engine  # type: ignore[attr-defined]
         try:
             preview = engine.preview(action, key)
+            if not getattr(preview, "possible", True):
+                reason = "; ".join(preview.lines) or f"{action} does not apply to {key} now"
+                self.notify(reason, title=f"{action} {key}", severity="warning", timeout=6)
+                return
             if preview.destructive or preview.confirm_name:
                 confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, action=action))
                 if not confirmed:

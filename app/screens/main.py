@@ -134,7 +134,7 @@ class MainScreen(Screen[None]):
         key = self.selected_key
         rollout = self.state.rollout(key) if key else None
         series = self.state.series_for(rollout.key) if rollout else ()
-        self.query_one(RolloutDetail).show(rollout, series)
+        self.query_one(RolloutDetail).show(rollout, series, now=self.state.t)
 
     @on(DataTable.RowHighlighted, "#rollouts-table")
     def _row_changed(self) -> None:

@@ -32,7 +32,20 @@ class SimCluster:
     def __init__(self, world: "SimWorld", read_only: bool = False) -> None:
         self.world = world
         self.read_only = read_only
-        self.unreachable = False  # set to simulate an API server nobody can reach
+        self._unreachable = False
+        self._watches: list[SimWatch] = []
+
+    @property
+    def unreachable(self) -> bool:
+        """Set to simulate an API server nobody can reach: every call raises `Unavailable`."""
+        return self._unreachable
+
+    @unreachable.setter
+    def unreachable(self, value: bool) -> None:
+        self._unreachable = bool(value)
+        if value:
+            for watch in list(self._watches):
+                watch.cut()
 
     # ------------------------------------------------------------ guards
 
@@ -164,7 +177,9 @@ class SimCluster:
         return [e for e in self.world.events if e.t > since and namespace in (None, e.namespace)]
 
     def watch(self, namespace: str | None = None) -> "SimWatch":
-        return SimWatch(self, namespace)
+        watch = SimWatch(self, namespace)
+        self._watches.append(watch)
+        return watch
 
 
 class SimWatch:
@@ -198,7 +213,14 @@ class SimWatch:
             raise Unavailable("sim", "The sim cluster API went away, so the watch was cut off.")
         return event
 
+    def cut(self) -> None:
+        """Break the stream, as a dropped connection does: the next read raises `Unavailable`."""
+        if self._queue is not None:
+            self._queue.put_nowait(None)
+
     async def aclose(self) -> None:
         if self._queue is not None:
             self.cluster.world.unsubscribe(self._queue)
             self._queue = None
+        if self in self.cluster._watches:
+            self.cluster._watches.remove(self)

@@ -33,7 +33,9 @@ LABELS = ["reporter", "destination_workload", "destination_workload_namespace", 
 
 
 def _le(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else f"{bound:g}"
+    if bound == float("inf"):
+        return "+Inf"
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
 class IstioCollector:

@@ -28,7 +28,7 @@ from backends.sim.defaults import service_of
 from backends.sim.director import DESIRED_IMAGE, Director  # noqa: F401 - re-exported
 from backends.sim.scenario import Scenario
 from backends.sim.state import SimDeployment, SimLease, SimRoute, SimService
-from backends.sim.traffic import Destination, Flow, TrafficGenerator
+from backends.sim.traffic import RING_SECONDS, Destination, Flow, TrafficGenerator
 
 if TYPE_CHECKING:
     from backends.sim.cluster import SimCluster
@@ -78,7 +78,14 @@ class SimWorld:
         return self.clock.now() - self.start
 
     def tick(self, now: float) -> None:
-        """Advance everything to clock time `now`, one simulated second at a time."""
+        """Advance everything to clock time `now`, one simulated second at a time.
+
+        A clock jump longer than the traffic ring (a suspended laptop) skips the
+        seconds that could not be queried anyway; timed events still fire."""
+        behind = int(now + 1e-9 - self.start) - self._steps
+        if behind > RING_SECONDS:
+            self._steps += behind - RING_SECONDS
+            self._settle_pods(self.now)
         while self.start + self._steps + 1 <= now + 1e-9:
             self._steps += 1
             t = self.start + self._steps
@@ -157,6 +164,20 @@ class SimWorld:
             if dests:
                 out.append(Flow(target.name, target.namespace, rps, dests))
         return out
+
+    def pending_events(self) -> int:
+        """Timed scenario events still to come (conditional ones may never fire)."""
+        return sum(1 for e in self.director.pending if e.at is not None)
+
+    def rps_of(self, target: Target, window: float = 10.0) -> float:
+        """Requests per second the target's workloads served over the last `window` seconds."""
+        if target.strategy is Strategy.CANARY:
+            workloads = {target.deployment, f"{target.deployment}-primary"}
+        else:
+            workloads = {f"{target.deployment}-blue", f"{target.deployment}-green"}
+        end = self.now
+        total = sum(self.traffic.recorder.window(target.namespace, wl, end - window, end).count for wl in workloads)
+        return total / window if window > 0 else 0.0
 
     def _serving(self, namespace: str, workload: str, now: float) -> dict[str, int]:
         dep = self.deployments.get((namespace, workload))
