@@ -47,6 +47,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     from backends.sim.cluster import SimCluster
     from backends.sim.scenario import load_scenario
     from backends.sim.store import SimAudit, SimStore
+    from backends.webhooks import HttpWebhooks
     from backends.sim.build import build_world
 
     clock = clock or make_clock(options)
@@ -65,6 +66,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         targets=world.targets,
         store=store,
         audit=SimAudit(),
+        webhooks=HttpWebhooks(),
         mode=Mode.READ_ONLY if options.read_only else Mode.DEMO,
         context="sim",
         namespace=",".join(sorted({t.namespace for t in world.targets})) or "all",

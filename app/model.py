@@ -103,6 +103,28 @@ class MetricCheck(Frozen):
         return " ".join(p for p in (lo, hi) if p) or "any"
 
 
+class HookType(StrEnum):
+    """Flagger's webhook types, with Flagger's names."""
+
+    CONFIRM_ROLLOUT = "confirm-rollout"
+    PRE_ROLLOUT = "pre-rollout"
+    ROLLOUT = "rollout"
+    CONFIRM_TRAFFIC_INCREASE = "confirm-traffic-increase"
+    CONFIRM_PROMOTION = "confirm-promotion"
+    POST_ROLLOUT = "post-rollout"
+    ROLLBACK = "rollback"
+
+
+class Webhook(Frozen):
+    """A Flagger webhook: POSTed with Flagger's payload; 2xx = pass."""
+
+    name: str
+    type: HookType = HookType.ROLLOUT
+    url: str
+    timeout: float = 10.0
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
 class Analysis(Frozen):
     """Flagger's `spec.analysis`, in seconds."""
 
@@ -112,6 +134,10 @@ class Analysis(Frozen):
     step_weight: int = 10
     step_weights: tuple[int, ...] = ()
     metrics: tuple[MetricCheck, ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
+
+    def hooks(self, kind: HookType) -> tuple[Webhook, ...]:
+        return tuple(h for h in self.webhooks if h.type is kind)
 
     @property
     def steps(self) -> tuple[int, ...]:

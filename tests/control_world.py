@@ -46,6 +46,7 @@ async def run_until(d: Demo, predicate, limit: float = 1200.0, step: float = 1.0
     start = t(d)
     while t(d) - start < limit:
         await d.clock.advance(step)
+        await d.engine.idle()
         if predicate(d):
             return t(d)
     raise AssertionError(f"condition not reached within {limit:g} s; last state: "

@@ -141,7 +141,7 @@ def test_theme_names_for_the_cli() -> None:
 
 def test_target_label_cuts_the_namespace_first() -> None:
     assert target_label("shop/checkout", 19) == "shop/checkout"
-    assert target_label("microservices/frontend", 19) == "microservi…/frontend"
+    assert target_label("microservices/frontend", 19) == "microserv…/frontend"
     assert target_label("microservices/frontend", 19, namespace=False) == "frontend"
     assert target_label("ns/a-very-long-service-name", 10) == "a-very-lo…"
 

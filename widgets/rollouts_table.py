@@ -26,7 +26,7 @@ from widgets.palette import Palette
 TRAFFIC_BAR = 10
 
 WIDE_COLUMNS = (
-    Column("target", "target", 19),
+    Column("target", "target", 20),
     Column("strategy", "kind", 6),
     Column("phase", "phase", 11),
     Column("control", "ctl", 6),
@@ -34,12 +34,12 @@ WIDE_COLUMNS = (
     Column("step", "step", 5),
     Column("failed", "fail", 5),
     Column("stable", "stable", 10),
-    Column("canary", "canary", 10),
+    Column("canary", "canary", 9),
 )
 
 # 80 columns: images and the strategy live in the detail pane instead.
 COMPACT_COLUMNS = (
-    Column("target", "target", 19),
+    Column("target", "target", 20),
     Column("phase", "phase", 11),
     Column("control", "ctl", 6),
     Column("traffic", "traffic", 17),

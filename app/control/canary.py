@@ -18,7 +18,7 @@ from app.control import guard
 from app.control.guard import GuardState
 from app.control.actions import ActionResult, Preview
 from app.control.context import AUTOMATIC, STATE_ANNOTATION, Context
-from app.model import Check, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
+from app.model import Check, HookType, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
 from backends.base import Deployment, Route
 
 HISTORY = 24  # pass/fail ticks kept for the why pane
@@ -145,6 +145,11 @@ class CanaryController:
                 await self._start(now)
             elif s.phase is Phase.INITIALIZED and self.canary.replicas and self.canary.image == self.primary.image:
                 await self.ctx.cluster.scale(self.ns, self.canary_name, 0)
+        elif s.phase is Phase.WAITING:
+            if self.canary.image != s.image:
+                await self._start(now, restarted=True)
+            elif now >= s.next_tick:
+                await self._confirm_rollout(now)
         elif s.phase is Phase.PROGRESSING:
             if self.canary.image != s.image:
                 await self._start(now, restarted=True)
@@ -157,7 +162,10 @@ class CanaryController:
             elif now >= s.next_tick and not s.paused:
                 if s.weight == 0:  # no traffic routed yet, nothing to judge: route the first step
                     s.next_tick = now + self.target.analysis.interval
-                    if s.auto:
+                    ok, detail = await self._hooks(HookType.PRE_ROLLOUT)
+                    if not ok:
+                        await self._count_failure(now, f"pre-rollout: {detail}")
+                    elif s.auto:
                         await self._advance(now, AUTOMATIC, "canary ready")
                     else:
                         s.message = "canary ready; manual mode: press s to route the first step"
@@ -174,27 +182,74 @@ class CanaryController:
         assert self.canary and self.primary
         prev = self.state
         self.state = CanaryState(
-            phase=Phase.PROGRESSING,
+            phase=Phase.WAITING,
             auto=prev.auto,
             image=self.canary.image,
             stable_image=self.primary.image,
             started=now,
-            next_tick=now + self.target.analysis.interval,
-            message=f"new revision {self.canary.image}: starting analysis",
+            next_tick=now,
+            message=f"new revision {self.canary.image}: waiting for confirm-rollout",
         )
-        await self.ctx.cluster.scale(self.ns, self.canary_name, self.target.replicas)
-        await self._set_weight(0)
+        if prev.weight:
+            await self._set_weight(0)
         what = "revision changed during analysis, restarting" if restarted else "new revision detected"
         await self.ctx.decide(
             self.target.key, "start", f"{what}: {self.canary.image}",
             before={"image": self.primary.image}, after={"image": self.canary.image, "weights": "100/0"},
         )
+        await self._confirm_rollout(now)
+
+    async def _confirm_rollout(self, now: float) -> None:
+        """Flagger's `confirm-rollout` gate: the canary is not even scaled up until it passes."""
+        s = self.state
+        ok, detail = await self._hooks(HookType.CONFIRM_ROLLOUT)
+        if not ok:
+            s.next_tick = now + self.target.analysis.interval
+            s.message = f"waiting for confirm-rollout: {detail}"
+            return
+        s.phase = Phase.PROGRESSING
+        s.started = now
+        s.next_tick = now + self.target.analysis.interval
+        s.message = f"new revision {s.image}: starting analysis"
+        await self.ctx.cluster.scale(self.ns, self.canary_name, self.target.replicas)
+        await self._set_weight(0)
+
+    async def _hooks(self, kind: HookType) -> tuple[bool, str]:
+        """Run every webhook of one type; (all passed, the first failure's sentence)."""
+        hooks = self.target.analysis.hooks(kind)
+        if not hooks or self.ctx.webhooks is None:
+            return True, ""
+        for hook in hooks:
+            ok, detail = await self.ctx.webhooks.call(hook, self._payload())
+            if not ok:
+                return False, detail
+        return True, ""
+
+    async def _rollback_requested(self) -> str | None:
+        """Flagger's `rollback` hooks: a 2xx answer asks for a rollback."""
+        hooks = self.target.analysis.hooks(HookType.ROLLBACK)
+        if not hooks or self.ctx.webhooks is None:
+            return None
+        for hook in hooks:
+            ok, _ = await self.ctx.webhooks.call(hook, self._payload())
+            if ok:
+                return f"rollback webhook {hook.name} asked for a rollback"
+        return None
 
     async def _analyse(self, now: float, samples: dict[str, MetricSample]) -> None:
         s = self.state
         s.last_tick = now
         s.next_tick = now + self.target.analysis.interval
+        requested = await self._rollback_requested()
+        if requested:
+            await self._rollback(now, requested)
+            return
         results = [self._check(m, samples.get(m.name)) for m in self.target.analysis.metrics]
+        for hook in self.target.analysis.hooks(HookType.ROLLOUT):
+            ok, detail = await self.ctx.webhooks.call(hook, self._payload()) if self.ctx.webhooks else (True, "")
+            results.append(Check(name=f"webhook {hook.name}", value=1.0 if ok else None, passed=ok,
+                                 status="ok" if ok else "error", error="" if ok else detail, query=hook.url,
+                                 range="2xx"))
         s.last_checks = results
         ok = all(r.passed for r in results)
         s.history = (s.history + [ok])[-HISTORY:]
@@ -203,23 +258,36 @@ class CanaryController:
             await self._rollback(now, f"{critical.name} = {_fmt(critical.value)} breached its critical bound")
             return
         if not ok:
-            s.failed += 1
-            why = _why_all([r for r in results if not r.passed])
-            threshold = self.target.analysis.threshold
-            if s.failed >= threshold:
-                await self._rollback(now, f"failed checks {s.failed}/{threshold}: {why}")
-            else:
-                s.message = f"check failed ({s.failed}/{threshold}): {why}"
-                await self.ctx.decide(self.target.key, "check-failed", s.message, level=Level.WARN,
-                                      after={"failed": s.failed})
+            await self._count_failure(now, _why_all([r for r in results if not r.passed]))
             return
         if not s.auto:
             s.message = "checks passing; manual mode: press s to step or p to promote"
             return
         await self._advance(now, AUTOMATIC, "all checks passed")
 
+    async def _count_failure(self, now: float, why: str) -> None:
+        s = self.state
+        s.failed += 1
+        threshold = self.target.analysis.threshold
+        if s.failed >= threshold:
+            await self._rollback(now, f"failed checks {s.failed}/{threshold}: {why}")
+        else:
+            s.message = f"check failed ({s.failed}/{threshold}): {why}"
+            await self.ctx.decide(self.target.key, "check-failed", s.message, level=Level.WARN,
+                                  after={"failed": s.failed})
+
+    def _payload(self) -> dict[str, str]:
+        return {"name": self.target.name, "namespace": self.ns, "phase": self.state.phase.value,
+                "checksum": self.state.image}
+
     async def _advance(self, now: float, actor: str, reason: str) -> None:
         s = self.state
+        if actor == AUTOMATIC:  # an operator's key press is its own confirmation
+            gate = HookType.CONFIRM_TRAFFIC_INCREASE if s.step < len(self.steps) else HookType.CONFIRM_PROMOTION
+            ok, detail = await self._hooks(gate)
+            if not ok:
+                s.message = f"checks passing; waiting for {gate.value}: {detail}"
+                return
         if s.step < len(self.steps):
             before = s.weight
             await self._set_weight(self.steps[s.step])
@@ -250,6 +318,7 @@ class CanaryController:
         s.message = f"promotion of {s.image} complete"
         await self.ctx.decide(self.target.key, "succeeded", s.message,
                               after={"weights": "100/0", "primary": s.image})
+        await self._post_rollout()
 
     async def _rollback(self, now: float, reason: str, actor: str = AUTOMATIC) -> None:
         s = self.state
@@ -265,6 +334,13 @@ class CanaryController:
         await self.ctx.decide(self.target.key, "rollback", reason, actor=actor, level=Level.ERROR,
                               before=before, after={"weights": "100/0", "phase": "Failed",
                                                      "primary": s.stable_image})
+        await self._post_rollout()
+
+    async def _post_rollout(self) -> None:
+        """Flagger's `post-rollout` hooks: informational; a failure is recorded, nothing more."""
+        ok, detail = await self._hooks(HookType.POST_ROLLOUT)
+        if not ok:
+            await self.ctx.decide(self.target.key, "post-rollout", detail, level=Level.WARN)
 
     async def _guard_undo(self, reason: str, actor: str = AUTOMATIC) -> None:
         s = self.state
@@ -313,7 +389,7 @@ class CanaryController:
                 f"{self.canary_name} scaled {self.target.replicas} → 0",
             ], destructive=True, confirm_name=name)
         if action == "abort":
-            if s.phase not in (Phase.PROGRESSING, Phase.PROMOTING):
+            if s.phase not in (Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING):
                 return Preview("Abort", [f"{t.name} is {s.phase.value}: nothing to abort"], possible=False)
             lines = [f"weights {_w(s.weight)} → 100/0", f"{self.canary_name} scaled → 0", "phase → Failed"]
             if s.phase is Phase.PROMOTING:
@@ -363,7 +439,7 @@ class CanaryController:
     def rollout(self, driver: str = "") -> Rollout:
         s, t = self.state, self.target
         ready = f"{self.canary.ready_replicas}/{self.canary.replicas}" if self.canary else ""
-        nxt = s.next_tick if s.phase is Phase.PROGRESSING and not s.paused else None
+        nxt = s.next_tick if s.phase in (Phase.PROGRESSING, Phase.WAITING) and not s.paused else None
         return Rollout(
             name=t.name, namespace=t.namespace, strategy=Strategy.CANARY, phase=s.phase, paused=s.paused,
             auto=s.auto, production=t.production, desired=Weights.of_canary(s.weight), actual=self.actual,

@@ -12,6 +12,7 @@ from typing import Any
 from app.clock import Clock
 from app.model import AuditEvent, Level
 from backends.base import Cluster, Metrics
+from backends.webhooks import Webhooks
 
 #: Annotation holding a controller's state on the object it manages.
 STATE_ANNOTATION = "shiftroom.io/state"
@@ -37,6 +38,7 @@ class Context:
     metrics: Metrics
     record: Callable[[AuditEvent], Awaitable[None]]
     actor: str = "shiftroom"  # identity of this engine (lease holder)
+    webhooks: Webhooks | None = None
 
     async def decide(
         self,

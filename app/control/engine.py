@@ -27,6 +27,7 @@ from app.model import (
     MetricSeries, Mode, Rollout, RoomState, SampleStatus, Strategy, Target,
 )
 from backends.base import AuditLog, BackendError, Cluster, Conflict, Metrics, Notifier, Store
+from backends.webhooks import Webhooks
 
 UNITS = {"request-success-rate": "%", "error-rate": "%", "request-duration": "ms"}
 Workload = tuple[str, str]
@@ -66,6 +67,7 @@ class Engine:
         store: Store | None = None,
         audit: AuditLog | None = None,
         notifier: Notifier | None = None,
+        webhooks: Webhooks | None = None,
         mode: Mode = Mode.DEMO,
         context: str = "sim",
         namespace: str = "all",
@@ -92,7 +94,8 @@ class Engine:
         self.series_every = series_every
         self.lease_duration = lease_duration
         self._background = list(background)
-        self.ctx = Context(clock=clock, cluster=cluster, metrics=metrics, record=self.record, actor=self.identity)
+        self.ctx = Context(clock=clock, cluster=cluster, metrics=metrics, record=self.record, actor=self.identity,
+                           webhooks=webhooks)
         self.controllers: dict[str, Controller] = {t.key: make_controller(t, self.ctx) for t in targets}
         self._drivers: dict[str, str] = {}
         self._loaded: set[str] = set()
@@ -152,6 +155,11 @@ class Engine:
             await self.record(AuditEvent(t=self.clock.now(), actor="shiftroom", target="engine",
                                          action="error", reason=sentence, level=Level.ERROR))
         self._publish(self.clock.now())
+
+    async def idle(self) -> None:
+        """Wait for the pass in progress (if any) to finish: passes may await real I/O."""
+        async with self._lock:
+            pass
 
     # ------------------------------------------------------------ one pass
     async def run_pass(self) -> RoomState:

@@ -1,0 +1,187 @@
+"""A real Prometheus on a free loopback port, in a directory of its own.
+
+    server = start_prometheus(tmp_path, ["http://127.0.0.1:8000/metrics"])
+    server.url            # http://127.0.0.1:<port>
+    server.stop()         # an outage: nothing listens on the port any more
+    server.start()        # back, same port, same data directory
+    server.close()        # stop for good (also what the context manager does)
+
+`prometheus_factory` is the pytest fixture over it; `require_prometheus()` skips
+a test when the binary is missing, except under CI (`CI` set), where a missing
+binary fails loudly: the suite must not pass by skipping its integration tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def prometheus_binary() -> str | None:
+    return shutil.which("prometheus")
+
+
+def require_prometheus() -> str:
+    binary = prometheus_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("The prometheus binary is not on PATH, and CI is set: install it (apt-get install prometheus).")
+        pytest.skip("The prometheus binary is not on PATH; install it (apt-get install prometheus) to run this test.")
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _config(targets: list[str], scrape_interval: str) -> str:
+    jobs = []
+    for i, target in enumerate(targets):
+        url = urllib.parse.urlsplit(target if "://" in target else f"http://{target}")
+        jobs.append({
+            "job_name": f"target-{i}",
+            "scheme": url.scheme or "http",
+            "metrics_path": url.path or "/metrics",
+            "static_configs": [{"targets": [url.netloc]}],
+        })
+    # JSON is YAML: no YAML writer needed.
+    return json.dumps({
+        "global": {"scrape_interval": scrape_interval, "scrape_timeout": scrape_interval,
+                   "evaluation_interval": scrape_interval},
+        "scrape_configs": jobs,
+    }, indent=2)
+
+
+class PromServer:
+    """One Prometheus process that can be stopped and started again on the same port and data."""
+
+    def __init__(self, workdir: Path, scrape_targets: list[str], *, scrape_interval: str = "1s",
+                 port: int | None = None, binary: str | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.binary = binary or prometheus_binary() or "prometheus"
+        self.port = port or free_port()
+        self.config = self.workdir / "prometheus.yml"
+        self.config.write_text(_config(scrape_targets, scrape_interval), encoding="utf-8")
+        self.data = self.workdir / "data"
+        self.log = self.workdir / "prometheus.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 20.0) -> "PromServer":
+        if self.running:
+            return self
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.data}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle",
+                 "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited with code {self.proc.returncode}: {self._tail()}")
+            if self._ready():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"prometheus was not ready within {timeout:g} s: {self._tail()}")
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL); the data directory stays for `start()`."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    close = stop
+
+    def __enter__(self) -> "PromServer":
+        return self.start() if not self.running else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) or "(empty log)"
+
+    def query(self, promql: str) -> list[dict]:
+        """An instant query, synchronously (for polling in tests); [] on any failure."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                body = json.load(resp)
+        except (OSError, ValueError):
+            return []
+        return body.get("data", {}).get("result", []) if body.get("status") == "success" else []
+
+    def wait_for(self, promql: str, at_least: float, timeout: float = 30.0) -> float:
+        """Poll until `promql` (one series) reaches `at_least`; return its value or raise TimeoutError."""
+        deadline = time.monotonic() + timeout
+        value = float("nan")
+        while time.monotonic() < deadline:
+            result = self.query(promql)
+            if result:
+                value = float(result[0]["value"][1])
+                if value >= at_least:
+                    return value
+            time.sleep(0.1)
+        raise TimeoutError(f"{promql} stayed below {at_least:g} (last: {value}) for {timeout:g} s: {self._tail()}")
+
+
+def start_prometheus(tmp_path: Path, scrape_targets: list[str], **kwargs) -> PromServer:
+    """Write the config, start Prometheus and wait until it is ready (`stop()` it when done)."""
+    return PromServer(Path(tmp_path) / "prometheus", scrape_targets, **kwargs).start()
+
+
+@pytest.fixture
+def prometheus_factory(tmp_path: Path) -> Iterator:
+    """`start(scrape_targets, **kwargs) -> PromServer`; every server started is stopped afterwards."""
+    require_prometheus()
+    servers: list[PromServer] = []
+
+    def start(scrape_targets: list[str], **kwargs) -> PromServer:
+        server = PromServer(tmp_path / f"prometheus-{len(servers)}", scrape_targets, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
