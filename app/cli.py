@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     demo.add_argument("--theme", default="dark", help="dark, light or wall")
     demo.add_argument("--read-only", action="store_true", help="watch only: the backends refuse every write")
+    demo.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                      help="also serve the simulated traffic as Istio metrics on 127.0.0.1:PORT")
     demo.add_argument("--headless", action="store_true", help="no screen: run on the virtual clock")
     demo.add_argument("--until-settled", action="store_true", help="headless: stop once every target has settled")
     demo.add_argument("--duration", type=_positive, default=None, help="headless: simulated seconds to run at most")
@@ -95,7 +97,8 @@ def _demo(args: argparse.Namespace) -> int:
     if theme not in themes.names():
         raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
     options = RoomOptions(scenario=scenario, speed=getattr(args, "speed", 10.0), seed=getattr(args, "seed", None),
-                          theme=theme, read_only=getattr(args, "read_only", False))
+                          theme=theme, read_only=getattr(args, "read_only", False),
+                          metrics_port=getattr(args, "metrics_port", None))
     if getattr(args, "headless", False):
         from app.headless import run
 
@@ -110,7 +113,12 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     from app.factory import make_app
 
-    make_app(options).run()
+    try:
+        app = make_app(options)
+    except OSError as err:
+        raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
+                         f"{err.strerror or err}; pick another --metrics-port.") from None
+    app.run()
     return 0
 
 

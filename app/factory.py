@@ -26,6 +26,7 @@ class RoomOptions:
     actor: str | None = None
     virtual: bool = False  # tests and headless runs: time moves only when told
     publish_hz: float = 2.0  # snapshots per real second at most
+    metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -36,6 +37,7 @@ class Demo:
     world: "SimWorld"
     engine: Engine
     clock: Clock
+    exporter: object | None = None
 
 
 def make_clock(options: RoomOptions) -> Clock:
@@ -77,7 +79,12 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         series_every=max(5.0, publish_every),
         background=(world.run, store.population.run),
     )
-    return Demo(world=world, engine=engine, clock=clock)
+    exporter = None
+    if options.metrics_port is not None:
+        from backends.sim.exporter import start_exporter
+
+        exporter = start_exporter(world, port=options.metrics_port)
+    return Demo(world=world, engine=engine, clock=clock, exporter=exporter)
 
 
 def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
@@ -104,6 +106,22 @@ def key_text(key: bytes | str) -> str:
     return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
 
 
+_CONNECT_ERROR = re.compile(r"Error (\d+) connecting to \S+?\.")
+
+
+def _detail(exc: BaseException) -> str:
+    """The reason inside a redis-py error, as a short phrase without sentence breaks."""
+    text = " ".join(str(exc).split())
+    m = _CONNECT_ERROR.match(text)
+    if m:
+        try:
+            return os.strerror(int(m.group(1))).lower()
+        except ValueError:
+            pass
+    text = text.split(". ")[0].rstrip(".")
+    return text[:160] or type(exc).__name__
+
+
 class RedisBase:
     """A connection to one Redis and the error handling every Redis backend uses."""
 
@@ -133,7 +151,7 @@ class RedisBase:
 
     def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         where = f"Redis at {self.safe_url}"
-        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        detail = _detail(exc)
         if isinstance(exc, rx.AuthenticationError) or "NOAUTH" in detail or "WRONGPASS" in detail:
             raise Unavailable(BACKEND, f"{where} refused the credentials while {doing}; check the user and password in the URL.") from None
         if isinstance(exc, rx.BusyLoadingError):

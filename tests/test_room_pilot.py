@@ -349,3 +349,13 @@ async def test_lock_badge_only_when_the_mode_badge_does_not_say_read_only() -> N
         header = app.query_one(RoomHeader)
         assert not header.has_class("-locked")
         assert str(header.query_one(".mode").render()) == "READ-ONLY"
+
+
+async def test_an_action_that_does_not_apply_says_why_and_does_nothing() -> None:
+    app, engine = make()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("j", "s")  # web/frontend has Succeeded
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert engine.acted == [] and not isinstance(app.screen, ConfirmScreen)
+        assert any("frontend is Succeeded: nothing to step" in str(n.message) for n in app._notifications)

@@ -152,6 +152,7 @@ class Preview:
     lines: list[str]
     destructive: bool = False
     confirm_name: str | None = None
+    possible: bool = True
 
 
 @dataclass
@@ -190,6 +191,8 @@ class StaticEngine:
 
     def preview(self, action: str, key: str) -> Preview:
         rollout = self.state.rollout(key)
+        if rollout is not None and rollout.phase.terminal and action in ("step", "promote"):
+            return Preview(title=action, lines=[f"{rollout.name} is {rollout.phase.value}: nothing to {action}"], possible=False)
         production = bool(rollout and rollout.production)
         lines = [f"{key}: {action}"]
         if action == "abort" and rollout:

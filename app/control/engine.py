@@ -12,6 +12,7 @@ screen, and the next pass tries again, so it recovers by itself.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,6 +30,7 @@ from app.model import (
 from backends.base import AuditLog, BackendError, Cluster, Conflict, Metrics, Notifier, Store
 from backends.webhooks import Webhooks
 
+_ENGINES = itertools.count(1)  # distinguishes engines of one process (tests, a second room)
 UNITS = {"request-success-rate": "%", "error-rate": "%", "request-duration": "ms"}
 Workload = tuple[str, str]
 
@@ -87,7 +89,8 @@ class Engine:
         self.audit = audit
         self.notifier = notifier
         self.actor = actor or local_actor()
-        self.identity = f"{self.actor}/{os.getpid()}/{id(self):x}"
+        n = next(_ENGINES)
+        self.identity = f"{self.actor}#{os.getpid()}" + (f".{n}" if n > 1 else "")
         self.read_only = cluster.read_only
         self.tick_every = tick_every
         self.publish_every = publish_every
