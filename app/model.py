@@ -317,6 +317,13 @@ class VariantStats(Frozen):
         return self.converters / self.users if self.users else None
 
 
+class ExperimentPoint(Frozen):
+    """The per-variant counts of an experiment at one instant (for cumulative plots)."""
+
+    t: float
+    variants: tuple[VariantStats, ...] = ()
+
+
 class Experiment(Frozen):
     """An A/B experiment in the seed's layout (`experiment:<id>`)."""
 
@@ -328,7 +335,9 @@ class Experiment(Frozen):
     variants: tuple[VariantStats, ...] = ()
     duration_days: float = 0
     min_sample_size: int = 0
+    elapsed_days: float = 0  # since the first assignment, when the store knows it
     error: str = ""
+    history: tuple[ExperimentPoint, ...] = ()  # filled by the engine, oldest first
 
     @property
     def users(self) -> int:

@@ -15,6 +15,7 @@ the hash `shiftroom:exp:<id>:counters`:
     conversions:<variant>:<metric>  "conversion" events of one metric
     sum:<variant>:<metric>          sum of the events' numeric `value`
     sumsq:<variant>:<metric>        sum of their squares
+    first_t                         clock time of the first assignment (for elapsed days)
 
 plus one set of user ids per (variant, metric) of the users who converted
 (`shiftroom:exp:<id>:<variant>:<metric>:converters`) and one per variant for
@@ -38,6 +39,7 @@ from typing import Any
 
 ASSIGNED = "assigned"
 CONVERSION = "conversion"
+FIRST_T = "first_t"
 
 
 # ---------------------------------------------------------------- seed events
@@ -58,6 +60,16 @@ def seed_event(experiment_id: str, user_id: str, event_type: str, data: Mapping[
         "data": dict(data),
     }
     return json.dumps(event)
+
+
+def parse_seed_timestamp(text: object) -> float | None:
+    """Clock time of a seed event's naive-UTC `timestamp`, None when unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def numeric_value(value: Any) -> float | None:
@@ -218,6 +230,7 @@ class Tally:
         self.sumsqs: dict[tuple[str, str], float] = {}
         self.converters: dict[tuple[str, str | None], set[str]] = {}
         self.variants: dict[str, None] = {}  # first-seen order
+        self.first_t: float | None = None  # earliest readable "assigned" timestamp
         self.events = 0
         self.malformed = 0
         self.skipped = 0
@@ -241,6 +254,9 @@ class Tally:
         kind = event.get("event_type")
         if kind == ASSIGNED:
             self.users[variant] += 1
+            t = parse_seed_timestamp(event.get("timestamp"))
+            if t is not None and (self.first_t is None or t < self.first_t):
+                self.first_t = t
         elif kind == CONVERSION:
             user = event.get("user_id")
             user = user if isinstance(user, str) else user_from_key
@@ -271,6 +287,8 @@ class Tally:
             if (v, m) in self.sums:
                 out[sum_field(v, m)] = self.sums[(v, m)]
                 out[sumsq_field(v, m)] = self.sumsqs[(v, m)]
+        if self.first_t is not None:
+            out[FIRST_T] = self.first_t
         return out
 
     def results(self) -> dict[str, VariantResult]:

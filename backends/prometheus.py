@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import ssl
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -37,26 +36,17 @@ import httpx
 from app.clock import Clock
 from app.model import MetricCheck, MetricSample, SampleStatus
 from backends.base import Invalid, Unavailable
+from backends.prometheus_http import Failure, PrometheusHTTP
 from backends.promql import (
     NS_LABEL, TARGET_LABEL, MetricTemplate, TemplateError, builtin_templates, format_duration, joined_query,
     parse_duration,
 )
 
 Workload = tuple[str, str]
-TRANSIENT_STATUS = (502, 503, 504)
 MAX_POINTS = 11000  # Prometheus refuses longer range queries
-GET_LIMIT = 3000  # longer queries go in a POST body
 
 
-class _Failure(Exception):
-    """A request that failed as a whole: `sentence` is the user-facing reason."""
-
-    def __init__(self, sentence: str, transient: bool = True) -> None:
-        super().__init__(sentence)
-        self.sentence, self.transient = sentence, transient
-
-
-class PrometheusMetrics:
+class PrometheusMetrics(PrometheusHTTP):
     name = "prometheus"
     read_only = True  # it only ever reads
 
@@ -76,19 +66,12 @@ class PrometheusMetrics:
         min_window: float = 0.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parsed = httpx.URL(url.rstrip("/"))
-        self.url = str(parsed.copy_with(username=None, password=None))  # never shown with credentials
-        self._base = str(parsed)
-        self.timeout, self.retries, self.backoff = timeout, max(0, retries), backoff
+        super().__init__(url, timeout=timeout, retries=retries, backoff=backoff, auth=auth, ca_file=ca_file,
+                         verify=verify, transport=transport)
         self.clock = clock
         self.min_window = min_window
         self.provider = provider
         self.templates: dict[str, MetricTemplate] = {**builtin_templates(provider), **(templates or {})}
-        self._auth = auth
-        self._verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file and verify else verify
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.last_query = ""
 
     # ------------------------------------------------------------ time
@@ -111,107 +94,6 @@ class PrometheusMetrics:
         """The PromQL range for a check interval given in clock time."""
         return format_duration(max(parse_duration(interval) / self.speed, self.min_window))
 
-    # ------------------------------------------------------------ http
-
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop or self._client.is_closed:
-            headers = {"Accept": "application/json", "User-Agent": "shiftroom"}
-            auth: httpx.Auth | None = None
-            if isinstance(self._auth, tuple):
-                auth = httpx.BasicAuth(*self._auth)
-            elif isinstance(self._auth, str) and self._auth:
-                headers["Authorization"] = f"Bearer {self._auth}"
-            self._client = httpx.AsyncClient(
-                base_url=self._base, timeout=self.timeout, auth=auth, headers=headers,
-                verify=self._verify, transport=self._transport, follow_redirects=True,
-            )
-            self._loop = loop
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None and self._loop is asyncio.get_running_loop():
-            await self._client.aclose()
-        self._client = None
-
-    async def __aenter__(self) -> "PrometheusMetrics":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
-        """One request with retries for transient failures; raises `_Failure`."""
-        client = self._http()
-        long = sum(len(v) for v in params.values()) > GET_LIMIT
-        attempt = 0
-        while True:
-            try:
-                if long:
-                    resp = await client.post(path, data=params)
-                else:
-                    resp = await client.get(path, params=params)
-                if resp.status_code not in TRANSIENT_STATUS:
-                    return resp
-                failure = self._http_failure(resp, path)
-            except httpx.TimeoutException:
-                failure = _Failure(f"Prometheus at {self.url} did not answer within {self.timeout:g} s; "
-                                   f"check that it is not overloaded or raise the timeout.")
-            except httpx.TransportError as exc:
-                failure = self._transport_failure(exc)
-            if not failure.transient or attempt >= self.retries:
-                raise failure
-            await asyncio.sleep(self.backoff * 2 ** attempt)
-            attempt += 1
-
-    def _transport_failure(self, exc: httpx.TransportError) -> _Failure:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, ssl.SSLError):
-                return _Failure(f"Prometheus at {self.url} failed the TLS handshake ({text}); "
-                                f"check the CA file or the certificate.", transient=False)
-            cause = cause.__cause__ or cause.__context__
-        if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
-            return _Failure(f"Prometheus URL {self.url} cannot be used ({text}); check the URL.", transient=False)
-        if "refused" in text.lower() or "errno 111" in text.lower():
-            return _Failure(f"Prometheus at {self.url} refused the connection; "
-                            f"check that it is running and that the URL and port are right.")
-        return _Failure(f"Prometheus at {self.url} cannot be reached ({text.rstrip('.')}); "
-                        f"check the URL and the network.")
-
-    def _http_failure(self, resp: httpx.Response, path: str) -> _Failure:
-        code = resp.status_code
-        if code in (401, 403):
-            return _Failure(f"Prometheus at {self.url} refused the credentials with HTTP {code}; "
-                            f"check the user and password or the bearer token.", transient=False)
-        if code == 404:
-            return _Failure(f"Prometheus at {self.url} answered HTTP 404 for {path}; "
-                            f"check that the URL is Prometheus' base URL.", transient=False)
-        return _Failure(f"Prometheus at {self.url} answered HTTP {code} {resp.reason_phrase}".rstrip()
-                        + "; check its logs and that it is healthy.", transient=code in TRANSIENT_STATUS)
-
-    async def _api(self, path: str, params: dict[str, str]) -> Any:
-        """`data` of an API answer; raises `_Failure` (PromQL errors are not transient)."""
-        resp = await self._send(path, params)
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("status") == "error":
-            kind = body.get("errorType") or "error"
-            why = " ".join(str(body.get("error") or "no reason given").split()).rstrip(".")
-            if len(why) > 240:
-                why = why[:237] + "..."
-            raise _Failure(f"Prometheus at {self.url} rejected the query ({kind}: {why}); "
-                           f"fix the metric template.", transient=False)
-        if resp.status_code >= 400:
-            raise self._http_failure(resp, path)
-        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
-            raise _Failure(f"Prometheus at {self.url} answered with something that is not its HTTP API; "
-                           f"check that the URL points at Prometheus.", transient=False)
-        return body["data"]
-
     # ------------------------------------------------------------ the protocol
 
     async def ping(self) -> None:
@@ -221,7 +103,7 @@ class PrometheusMetrics:
                 await self._api("/api/v1/query", {"query": "1"})
             elif resp.status_code >= 400:
                 raise self._http_failure(resp, "/-/ready")
-        except _Failure as f:
+        except Failure as f:
             raise Unavailable("prometheus", f.sentence) from None
 
     async def query(self, check: MetricCheck, targets: Sequence[Workload]) -> dict[Workload, MetricSample]:
@@ -252,7 +134,7 @@ class PrometheusMetrics:
         self.last_query = sent
         try:
             data = await self._api("/api/v1/query", {"query": sent})
-        except _Failure as f:
+        except Failure as f:
             if labels == (NS_LABEL, TARGET_LABEL) and not f.transient:  # one target may spoil the join
                 return await self._one_by_one(targets, shown, check, t)
             return {w: MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=f.sentence, query=shown[w])
@@ -267,7 +149,7 @@ class PrometheusMetrics:
         async def one(w: Workload) -> MetricSample:
             try:
                 series = self._series(await self._api("/api/v1/query", {"query": shown[w]}))
-            except _Failure as f:
+            except Failure as f:
                 return MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=f.sentence, query=shown[w])
             if isinstance(series, str):
                 return MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=series, query=shown[w])
@@ -349,7 +231,7 @@ class PrometheusMetrics:
         self.last_query = q
         try:
             data = await self._api("/api/v1/query_range", params)
-        except _Failure as f:
+        except Failure as f:
             raise (Unavailable if f.transient else Invalid)("prometheus", f.sentence) from None
         got: dict[int, float | None] = {}
         for s in (data.get("result") or []) if isinstance(data, dict) else []:

@@ -232,11 +232,7 @@ class MetricTemplate(BaseModel):
         if not name or not isinstance(query, str) or not query.strip():
             raise Invalid("prometheus", f"{label} needs metadata.name and a non-empty spec.query.")
         ns = str(meta.get("namespace") or "")
-        try:
-            _slots(query)
-            unknown = placeholders(query) - set(KNOWN)
-        except TemplateError as exc:  # pragma: no cover - _slots does not raise today
-            raise Invalid("prometheus", f"{label} cannot be used: {exc}.") from None
+        unknown = placeholders(query) - set(KNOWN)
         if unknown:
             raise Invalid("prometheus", f"{label} uses {', '.join(sorted(unknown))}, which Shiftroom does not provide "
                                         f"(it provides namespace, target and interval).")

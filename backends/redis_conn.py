@@ -182,7 +182,7 @@ class RedisBase:
             raise ReadOnly(BACKEND, f"This Redis connection is read-only, so {what} was not changed.")
 
     async def ping(self) -> None:
-        async with self.io("answering PING"):
+        async with self.io("checking the connection"):
             await self.client.ping()
 
     async def aclose(self) -> None:

@@ -45,6 +45,8 @@ from backends.redis_watch import WatchMixin
 #: before the whitelist); the other three keep the flag off when someone later
 #: restores its environments, until somebody deliberately turns it back on.
 KILL_FIELDS: dict[str, Any] = {"enabled": False, "percentage": 0, "userWhitelist": [], "environments": []}
+#: Experiments carry the days since their first assignment where the model has the field.
+_HAS_ELAPSED = "elapsed_days" in Experiment.model_fields
 SCAN_COUNT = 500
 MGET_CHUNK = 500
 ATTEMPTS = 5
@@ -293,9 +295,11 @@ class RedisStore(TrackingMixin, WatchMixin, RedisBase):
     # ------------------------------------------------------------ experiments
 
     async def list_experiments(self) -> list[Experiment]:
-        """Every `experiment:<id>` with (users, converters) per variant from the counters."""
+        """Every `experiment:<id>` with (users, converters) per variant from the counters,
+        and the days since its first assignment (`elapsed_days`)."""
         rows = await self._scan_values("experiment", "listing experiments")
-        results = await self._results([name for name, _, _ in rows], "reading experiment counters")
+        results, firsts = await self._results([name for name, _, _ in rows], "reading experiment counters")
+        now = self.clock.now()
         out = []
         for name, raw, rtype in rows:
             if raw is None:
@@ -306,7 +310,11 @@ class RedisStore(TrackingMixin, WatchMixin, RedisBase):
             primary = metrics.get("primary") if isinstance(metrics, dict) else None
             stats = {v: (r.users, r.converters_for(primary if isinstance(primary, str) else None))
                      for v, r in results.get(name, {}).items()}
-            out.append(parse_experiment(name, raw, stats))
+            experiment = parse_experiment(name, raw, stats)
+            if name in firsts and _HAS_ELAPSED:
+                elapsed = max(0.0, (now - firsts[name]) / 86400)
+                experiment = experiment.model_copy(update={"elapsed_days": elapsed})
+            out.append(experiment)
         return out
 
     async def get_experiment_raw(self, experiment_id: str) -> tuple[dict[str, Any] | None, str]:

@@ -23,6 +23,7 @@ from app.experiments import ASSIGNMENT_TTL_S, EVENTS_TTL_S, assignment_key, even
 from app.tracking import (
     ASSIGNED,
     CONVERSION,
+    FIRST_T,
     Tally,
     VariantResult,
     conversions_field,
@@ -92,12 +93,14 @@ class TrackingMixin:
                             raise Invalid(BACKEND, f"Experiment {experiment_id} cannot assign variants: {exc}") from None
                         if variant is None:
                             return None
-                        event = seed_event(experiment_id, user_id, ASSIGNED, {"variant": variant}, self.clock.now())
+                        now = self.clock.now()
+                        event = seed_event(experiment_id, user_id, ASSIGNED, {"variant": variant}, now)
                         pipe.multi()
-                        pipe.setex(akey, ASSIGNMENT_TTL_S, variant)
+                        pipe.execute_command("SETEX", akey, ASSIGNMENT_TTL_S, variant)  # as the seed
                         pipe.lpush(evkey, event)
                         pipe.expire(evkey, EVENTS_TTL_S)
                         pipe.hincrby(ckey, users_field(variant), 1)
+                        pipe.hsetnx(ckey, FIRST_T, repr(now))
                         await pipe.execute()
                         return variant
                     except rx.WatchError:
@@ -139,10 +142,13 @@ class TrackingMixin:
 
     # ------------------------------------------------------------ results
 
-    async def _results(self: "RedisStore", ids: list[str], doing: str) -> dict[str, dict[str, VariantResult]]:
-        """Results of many experiments in two round trips: HGETALL each, then SCARD each set."""
+    async def _results(
+        self: "RedisStore", ids: list[str], doing: str
+    ) -> tuple[dict[str, dict[str, VariantResult]], dict[str, float]]:
+        """Results of many experiments in two round trips (HGETALL each, then SCARD each set),
+        and the clock time of each one's first assignment when known."""
         if not ids:
-            return {}
+            return {}, {}
         p = self.prefix
         async with self.io(doing):
             pipe = self.client.pipeline(transaction=False)
@@ -161,11 +167,17 @@ class TrackingMixin:
         per: dict[str, dict[tuple[str, str | None], int]] = {}
         for (eid, v, m), n in zip(sets, sizes):
             per.setdefault(eid, {})[(v, m)] = int(n)
-        return {eid: results_from_counters(fields, per.get(eid, {})) for eid, fields in zip(ids, hashes)}
+        firsts: dict[str, float] = {}
+        for eid, fields in zip(ids, hashes):
+            try:
+                firsts[eid] = float(fields[FIRST_T.encode()])
+            except (KeyError, ValueError):
+                pass
+        return {eid: results_from_counters(fields, per.get(eid, {})) for eid, fields in zip(ids, hashes)}, firsts
 
     async def experiment_results(self: "RedisStore", experiment_id: str) -> dict[str, VariantResult]:
         """Per-variant users (assignments), conversions, converters and per-metric totals, from the counters."""
-        results = await self._results([experiment_id], f"reading experiment {experiment_id}'s counters")
+        results, _ = await self._results([experiment_id], f"reading experiment {experiment_id}'s counters")
         return results[experiment_id]
 
     # ------------------------------------------------------------ rebuild

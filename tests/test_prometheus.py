@@ -346,3 +346,15 @@ async def test_history_errors_raise_typed_backend_errors() -> None:
     with pytest.raises(Invalid):
         await m.history(MetricCheck(name="error-rate"), ("n", "w"), 0, 60, 10)
 
+
+
+def test_a_missing_prometheus_binary_skips_locally_and_fails_under_ci(monkeypatch) -> None:
+    from tests.servers import prometheus as servers
+
+    monkeypatch.setattr(servers.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="not on PATH"):
+        servers.require_prometheus()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        servers.require_prometheus()

@@ -26,7 +26,9 @@ from backends.sim.behaviour import Behaviour
 from backends.sim.exporter import start_exporter
 from backends.sim.metrics import value_of
 from backends.sim.world import SimWorld
-from tests.servers.prometheus import PromServer, free_port, require_prometheus, start_prometheus
+from tests.servers.prometheus import (  # noqa: F401 - prometheus_factory is a fixture
+    PromServer, free_port, prometheus_factory, require_prometheus, start_prometheus,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -253,3 +255,61 @@ async def test_http_500_is_an_error_sample_and_not_retried() -> None:
     assert len(transport.requests) == 1
     for sample in s.values():
         assert sample.status is SampleStatus.ERROR and "HTTP 500" in sample.error and one_sentence(sample.error)
+
+
+def test_server_handle_restarts_on_the_same_port_and_data(prometheus_factory) -> None:
+    server = prometheus_factory([])
+    url, data = server.url, server.data
+    assert server.query("vector(7)")[0]["value"][1] == "7"
+    server.stop()
+    assert not server.running and server.query("vector(7)") == []
+    server.start()
+    assert server.url == url and server.data == data and server.running
+    assert server.query("vector(7)")[0]["value"][1] == "7"
+
+
+async def test_tls_with_a_custom_ca_and_a_bearer_token(tmp_path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not on PATH, so no test certificate can be made.")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    seen: list[bytes] = []
+    body = (b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{"destination_workload_namespace":'
+            b'"microservices","destination_workload":"microservices"},"value":[1,"0.5"]}]}}')
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    check = MetricCheck(name="error-rate")
+    try:
+        async with PrometheusMetrics(url, retries=2, backoff=0.01) as m:
+            untrusted = (await m.query(check, [CANARY]))[CANARY]
+        requests_before_trust = len(seen)
+        async with PrometheusMetrics(url, ca_file=str(cert), auth="s3cret") as m:
+            trusted = (await m.query(check, [CANARY]))[CANARY]
+    finally:
+        server.close()
+    assert untrusted.status is SampleStatus.ERROR and "TLS handshake" in untrusted.error
+    assert "self-signed certificate" in untrusted.error and one_sentence(untrusted.error), untrusted.error
+    assert requests_before_trust == 0, "nothing is sent to a server whose certificate is not trusted"
+    assert trusted.ok and trusted.value == 0.5
+    assert b"authorization: Bearer s3cret" in seen[0].replace(b"Authorization", b"authorization")
+    with pytest.raises(Exception, match="cannot be used"):
+        PrometheusMetrics(url, ca_file=str(tmp_path / "missing.pem"))

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from app.clock import EPOCH, VirtualClock
 from app.flags import FlagEvaluationError, evaluate, flag_to_json, served
 from app.model import AuditEvent
 from backends.base import Conflict, Invalid, NotFound, ReadOnly, Store, Unavailable
@@ -307,3 +308,46 @@ async def test_a_write_landing_between_read_and_exec_is_caught_by_watch(redis_se
     finally:
         await store.aclose()
         raw.close()
+
+
+async def test_key_prefix_and_injected_clock(redis_server: RedisServer) -> None:
+    raw = redis_server.client()
+    raw.set("feature:outside", b'{"enabled":true}')
+    clock = VirtualClock()
+    store = RedisStore(redis_server.url, key_prefix="team-a:", clock=clock)
+    try:
+        await store.put_flag_raw("inside", {"enabled": True, "percentage": 5}, "0")
+        assert raw.get("team-a:feature:inside") == b'{"enabled":true,"percentage":5}'
+        assert [f.name for f in await store.list_flags()] == ["inside"]
+        event = await store.kill_flag("inside", "test", "bob")
+        assert event.t == EPOCH
+        await store.import_experiments({"e": {"name": "E", "status": "active", "traffic_split": {"a": 100}}})
+        assert await store.track_assignment("e", "u1") == "a"
+        (event_json,) = raw.lrange("team-a:events:e:u1", 0, -1)
+        assert json.loads(event_json)["timestamp"] == "2026-01-01T00:00:00"
+        assert raw.hgetall("team-a:shiftroom:exp:e:counters") == {b"users:a": b"1", b"first_t": repr(EPOCH).encode()}
+        await clock.advance(2.5 * 86400)
+        assert await store.track_assignment("e", "u2") == "a"
+        (experiment,) = await store.list_experiments()
+        assert experiment.users == 2
+        if "elapsed_days" in type(experiment).model_fields:
+            assert experiment.elapsed_days == 2.5
+        report = await store.rebuild_counters("e")
+        assert report.results["a"].users == 2
+        assert float(raw.hget("team-a:shiftroom:exp:e:counters", "first_t")) == EPOCH  # from the events' timestamps
+    finally:
+        await store.aclose()
+        raw.close()
+
+
+async def test_wrong_credentials_are_one_sentence_without_the_password(redis_factory) -> None:  # noqa: F811
+    server = redis_factory(password="right-pw")
+    store = RedisStore(f"redis://:wrong-pw@127.0.0.1:{server.port}/0")
+    try:
+        with pytest.raises(Unavailable, match="refused the credentials") as err:
+            await store.ping()
+        assert "wrong-pw" not in str(err.value) and f"redis://127.0.0.1:{server.port}/0" in str(err.value)
+        with pytest.raises(Invalid, match="not valid"):
+            RedisStore("http://127.0.0.1:1")
+    finally:
+        await store.aclose()

@@ -36,13 +36,13 @@ async def test_rows_and_panes_drive_the_detail_pane() -> None:
         table = app.query_one(RolloutsTable)
         assert table.has_focus
         assert detail.rollout is not None and detail.rollout.key == "shop/checkout"
-        facts = str(detail.query_one(".detail-facts").render())
-        assert "checks ●●✗●●●" in facts and "next check in 12s" in facts
+        status = detail.why.status_text
+        assert "failed checks 1/5  ●●✕●●●" in status and "next check in 12s" in status
         assert [s.name for s in detail.series] == ["request-success-rate", "request-duration-p99", "error-rate"]
         await pilot.press("j")
         assert detail.rollout.key == "web/frontend"
         assert detail.series == ()  # no metric series for that target: no sparklines
-        assert "guard watching 4m 10s more" in str(detail.query_one(".detail-facts").render())
+        assert "guard watching 4m 10s more" in detail.why.status_text
         await pilot.press("down", "down")
         assert detail.rollout.key == "web/search"
         await pilot.press("k")

@@ -14,6 +14,7 @@ from app.clock import EPOCH
 from app.model import (
     AuditEvent,
     BackendHealth,
+    Check,
     Experiment,
     Flag,
     HealthStatus,
@@ -29,6 +30,32 @@ from app.model import (
 )
 
 T0 = EPOCH + 9 * 3600 + 41 * 60 + 7  # 09:41:07 UTC, fixed
+ROOM = "oncall@room#7c9f"  # the StaticEngine's identity: rollouts it drives show "driven by this room"
+OTHER_ROOM = "alice@bastion#311"
+
+SUCCESS_Q = ('sum(rate(istio_requests_total{{reporter="destination",destination_workload_namespace="{ns}",'
+             'destination_workload="{name}",response_code!~"5.*"}}[1m])) / sum(rate(istio_requests_total'
+             '{{reporter="destination",destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) * 100')
+P99_Q = ('histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{reporter="destination",'
+         'destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) by (le))')
+ERRORS_Q = ('sum(rate(istio_requests_total{{reporter="destination",destination_workload_namespace="{ns}",'
+            'destination_workload="{name}",response_code=~"5.*"}}[1m])) / sum(rate(istio_requests_total'
+            '{{reporter="destination",destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) * 100')
+
+
+def _checks(ns: str, name: str, success: float | None, p99: float | None, errors: float | None,
+            error: str = "") -> tuple[Check, ...]:
+    """The last tick's three checks, as the canary controller records them."""
+    def one(metric: str, value: float | None, ok: bool, query: str, rng: str) -> Check:
+        return Check(name=metric, value=value, passed=value is not None and ok, query=query.format(ns=ns, name=name),
+                     range=rng, status="ok" if value is not None else "no-data", error="" if value is not None else error)
+
+    return (
+        one("request-success-rate", success, success is not None and success >= 99, SUCCESS_Q, "≥ 99"),
+        one("request-duration-p99", p99, p99 is not None and p99 <= 500, P99_Q, "≤ 500"),
+        one("error-rate", errors, errors is not None and errors <= 1, ERRORS_Q, "≤ 1"),
+    )
+
 
 
 def _wave(base: float, swing: float, n: int = 40, drift: float = 0.0, shift: int = 0) -> tuple[float, ...]:
@@ -50,13 +77,14 @@ ROLLOUTS = (
         failed_checks=1, threshold=5, stable_image="registry.example.com/shop/checkout:1.4.2",
         canary_image="registry.example.com/shop/checkout:1.5.0", ready="3/3",
         message="Step 3/5: success rate 99.4% ≥ 99, p99 412 ms ≤ 500; advancing to 40%.",
-        driver="shiftroom-7c9f", next_tick=T0 + 12, history=(True, True, False, True, True, True),
+        driver=ROOM, next_tick=T0 + 12, earliest_rollback=T0 + 132, history=(True, True, False, True, True, True),
+        checks=_checks("shop", "checkout", 99.4, 412, 0.31),
     ),
     Rollout(
         name="frontend", namespace="web", strategy=Strategy.BLUE_GREEN, phase=Phase.SUCCEEDED,
         desired=Weights(), actual=Weights(), stable_image="ghcr.io/acme/frontend:2.8.0",
         canary_image="ghcr.io/acme/frontend:2.8.0", active_color="green", ready="4/4",
-        history=(True,) * 10, guard_until=T0 + 250,
+        history=(True,) * 10, guard_until=T0 + 250, driver=ROOM,
         message="Switched to green after 10/10 health checks; blue kept up for 5m.",
     ),
     Rollout(
@@ -64,13 +92,18 @@ ROLLOUTS = (
         production=True, desired=Weights(), actual=Weights(), step=2, steps=5, failed_checks=5,
         threshold=5, stable_image="registry.example.com/shop/payments:3.1.0",
         canary_image="registry.example.com/shop/payments:3.2.0-rc1", ready="0/3",
-        message="Rolled back: error rate 6.2% > 1 for 5 checks (threshold 5).",
+        message="Rolled back: error rate 6.2% > 1 for 5 checks (threshold 5).", driver=ROOM,
+        history=(True, True, False, False, False, False, False),
+        checks=_checks("shop", "payments", 93.8, 455, 6.2),
     ),
     Rollout(
         name="search", namespace="web", strategy=Strategy.CANARY, phase=Phase.PROGRESSING, paused=True,
         auto=False, desired=Weights.of_canary(20), actual=Weights.of_canary(20), step=2, steps=10,
         failed_checks=0, threshold=3, stable_image="ghcr.io/acme/search:0.9.4",
         canary_image="ghcr.io/acme/search:0.10.0", ready="2/2", message="Paused by alice at 20%.",
+        driver=OTHER_ROOM, history=(True, True),
+        checks=_checks("web", "search", 99.7, None, 0.2,
+                       error="Prometheus did not answer within 5s (GET /api/v1/query)"),
     ),
     Rollout(
         name="recommendations", namespace="ml", strategy=Strategy.CANARY, phase=Phase.INITIALIZED,
@@ -170,6 +203,7 @@ class StaticEngine:
 
     state: RoomState = STATE
     read_only: bool = False
+    identity: str = ROOM
     subscribers: list[Callable[[RoomState], None]] = field(default_factory=list)
     acted: list[tuple[str, str]] = field(default_factory=list)
     started: bool = False

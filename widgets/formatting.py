@@ -174,3 +174,30 @@ def sparkline_data(series: MetricSeries, width: int) -> list[float]:
     present = [v for v in values if v is not None]
     floor = min(present) if present else 0.0
     return [floor if v is None else float(v) for v in values]
+
+
+PASS_MARK = "●"
+FAIL_MARK = "✕"
+
+
+def history_strip(history: tuple[bool, ...] | list[bool], limit: int = 24) -> str:
+    """`●●●✕✕`: the last `limit` ticks, oldest first."""
+    return "".join(PASS_MARK if ok else FAIL_MARK for ok in list(history)[-limit:])
+
+
+def in_time(deadline: float | None, now: float | None) -> str | None:
+    """`in 12s`, `now` once due, or None when there is no deadline (or no clock)."""
+    if deadline is None or now is None:
+        return None
+    return "now" if deadline <= now else f"in {duration(deadline - now)}"
+
+
+def driver_text(driver: str, identity: str | None) -> str:
+    """Who holds the lease, from this room's point of view (never this room's pid)."""
+    if not driver:
+        return "no room drives it"
+    if identity is not None and driver == identity:
+        return "driven by this room"
+    if identity is None:
+        return f"driven by {driver}"
+    return f"driven by {driver} — this room is hands-off"

@@ -1,4 +1,7 @@
-"""The traffic split drawn large: one bar per side, percents, desired vs actual."""
+"""The traffic split drawn large: one bar per side with its actual percent.
+
+Desired vs actual weights are the why pane's: it says what the router still has to do.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from app.model import Rollout, Strategy
-from widgets.formatting import idle_color, moving, weights_text
+from widgets.formatting import idle_color
 
 FULL = "█"
 EMPTY = "░"
@@ -57,13 +60,6 @@ def traffic_content(rollout: Rollout | None, width: int) -> Content:
                 (f" {note}" if note else "", note_style),
             )
         )
-    if moving(rollout):
-        if rollout.strategy is Strategy.BLUE_GREEN:
-            target = idle_color(rollout.active_color) or "the idle side"
-            text = f"switching: desired {weights_text(rollout.desired)} → {target}, actual {weights_text(rollout.actual)}"
-        else:
-            text = f"desired {weights_text(rollout.desired)} ≠ actual {weights_text(rollout.actual)}"
-        lines.append(Content.styled(text, "bold $warning"))
     return Content("\n").join(lines)
 
 

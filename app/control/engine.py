@@ -24,7 +24,7 @@ from app.control.bluegreen import BlueGreenController
 from app.control.canary import CanaryController
 from app.control.context import Context, local_actor
 from app.model import (
-    AuditEvent, BackendHealth, Experiment, Flag, HealthStatus, Level, MetricCheck, MetricSample,
+    AuditEvent, BackendHealth, Experiment, ExperimentPoint, Flag, HealthStatus, Level, MetricCheck, MetricSample,
     MetricSeries, Mode, Rollout, RoomState, SampleStatus, Strategy, Target,
 )
 from backends.base import AuditLog, BackendError, Cluster, Conflict, Metrics, Notifier, Store
@@ -108,6 +108,7 @@ class Engine:
         self._events: deque[AuditEvent] = deque(maxlen=300)
         self._flags: tuple[Flag, ...] = ()
         self._experiments: tuple[Experiment, ...] = ()
+        self._exp_history: dict[str, deque[ExperimentPoint]] = {}
         self._health: dict[str, BackendHealth] = {}
         self._subscribers: list[Callable[[RoomState], None]] = []
         self._lock = asyncio.Lock()
@@ -279,10 +280,25 @@ class Engine:
             return
         try:
             self._flags = tuple(await self.store.list_flags())
-            self._experiments = tuple(await self.store.list_experiments())
+            experiments = await self.store.list_experiments()
             self._mark_up("store")
         except BackendError as err:
             self._mark("store", err)
+            return
+        now = self.clock.now()
+        out = []
+        for e in experiments:
+            ring = self._exp_history.setdefault(e.id, deque(maxlen=self._series_points))
+            if e.variants and (not ring or ring[-1].variants != e.variants):
+                ring.append(ExperimentPoint(t=now, variants=e.variants))
+            out.append(e.model_copy(update={"history": tuple(ring)}))
+        self._experiments = tuple(out)
+
+    async def refresh_store(self) -> None:
+        """Re-read flags and experiments now (after a write) and publish."""
+        async with self._lock:
+            await self._refresh_store()
+            self._publish(self.clock.now())
 
     # ------------------------------------------------------------ actions
     def preview(self, action: str, key: str) -> Preview:

@@ -134,7 +134,12 @@ class MainScreen(Screen[None]):
         key = self.selected_key
         rollout = self.state.rollout(key) if key else None
         series = self.state.series_for(rollout.key) if rollout else ()
-        self.query_one(RolloutDetail).show(rollout, series, now=self.state.t)
+        self.query_one(RolloutDetail).show(rollout, series, now=self.state.t, identity=self.identity)
+
+    @property
+    def identity(self) -> str | None:
+        """This room's lease identity, so the detail pane can say "driven by this room"."""
+        return getattr(getattr(self.app, "engine", None), "identity", None)
 
     @on(DataTable.RowHighlighted, "#rollouts-table")
     def _row_changed(self) -> None:

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.yamlfile import YamlFileError, compose, error_at, validate
 
 from app.model import Target
 from backends.sim.behaviour import Behaviour, Ramp
@@ -122,12 +124,8 @@ class Scenario(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-class ScenarioError(Exception):
+class ScenarioError(YamlFileError):
     """A scenario that cannot be used; `str()` is one sentence with file, line and field."""
-
-    def __init__(self, sentence: str, path: str = "", line: int | None = None, field: str = "") -> None:
-        super().__init__(sentence)
-        self.path, self.line, self.field = path, line, field
 
 
 def _builtin_dir():
@@ -171,41 +169,14 @@ def _read(name_or_path: str) -> tuple[str, str]:
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        lines = text.splitlines()
-        near = lines[line - 1].strip()[:40] if 0 < line <= len(lines) else ""
-        where = f" near '{near}'" if near else ""
-        raise ScenarioError(f"{source}:{line}: the YAML does not parse{where} ({problem}).", source, line) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}:1: the YAML does not parse ({' '.join(str(exc).split())}).", source, 1) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{source}:1: a scenario must be a mapping of fields, not a {type(data).__name__}.", source, 1)
-    try:
-        scenario = Scenario.model_validate({**data, "source": source})
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        count = exc.error_count()
-        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        raise _error(root, source, tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "), more) from None
+    root, data = compose(text, source, "a scenario", ScenarioError)
+    scenario = validate(Scenario, {**data, "source": source}, root, source, ScenarioError)
     for loc, name in _target_refs(scenario):
         known = _target_names(scenario)
         if name not in known:
-            raise _error(root, source, loc, f"there is no target named '{name}' (targets: {', '.join(known)})")
+            raise error_at(root, source, loc, f"there is no target named '{name}' (targets: {', '.join(known)})",
+                           error=ScenarioError)
     return scenario
-
-
-def _error(root: yaml.Node | None, source: str, loc: tuple[Any, ...], msg: str, more: str = "") -> ScenarioError:
-    line, path = _locate(root, loc)
-    field = _field_text(path) or "(top level)"
-    return ScenarioError(f"{source}:{line}: field '{field}': {msg.rstrip('.')}{more}.", source, line, field)
 
 
 def _target_names(scenario: Scenario) -> list[str]:
@@ -224,41 +195,3 @@ def _target_refs(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         if ev.when is not None:
             refs.append((("events", i, "when", "target"), ev.when.target))
     return refs
-
-
-def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, list[str | int]]:
-    """Follow a pydantic error location through the composed YAML: (1-based line, the matched path).
-
-    Location parts that are not in the document (a missing field, a union tag)
-    stop the walk at the deepest node found, whose line is reported, but the
-    missing field's name is still part of the path.
-    """
-    node, path, line = root, [], (root.start_mark.line + 1 if root is not None else 1)
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    child, line = value, key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is not None:
-            node = child
-            path.append(part)
-        elif isinstance(part, (str, int)) and not _is_tag(part):
-            path.append(part)
-            node = None
-    return line, path
-
-
-def _is_tag(part: Any) -> bool:
-    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
-
-
-def _field_text(path: list[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

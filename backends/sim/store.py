@@ -200,11 +200,15 @@ class SimStore:
     # ------------------------------------------------------------ experiments
 
     async def list_experiments(self) -> list[Experiment]:
-        """Every experiment with the population's live (users, converters) per variant."""
+        """Every experiment with the population's live (users, converters) per variant and its age."""
         self._up()
-        self.population.tick(self.clock.now())
+        now = self.clock.now()
+        self.population.tick(now)
         return [
-            parse_experiment(eid, cfg, self.population.counts(eid)) for eid, cfg in self._experiments.data.items()
+            parse_experiment(eid, cfg, self.population.counts(eid)).model_copy(
+                update={"elapsed_days": self.population.elapsed_days(eid, now)}
+            )
+            for eid, cfg in self._experiments.data.items()
         ]
 
     async def get_experiment_raw(self, experiment_id: str) -> tuple[dict[str, Any] | None, str]:

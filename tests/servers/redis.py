@@ -174,6 +174,8 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
 
 
 @pytest.fixture
-def redis_server(redis_factory: Callable[..., RedisServer]) -> RedisServer:
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A fresh redis-server with keyspace notifications on, for one test."""
-    return redis_factory()
+    server = start_redis(tmp_path)
+    yield server
+    server.stop(kill=True)

@@ -1,0 +1,103 @@
+"""YAML files validated by pydantic, with errors that name the file, the line and the field.
+
+Used by scenario files and by `shiftroom.yaml`: a user who gets a field wrong
+reads one sentence like `mine.yaml:8: field 'events[1].at': Input should be a
+valid number.` and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class YamlFileError(Exception):
+    """`str()` is one sentence with file, line and field."""
+
+    def __init__(self, sentence: str, path: str = "", line: int | None = None, field: str = "") -> None:
+        super().__init__(sentence)
+        self.path, self.line, self.field = path, line, field
+
+
+def compose(text: str, source: str, what: str,
+            error: type[YamlFileError] = YamlFileError) -> tuple[yaml.Node | None, dict[str, Any]]:
+    """Parse `text` into (node tree for line numbers, plain data); the top level must be a mapping."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        lines = text.splitlines()
+        near = lines[line - 1].strip()[:40] if 0 < line <= len(lines) else ""
+        where = f" near '{near}'" if near else ""
+        raise error(f"{source}:{line}: the YAML does not parse{where} ({problem}).", source, line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"{source}:1: the YAML does not parse ({' '.join(str(exc).split())}).", source, 1) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise error(f"{source}:1: {what} must be a mapping of fields, not a {type(data).__name__}.", source, 1)
+    return root, data
+
+
+def validate(model: type[M], data: dict[str, Any], root: yaml.Node | None, source: str,
+             error: type[YamlFileError] = YamlFileError) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        count = exc.error_count()
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        raise error_at(root, source, tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "),
+                       more, error) from None
+
+
+def error_at(root: yaml.Node | None, source: str, loc: tuple[Any, ...], msg: str, more: str = "",
+             error: type[YamlFileError] = YamlFileError) -> YamlFileError:
+    line, path = locate(root, loc)
+    field = field_text(path) or "(top level)"
+    return error(f"{source}:{line}: field '{field}': {msg.rstrip('.')}{more}.", source, line, field)
+
+
+def locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, list[str | int]]:
+    """Follow a pydantic error location through the composed YAML: (1-based line, the matched path).
+
+    Location parts that are not in the document (a missing field, a union tag)
+    stop the walk at the deepest node found, whose line is reported, but the
+    missing field's name is still part of the path.
+    """
+    node, path, line = root, [], (root.start_mark.line + 1 if root is not None else 1)
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is not None:
+            node = child
+            path.append(part)
+        elif isinstance(part, (str, int)) and not _is_tag(part):
+            path.append(part)
+            node = None
+    return line, path
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+def field_text(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,68 @@
+"""Time to the first full frame: `shiftroom demo` against a bare Textual app.
+
+Both run in a 160x45 pty (see bench/pty_run.py for the exact definition of
+"first full frame"); N runs each, interleaved (room, baseline, room, ...), so
+a slow moment of the machine hits both. Prints the medians and the ratio.
+
+    python -m bench.first_frame [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench.common import (
+    BASELINE_MARKERS, ROOM_MARKERS, ROOT, SIZE, baseline_command, check_painted, median, ratio, room_command,
+)
+from bench.pty_run import run_in_pty
+
+RUNS = 5
+#: Give up on a run that has not painted after this many seconds.
+TIMEOUT = 30.0
+
+
+def one(cmd: list[str], markers: tuple[str, ...]):
+    return run_in_pty(cmd, columns=SIZE[0], lines=SIZE[1], duration=TIMEOUT, markers=markers,
+                      stop_after_frame=0.2, cwd=str(ROOT))
+
+
+def measure(runs: int = RUNS) -> dict[str, object]:
+    room: list[float] = []
+    base: list[float] = []
+    for _ in range(runs):
+        r = one(room_command(), ROOM_MARKERS)
+        check_painted("shiftroom demo", r)
+        room.append(r.first_frame)
+        b = one(baseline_command(), BASELINE_MARKERS)
+        check_painted("the baseline app", b)
+        base.append(b.first_frame)
+    return {"room": room, "baseline": base, "room_median": median(room), "baseline_median": median(base)}
+
+
+def report(m: dict[str, object]) -> list[str]:
+    room, base = m["room_median"], m["baseline_median"]
+    lines = [
+        f"first full frame at {SIZE[0]}x{SIZE[1]}, median of {len(m['room'])} interleaved runs",
+        f"  shiftroom demo   {room * 1000:7.0f} ms   (runs: {', '.join(f'{x * 1000:.0f}' for x in m['room'])})",
+        f"  baseline app     {base * 1000:7.0f} ms   (runs: {', '.join(f'{x * 1000:.0f}' for x in m['baseline'])})",
+        f"  ratio            {ratio(room, base)}   (+{(room - base) * 1000:.0f} ms over a bare Textual app)",
+    ]
+    return lines
+
+
+def summary(m: dict[str, object]) -> str:
+    return (f"first full frame: {m['room_median'] * 1000:.0f} ms vs baseline {m['baseline_median'] * 1000:.0f} ms "
+            f"({ratio(m['room_median'], m['baseline_median'])})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.first_frame")
+    p.add_argument("--runs", type=int, default=RUNS)
+    a = p.parse_args(argv)
+    print("\n".join(report(measure(a.runs))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Suite-wide fixtures: no test ever reads the developer's own configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIFTROOM_CONFIG", "")
+    for name in ("SHIFTROOM_PROMETHEUS_URL", "SHIFTROOM_REDIS_URL", "SHIFTROOM_THEME"):
+        monkeypatch.delenv(name, raising=False)
