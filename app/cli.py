@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from app.config import Config, PrometheusConfig
 
 USAGE_ERROR = 2
 
@@ -46,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default=None, help="built-in scenario name or a scenario YAML file")
     demo.add_argument("--speed", type=_positive, default=10.0, help="simulated seconds per real second (default 10)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    demo.add_argument("--theme", default="dark", help="dark, light or wall")
+    demo.add_argument("--theme", default=None, help="dark, light or wall (default: config, else dark)")
     demo.add_argument("--read-only", action="store_true", help="watch only: the backends refuse every write")
     demo.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                       help="also serve the simulated traffic as Istio metrics on 127.0.0.1:PORT")
@@ -55,7 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=_positive, default=None, help="headless: simulated seconds to run at most")
     demo.add_argument("--json", action="store_true", help="headless: print the result as one JSON object")
 
+    for cmd in (demo,):
+        cmd.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+        cmd.add_argument("--redis", default=None, metavar="URL",
+                         help="flags, experiments and audit in Redis (or SHIFTROOM_REDIS_URL)")
+        cmd.add_argument("--prometheus", default=None, metavar="URL",
+                         help="metrics from Prometheus (or SHIFTROOM_PROMETHEUS_URL)")
+
     sub.add_parser("scenarios", help="list the built-in scenarios")
+    from app import cli_store
+
+    cli_store.add_parsers(sub)
     return p
 
 
@@ -77,12 +90,24 @@ def _main(argv: list[str]) -> int:
         for name, description in list_scenarios():
             print(f"{name:<20} {description}")
         return 0
+    from app import cli_store
+    from app.config import ConfigError, load_config
+
+    try:
+        config = load_config(getattr(args, "config", None))
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    if args.command in ("audit", "experiments"):
+        try:
+            return cli_store.run(args, config)
+        except cli_store.StoreCommandError as err:
+            raise UsageError(str(err)) from None
     if args.command in (None, "demo"):
-        return _demo(args)
+        return _demo(args, config)
     raise UsageError(f"shiftroom: unknown command {args.command!r}.")
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, config: "Config") -> int:
     from app.factory import DEFAULT_SCENARIO, RoomOptions
     from backends.sim.scenario import ScenarioError, load_scenario
 
@@ -91,14 +116,16 @@ def _demo(args: argparse.Namespace) -> int:
         load_scenario(scenario)  # validate before any screen appears
     except ScenarioError as err:
         raise UsageError(str(err)) from None
-    theme = getattr(args, "theme", "dark")
+    theme = getattr(args, "theme", None) or config.theme
     import themes
 
     if theme not in themes.names():
         raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
     options = RoomOptions(scenario=scenario, speed=getattr(args, "speed", 10.0), seed=getattr(args, "seed", None),
-                          theme=theme, read_only=getattr(args, "read_only", False),
-                          metrics_port=getattr(args, "metrics_port", None))
+                          theme=theme, read_only=getattr(args, "read_only", False) or config.read_only,
+                          metrics_port=getattr(args, "metrics_port", None),
+                          redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
+                          prometheus=_prometheus(args, config), keymap=dict(config.keymap))
     if getattr(args, "headless", False):
         from app.headless import run
 
@@ -120,6 +147,19 @@ def _demo(args: argparse.Namespace) -> int:
                          f"{err.strerror or err}; pick another --metrics-port.") from None
     app.run()
     return 0
+
+
+def _prometheus(args: argparse.Namespace, config: "Config") -> "PrometheusConfig | None":
+    from app.config import PrometheusConfig
+
+    url = getattr(args, "prometheus", None)
+    if url:
+        base = config.prometheus.model_dump() if config.prometheus else {}
+        try:
+            return PrometheusConfig(**{**base, "url": url})
+        except ValueError:
+            raise UsageError(f"shiftroom: --prometheus {url!r}: the URL must start with http:// or https://.") from None
+    return config.prometheus
 
 
 if __name__ == "__main__":

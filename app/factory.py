@@ -10,6 +10,7 @@ from app.control.engine import Engine
 from app.model import Mode
 
 if TYPE_CHECKING:
+    from app.config import PrometheusConfig
     from app.room import ShiftroomApp
     from backends.sim.world import SimWorld
 
@@ -27,7 +28,9 @@ class RoomOptions:
     virtual: bool = False  # tests and headless runs: time moves only when told
     publish_hz: float = 2.0  # snapshots per real second at most
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
-    extra: dict[str, object] = field(default_factory=dict)
+    redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
+    prometheus: "PrometheusConfig | None" = None  # metrics from Prometheus instead of the simulator
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
 
 
 @dataclass
@@ -56,7 +59,21 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     scenario = load_scenario(options.scenario)
     world = build_world(scenario, clock, seed=options.seed)
     seed = options.seed if options.seed is not None else scenario.seed
-    store = SimStore(clock, seed=seed, read_only=options.read_only)
+    background = [world.run]
+    if options.redis_url:
+        from backends.redis import RedisAudit, RedisStore
+
+        store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock)
+        audit = RedisAudit(options.redis_url, read_only=options.read_only)
+    else:
+        store = SimStore(clock, seed=seed, read_only=options.read_only)
+        audit = SimAudit(read_only=options.read_only)
+        background.append(store.population.run)
+    metrics = world.metrics
+    if options.prometheus is not None:
+        from backends.prometheus import from_config
+
+        metrics = from_config(options.prometheus)
     cluster = SimCluster(world, read_only=True) if options.read_only else world.cluster
     # Snapshots at most `publish_hz` per real second, whatever the demo speed.
     speed = 1.0 if options.virtual else options.speed
@@ -64,10 +81,10 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     engine = Engine(
         clock=clock,
         cluster=cluster,
-        metrics=world.metrics,
+        metrics=metrics,
         targets=world.targets,
         store=store,
-        audit=SimAudit(),
+        audit=audit,
         webhooks=HttpWebhooks(),
         mode=Mode.READ_ONLY if options.read_only else Mode.DEMO,
         context="sim",
@@ -77,7 +94,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         tick_every=1.0,
         publish_every=publish_every,
         series_every=max(5.0, publish_every),
-        background=(world.run, store.population.run),
+        background=background,
     )
     exporter = None
     if options.metrics_port is not None:
@@ -91,4 +108,7 @@ def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp"
     from app.room import ShiftroomApp
 
     demo = make_demo(options, clock)
-    return ShiftroomApp(demo.engine, theme=options.theme)
+    app = ShiftroomApp(demo.engine, theme=options.theme)
+    if options.keymap:
+        app.set_keymap(options.keymap)
+    return app

@@ -9,9 +9,9 @@ import pytest
 
 from app.clock import VirtualClock
 from app.control.engine import Engine
+from app.control.cohorts import experiment_user_ids, kill_impact, parse_user_ids, share
 from app.control.store_ops import (
-    diff_lines, edit_flag, experiment_user_ids, kill_flag, killed_config, off_everywhere, parse_user_ids,
-    restore_flag, set_experiment_status, share,
+    diff_lines, edit_flag, kill_flag, killed_config, off_everywhere, restore_flag, set_experiment_status,
 )
 from app.factory import Demo, RoomOptions, make_demo
 from app.flags import bucket_histogram, evaluate
@@ -258,3 +258,9 @@ def test_helpers() -> None:
     d = demo()
     ids, source = experiment_user_ids(d.engine)
     assert ids[0] == "user-0" and len(ids) == 10_000 and source == "user-0..user-9999"
+    before = {"environments": ["production"], "percentage": 50, "userWhitelist": ["vip"]}
+    after = killed_config(before, at=0.0, by="x", reason="r")
+    impact = kill_impact(before, after, "f", ids[:1000], "sample")
+    assert impact[0].startswith("production: ") and impact[0].endswith("→ 0")
+    assert 400 < int(impact[0].split(": ")[1].split(" of")[0].replace(",", "")) < 600
+    assert impact[1] == "whitelisted ids lose it: vip"

@@ -29,7 +29,8 @@ def rate_text(variant: VariantStats) -> str:
 
 
 def status_style(status: str, p: Palette) -> str:
-    return {"running": f"bold {p.info}", "completed": p.ok, "stopped": p.warn}.get(status, p.muted)
+    return {"active": f"bold {p.info}", "running": f"bold {p.info}", "completed": p.ok, "stopped": p.warn,
+            "paused": p.warn}.get(status, p.muted)
 
 
 def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
@@ -44,8 +45,9 @@ def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
         first = index == 0
         leading = variant.rate is not None and variant.rate == best and best > 0
         note = ""
-        if first and experiment.min_sample_size and experiment.users < experiment.min_sample_size:
-            note = f"below sample size {experiment.min_sample_size:,}"
+        smallest = min(v.users for v in experiment.variants)
+        if first and experiment.min_sample_size and smallest < experiment.min_sample_size:
+            note = f"below sample size {experiment.min_sample_size:,} per variant"
         rows.append(
             (
                 f"{experiment.id}/{variant.name}",
@@ -71,6 +73,12 @@ class ExperimentsList(KeyedTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(EXPERIMENT_COLUMNS, **kwargs)
         self._experiments: tuple[Experiment, ...] = ()
+        self._experiment_of: dict[str, str] = {}  # row key -> experiment id
+
+    @property
+    def selected_experiment(self) -> str | None:
+        key = self.selected_key
+        return None if key is None else self._experiment_of.get(key)
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self._experiments))
@@ -79,6 +87,9 @@ class ExperimentsList(KeyedTable):
         self._experiments = tuple(experiments)
         p = Palette.of(self)
         rows: list[Row] = []
+        self._experiment_of = {}
         for experiment in self._experiments:
-            rows.extend(experiment_rows(experiment, p))
+            mine = experiment_rows(experiment, p)
+            self._experiment_of.update((key, experiment.id) for key, _ in mine)
+            rows.extend(mine)
         self.sync(rows)

@@ -130,7 +130,21 @@ class Engine:
     async def start(self) -> None:
         for factory in self._background:
             self._tasks.append(asyncio.create_task(factory()))
+        if self.store is not None and hasattr(self.store, "watch_changes"):
+            self._tasks.append(asyncio.create_task(self._watch_store()))
         self._tasks.append(asyncio.create_task(self._loop()))
+
+    async def _watch_store(self) -> None:
+        """Changes made elsewhere (another room, the seed's service) show within a second."""
+        while True:
+            try:
+                async for _change in self.store.watch_changes():  # type: ignore[union-attr]
+                    await self.refresh_store()
+            except BackendError as err:
+                self._mark("store", err)
+            except Exception as err:  # the watch must never take the room down
+                await self._internal_error(err)
+            await self.clock.sleep(self.series_every)
 
     async def stop(self) -> None:
         for task in self._tasks:

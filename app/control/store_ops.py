@@ -15,7 +15,6 @@ drive the same functions.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -343,46 +342,3 @@ async def set_experiment_status(engine: Any, exp_id: str, status: str, reason: s
         return StoreResult(True, f"Experiment {exp_id}: status {before.get('status', 'absent')} → {status}.",
                            current=after, version=new_version)
     return StoreResult(False, f"Experiment {exp_id} kept changing; try again.", conflict=True)
-
-
-# ---------------------------------------------------------------- cohort samples
-
-
-def experiment_user_ids(engine: Any, limit: int = 10_000) -> tuple[list[str], str]:
-    """User ids to preview a flag change on, and where they came from.
-
-    A store that can list assigned users (`sample_user_ids`) gives those;
-    the simulator's population numbers its users `sim-user-N`, so the ids
-    assigned so far are regenerated; otherwise `user-0..user-{limit-1}`.
-    """
-    store = engine.store
-    sampler = getattr(store, "sample_user_ids", None)
-    if callable(sampler):
-        ids = [str(u) for u in sampler(limit)]
-        if ids:
-            return ids, f"{len(ids):,} assigned experiment users"
-    if getattr(store, "population", None) is not None:
-        state = getattr(engine, "state", None)
-        n = min(limit, max((e.users for e in getattr(state, "experiments", ())), default=0))
-        if n:
-            return [f"sim-user-{i}" for i in range(n)], f"{n:,} simulated experiment users"
-    return [f"user-{i}" for i in range(limit)], f"user-0..user-{limit - 1}"
-
-
-def parse_user_ids(text: str) -> list[str]:
-    """Ids pasted one per line, or separated by commas, spaces or tabs; JSON arrays work too."""
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            data = json.loads(text)
-            if isinstance(data, list):
-                return [str(u) for u in data if u is not None]
-        except ValueError:
-            pass
-    return [part for part in text.replace(",", " ").split() if part]
-
-
-def share(hist: list[int], percentage: float) -> float:
-    """The fraction of the histogram's ids a percentage serves (buckets b < P)."""
-    total = sum(hist)
-    return sum(hist[: math.ceil(max(0.0, min(100.0, percentage)))]) / total if total else 0.0

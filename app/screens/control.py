@@ -8,11 +8,20 @@ are not bound at all.
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import work
 from textual.binding import Binding
 
+from app.control import store_ops
+from app.control.actions import Preview
+from app.control.cohorts import experiment_user_ids, kill_impact
 from app.screens.confirm import ConfirmScreen
+from app.screens.flag_editor import FlagEditorScreen
+from app.screens.kill_switch import KillSwitchScreen
 from app.screens.main import MainScreen
+from widgets.experiments_list import ExperimentsList
+from widgets.flags_list import FlagsList
 
 ACTION_BINDINGS = [
     Binding("s", "act('step')", "Step", id="step", tooltip="canary: go to the next weight now"),
@@ -23,14 +32,29 @@ ACTION_BINDINGS = [
     Binding("u", "act('undo')", "Undo", id="undo", tooltip="undo the deployment to its previous revision"),
     Binding("m", "act('auto')", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
 ]
-ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS)
+STORE_BINDINGS = [
+    Binding("e", "edit_flag", "Edit flag", id="flag-edit", tooltip="flags: edit the selected flag"),
+    Binding("n", "new_flag", "New flag", id="flag-new", tooltip="flags: create a flag"),
+    Binding("K", "kill_flag", "Kill flag", id="flag-kill",
+            tooltip="flags: turn the selected flag off for everyone, everywhere"),
+    Binding("x", "experiment_status", "Pause/resume exp.", id="experiment-status",
+            tooltip="experiments: pause or resume assigning users to the selected experiment"),
+]
+STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments"}
+ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
 class ControlScreen(MainScreen):
-    BINDINGS = ACTION_BINDINGS
+    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tab = STORE_TABS.get(action)
+        if tab is not None:
+            return self.is_mounted and self.active_tab == tab
+        return super().check_action(action, parameters)
 
     @property
     def busy(self) -> bool:
@@ -69,3 +93,90 @@ class ControlScreen(MainScreen):
             self.notify(f"{action} {key} failed: {error}", severity="error", timeout=8)
             return
         self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
+
+    # ------------------------------------------------------------ flags and experiments
+
+    def _store_busy(self) -> bool:
+        if any(w.group == "store" and w.is_running for w in self.workers):
+            self.notify("A flag or experiment change is still open.", severity="warning")
+            return True
+        return False
+
+    def _selected_flag(self) -> str | None:
+        name = self.query_one(FlagsList).selected_key
+        if name is None:
+            self.notify("Select a flag first.", severity="warning")
+        return name
+
+    def action_edit_flag(self) -> None:
+        name = self._selected_flag()
+        if name is not None and not self._store_busy():
+            self.run_flag_editor(name, new=False)
+
+    def action_new_flag(self) -> None:
+        if not self._store_busy():
+            self.run_flag_editor("", new=True)
+
+    def action_kill_flag(self) -> None:
+        name = self._selected_flag()
+        if name is not None and not self._store_busy():
+            self.run_kill_switch(name)
+
+    def action_experiment_status(self) -> None:
+        exp_id = self.query_one(ExperimentsList).selected_experiment
+        if exp_id is None:
+            self.notify("Select an experiment first.", severity="warning")
+        elif not self._store_busy():
+            self.run_experiment_status(exp_id)
+
+    @work(group="store", exit_on_error=False)
+    async def run_flag_editor(self, name: str, new: bool) -> None:
+        engine = self.app.engine  # type: ignore[attr-defined]
+        try:
+            raw, version = (None, store_ops.NEW) if new else await engine.store.get_flag_raw(name)
+        except Exception as error:
+            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
+            return
+        if not new and raw is None:
+            self.notify(f"Flag {name} no longer exists.", severity="warning")
+            return
+        ids, label = experiment_user_ids(engine)
+        result = await self.app.push_screen_wait(
+            FlagEditorScreen(engine, name, raw, version, sample_ids=ids, sample_label=label, new=new))
+        if result is not None:
+            self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+
+    @work(group="store", exit_on_error=False)
+    async def run_kill_switch(self, name: str) -> None:
+        engine = self.app.engine  # type: ignore[attr-defined]
+        try:
+            raw, _ = await engine.store.get_flag_raw(name)
+        except Exception as error:
+            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
+            return
+        if raw is None:
+            self.notify(f"Flag {name} no longer exists.", severity="warning")
+            return
+        after = store_ops.killed_config(raw, at=engine.clock.now(), by=engine.actor, reason="(your reason)")
+        ids, label = experiment_user_ids(engine)
+        impact = await asyncio.to_thread(kill_impact, raw, after, name, ids, label)
+        reason = await self.app.push_screen_wait(KillSwitchScreen(name, store_ops.diff_lines(raw, after), impact))
+        if reason is None:
+            self.notify(f"Kill {name}: cancelled.", timeout=3)
+            return
+        result = await store_ops.kill_flag(engine, name, reason)
+        self.notify(result.message, severity="warning" if result.ok else "error", timeout=8)
+
+    @work(group="store", exit_on_error=False)
+    async def run_experiment_status(self, exp_id: str) -> None:
+        engine = self.app.engine  # type: ignore[attr-defined]
+        experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
+        current = experiment.status if experiment else "?"
+        status = "paused" if current == "active" else "active"
+        what = "stops assigning new users" if status == "paused" else "assigns new users again"
+        preview = Preview(f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
+                          [f"status {current} → {status}: the seed {what}"], destructive=status == "paused")
+        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else "resume")):
+            return
+        result = await store_ops.set_experiment_status(engine, exp_id, status)
+        self.notify(result.message, severity="information" if result.ok else "error", timeout=6)

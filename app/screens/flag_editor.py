@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Rule, Static
 
 from app.control.actions import Preview
-from app.control.store_ops import NEW, StoreResult, diff_lines, edit_flag, parse_user_ids
+from app.control.cohorts import parse_user_ids
+from app.control.store_ops import NEW, StoreResult, diff_lines, edit_flag
 from app.flags import bucket_histogram, cohort_diff
 from app.screens.confirm import ConfirmScreen
 from widgets.cohort_preview import CohortPreview

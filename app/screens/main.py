@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from app.model import RoomState
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
+from widgets.experiment_detail import ExperimentDetail
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagDetail, FlagsList
 from widgets.header import RoomHeader
@@ -45,6 +46,8 @@ class MainScreen(Screen[None]):
         Binding("1", "show_tab('rollouts')", "Rollouts", show=False, id="tab-rollouts"),
         Binding("2", "show_tab('flags')", "Flags", show=False, id="tab-flags"),
         Binding("3", "show_tab('experiments')", "Experiments", show=False, id="tab-experiments"),
+        Binding("f", "toggle_sequential", "Fixed/sequential", id="stats-mode",
+                tooltip="experiments: switch between sequential and fixed-horizon intervals"),
     ]
 
     def __init__(self, state: RoomState, *, read_only: bool = False, title_context: str | None = None) -> None:
@@ -54,6 +57,7 @@ class MainScreen(Screen[None]):
         self.title_context = title_context
         self.filters: dict[str, str] = {tab: "" for tab in TABS}
         self.renders = 0  # how many snapshots were drawn (tests, benchmarks)
+        self.sequential = True  # experiments: always-valid intervals unless switched
 
     def binding_group(self, binding: Binding) -> str:
         return "Room" if binding.id == "help" else "Navigation"
@@ -72,6 +76,7 @@ class MainScreen(Screen[None]):
                 yield FlagDetail(id="flag-detail")
             with TabPane("Experiments", id="experiments"):
                 yield ExperimentsList(id="experiments-table")
+                yield ExperimentDetail(id="experiment-detail")
         yield Input(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
         yield Footer(compact=True)
 
@@ -111,6 +116,7 @@ class MainScreen(Screen[None]):
             self._show_flag()
         elif tab == "experiments":
             self.query_one(ExperimentsList).show(state.experiments)
+            self._show_experiment()
         self._label_tabs(state)
 
     def _label_tabs(self, state: RoomState) -> None:
@@ -154,9 +160,28 @@ class MainScreen(Screen[None]):
     def _flag_changed(self) -> None:
         self._show_flag()
 
+    def _show_experiment(self) -> None:
+        exp_id = self.query_one(ExperimentsList).selected_experiment
+        experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
+        self.query_one(ExperimentDetail).show(experiment, sequential=self.sequential)
+
+    @on(DataTable.RowHighlighted, "#experiments-table")
+    def _experiment_changed(self) -> None:
+        self._show_experiment()
+
+    def action_toggle_sequential(self) -> None:
+        self.sequential = not self.sequential
+        self._show_experiment()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_sequential":
+            return self.is_mounted and self.active_tab == "experiments"
+        return True
+
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.render_state()
+        self.refresh_bindings()
         filter_input = self.query_one("#filter", Input)
         filter_input.value = self.filters.get(self.active_tab, "")
         self.set_class(bool(filter_input.value), "-filtering")
