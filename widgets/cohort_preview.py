@@ -39,7 +39,7 @@ def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = H
         return Content.styled("no histogram", "$text-muted")
     b, a = math.ceil(_pct(before)), math.ceil(_pct(after))
     lo, hi = min(hist), max(hist)
-    floor = lo - max(1, (hi - lo)) * 0.25
+    floor = lo - max(1, (hi - lo)) * 2  # the smallest bucket a third as tall as the largest
     levels = rows * 8
     heights = [max(1, round((h - floor) / (hi - floor) * levels)) if hi > floor else levels for h in hist]
     styles = []
@@ -90,7 +90,7 @@ class CohortPreview(Vertical):
     CohortPreview > .cohort-row > Input { width: 30; }
     CohortPreview RadioSet { layout: horizontal; border: none; padding: 0; height: 1; width: auto;
                              background: transparent; margin-left: 2; }
-    CohortPreview RadioButton { padding: 0 1 0 0; }
+    CohortPreview RadioButton { padding: 0 1 0 0; width: auto; }
     CohortPreview #cohort-paste { height: 3; display: none; margin-left: 15; }
     CohortPreview #cohort-path { display: none; margin-left: 15; width: 60; }
     CohortPreview.-paste #cohort-paste { display: block; }

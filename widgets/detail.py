@@ -11,7 +11,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from app.model import MetricSeries, Rollout, Strategy
-from widgets.formatting import fraction, image_tail
+from widgets.formatting import fraction, idle_color, image_tail
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
 
@@ -47,10 +47,13 @@ def title_content(rollout: Rollout | None) -> Content:
 
 def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
     """Images, progress and blue-green stage, one short line each (the why pane has the rest)."""
+    old_label, new_label = "stable ", "canary "
+    if rollout.strategy is Strategy.BLUE_GREEN and rollout.active_color:
+        old_label, new_label = f"{rollout.active_color:<6}", f"{idle_color(rollout.active_color) or 'idle':<6}"
     lines = [
-        Content.assemble(("stable ", "$text-muted"), image_tail(rollout.stable_image, width) if rollout.stable_image else "–"),
+        Content.assemble((old_label, "$text-muted"), image_tail(rollout.stable_image, width) if rollout.stable_image else "–"),
         Content.assemble(
-            ("canary ", "$text-muted"),
+            (new_label, "$text-muted"),
             (image_tail(rollout.canary_image, width) if rollout.canary_image else "–", "$canary-color"),
         ),
     ]

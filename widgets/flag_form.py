@@ -127,14 +127,15 @@ class FlagForm(Grid):
     DEFAULT_CSS = """
     FlagForm { grid-size: 3; grid-columns: 15 46 1fr; grid-rows: auto; grid-gutter: 0 1; height: auto; }
     FlagForm > Label { color: $text-muted; }
-    FlagForm > .reason { color: $error; height: auto; }
+    FlagForm > .reason { height: auto; }
     FlagForm > .hint { color: $text-muted; height: auto; }
     FlagForm > .hint.-warn { color: $warning; }
     FlagForm Input, FlagForm TextArea { width: 1fr; }
     FlagForm #field-public { height: 4; }
     FlagForm RadioSet { layout: horizontal; border: none; padding: 0; height: 1; background: transparent; }
-    FlagForm RadioButton { padding: 0 1 0 0; }
-    FlagForm Switch { border: none; padding: 0; height: 1; width: auto; }
+    FlagForm RadioButton { padding: 0 1 0 0; width: auto; }
+    FlagForm Switch, FlagForm Switch:focus { border: none; padding: 0; height: 1; width: auto; }
+    FlagForm > .state { color: $text-muted; }
     """
 
     class Changed(Message):
@@ -164,7 +165,7 @@ class FlagForm(Grid):
             yield Static("", id="reason-name", classes="reason")
         yield Label("enabled")
         yield Switch(v.enabled, id="field-enabled", animate=False)
-        yield Static("", id="reason-enabled", classes="reason")
+        yield Static("", id="reason-enabled", classes="reason state")
         yield Label("environments")
         yield Input(v.environments, placeholder="all environments (blank) · [] = none", id="field-environments",
                     compact=True)
@@ -219,10 +220,15 @@ class FlagForm(Grid):
             if key == "bucketing" and not reason and self.config.get("bucketing") == "flag-salted":
                 self.query_one("#reason-bucketing", Static).update(Content.styled(SALTED_WARNING, "$warning"))
                 continue
-            self.query_one(f"#reason-{key}", Static).update(Content(reason))
+            if key == "enabled" and not reason:
+                on = self.config.get("enabled") is True
+                reason_content = Content.styled("on" if on else "off", "bold $success" if on else "$text-muted")
+                self.query_one("#reason-enabled", Static).update(reason_content)
+                continue
+            self.query_one(f"#reason-{key}", Static).update(Content.styled(reason, "$error"))
         extra = [r for k, r in errors.items() if k not in FIELDS]
         if extra:  # a problem with no field of its own (the whole object)
-            self.query_one("#reason-enabled", Static).update(Content(" ".join(extra)))
+            self.query_one("#reason-enabled", Static).update(Content.styled(" ".join(extra), "$error"))
 
     def recompute(self) -> None:
         if not self._ready:

@@ -175,7 +175,7 @@ def _line(*parts: Part | Content) -> Content:
     return Content.assemble(*parts)
 
 
-def timing_lines(rollout: Rollout, now: float | None) -> list[Content]:
+def timing_lines(rollout: Rollout, now: float | None, compact: bool = False) -> list[Content]:
     """Paused, next check, earliest automatic rollback, post-rollout guard: all in clock time."""
     lines: list[Content] = []
     if rollout.paused:
@@ -188,7 +188,8 @@ def timing_lines(rollout: Rollout, now: float | None) -> list[Content]:
     rollback = in_time(rollout.earliest_rollback, now) if not rollout.phase.terminal else None
     if rollback is not None:
         style = "bold $warning" if rollout.failed_checks else ""
-        lines.append(_line(("earliest automatic rollback ", "$text-muted"), (rollback, style)))
+        label = "earliest rollback " if compact else "earliest automatic rollback "
+        lines.append(_line((label, "$text-muted"), (rollback, style)))
     if rollout.guard_until is not None and now is not None and rollout.guard_until > now:
         lines.append(_line(("guard watching ", "$text-muted"), f"{duration(rollout.guard_until - now)} more"))
     return lines
@@ -216,11 +217,11 @@ def status_content(rollout: Rollout | None, now: float | None, identity: str | N
     if rollout is None:
         return Content("")
     failures = failures_parts(rollout)
-    timing = timing_lines(rollout, now)
+    timing = timing_lines(rollout, now, compact)
     tail = [router_content(rollout), driver_content(rollout, identity)]
     if compact:
         head = ([_line(*failures)] if failures else []) + timing
-        gap = Content.styled("  ·  ", "$text-muted")
+        gap = Content.styled(" · ", "$text-muted")
         return Content("\n").join(gap.join(group) for group in (head, tail) if group)
     return Content("\n").join(([_line(*failures)] if failures else []) + timing + tail)
 

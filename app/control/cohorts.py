@@ -27,12 +27,12 @@ def experiment_user_ids(engine: Any, limit: int = 10_000) -> tuple[list[str], st
     if callable(sampler):
         ids = [str(u) for u in sampler(limit)]
         if ids:
-            return ids, f"{len(ids):,} assigned experiment users"
+            return ids, "assigned experiment users"
     if getattr(store, "population", None) is not None:
         state = getattr(engine, "state", None)
         n = min(limit, max((e.users for e in getattr(state, "experiments", ())), default=0))
         if n:
-            return [f"sim-user-{i}" for i in range(n)], f"{n:,} simulated experiment users"
+            return [f"sim-user-{i}" for i in range(n)], "simulated experiment users"
     return [f"user-{i}" for i in range(limit)], f"user-0..user-{limit - 1}"
 
 
