@@ -129,6 +129,9 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
     if getattr(args, "headless", False):
         from app.headless import run
 
+        if options.prometheus is not None or options.redis_url:
+            raise UsageError("shiftroom: --headless runs on the virtual clock with the simulator's own metrics "
+                             "and store; drop --prometheus/--redis (and their settings) for a headless run.")
         result = run(options, until_settled=args.until_settled, duration=args.duration)
         if args.json:
             print(json.dumps(result))
@@ -140,8 +143,12 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
         return 0
     from app.factory import make_app
 
+    from app.wiring import WiringError
+
     try:
         app = make_app(options)
+    except WiringError as err:
+        raise UsageError(f"shiftroom: {err}") from None
     except OSError as err:
         raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
                          f"{err.strerror or err}; pick another --metrics-port.") from None

@@ -71,9 +71,9 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         background.append(store.population.run)
     metrics = world.metrics
     if options.prometheus is not None:
-        from backends.prometheus import from_config
+        from app.wiring import prometheus_from_config
 
-        metrics = from_config(options.prometheus)
+        metrics = prometheus_from_config(options.prometheus, clock)
     cluster = SimCluster(world, read_only=True) if options.read_only else world.cluster
     # Snapshots at most `publish_hz` per real second, whatever the demo speed.
     speed = 1.0 if options.virtual else options.speed

@@ -87,9 +87,6 @@ class PrometheusMetrics(PrometheusHTTP):
         """Prometheus' (wall) time of clock time `t`."""
         return time.time() - (self.now() - t) / self.speed
 
-    def from_real(self, r: float) -> float:
-        return self.now() - (time.time() - r) * self.speed
-
     def window(self, interval: str) -> str:
         """The PromQL range for a check interval given in clock time."""
         return format_duration(max(parse_duration(interval) / self.speed, self.min_window))

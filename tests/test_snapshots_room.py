@@ -1,21 +1,24 @@
 """Screens as pictures, from the fixed state in tests/ui_states.py (no clock, no randomness).
 
-The main-screen snapshots move onto `make_app` (simulator + VirtualClock) when
-the factory lands; these keep covering the layout on hand-built states.
+The real room (`make_app`, simulator, VirtualClock) is pictured in
+test_snapshots_live.py; these keep covering the layout on hand-built states:
+every phase at once, a no-data check, a router still moving, another room driving.
 """
 
 from __future__ import annotations
 
 from app.room import ShiftroomApp
 from app.model import Mode
-from tests.ui_states import STATE, StaticEngine
+from tests.ui_states import ROOM, STATE, StaticEngine
 
 WIDE = (160, 45)
 
 
 def room(theme: str = "dark", read_only: bool = False) -> ShiftroomApp:
     state = STATE.model_copy(update={"mode": Mode.READ_ONLY}) if read_only else STATE
-    app = ShiftroomApp(StaticEngine(state=state, read_only=read_only), theme=theme)
+    # A read-only room never holds a lease: the rollouts are driven by another room.
+    identity = "wall@lobby#1" if read_only else ROOM
+    app = ShiftroomApp(StaticEngine(state=state, read_only=read_only, identity=identity), theme=theme)
     app.animation_level = "none"
     return app
 

@@ -52,13 +52,16 @@ def test_blue_green_cell_names_the_live_colour() -> None:
     assert traffic_text(switching, p).plain == "● green → blue"
 
 
-def test_large_traffic_split_shows_desired_when_it_differs() -> None:
+def test_large_traffic_split_draws_the_actual_split_and_the_why_pane_the_difference() -> None:
+    from widgets.why import router_content
+
     rollout = Rollout(name="a", desired=Weights.of_canary(40), actual=Weights.of_canary(30))
     text = traffic_content(rollout, 60).plain.splitlines()
+    assert len(text) == 2
     assert text[0].startswith("stable  ") and text[0].endswith(" 70%")
     assert text[1].startswith("canary  ") and text[1].endswith(" 30%")
-    assert text[2] == "desired 60/40 ≠ actual 70/30"
-    assert len(traffic_content(rollout.model_copy(update={"desired": rollout.actual}), 60).plain.splitlines()) == 2
+    assert router_content(rollout).plain == "router desired 60/40 ≠ actual 70/30"
+    assert router_content(rollout.model_copy(update={"desired": rollout.actual})).plain == "router desired 70/30 = actual 70/30"
 
 
 def test_large_traffic_split_for_blue_green_says_which_colour_is_live() -> None:

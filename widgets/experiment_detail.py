@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from app.model import Experiment, VariantStats
 from app.stats import SRM_WARN_P, Comparison, compare, progress, srm_p_value
+from widgets.formatting import duration
 from widgets.uplift_plot import UpliftPlot, uplift_series
 
 WIDE_TABLE = 112  # below this many columns the absolute uplift loses its interval
@@ -50,7 +51,8 @@ def comparison_cells(c: Comparison | None, wide: bool) -> tuple[str, str, str, s
     a = c.absolute
     absolute = f"{_pp(a.estimate)}pp" + (f" [{_pp(a.ci[0])}, {_pp(a.ci[1])}]" if wide else "")
     relative = "–" if c.relative is None else f"{_rel(c.relative.estimate)} [{_rel(c.relative.ci[0])}, {_rel(c.relative.ci[1])}]"
-    win = "–" if c.chance_to_win is None else f"{c.chance_to_win:.0%}"
+    ctw = c.chance_to_win
+    win = "–" if ctw is None else ">99%" if ctw >= 0.995 else "<1%" if ctw <= 0.005 else f"{ctw:.0%}"
     return absolute, relative, p_text(a.p_value), win
 
 
@@ -113,8 +115,9 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
                                           f"converts {direction} control (p {p_text(c.absolute.p_value)})."))
     sample = "" if prog.sample_fraction is None else (
         f"sample {_bar(prog.sample_fraction)} {prog.sample_fraction:.0%} of {mss:,} per variant   ")
+    elapsed = f"{prog.elapsed_days:.1f}" if prog.elapsed_days >= 1 else duration(prog.elapsed_days * 86400)
     timeline = "" if prog.time_fraction is None else (
-        f"time {_bar(prog.time_fraction)} {prog.elapsed_days:.1f} of {prog.duration_days:g} days   ")
+        f"time {_bar(prog.time_fraction)} {elapsed} of {prog.duration_days:g} days   ")
     if prog.days_to_significance == 0:
         eta = "significant now"
     elif prog.days_to_significance is None:

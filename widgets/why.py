@@ -150,7 +150,7 @@ def headline_content(rollout: Rollout | None) -> Content:
         return Content.styled(rollout.message, "bold $error")
     if rollout.paused:
         return Content.styled(rollout.message, "$warning")
-    if rollout.failed_checks:
+    if rollout.history and not rollout.history[-1]:  # the last check failed
         return Content.styled(rollout.message, "$warning")
     return Content(rollout.message)
 
@@ -190,6 +190,8 @@ def timing_lines(rollout: Rollout, now: float | None, compact: bool = False) -> 
         style = "bold $warning" if rollout.failed_checks else ""
         label = "earliest rollback " if compact else "earliest automatic rollback "
         lines.append(_line((label, "$text-muted"), (rollback, style)))
+    if rollout.strategy is Strategy.BLUE_GREEN and rollout.stage == "stabilize" and not rollout.paused:
+        lines.append(Content.styled("a failed check switches traffic back at once", "$text-muted"))
     if rollout.guard_until is not None and now is not None and rollout.guard_until > now:
         lines.append(_line(("guard watching ", "$text-muted"), f"{duration(rollout.guard_until - now)} more"))
     return lines
@@ -302,7 +304,9 @@ class WhyPane(Vertical):
     WhyPane.-compact CheckView Sparkline { width: 24; }
     WhyPane.-compact CheckView > .check-source { display: none; }
     WhyPane .-empty { display: none; }
+    App.-theme-wall WhyPane { border-top: heavy $foreground; }
     """
+    SCOPED_CSS = False  # every rule names WhyPane; the wall rule starts at the App
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

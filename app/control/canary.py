@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from app.control import guard
 from app.control.guard import GuardState
-from app.control.actions import ActionResult, Preview
+from app.control.canary_keys import CanaryKeys
 from app.control.context import AUTOMATIC, STATE_ANNOTATION, Context
 from app.model import Check, HookType, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
 from backends.base import Deployment, Route
@@ -44,7 +44,7 @@ class CanaryState(BaseModel):
     guard: GuardState = GuardState()
 
 
-class CanaryController:
+class CanaryController(CanaryKeys):
     strategy = Strategy.CANARY
 
     def __init__(self, target: Target, ctx: Context) -> None:
@@ -368,72 +368,6 @@ class CanaryController:
             query=sample.query if sample else "",
             range=m.range_text,
         )
-
-    # ------------------------------------------------------------ keys
-    def preview(self, action: str) -> Preview:
-        s, t = self.state, self.target
-        name = t.name if t.production else None
-        progressing = s.phase is Phase.PROGRESSING
-        if action == "step":
-            if not progressing:
-                return Preview("Step", [f"{t.name} is {s.phase.value}: nothing to step"], possible=False)
-            nxt = self.steps[s.step] if s.step < len(self.steps) else None
-            line = f"weights {_w(s.weight)} → {_w(nxt)}" if nxt is not None else "at max weight: step promotes"
-            return Preview(f"Step {t.name}", [line])
-        if action == "promote":
-            if s.phase not in (Phase.PROGRESSING,):
-                return Preview("Promote", [f"{t.name} is {s.phase.value}: nothing to promote"], possible=False)
-            return Preview(f"Promote {t.name}", [
-                f"primary image {s.stable_image} → {s.image}",
-                f"weights {_w(s.weight)} → 100/0 once the primary is ready",
-                f"{self.canary_name} scaled {self.target.replicas} → 0",
-            ], destructive=True, confirm_name=name)
-        if action == "abort":
-            if s.phase not in (Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING):
-                return Preview("Abort", [f"{t.name} is {s.phase.value}: nothing to abort"], possible=False)
-            lines = [f"weights {_w(s.weight)} → 100/0", f"{self.canary_name} scaled → 0", "phase → Failed"]
-            if s.phase is Phase.PROMOTING:
-                lines.insert(0, f"primary image {s.image} → {s.stable_image}")
-            return Preview(f"Abort {t.name}", lines, destructive=True, confirm_name=name)
-        if action in ("pause", "resume"):
-            verb = "Resume" if s.paused else "Pause"
-            return Preview(f"{verb} {t.name}", [f"weight held at {_w(s.weight)}" if verb == "Pause" else "analysis resumes"])
-        if action == "auto":
-            return Preview(f"{t.name}: {'manual' if s.auto else 'automatic'} mode", [])
-        if action == "undo":
-            if progressing or s.phase is Phase.PROMOTING:
-                return Preview("Undo", [f"{t.name} is {s.phase.value}: abort it instead"], possible=False)
-            return Preview(f"Undo {t.name}", [
-                f"{self.primary_name} back to its previous revision (now {self.primary.image if self.primary else '?'})",
-                "as `kubectl rollout undo` does",
-            ], destructive=True, confirm_name=name)
-        return Preview(action, [f"{action} does not apply to a canary"], possible=False)
-
-    async def act(self, action: str, actor: str) -> ActionResult:
-        s, now = self.state, self.ctx.clock.now()
-        p = self.preview(action)
-        if not p.possible:
-            return ActionResult(False, p.lines[0])
-        if action == "step":
-            await self._advance(now, actor, f"stepped by {actor}")
-        elif action == "promote":
-            await self._promote(now, actor, f"promoted by {actor}")
-        elif action == "abort":
-            await self._rollback(now, f"aborted by {actor}", actor=actor)
-        elif action in ("pause", "resume"):
-            s.paused = not s.paused
-            if not s.paused:
-                s.next_tick = now + self.target.analysis.interval
-            s.message = f"{'paused' if s.paused else 'resumed'} by {actor}"
-            await self.ctx.decide(self.target.key, "pause" if s.paused else "resume", s.message, actor=actor)
-        elif action == "undo":
-            await self._guard_undo(f"undone by {actor}", actor=actor)
-        elif action == "auto":
-            s.auto = not s.auto
-            s.message = f"{'automatic' if s.auto else 'manual'} mode set by {actor}"
-            await self.ctx.decide(self.target.key, "auto" if s.auto else "manual", s.message, actor=actor)
-        await self.save()
-        return ActionResult(True, s.message)
 
     # ------------------------------------------------------------ view
     def rollout(self, driver: str = "") -> Rollout:

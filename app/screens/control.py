@@ -160,7 +160,11 @@ class ControlScreen(MainScreen):
         after = store_ops.killed_config(raw, at=engine.clock.now(), by=engine.actor, reason="(your reason)")
         ids, label = experiment_user_ids(engine)
         impact = await asyncio.to_thread(kill_impact, raw, after, name, ids, label)
-        reason = await self.app.push_screen_wait(KillSwitchScreen(name, store_ops.diff_lines(raw, after), impact))
+        record = after.pop("killed")
+        changes = store_ops.diff_lines(raw, after) + [
+            f"+ killed: by {record['by']} at {record['at']}, your reason, and the previous values "
+            f"{store_ops.value_text(record['previous'], 60)}"]
+        reason = await self.app.push_screen_wait(KillSwitchScreen(name, changes, impact))
         if reason is None:
             self.notify(f"Kill {name}: cancelled.", timeout=3)
             return

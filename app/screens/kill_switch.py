@@ -28,9 +28,8 @@ class KillSwitchScreen(ModalScreen[str | None]):
     KillSwitchScreen #kill-title { text-style: bold; color: $error; margin-bottom: 1; }
     KillSwitchScreen .kill-section { text-style: bold; color: $text-muted; height: 1; }
     KillSwitchScreen #kill-changes, KillSwitchScreen #kill-impact { height: auto; margin-bottom: 1; }
-    KillSwitchScreen .kill-row { height: auto; margin-bottom: 1; }
-    KillSwitchScreen .kill-row > Label { width: 22; padding-top: 1; }
-    KillSwitchScreen .kill-row > Input { width: 1fr; }
+    KillSwitchScreen .kill-prompt { height: 1; }
+    KillSwitchScreen Input { margin-bottom: 1; }
     KillSwitchScreen #kill-buttons { height: auto; align-horizontal: right; }
     KillSwitchScreen Button { margin-left: 2; }
     """
@@ -53,12 +52,11 @@ class KillSwitchScreen(ModalScreen[str | None]):
                          or Content.styled("nothing: it is already off", "$text-muted"), id="kill-changes")
             yield Static("who has it", classes="kill-section")
             yield Static(Content("\n").join(Content.assemble(bullet, line) for line in self.impact), id="kill-impact")
-            with Horizontal(classes="kill-row"):
-                yield Label(Content.assemble("Type ", (self.flag_name, "bold $warning"), ":"))
-                yield Input(placeholder=self.flag_name, id="kill-name")
-            with Horizontal(classes="kill-row"):
-                yield Label("Reason (audit log):")
-                yield Input(placeholder="why, e.g. checkout errors after deploy", id="kill-reason")
+            yield Label(Content.assemble("Type ", (self.flag_name, "bold $warning"), " to confirm:"),
+                        classes="kill-prompt")
+            yield Input(placeholder=self.flag_name, id="kill-name")
+            yield Label("Reason, for the audit log:", classes="kill-prompt")
+            yield Input(placeholder="why, e.g. checkout errors after deploy", id="kill-reason")
             with Horizontal(id="kill-buttons"):
                 yield Button("Cancel", id="kill-cancel-button")
                 yield Button("Kill", id="kill-confirm", variant="error", disabled=True)
