@@ -35,9 +35,22 @@ def text(widget: Static) -> str:
     return getattr(content, "plain", str(content))
 
 
+PREVIEW_GROUPS = ("flag-cohort", "flag-histogram")
+
+
 async def settle(pilot: Any) -> None:
+    """Let the editor's preview workers finish and their results arrive.
+
+    (Not `workers.wait_for_complete()`: the worker that opened a modal waits for it to close.)
+    """
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    while running := [w for w in pilot.app.workers if w.group in PREVIEW_GROUPS and not w.is_finished]:
+        for worker in running:
+            try:
+                await worker.wait()
+            except Exception:  # cancelled by a newer edit
+                pass
+        await pilot.pause()
     await pilot.pause()
 
 
@@ -65,7 +78,7 @@ async def test_validation_reasons_appear_next_to_their_fields() -> None:
         editor = await open_editor(pilot, clock)
         assert text(editor.query_one("#reason-percentage", Static)) == ""
         editor.query_one("#field-percentage", Input).focus()
-        await pilot.press("ctrl+a", "backspace", *"150")
+        await pilot.press("home", "ctrl+k", *"150")
         editor.query_one("#field-public", TextArea).text = "{bad"
         await settle(pilot)
         assert text(editor.query_one("#reason-percentage", Static)) == "percentage must be between 0 and 100, not 150."
@@ -240,3 +253,61 @@ async def test_flag_keys_only_act_on_the_flags_tab() -> None:
         await pilot.press("e", "K")  # rollouts tab: not bound here
         await settle(pilot)
         assert isinstance(app.screen, ControlScreen)
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def _no_blink(app: Any) -> None:
+    for widget in app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+
+
+def test_snapshot_editor_with_errors_and_preview(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app, clock = room()
+
+    async def run_before(pilot: Any) -> None:
+        editor = await open_editor(pilot, clock, flag="new-product-design")
+        _no_blink(app)
+        editor.query_one("#field-environments", Input).value = "production, staging, qa"
+        editor.query_one("#field-percentage", Input).value = "150"
+        editor.query_one("#field-public", TextArea).text = '{"layout": "grid", theme: v3}'
+        editor.query_one("#bucketing-flag-salted", RadioButton).value = True
+        await settle(pilot)
+        editor.query_one("#field-percentage", Input).focus()
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_snapshot_editor_diff_before_save(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app, clock = room()
+
+    async def run_before(pilot: Any) -> None:
+        editor = await open_editor(pilot, clock, flag="ai-recommendations")
+        editor.query_one("#field-percentage", Input).value = "30"
+        editor.query_one("#field-enabled", Switch).value = True
+        editor.query_one("#field-environments", Input).value = "staging"
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_snapshot_kill_switch_confirmation(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app, clock = room()
+
+    async def run_before(pilot: Any) -> None:
+        await clock.run_for(30, step=5)
+        await pilot.press("2")
+        assert app.query_one(FlagsList).select_key("new-product-design")
+        await pilot.press("K")
+        await settle(pilot)
+        _no_blink(app)
+        app.screen.query_one("#kill-name", Input).value = "new-product-design"
+        app.screen.query_one("#kill-reason", Input).value = "checkout 500s after the grid layout shipped"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)

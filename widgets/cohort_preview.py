@@ -90,7 +90,7 @@ class CohortPreview(Vertical):
     CohortPreview > .cohort-row > Input { width: 30; }
     CohortPreview RadioSet { layout: horizontal; border: none; padding: 0; height: 1; width: auto;
                              background: transparent; margin-left: 2; }
-    CohortPreview RadioButton { padding: 0 1 0 0; width: auto; }
+    CohortPreview RadioSet > RadioButton { padding: 0 2 0 0; width: auto; }
     CohortPreview #cohort-paste { height: 3; display: none; margin-left: 15; }
     CohortPreview #cohort-path { display: none; margin-left: 15; width: 60; }
     CohortPreview.-paste #cohort-paste { display: block; }

@@ -42,14 +42,14 @@ def _rel(x: float) -> str:
     return f"{x * 100:+.1f}%".replace("-", "−")
 
 
-def comparison_cells(c: Comparison | None, wide: bool) -> tuple[str, str, str, str]:
+def comparison_cells(c: Comparison | None) -> tuple[str, str, str, str]:
     """(absolute, relative, p, chance to win) as text."""
     if c is None:
         return ("control", "", "", "")
     if c.absolute is None:
         return ("–", "–", "–", "–")
     a = c.absolute
-    absolute = f"{_pp(a.estimate)}pp" + (f" [{_pp(a.ci[0])}, {_pp(a.ci[1])}]" if wide else "")
+    absolute = f"{_pp(a.estimate)}pp [{_pp(a.ci[0])}, {_pp(a.ci[1])}]"
     relative = "–" if c.relative is None else f"{_rel(c.relative.estimate)} [{_rel(c.relative.ci[0])}, {_rel(c.relative.ci[1])}]"
     ctw = c.chance_to_win
     win = "–" if ctw is None else ">99%" if ctw >= 0.995 else "<1%" if ctw <= 0.005 else f"{ctw:.0%}"
@@ -57,13 +57,15 @@ def comparison_cells(c: Comparison | None, wide: bool) -> tuple[str, str, str, s
 
 
 def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Content:
+    """The variants against control; below `WIDE_TABLE` columns the weight and absolute uplift go."""
     wide = width >= WIDE_TABLE
-    cols = [("variant", 14, "<"), ("weight", 6, ">"), ("users", 8, ">"), ("conv", 7, ">"), ("rate", 7, ">"),
-            ("abs uplift" + (" [95%]" if wide else ""), 26 if wide else 9, ">"), ("rel uplift [95%]", 23, ">"),
-            ("p", 6, ">"), ("win", 5, ">")]
+    cols = [("variant", 14 if wide else 12, "<"), ("weight", 6, ">"), ("users", 8, ">"), ("conv", 7 if wide else 6, ">"),
+            ("rate", 7, ">"), ("abs uplift [95%]", 26, ">"), ("rel uplift [95%]", 23, ">"), ("p", 6, ">"),
+            ("win", 5, ">")]
+    keep = [i for i, (name, _, _) in enumerate(cols) if wide or name not in ("weight", "abs uplift [95%]")]
 
     def line(cells: Sequence[str], style: str = "") -> Content:
-        parts = [f"{text[:w]:{align}{w}}" for text, (_, w, align) in zip(cells, cols)]
+        parts = [f"{cells[i][:cols[i][1]]:{cols[i][2]}{cols[i][1]}}" for i in keep]
         return Content.styled(" ".join(parts), style)
 
     rows = [line([c[0] for c in cols], "bold $text-muted")]
@@ -72,7 +74,8 @@ def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Co
         c = None if v is control or control is None else compare(
             (control.users, control.converters), (v.users, v.converters), sequential=sequential)
         rate = "–" if v.rate is None else f"{v.rate * 100:.2f}%"
-        cells = [v.name, f"{v.weight:g}%", f"{v.users:,}", f"{v.converters:,}", rate, *comparison_cells(c, wide)]
+        absolute, relative, p, win = comparison_cells(c)
+        cells = [v.name, f"{v.weight:g}%", f"{v.users:,}", f"{v.converters:,}", rate, absolute, relative, p, win]
         style = "bold" if c is not None and c.significant else ("$text-muted" if c is None else "")
         rows.append(line(cells, style))
     return Content("\n").join(rows)
@@ -124,7 +127,9 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
         eta = "days to significance: cannot tell yet"
     else:
         pace = f" at {prog.daily_users:,.0f} users/day" if prog.daily_users else ""
-        eta = f"significance in ~{prog.days_to_significance:.1f} days{pace}"
+        days = prog.days_to_significance
+        when = f"{days:.1f} days" if days >= 1 else duration(days * 86400)
+        eta = f"significance in ~{when}{pace}"
     lines.append(Content.assemble((sample, ""), (timeline, ""), (eta, "$text-muted")))
     if experiment.status != "active":
         lines.append(Content.styled(f"status {experiment.status}: the seed assigns no new users.", "$text-muted"))

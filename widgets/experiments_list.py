@@ -47,7 +47,7 @@ def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
         note = ""
         smallest = min(v.users for v in experiment.variants)
         if first and experiment.min_sample_size and smallest < experiment.min_sample_size:
-            note = f"below sample size {experiment.min_sample_size:,} per variant"
+            note = f"below {experiment.min_sample_size:,} users per variant"
         rows.append(
             (
                 f"{experiment.id}/{variant.name}",

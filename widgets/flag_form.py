@@ -133,7 +133,7 @@ class FlagForm(Grid):
     FlagForm Input, FlagForm TextArea { width: 1fr; }
     FlagForm #field-public { height: 4; }
     FlagForm RadioSet { layout: horizontal; border: none; padding: 0; height: 1; background: transparent; }
-    FlagForm RadioButton { padding: 0 1 0 0; width: auto; }
+    FlagForm RadioSet > RadioButton { padding: 0 2 0 0; width: auto; }
     FlagForm Switch, FlagForm Switch:focus { border: none; padding: 0; height: 1; width: auto; }
     FlagForm > .state { color: $text-muted; }
     """

@@ -75,7 +75,7 @@ def plot_lines(points: Sequence[UpliftPoint], width: int, height: int = 7) -> li
             if r == row_of(p.estimate):
                 grid[r][c] = (LINE, "bold $accent")
             elif top <= r <= bottom:
-                grid[r][c] = (BAND, "$primary")
+                grid[r][c] = (ZERO if r == zero_row else BAND, "$primary")
             elif r == zero_row:
                 grid[r][c] = (ZERO, "$text-muted")
     labels = {0: _label(hi_y - step / 2), zero_row: "0%", height - 1: _label(lo_y + step / 2)}

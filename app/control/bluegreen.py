@@ -358,7 +358,7 @@ class BlueGreenController:
             auto=s.auto, production=t.production, desired=weights, actual=weights,
             step=(s.stage + 1) if progressing else 0, steps=len(STAGES), failed_checks=0, threshold=0,
             stable_image=live_dep.image if live_dep else "",
-            canary_image=(rolling.image if rolling else (idle_dep.image if idle_dep and idle_dep.replicas else "")),
+            canary_image=idle_dep.image if idle_dep and idle_dep.replicas else "",
             active_color=live, ready=f"{rolling.ready_replicas}/{rolling.replicas}" if rolling else "",
             message=s.message, driver=driver, stage=STAGES[s.stage] if progressing else "",
             next_tick=s.next_at if progressing else None, checks=tuple(s.last_checks), history=tuple(s.history),

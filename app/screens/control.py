@@ -1,9 +1,11 @@
-"""The main screen with the write keys bound: step, promote, pause, abort, switch, undo, auto.
+"""The main screen with the write keys bound: rollout actions, flag edits, the kill switch.
 
 A key asks the engine for a preview; a destructive preview needs confirmation
 (typing the target's name in production); then the engine acts and the result
-shows as a toast. In read-only mode the App uses `MainScreen`, so these keys
-are not bound at all.
+shows as a toast. On the Flags tab `e` edits the selected flag, `n` creates
+one and `K` kills one (typed name and a reason); on the Experiments tab `x`
+pauses or resumes the selected experiment. In read-only mode the App uses
+`MainScreen`, so none of these keys is bound at all.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ STORE_BINDINGS = [
     Binding("K", "kill_flag", "Kill flag", id="flag-kill",
             tooltip="flags: turn the selected flag off for everyone, everywhere"),
     Binding("x", "experiment_status", "Pause/resume exp.", id="experiment-status",
-            tooltip="experiments: pause or resume assigning users to the selected experiment"),
+            tooltip="experiments: stop or restart assigning users"),
 ]
 STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments"}
 ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)

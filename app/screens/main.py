@@ -47,7 +47,7 @@ class MainScreen(Screen[None]):
         Binding("2", "show_tab('flags')", "Flags", show=False, id="tab-flags"),
         Binding("3", "show_tab('experiments')", "Experiments", show=False, id="tab-experiments"),
         Binding("f", "toggle_sequential", "Fixed/sequential", id="stats-mode",
-                tooltip="experiments: switch between sequential and fixed-horizon intervals"),
+                tooltip="experiments: sequential or fixed-horizon intervals"),
     ]
 
     def __init__(self, state: RoomState, *, read_only: bool = False, title_context: str | None = None) -> None:
