@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import canary_timing, first_frame, terminal_bytes
+from bench import canary_timing, first_frame, flag_eval, prometheus_batch, redis_results, terminal_bytes
 
 
 def main() -> int:
@@ -13,7 +13,8 @@ def main() -> int:
     summaries: list[str] = []
     failed = False
     for name, module in (("canary_timing", canary_timing), ("first_frame", first_frame),
-                         ("terminal_bytes", terminal_bytes)):
+                         ("terminal_bytes", terminal_bytes), ("prometheus_batch", prometheus_batch),
+                         ("redis_results", redis_results), ("flag_eval", flag_eval)):
         print(f"== {name}", flush=True)
         try:
             m = module.measure()

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from app.model import Experiment, VariantStats
 from app.stats import SRM_WARN_P, Comparison, compare, progress, srm_p_value
 from widgets.formatting import duration
+from widgets.rebuild_progress import RebuildProgress
 from widgets.uplift_plot import UpliftPlot, uplift_series
 
 WIDE_TABLE = 112  # below this many columns the absolute uplift loses its interval
@@ -170,6 +171,7 @@ class ExperimentDetail(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("no experiment selected", "$text-muted"), id="experiment-summary")
+        yield RebuildProgress(id="experiment-rebuild")
         yield Static("", id="experiment-table")
         yield Static("", id="experiment-notes")
         yield Horizontal(id="experiment-plots")
@@ -199,6 +201,12 @@ class ExperimentDetail(VerticalScroll):
         table.update(table_content(experiment, sequential=sequential, width=self.content_size.width or 160))
         notes.update(notes_content(experiment, sequential=sequential))
         self._show_plots(experiment, sequential)
+
+    def show_rebuild(self, *, running: bool = False, done: int = 0, total: int = 0, error: str = "",
+                     note: str = "", warn: bool = False) -> None:
+        """The counter rebuild of the shown experiment: progress, its error or a note (nothing: hidden)."""
+        for line in self.query(RebuildProgress):
+            line.show(running=running, done=done, total=total, error=error, note=note, warn=warn)
 
     def _show_plots(self, experiment: Experiment, sequential: bool) -> None:
         plots = self.query_one("#experiment-plots", Horizontal)

@@ -272,6 +272,8 @@ class Engine:
         return result
 
     async def _refresh_series(self, now: float) -> None:
+        """One batched instant query per metric for the plotted workloads; a series seen for the
+        first time is back-filled with one range query, so a room opened mid-release has history."""
         wanted: dict[Workload, tuple[MetricCheck, ...]] = {}
         owners: dict[Workload, str] = {}
         for key, ctl in self.controllers.items():
@@ -279,15 +281,30 @@ class Engine:
             if checks:
                 wanted[ctl.workload] = checks
                 owners[ctl.workload] = key
+        for workload, checks in wanted.items():
+            for c in checks:
+                await self._backfill(owners[workload], workload, c, now)
         samples = await self._sample(list(wanted.items()))
         for workload, checks in wanted.items():
             key = owners[workload]
             for c in checks:
                 s = samples[_check_key(c)][workload]
-                ring = self._series.setdefault((key, c.name), deque(maxlen=self._series_points))
+                ring = self._series[(key, c.name)]
                 ring.append((now, s.value if s.ok else None))
                 self._sources[(key, c.name)] = s.query or f"{workload[0]}/{workload[1]}"
         self._dirty = True
+
+    async def _backfill(self, key: str, workload: Workload, check: MetricCheck, now: float) -> None:
+        series = (key, check.name)
+        if series in self._series:
+            return
+        ring = self._series[series] = deque(maxlen=self._series_points)
+        start = now - (self._series_points - 1) * self.series_every
+        try:
+            points = await self.metrics.history(check, workload, start, now - self.series_every, self.series_every)
+        except BackendError:
+            return  # the instant query that follows marks the backend down if it is
+        ring.extend((t, v) for t, v in points if t < now)
 
     async def _refresh_store(self) -> None:
         if self.store is None:

@@ -4,7 +4,8 @@ A key asks the engine for a preview; a destructive preview needs confirmation
 (typing the target's name in production); then the engine acts and the result
 shows as a toast. On the Flags tab `e` edits the selected flag, `n` creates
 one and `K` kills one (typed name and a reason); on the Experiments tab `x`
-pauses or resumes the selected experiment. In read-only mode the App uses
+pauses or resumes the selected experiment and `r` rebuilds its counters from
+the seed's own event lists (Redis only), in the background. In read-only mode the App uses
 `MainScreen`, so none of these keys is bound at all.
 """
 
@@ -21,7 +22,7 @@ from app.control.cohorts import experiment_user_ids, kill_impact
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.screens.main import MainScreen
+from app.screens.main import MainScreen, RebuildChanged
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
 
@@ -41,8 +42,11 @@ STORE_BINDINGS = [
             tooltip="flags: turn the selected flag off for everyone, everywhere"),
     Binding("x", "experiment_status", "Pause/resume exp.", id="experiment-status",
             tooltip="experiments: stop or restart assigning users"),
+    Binding("r", "rebuild_counters", "Rebuild counters", id="experiment-rebuild",
+            tooltip="experiments: count the seed's own events (Redis), in the background"),
 ]
-STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments"}
+STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments",
+              "rebuild_counters": "experiments"}
 ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
@@ -55,6 +59,8 @@ class ControlScreen(MainScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = STORE_TABS.get(action)
         if tab is not None:
+            if action == "rebuild_counters" and (self.rebuilds is None or not self.rebuilds.supported):
+                return False  # the simulator counts by itself: nothing to rebuild
             return self.is_mounted and self.active_tab == tab
         return super().check_action(action, parameters)
 
@@ -186,3 +192,33 @@ class ControlScreen(MainScreen):
             return
         result = await store_ops.set_experiment_status(engine, exp_id, status)
         self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+
+    # ------------------------------------------------------------ counter rebuilds
+
+    def action_rebuild_counters(self) -> None:
+        exp_id = self.query_one(ExperimentsList).selected_experiment
+        if exp_id is None:
+            self.notify("Select an experiment first.", severity="warning")
+        elif self.rebuilds is not None:
+            self.run_rebuild(exp_id)
+
+    @work(group="rebuild", exit_on_error=False)
+    async def run_rebuild(self, exp_id: str) -> None:
+        """Start the rebuild and relay its progress as messages until it ends; the UI never waits."""
+        rebuilds = self.rebuilds
+        if rebuilds is None:
+            return
+        stop = rebuilds.subscribe(lambda status: self.post_message(RebuildChanged(status)))
+        try:
+            refusal = rebuilds.start(exp_id)
+            if refusal:
+                self.notify(refusal, severity="warning", timeout=6)
+                return
+            status = await rebuilds.wait()
+        finally:
+            stop()
+        self.post_message(RebuildChanged(status))
+        if status.error:
+            self.notify(status.error, severity="error", timeout=8)
+        else:
+            self.notify(status.message, timeout=5)
