@@ -2,8 +2,10 @@
 
 The seed's flag service answers `GET /api/features/:flagName` with a Redis
 `GET feature:<name>`, `JSON.parse` and `evaluateFlag` on every request.
-Shiftroom keeps the parsed flag in memory (kept current by watching Redis)
-and evaluates with `app.flags.evaluate`, the seed's `evaluateFlag` bit for bit.
+Shiftroom holds the parsed flags in memory (the engine re-reads them when its
+Redis watch reports a change) and evaluates them in-process with
+`app.flags.evaluate`, the seed's `evaluateFlag` bit for bit (the flag
+editor's cohort preview, the kill switch's proof that a flag is off).
 
 On one real redis-server (`tests/servers/redis.py`) holding one flag with
 environments, a whitelist and a percentage (so every rule is exercised), this

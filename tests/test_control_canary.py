@@ -224,3 +224,19 @@ async def test_read_only_room_changes_nothing(tmp_path: Path) -> None:
         assert not result.ok and "read-only" in result.message
     finally:
         await d.engine.stop()
+
+
+async def test_a_room_opened_mid_release_shows_history_at_once(tmp_path: Path) -> None:
+    import asyncio
+
+    d = demo(tmp_path, "name: quiet\nduration: 600\n")  # no release: the primary serves everything
+    world_task = asyncio.create_task(d.world.run())
+    await d.clock.run_for(240)  # traffic flows, nobody watches
+    opened = d.clock.now()
+    await d.engine.run_pass()
+    world_task.cancel()
+    series = {s.name: s for s in d.engine.state.series_for(CANARY)}
+    assert set(series) == {"request-success-rate", "request-duration", "error-rate"}
+    sr = series["request-success-rate"]
+    older = [v for t, v in zip(sr.times, sr.values) if t < opened]
+    assert len(older) >= 40 and all(v is not None and v > 99 for v in older[-10:])
