@@ -240,3 +240,12 @@ async def test_a_room_opened_mid_release_shows_history_at_once(tmp_path: Path) -
     sr = series["request-success-rate"]
     older = [v for t, v in zip(sr.times, sr.values) if t < opened]
     assert len(older) >= 40 and all(v is not None and v > 99 for v in older[-10:])
+
+
+async def test_an_unreadable_state_annotation_is_ignored_with_a_sentence(tmp_path: Path) -> None:
+    d = demo(tmp_path, HEALTHY)
+    await d.world.cluster.patch_annotations("Deployment", "microservices", "microservices",
+                                            {"shiftroom.io/state": "{not json"})
+    await d.engine.run_pass()
+    r = rollout(d, CANARY)
+    assert r.phase is Phase.INITIALIZED and "ignored an unreadable shiftroom.io/state annotation" in r.message

@@ -16,10 +16,11 @@ from pydantic import BaseModel
 
 from app.control import guard
 from app.control.actions import ActionResult, Preview
-from app.control.context import AUTOMATIC, DESIRED_IMAGE_ANNOTATION, STATE_ANNOTATION, Context
+from app.control.context import AUTOMATIC, DESIRED_IMAGE_ANNOTATION, Context
 from app.control.guard import GuardState
+from app.control.persist import PersistedState
 from app.model import Check, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
-from backends.base import Deployment, Service
+from backends.base import Deployment, Kind, Service
 
 STAGES = ("deploy", "scale", "ready", "health", "switch", "stabilize", "scale-down")
 COLORS = ("blue", "green")
@@ -49,7 +50,8 @@ class BlueGreenState(BaseModel):
     guard: GuardState = GuardState()
 
 
-class BlueGreenController:
+class BlueGreenController(PersistedState):
+    state_model = BlueGreenState
     strategy = Strategy.BLUE_GREEN
 
     def __init__(self, target: Target, ctx: Context) -> None:
@@ -73,21 +75,9 @@ class BlueGreenController:
     def live(self) -> str:
         return (self.service.selector.get("version", "") if self.service else "") or "blue"
 
-    # ------------------------------------------------------------ state
-    async def load(self) -> None:
-        raw = (await self.ctx.cluster.get_annotations("Service", self.ns, self.service_name)).get(STATE_ANNOTATION)
-        if raw:
-            try:
-                self.state = BlueGreenState.model_validate_json(raw)
-                self._saved = raw
-            except ValueError:
-                self.state = BlueGreenState(message=f"ignored an unreadable {STATE_ANNOTATION} annotation")
-
-    async def save(self) -> None:
-        raw = self.state.model_dump_json()
-        if raw != self._saved:
-            await self.ctx.cluster.patch_annotations("Service", self.ns, self.service_name, {STATE_ANNOTATION: raw})
-            self._saved = raw
+    @property
+    def state_ref(self) -> tuple[Kind, str, str]:
+        return ("Service", self.ns, self.service_name)
 
     async def observe(self) -> None:
         c = self.ctx.cluster

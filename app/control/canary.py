@@ -17,9 +17,10 @@ from pydantic import BaseModel
 from app.control import guard
 from app.control.guard import GuardState
 from app.control.canary_keys import CanaryKeys
-from app.control.context import AUTOMATIC, STATE_ANNOTATION, Context
+from app.control.persist import PersistedState
+from app.control.context import AUTOMATIC, Context
 from app.model import Check, HookType, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
-from backends.base import Deployment, Route
+from backends.base import Deployment, Kind, Route
 
 HISTORY = 24  # pass/fail ticks kept for the why pane
 
@@ -44,7 +45,8 @@ class CanaryState(BaseModel):
     guard: GuardState = GuardState()
 
 
-class CanaryController(CanaryKeys):
+class CanaryController(PersistedState, CanaryKeys):
+    state_model = CanaryState
     strategy = Strategy.CANARY
 
     def __init__(self, target: Target, ctx: Context) -> None:
@@ -68,21 +70,9 @@ class CanaryController(CanaryKeys):
     def steps(self) -> tuple[int, ...]:
         return self.target.analysis.steps
 
-    async def load(self) -> None:
-        ann = await self.ctx.cluster.get_annotations("Deployment", self.ns, self.canary_name)
-        raw = ann.get(STATE_ANNOTATION)
-        if raw:
-            try:
-                self.state = CanaryState.model_validate_json(raw)
-                self._saved = raw
-            except ValueError:
-                self.state = CanaryState(message=f"ignored an unreadable {STATE_ANNOTATION} annotation")
-
-    async def save(self) -> None:
-        raw = self.state.model_dump_json()
-        if raw != self._saved:
-            await self.ctx.cluster.patch_annotations("Deployment", self.ns, self.canary_name, {STATE_ANNOTATION: raw})
-            self._saved = raw
+    @property
+    def state_ref(self) -> tuple[Kind, str, str]:
+        return ("Deployment", self.ns, self.canary_name)
 
     async def observe(self) -> None:
         c = self.ctx.cluster
