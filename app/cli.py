@@ -125,7 +125,8 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
                           theme=theme, read_only=getattr(args, "read_only", False) or config.read_only,
                           metrics_port=getattr(args, "metrics_port", None),
                           redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
-                          prometheus=_prometheus(args, config), keymap=dict(config.keymap))
+                          prometheus=_prometheus(args, config), keymap=dict(config.keymap),
+                          notify=config.notify)
     if getattr(args, "headless", False):
         from app.headless import run
 

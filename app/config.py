@@ -58,11 +58,20 @@ class RedisConfig(_Strict):
         return url
 
 
+class NotifyConfig(_Strict):
+    """Who hears about rollbacks, switch-backs and undos (the audit log always does)."""
+
+    slack_webhook_url: str | None = None
+    webhook_url: str | None = None  # receives the audit event as JSON
+    timeout: float = Field(5.0, gt=0)
+
+
 class Config(_Strict):
     theme: str = "dark"
     read_only: bool = False
     prometheus: PrometheusConfig | None = None
     redis: RedisConfig | None = None
+    notify: NotifyConfig = NotifyConfig()
     keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"step": "s,ctrl+s"}
     source: str = Field("", exclude=True)
 

@@ -10,7 +10,7 @@ from app.control.engine import Engine
 from app.model import Mode
 
 if TYPE_CHECKING:
-    from app.config import PrometheusConfig
+    from app.config import NotifyConfig, PrometheusConfig
     from app.room import ShiftroomApp
     from backends.sim.world import SimWorld
 
@@ -30,6 +30,7 @@ class RoomOptions:
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
     prometheus: "PrometheusConfig | None" = None  # metrics from Prometheus instead of the simulator
+    notify: "NotifyConfig | None" = None  # Slack / JSON webhooks for rollbacks
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
 
 
@@ -52,6 +53,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     from backends.sim.cluster import SimCluster
     from backends.sim.scenario import load_scenario
     from backends.sim.store import SimAudit, SimStore
+    from app.wiring import notifier_from_config
     from backends.webhooks import HttpWebhooks
     from backends.sim.build import build_world
 
@@ -86,6 +88,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         store=store,
         audit=audit,
         webhooks=HttpWebhooks(),
+        notifier=notifier_from_config(options.notify) if options.notify else None,
         mode=Mode.READ_ONLY if options.read_only else Mode.DEMO,
         context="sim",
         namespace=",".join(sorted({t.namespace for t in world.targets})) or "all",

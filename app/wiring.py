@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from app.clock import Clock
 
 if TYPE_CHECKING:
-    from app.config import PrometheusConfig
+    from app.config import NotifyConfig, PrometheusConfig
+    from backends.notify import FanOut
     from backends.prometheus import PrometheusMetrics
 
 
@@ -45,3 +46,14 @@ def prometheus_from_config(cfg: "PrometheusConfig", clock: Clock | None = None) 
                                  provider=cfg.provider, clock=clock, min_window=4.0 if speed > 1 else 0.0)
     except BackendError as err:
         raise WiringError(err.sentence) from None
+
+
+def notifier_from_config(cfg: "NotifyConfig") -> "FanOut | None":
+    from backends.notify import FanOut, HttpNotifier
+
+    notifiers = []
+    if cfg.slack_webhook_url:
+        notifiers.append(HttpNotifier(cfg.slack_webhook_url, slack=True, timeout=cfg.timeout))
+    if cfg.webhook_url:
+        notifiers.append(HttpNotifier(cfg.webhook_url, timeout=cfg.timeout))
+    return FanOut(notifiers) if notifiers else None

@@ -194,6 +194,20 @@ class TrackingMixin:
             if cursor == 0:
                 return
 
+    async def sample_user_ids(self: "RedisStore", limit: int = 10_000) -> list[str]:
+        """Distinct user ids from `assignment:<exp>:<user>` keys (SCAN, never KEYS), for cohort previews."""
+        prefix = f"{self.prefix}assignment:"
+        seen: dict[str, None] = {}
+        async for keys in self._scan_keys(f"{glob_escape(prefix)}*", 1000, "sampling assigned users"):
+            for key in keys:
+                text = key.decode() if isinstance(key, bytes) else key
+                _, _, user = text[len(prefix):].partition(":")
+                if user:
+                    seen[user] = None
+            if len(seen) >= limit:
+                break
+        return list(seen)[:limit]
+
     async def rebuild_counters(
         self: "RedisStore", experiment_id: str, progress: Progress | None = None, *, batch: int = 500
     ) -> RebuildReport:

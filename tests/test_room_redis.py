@@ -63,3 +63,24 @@ async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_se
     finally:
         await engine.stop()
         raw.close()
+
+
+async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) -> None:  # noqa: F811
+    from app.control.cohorts import experiment_user_ids
+    from backends.redis import RedisStore
+
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.set("experiment:checkout-flow-redesign", json.dumps({
+        "name": "Checkout Flow Redesign", "status": "active", "traffic_split": {"control": 50, "variant_a": 50}}))
+    raw.close()
+    store = RedisStore(redis_server.url)
+    try:
+        for i in range(30):
+            await store.track_assignment("checkout-flow-redesign", f"shopper:{i}")
+        demo = make_demo(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url))
+        ids, label = await experiment_user_ids(demo.engine, limit=1000)
+        assert sorted(ids) == sorted(f"shopper:{i}" for i in range(30)), "ids with ':' survive"
+        assert label == "assigned experiment users"
+        await demo.engine.store.aclose()
+    finally:
+        await store.aclose()

@@ -248,7 +248,7 @@ def test_sim_store_fills_elapsed_days() -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def test_helpers() -> None:
+async def test_helpers() -> None:
     assert diff_lines({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": [1]}) == ["b: 2 → 3", "+ c: [1]"]
     assert diff_lines({"a": 1}, {}) == ["- a (was 1)"]
     assert parse_user_ids("a, b\nc\td") == ["a", "b", "c", "d"]
@@ -256,7 +256,7 @@ def test_helpers() -> None:
     hist = bucket_histogram(10_000)
     assert abs(share(hist, 25) - 0.25) < 0.02 and share(hist, 0) == 0 and share(hist, 100) == 1
     d = demo()
-    ids, source = experiment_user_ids(d.engine)
+    ids, source = await experiment_user_ids(d.engine)
     assert ids[0] == "user-0" and len(ids) == 10_000 and source == "user-0..user-9999"
     before = {"environments": ["production"], "percentage": 50, "userWhitelist": ["vip"]}
     after = killed_config(before, at=0.0, by="x", reason="r")

@@ -6,6 +6,8 @@ holds): the flag editor and the kill switch confirmation use them.
 
 from __future__ import annotations
 
+import inspect
+
 import json
 import math
 from collections.abc import Mapping
@@ -13,9 +15,10 @@ from typing import Any
 
 from app.control.store_ops import known_environments
 from app.flags import served
+from backends.base import BackendError
 
 
-def experiment_user_ids(engine: Any, limit: int = 10_000) -> tuple[list[str], str]:
+async def experiment_user_ids(engine: Any, limit: int = 10_000) -> tuple[list[str], str]:
     """User ids to preview a flag change on, and where they came from.
 
     A store that can list assigned users (`sample_user_ids`) gives those;
@@ -25,7 +28,11 @@ def experiment_user_ids(engine: Any, limit: int = 10_000) -> tuple[list[str], st
     store = engine.store
     sampler = getattr(store, "sample_user_ids", None)
     if callable(sampler):
-        ids = [str(u) for u in sampler(limit)]
+        try:
+            got = sampler(limit)
+            ids = [str(u) for u in (await got if inspect.isawaitable(got) else got)]
+        except BackendError:
+            ids = []  # the store is down: preview on synthetic ids rather than not at all
         if ids:
             return ids, "assigned experiment users"
     if getattr(store, "population", None) is not None:

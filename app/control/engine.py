@@ -119,7 +119,8 @@ class Engine:
         self._seq = 0
         self._base = dict(mode=mode, context=context, namespace=namespace, scenario=scenario)
         self.state = RoomState(t=clock.now(), **self._base)
-        for name, backend in (("cluster", cluster), ("metrics", metrics), ("store", store), ("audit", audit)):
+        for name, backend in (("cluster", cluster), ("metrics", metrics), ("store", store), ("audit", audit),
+                              ("notify", notifier)):
             if backend is not None:
                 self._health[name] = BackendHealth(name=name, kind=getattr(backend, "name", name), since=clock.now())
 
@@ -128,6 +129,11 @@ class Engine:
         self._subscribers.append(callback)
 
     async def start(self) -> None:
+        if self.audit is not None:  # the trail so far: what other rooms and earlier sessions decided
+            try:
+                self._events.extend(await self.audit.recent(self._events.maxlen or 300))
+            except BackendError as err:
+                self._mark("audit", err)
         for factory in self._background:
             self._tasks.append(asyncio.create_task(factory()))
         if self.store is not None and hasattr(self.store, "watch_changes"):
@@ -371,8 +377,11 @@ class Engine:
         if self.notifier is not None and event.level is Level.ERROR:
             try:
                 await self.notifier.notify(event)
-            except Exception:  # a notifier must never stop a rollback
-                pass
+                self._mark_up("notify")
+            except BackendError as err:
+                self._mark("notify", err)
+            except Exception as err:  # a notifier must never stop a rollback
+                self._mark("notify", BackendError("notify", f"the notifier failed: {err}"))
 
     async def _guarded(self, backend: str, aw: Awaitable[object]) -> bool:
         try:

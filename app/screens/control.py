@@ -148,7 +148,7 @@ class ControlScreen(MainScreen):
         if not new and raw is None:
             self.notify(f"Flag {name} no longer exists.", severity="warning")
             return
-        ids, label = experiment_user_ids(engine)
+        ids, label = await experiment_user_ids(engine)
         result = await self.app.push_screen_wait(
             FlagEditorScreen(engine, name, raw, version, sample_ids=ids, sample_label=label, new=new))
         if result is not None:
@@ -166,7 +166,7 @@ class ControlScreen(MainScreen):
             self.notify(f"Flag {name} no longer exists.", severity="warning")
             return
         after = store_ops.killed_config(raw, at=engine.clock.now(), by=engine.actor, reason="(your reason)")
-        ids, label = experiment_user_ids(engine)
+        ids, label = await experiment_user_ids(engine)
         impact = await asyncio.to_thread(kill_impact, raw, after, name, ids, label)
         record = after.pop("killed")
         changes = store_ops.diff_lines(raw, after) + [

@@ -1,0 +1,67 @@
+"""Rollbacks reach the notification webhooks (real HTTP on loopback); a broken one never stops them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.config import NotifyConfig
+from app.clock import VirtualClock
+from app.factory import RoomOptions, make_demo
+from app.model import HealthStatus, Phase
+from tests.control_world import CANARY, rollout, run_until, scenario_file
+from tests.hook_server import HookServer
+
+BAD = """
+    name: t-bad
+    duration: 900
+    behaviour:
+      "microservices/api:1.5.0": {success_rate: 80}
+    events:
+      - at: 10
+        release: {target: microservices-canary, image: "microservices/api:1.5.0"}
+"""
+
+
+@pytest.fixture
+async def server():
+    s = await HookServer().start()
+    yield s
+    await s.stop()
+
+
+def bad_demo(tmp_path: Path, notify: NotifyConfig):
+    options = RoomOptions(scenario=scenario_file(tmp_path, BAD), virtual=True, actor="t@h", notify=notify)
+    return make_demo(options, VirtualClock())
+
+
+async def test_a_rollback_is_sent_to_slack_and_to_the_json_webhook(tmp_path: Path, server: HookServer) -> None:
+    d = bad_demo(tmp_path, NotifyConfig(slack_webhook_url=server.url("slack"), webhook_url=server.url("json")))
+    await d.engine.start()
+    try:
+        await run_until(d, lambda d: rollout(d, CANARY).phase is Phase.FAILED)
+        await d.engine.idle()
+        slack = server.bodies("slack")
+        assert len(slack) == 1 and "*rollback* on `microservices/microservices-canary`" in slack[0]["text"]
+        assert "failed checks 5/5" in slack[0]["text"]
+        assert [b["action"] for b in server.bodies("json")] == ["rollback"], "warnings are not paged"
+        body = server.bodies("json")[0]
+        assert body["after"]["weights"] == "100/0" and body["actor"] == "shiftroom"
+    finally:
+        await d.engine.stop()
+
+
+async def test_a_failing_notifier_is_shown_and_the_rollback_happens_anyway(tmp_path: Path,
+                                                                           server: HookServer) -> None:
+    server.status["slack"] = 500
+    d = bad_demo(tmp_path, NotifyConfig(slack_webhook_url=server.url("slack")))
+    await d.engine.start()
+    try:
+        await run_until(d, lambda d: rollout(d, CANARY).phase is Phase.FAILED)
+        await d.engine.idle()
+        notify = next(h for h in d.engine.state.health if h.name == "notify")
+        assert notify.status is HealthStatus.DOWN and "HTTP 500" in notify.reason
+        assert rollout(d, CANARY).actual.canary == 0
+    finally:
+        await d.engine.stop()
