@@ -351,3 +351,18 @@ async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stay
         await pilot.press("3")
         await pilot.pause()
         assert app.is_running and line.text.startswith("Redis at ")
+
+
+async def test_leaving_the_room_mid_rebuild_cancels_it_and_replaces_nothing(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    write_seed_data(redis_server.url, users=1000)
+    app = room(redis_server.url)
+    async with app.run_test(size=WIDE) as pilot:
+        screen, line = await show_experiments(app, pilot)
+        gate_rebuild(app.engine.store, monkeypatch, at=1)
+        await pilot.press("r")
+        await until(lambda: line.has_class("-running") and "/ 1 000" in line.text, pause=pilot.pause)
+        rebuilds = screen.rebuilds
+    assert rebuilds is not None and not rebuilds.running
+    assert "cancelled" in rebuilds.status.error
+    assert not counters_exist(redis_server.url)

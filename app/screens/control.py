@@ -43,7 +43,7 @@ STORE_BINDINGS = [
     Binding("x", "experiment_status", "Pause/resume exp.", id="experiment-status",
             tooltip="experiments: stop or restart assigning users"),
     Binding("r", "rebuild_counters", "Rebuild counters", id="experiment-rebuild",
-            tooltip="experiments: count the seed's own events (Redis), in the background"),
+            tooltip="experiments: count the seed's own events in Redis"),
 ]
 STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments",
               "rebuild_counters": "experiments"}

@@ -224,6 +224,10 @@ class MainScreen(Screen[None]):
         if self.rebuilds is not None:
             self.post_message(RebuildChanged(self.rebuilds.status))
 
+    async def on_unmount(self) -> None:
+        if self.rebuilds is not None:
+            await self.rebuilds.cancel()  # nothing is replaced unless the rebuild reached its final MULTI
+
     def on_rebuild_changed(self, message: RebuildChanged) -> None:
         if self.is_mounted and self.active_tab == "experiments":
             self._show_rebuild(self.query_one(ExperimentsList).selected_experiment)
