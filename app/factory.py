@@ -50,12 +50,12 @@ def make_clock(options: RoomOptions) -> Clock:
 
 def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     """The embedded simulated cluster, its flag store and an engine on top of it."""
+    from app.wiring import notifier_from_config
+    from backends.sim.build import build_world
     from backends.sim.cluster import SimCluster
     from backends.sim.scenario import load_scenario
     from backends.sim.store import SimAudit, SimStore
-    from app.wiring import notifier_from_config
     from backends.webhooks import HttpWebhooks
-    from backends.sim.build import build_world
 
     clock = clock or make_clock(options)
     scenario = load_scenario(options.scenario)
