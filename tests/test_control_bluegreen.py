@@ -120,3 +120,22 @@ async def test_guard_undoes_a_promoted_canary_that_degrades(tmp_path: Path) -> N
         assert undo[0].after["revision"] > undo[0].before["revision"], "undo makes a new revision"
     finally:
         await d.engine.stop()
+
+
+async def test_pause_holds_a_blue_green_release_where_it_is(tmp_path: Path) -> None:
+    d = bg(tmp_path)
+    await d.engine.start()
+    try:
+        await run_until(d, lambda d: rollout(d, FRONTEND).stage == "health")
+        assert (await d.engine.act("pause", FRONTEND)).ok
+        stage = rollout(d, FRONTEND).stage
+        await d.clock.run_for(200)
+        await d.engine.idle()
+        r = rollout(d, FRONTEND)
+        assert r.paused and r.stage == stage and await selector(d) == "blue"
+        assert r.message == "paused by alice@desk", "no health check ran while paused"
+        await d.engine.act("resume", FRONTEND)
+        await run_until(d, lambda d: rollout(d, FRONTEND).phase is Phase.SUCCEEDED)
+        assert [e.action for e in d.engine.state.events if e.actor == "alice@desk"] == ["pause", "resume"]
+    finally:
+        await d.engine.stop()

@@ -324,13 +324,9 @@ class BlueGreenController(PersistedState):
         elif action == "undo":
             await self._undo(f"undone by {actor}", actor=actor)
         elif action in ("pause", "resume"):
-            s.paused = not s.paused
-            s.message = f"{'paused' if s.paused else 'resumed'} by {actor}"
-            await self.ctx.decide(self.target.key, "pause" if s.paused else "resume", s.message, actor=actor)
+            await self.toggle("paused", actor)
         elif action == "auto":
-            s.auto = not s.auto
-            s.message = f"{'automatic' if s.auto else 'manual'} mode set by {actor}"
-            await self.ctx.decide(self.target.key, "auto" if s.auto else "manual", s.message, actor=actor)
+            await self.toggle("auto", actor)
         await self.save()
         return ActionResult(True, s.message)
 

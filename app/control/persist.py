@@ -15,6 +15,8 @@ from backends.base import Kind
 
 
 class PersistedState:
+    """Loads and saves a controller's state; also the keys every controller shares."""
+
     state_model: ClassVar[type[BaseModel]]
     ctx: Context
     state: Any
@@ -42,3 +44,16 @@ class PersistedState:
             kind, ns, name = self.state_ref
             await self.ctx.cluster.patch_annotations(kind, ns, name, {STATE_ANNOTATION: raw})
             self._saved = raw
+
+
+    async def toggle(self, field: str, actor: str) -> None:
+        """`paused` (space) or `auto` (m): flip it, say so, record who did it."""
+        s = self.state
+        setattr(s, field, not getattr(s, field))
+        if field == "paused":
+            action = "pause" if s.paused else "resume"
+            s.message = f"{'paused' if s.paused else 'resumed'} by {actor}"
+        else:
+            action = "auto" if s.auto else "manual"
+            s.message = f"{'automatic' if s.auto else 'manual'} mode set by {actor}"
+        await self.ctx.decide(self.target.key, action, s.message, actor=actor)  # type: ignore[attr-defined]
