@@ -349,11 +349,11 @@ async def test_history_errors_raise_typed_backend_errors() -> None:
 
 
 def test_a_missing_prometheus_binary_skips_locally_and_fails_under_ci(monkeypatch) -> None:
-    from tests.servers import prometheus as servers
+    from tests.servers import binaries, prometheus as servers
 
-    monkeypatch.setattr(servers.shutil, "which", lambda name: None)
+    monkeypatch.setattr(binaries, "find_binary", lambda name: None)
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="not on PATH"):
+    with pytest.raises(pytest.skip.Exception, match="prometheus is not installed"):
         servers.require_prometheus()
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set"):

@@ -1,1 +1,1 @@
-"""Real servers the integration tests start and stop themselves (Prometheus)."""
+"""Real servers the integration tests start and stop themselves: prometheus and redis-server."""

@@ -14,9 +14,6 @@ binary fails loudly: the suite must not pass by skipping its integration tests.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -27,24 +24,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.binaries import find_binary, free_port, require_binary
+
 
 def prometheus_binary() -> str | None:
-    return shutil.which("prometheus")
+    return find_binary("prometheus")
 
 
 def require_prometheus() -> str:
-    binary = prometheus_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("The prometheus binary is not on PATH, and CI is set: install it (apt-get install prometheus).")
-        pytest.skip("The prometheus binary is not on PATH; install it (apt-get install prometheus) to run this test.")
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return require_binary("prometheus", "prometheus")
 
 
 def _config(targets: list[str], scrape_interval: str) -> str:

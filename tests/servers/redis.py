@@ -13,8 +13,6 @@ fails: the suite must not pass by skipping its integration tests.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -23,29 +21,14 @@ from pathlib import Path
 
 import pytest
 
-DEBIAN_BINARY = "/usr/bin/redis-server"
-
+from tests.servers.binaries import find_binary, free_port, require_binary
 
 def redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    return DEBIAN_BINARY if os.access(DEBIAN_BINARY, os.X_OK) else None
+    return find_binary("redis-server")
 
 
 def require_redis() -> str:
-    binary = redis_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed and CI is set: install it (apt-get install redis-server).")
-        pytest.skip("redis-server is not installed; make test installs it (or apt-get install redis-server).")
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return require_binary("redis-server", "redis-server")
 
 
 def _answers(port: int, password: str | None) -> bool:
