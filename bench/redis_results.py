@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any, Dict
+from typing import Any
 
 USERS = 100_000
 LIVE = 2_000  # the last users, tracked through RedisStore
@@ -59,50 +59,6 @@ EXPERIMENT = {  # the seed's ConfigMap entry
 }
 METRIC = "purchase"
 T0 = 1_700_000_000.0
-
-
-# ---------------------------------------------------------------- the seed, verbatim
-
-
-def seed_get_experiment_results(redis_client, experiment_id: str) -> Dict:
-    """The seed's `ABTestManager.get_experiment_results`, line for line (`self.` dropped)."""
-    results = {
-        'experiment_id': experiment_id,
-        'variants': {},
-        'summary': {}
-    }
-
-    # Get all events for this experiment
-    events_key = f"events:{experiment_id}:*"
-    event_keys = redis_client.keys(events_key)
-
-    variant_stats = {}
-
-    for key in event_keys:
-        events = redis_client.lrange(key, 0, -1)
-        for event_data in events:
-            event = json.loads(event_data)
-            variant = event.get('data', {}).get('variant')
-
-            if variant not in variant_stats:
-                variant_stats[variant] = {
-                    'assignments': 0,
-                    'conversions': 0,
-                    'conversion_rate': 0
-                }
-
-            if event['event_type'] == 'assigned':
-                variant_stats[variant]['assignments'] += 1
-            elif event['event_type'] == 'conversion':
-                variant_stats[variant]['conversions'] += 1
-
-    # Calculate conversion rates
-    for variant, stats in variant_stats.items():
-        if stats['assignments'] > 0:
-            stats['conversion_rate'] = stats['conversions'] / stats['assignments']
-
-    results['variants'] = variant_stats
-    return results
 
 
 # ---------------------------------------------------------------- data
@@ -255,9 +211,13 @@ def measure(users: int = USERS, runs: int = RUNS, seed_runs: int = SEED_RUNS, li
             events = load_seed_data(client, EXPERIMENT_ID, EXPERIMENT, seed_users)
             load_s = time.perf_counter() - t0
 
+            from tests.seed_ab import SeedABTestManager
+
+            seed_manager = SeedABTestManager(server.url)  # the seed's own code, verbatim
+
             def measure_seed() -> tuple[float, dict]:
                 t = time.perf_counter()
-                result = seed_get_experiment_results(client, EXPERIMENT_ID)
+                result = seed_manager.get_experiment_results(EXPERIMENT_ID)
                 return time.perf_counter() - t, result
 
             out = asyncio.run(_store_part(server.url, live_users, runs, seed_runs, measure_seed))

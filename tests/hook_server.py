@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 
 @dataclass
@@ -50,3 +53,10 @@ class HookServer:
             pass
         finally:
             writer.close()
+
+
+@pytest.fixture
+async def hook_server() -> AsyncIterator[HookServer]:
+    s = await HookServer().start()
+    yield s
+    await s.stop()

@@ -12,8 +12,9 @@ from backends.sim.scenario import parse_scenario
 from bench.flag_eval import CONFIG, in_process, per_request, users
 from bench.prometheus_batch import CountingTransport, scenario_yaml
 from bench.redis_results import (
-    EXPERIMENT, agreement, load_seed_data, seed_get_experiment_results, track_live, user_id,
+    EXPERIMENT, agreement, load_seed_data, track_live, user_id,
 )
+from tests.seed_ab import SeedABTestManager
 from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - redis_server is a fixture
 
 
@@ -56,7 +57,7 @@ async def test_seed_results_and_counters_agree_on_a_tiny_data_set(redis_server: 
             counters = await store.experiment_results("exp")
         finally:
             await store.aclose()
-        seed = seed_get_experiment_results(client, "exp")
+        seed = SeedABTestManager(redis_server.url).get_experiment_results("exp")
         variants = seed["variants"]
         assert set(variants) == {"control", "variant_a"}
         assert sum(v["assignments"] for v in variants.values()) == 200

@@ -14,7 +14,7 @@ from backends.sim.build import build_world
 from backends.sim.scenario import load_scenario
 from backends.webhooks import HttpWebhooks
 from tests.control_world import CANARY, actions, rollout, run_until, scenario_file
-from tests.hook_server import HookServer
+from tests.hook_server import HookServer, hook_server  # noqa: F401 - fixture
 
 RELEASE = """
     name: t-hooks
@@ -28,10 +28,8 @@ RELEASE = """
 
 
 @pytest.fixture
-async def server():
-    s = await HookServer().start()
-    yield s
-    await s.stop()
+def server(hook_server: HookServer) -> HookServer:
+    return hook_server
 
 
 def hooked(tmp_path: Path, server: HookServer, *kinds: HookType, timeout: float = 2.0) -> Demo:

@@ -11,24 +11,14 @@ from app.clock import VirtualClock
 from app.factory import RoomOptions, make_demo
 from app.model import HealthStatus, Phase
 from tests.control_world import CANARY, rollout, run_until, scenario_file
-from tests.hook_server import HookServer
+from tests.test_control_canary import BAD
+from tests.hook_server import HookServer, hook_server  # noqa: F401 - fixture
 
-BAD = """
-    name: t-bad
-    duration: 900
-    behaviour:
-      "microservices/api:1.5.0": {success_rate: 80}
-    events:
-      - at: 10
-        release: {target: microservices-canary, image: "microservices/api:1.5.0"}
-"""
 
 
 @pytest.fixture
-async def server():
-    s = await HookServer().start()
-    yield s
-    await s.stop()
+def server(hook_server: HookServer) -> HookServer:
+    return hook_server
 
 
 def bad_demo(tmp_path: Path, notify: NotifyConfig):
