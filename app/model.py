@@ -190,6 +190,10 @@ class Target(Frozen):
     analysis: Analysis = Analysis()
     blue_green: BlueGreen = BlueGreen()
     guard: GuardSpec = GuardSpec()
+    #: How traffic is split on a real cluster: "service" (blue-green selector), "istio"
+    #: (VirtualService), "gateway-api" (HTTPRoute), "nginx" (canary Ingress), "smi"
+    #: (TrafficSplit); "" lets the cluster backend choose (the simulator has its own router).
+    router: str = ""
 
     @property
     def key(self) -> str:
@@ -237,6 +241,8 @@ class Rollout(Frozen):
     history: tuple[bool, ...] = ()  # pass/fail of recent ticks, oldest first
     stage: str = ""  # blue-green: the step of the procedure in progress
     guard_until: float | None = None  # the post-rollout guard watches until then
+    driven_by: str = "shiftroom"  # "shiftroom", "flagger" or "argo": whose controller drives it
+    decision: str = ""  # the last analysis decision with its numbers; mode changes never replace it
 
     @property
     def key(self) -> str:
@@ -380,6 +386,24 @@ class BackendHealth(Frozen):
     since: float = 0.0
 
 
+class Job(Frozen):
+    """A long job the engine runs (a counter rebuild, a bootstrap): any screen or verb can show it."""
+
+    id: str
+    kind: str  # "rebuild", ...
+    target: str
+    status: str = "running"  # "running", "done", "failed", "cancelled"
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+    started: float = 0.0
+    ended: float | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+
 class RoomState(Frozen):
     """One immutable snapshot of everything the room shows."""
 
@@ -395,7 +419,7 @@ class RoomState(Frozen):
     experiments: tuple[Experiment, ...] = ()
     events: tuple[AuditEvent, ...] = ()
     health: tuple[BackendHealth, ...] = ()
-    rps: dict[str, float] = Field(default_factory=dict)  # requests/s per rollout key
+    jobs: tuple[Job, ...] = ()
 
     def rollout(self, key: str) -> Rollout | None:
         return next((r for r in self.rollouts if r.key == key or r.name == key), None)

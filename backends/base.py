@@ -17,12 +17,12 @@ simulator:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample
+from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample, Webhook
 
 
 # ---------------------------------------------------------------- errors
@@ -129,10 +129,34 @@ class ClusterEvent(Obj):
     type: Literal["Normal", "Warning"] = "Normal"
 
 
+class ForeignObject(Obj):
+    """An object Shiftroom shows but another controller owns (Flagger `Canary`, Argo `Rollout`,
+    `AnalysisRun`, `MetricTemplate`...): kept as the API server returned it."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    body: dict[str, Any] = Field(default_factory=dict)
+    resource_version: str = "1"
+
+
+WatchKind = Literal["Deployment", "Service", "Route", "Lease", "Foreign"]
+
+
 class WatchEvent(Obj):
-    type: Literal["ADDED", "MODIFIED", "DELETED"]
-    kind: Literal["Deployment", "Service", "Route", "Lease"]
-    object: Deployment | Service | Route | Lease
+    """One change seen by a cluster watch.
+
+    A watch behaves like a Kubernetes informer: after (re)connecting it sends
+    `RESET` (forget what you hold for `kind`; `kind=None` means every kind), then
+    an `ADDED` per existing object (the list), then `SYNCED` once the list is
+    complete, then changes in resourceVersion order. A broken stream ends with
+    `Unavailable`; the caller opens a new watch, which starts with `RESET` again.
+    """
+
+    type: Literal["ADDED", "MODIFIED", "DELETED", "RESET", "SYNCED"]
+    kind: WatchKind | None = None
+    object: Deployment | Service | Route | Lease | ForeignObject | None = None
 
 
 Kind = Literal["Deployment", "Service", "Route"]
@@ -230,10 +254,58 @@ class Notifier(Protocol):
     async def notify(self, event: AuditEvent) -> None: ...
 
 
-class LogNotifier:
-    """The default notifier: the audit log is the notification."""
+# ---------------------------------------------------------------- optional capabilities
+# Checked once, at wiring time, with isinstance(); never probed with hasattr.
 
-    name = "log"
 
-    async def notify(self, event: AuditEvent) -> None:  # noqa: D401 - protocol method
-        return None
+@runtime_checkable
+class Webhooks(Protocol):
+    """Flagger-compatible webhooks: POST the payload, 2xx = pass."""
+
+    async def call(self, hook: Webhook, payload: dict[str, Any]) -> tuple[bool, str]:
+        """(passed, one-line detail); never raises."""
+        ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """A store that tells when flags or experiments change (Redis keyspace events or polling)."""
+
+    def watch_changes(self) -> AsyncIterator[Any]: ...
+
+
+@runtime_checkable
+class ExperimentWrites(Protocol):
+    async def get_experiment_raw(self, experiment_id: str) -> tuple[dict[str, Any] | None, str]: ...
+    async def put_experiment_raw(
+        self, experiment_id: str, config: Mapping[str, Any], expected_version: str | None
+    ) -> str: ...
+
+
+@runtime_checkable
+class AuditedWrites(Protocol):
+    """A store that writes a value and its audit entry in one transaction (Redis MULTI + XADD)."""
+
+    async def put_flag_audited(
+        self, name: str, config: Mapping[str, Any], expected_version: str | None, event: AuditEvent
+    ) -> str: ...
+    async def put_experiment_audited(
+        self, experiment_id: str, config: Mapping[str, Any], expected_version: str | None, event: AuditEvent
+    ) -> str: ...
+
+
+@runtime_checkable
+class UserSampler(Protocol):
+    """A store that can name some user ids it has seen (for cohort previews)."""
+
+    async def sample_user_ids(self, limit: int = 10_000) -> list[str]: ...
+
+
+@runtime_checkable
+class CounterRebuild(Protocol):
+    """A store whose experiment counters can be recounted from the seed's own event lists."""
+
+    async def needs_rebuild(self, experiment_id: str) -> bool: ...
+    async def rebuild_counters(
+        self, experiment_id: str, progress: Callable[[int, int], None] | None = None
+    ) -> Any: ...

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from app.model import Webhook
+from backends.base import Webhooks
 
-
-class Webhooks(Protocol):
-    async def call(self, hook: Webhook, payload: dict[str, Any]) -> tuple[bool, str]:
-        """(passed, one-line detail); never raises."""
+__all__ = ["HttpWebhooks", "Webhooks"]
 
 
 class HttpWebhooks:
