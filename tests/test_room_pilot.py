@@ -11,7 +11,7 @@ from app.screens.confirm import ConfirmScreen
 from app.screens.control import ACTION_BINDINGS, ControlScreen
 from app.screens.help import HelpScreen
 from app.screens.main import MainScreen
-from tests.ui_states import STATE, StaticEngine, replace_rollout
+from tests.ui_states import STATE, WALL, StaticEngine, replace_rollout
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
 from widgets.flags_list import FlagsList
@@ -24,7 +24,7 @@ ALL_KEYS = [r.key for r in STATE.rollouts]
 
 def make(read_only: bool = False, **kw: object) -> tuple[ShiftroomApp, StaticEngine]:
     engine = StaticEngine(state=STATE, read_only=read_only)
-    app = ShiftroomApp(engine, **kw)  # type: ignore[arg-type]
+    app = ShiftroomApp(engine, wall_clock=lambda: WALL, **kw)  # type: ignore[arg-type]
     app.animation_level = "none"
     return app, engine
 
@@ -211,14 +211,17 @@ async def test_a_burst_of_snapshots_costs_one_render() -> None:
         assert app.query_one(RolloutsTable).get_cell("shop/checkout", "phase").plain == "Promoting"
 
 
-async def test_header_clock_comes_from_the_state() -> None:
+async def test_header_clock_shows_real_time_and_labels_the_simulated_time() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
         header = app.query_one(RoomHeader)
-        assert header.clock_text == "09:41:07 UTC"
+        assert header.clock_text == "sim 09:41:07 │ 12:00:00 UTC"  # the simulator's own time, then the wall clock
         engine.publish(STATE.model_copy(update={"t": STATE.t + 3600 + 2}))
         await pilot.pause()
-        assert header.clock_text == "10:41:09 UTC"
+        assert header.clock_text == "sim 10:41:09 │ 12:00:00 UTC"
+        engine.publish(STATE.model_copy(update={"t": WALL, "context": "prod-eu", "seq": 77}))
+        await pilot.pause()
+        assert header.clock_text == "12:00:00 UTC"  # a real cluster: one clock, the real one
 
 
 async def test_non_destructive_action_acts_and_toasts() -> None:
@@ -248,11 +251,10 @@ async def test_destructive_production_action_needs_the_typed_name() -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ConfirmScreen)
-        assert app.focused is screen.query_one("#cancel", Button)  # the safe button first
+        assert app.focused is screen.query_one("#confirm-name", Input)  # typing goes into the name
         confirm = screen.query_one("#confirm", Button)
         assert confirm.disabled
         assert "traffic 70/30 → 100/0 (all to stable)" in str(screen.query_one("#confirm-lines").render())
-        screen.query_one("#confirm-name", Input).focus()
         await pilot.press(*"checkou")
         assert confirm.disabled
         await pilot.press("t")
@@ -308,9 +310,10 @@ async def test_narrow_terminal_uses_compact_columns() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.query_one(RolloutsTable)
-        assert [c.key for c in table.column_specs] == ["target", "phase", "control", "traffic", "step", "failed"]
+        assert [c.key for c in table.column_specs] == ["target", "strategy", "phase", "control", "traffic", "step",
+                                                        "failed", "images"]
         assert table.shown_keys == ALL_KEYS
-        assert sum(c.width + 2 for c in table.column_specs) <= 80
+        assert sum(c.width + 2 for c in table.column_specs) <= 79  # and a scrollbar
 
 
 async def test_invalid_flag_error_is_shown_in_full_even_at_80_columns() -> None:
@@ -322,7 +325,7 @@ async def test_invalid_flag_error_is_shown_in_full_even_at_80_columns() -> None:
         assert "invalid: not valid flag JSON: Expecting ',' delimiter: line 1 column 31" in text
 
 
-async def test_snapshots_wait_while_a_modal_is_open() -> None:
+async def test_the_room_keeps_living_under_a_modal() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
         screen = app.screen
@@ -331,12 +334,13 @@ async def test_snapshots_wait_while_a_modal_is_open() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         before = screen.renders
-        engine.publish(replace_rollout(STATE, "shop/checkout", step=4))
+        engine.publish(replace_rollout(STATE, "shop/checkout", step=4).model_copy(update={"t": STATE.t + 60}))
         await pilot.pause()
-        assert screen.renders == before  # covered by the help screen: not drawn
+        assert screen.renders == before + 1  # drawn under the help screen: nothing jumps when it closes
+        assert app.query_one(RolloutsTable).get_cell("shop/checkout", "step").plain == "4/5"
+        assert app.query_one(RoomHeader).clock_text.startswith("sim 09:42:07")
         await pilot.press("escape")
         await pilot.pause()
-        assert screen.renders == before + 1
         assert app.query_one(RolloutsTable).get_cell("shop/checkout", "step").plain == "4/5"
 
 

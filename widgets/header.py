@@ -1,8 +1,16 @@
-"""The top line: context, namespace, mode badge, lock, backend health, clock."""
+"""The top line: context, namespace, mode badge, lock, scenario, backend health, clock.
+
+The clock is the real time (from the App's `wall_clock`, which tests freeze);
+when the room runs on the simulator its own clock runs faster than real time,
+so that time is shown too, labelled `sim`. At 80 columns (`compact`) every
+backend keeps its whole name, the scenario stays, and the simulator's context
+word goes (the DEMO badge says it).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import time
+from typing import Any, Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -10,7 +18,14 @@ from textual.content import Content
 from textual.widgets import Static
 
 from app.model import BackendHealth, HealthStatus, Mode, RoomState
+from app.sanitize import clean
 from widgets.formatting import hhmmss
+
+
+def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = False) -> str:
+    """`09:41:07 UTC`, or with the simulator's own time: `sim 09:52:31 │ 09:41:07 UTC`."""
+    real = f"{hhmmss(wall)[:5] if compact else hhmmss(wall)} UTC"
+    return f"sim {hhmmss(state_t)} │ {real}" if simulated else real
 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
 HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStatus.DOWN: "-down"}
@@ -19,7 +34,7 @@ HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStat
 def health_tooltip(health: BackendHealth) -> str:
     kind = f" ({health.kind})" if health.kind else ""
     reason = f": {health.reason}" if health.reason else ""
-    return f"{health.name}{kind} {health.status.value}{reason}"
+    return clean(f"{health.name}{kind} {health.status.value}{reason}")
 
 
 class HealthDot(Static):
@@ -29,19 +44,22 @@ class HealthDot(Static):
     HealthDot { width: auto; margin-left: 1; }
     """
 
-    def __init__(self, health: BackendHealth, **kwargs: Any) -> None:
+    def __init__(self, health: BackendHealth, *, compact: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.health: BackendHealth | None = None
+        self.compact = compact
         self.show(health)
 
-    def show(self, health: BackendHealth) -> None:
-        if health == self.health:
+    def show(self, health: BackendHealth, compact: bool | None = None) -> None:
+        compact = self.compact if compact is None else compact
+        if health == self.health and compact == self.compact:
             return
-        self.health = health
+        self.health, self.compact = health, compact
         colour = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}[health.status]
         # The word is there for colour-blind eyes and monochrome terminals; the dot for a glance.
         word = "" if health.status is HealthStatus.UP else f" {health.status.value}"
-        self.update(Content.assemble(("●", colour), f" {health.name}", (word, f"bold {colour}")))
+        gap = "" if compact else " "
+        self.update(Content.assemble(("●", colour), f"{gap}{clean(health.name)}", (word, f"bold {colour}")))
         self.tooltip = health_tooltip(health)
         for status, cls in HEALTH_CLASS.items():
             self.set_class(status is health.status, cls)
@@ -59,6 +77,10 @@ class RoomHeader(Horizontal):
     RoomHeader > .scenario { width: auto; padding: 0 1; }
     RoomHeader > .health { width: 1fr; height: 1; }
     RoomHeader > .clock { width: auto; padding: 0 1; text-style: bold; }
+    RoomHeader.-compact > .context, RoomHeader.-compact > .scenario { padding: 0 0 0 1; }
+    RoomHeader.-compact.-simulated > .context { display: none; }
+    RoomHeader.-compact > .health > HealthDot { margin-left: 1; }
+    RoomHeader.-compact > .clock { padding: 0 0 0 1; }
     """
 
     def __init__(self, *, read_only: bool = False, title_context: str | None = None, **kwargs: Any) -> None:
@@ -67,6 +89,7 @@ class RoomHeader(Horizontal):
         self.title_context = title_context
         self.state: RoomState | None = None
         self.clock_text = "--:--:-- UTC"
+        self.compact = False
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="context", markup=False)
@@ -86,8 +109,8 @@ class RoomHeader(Horizontal):
         before = self.state
         self.state = state
         if before is None or (before.context, before.namespace) != (state.context, state.namespace):
-            context = self.title_context or state.context
-            self.query_one(".context", Static).update(f"⎈ {context} │ ns {state.namespace}")
+            context = clean(self.title_context or state.context)
+            self.query_one(".context", Static).update(f"⎈ {context} │ ns {clean(state.namespace)}")
         if before is None or before.mode is not state.mode:
             # The lock badge only adds something when the mode badge does not already say it.
             self.set_class(self.read_only and state.mode is not Mode.READ_ONLY, "-locked")
@@ -96,12 +119,43 @@ class RoomHeader(Horizontal):
             for value, cls in MODE_CLASS.items():
                 mode.set_class(value is state.mode, cls)
         if before is None or before.scenario != state.scenario:
-            self.query_one(".scenario", Static).update(f"scenario {state.scenario}" if state.scenario else "")
+            self._show_scenario()
         if before is None or before.health != state.health:
             self._show_health(state.health)
-        if before is None or int(before.t) != int(state.t):
-            self.clock_text = f"{hhmmss(state.t)} UTC"
-            self.query_one(".clock", Static).update(self.clock_text)
+        self._show_clock()
+
+    @property
+    def simulated(self) -> bool:
+        """The simulator's clock is its own (the demo runs it faster than real time)."""
+        return self.state is not None and self.state.context == "sim"
+
+    def _show_scenario(self) -> None:
+        scenario = clean(self.state.scenario) if self.state else ""
+        label = "" if not scenario else (scenario if self.compact else f"scenario {scenario}")
+        self.query_one(".scenario", Static).update(label)
+
+    def _show_clock(self) -> None:
+        if self.state is None:
+            return
+        wall: Callable[[], float] = getattr(self.app, "wall_clock", time.time)
+        self.set_class(self.simulated, "-simulated")
+        text = clock_text(self.state.t, wall(), simulated=self.simulated, compact=self.compact)
+        if text != self.clock_text:
+            self.clock_text = text
+            self.query_one(".clock", Static).update(text)
+
+    def set_compact(self, compact: bool) -> None:
+        """80 columns: tighter spacing, whole names, the real clock without seconds."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.set_class(compact, "-compact")
+        if self.state is not None and self.is_mounted:
+            self._show_scenario()
+            for dot in self.query(HealthDot):
+                if dot.health is not None:
+                    dot.show(dot.health, compact)
+            self._show_clock()
 
     def _show_health(self, health: Sequence[BackendHealth]) -> None:
         box = self.query_one(".health", Horizontal)
@@ -111,4 +165,4 @@ class RoomHeader(Horizontal):
                 dot.show(one)
             return
         box.remove_children()
-        box.mount_all(HealthDot(h) for h in health)
+        box.mount_all(HealthDot(h, compact=self.compact) for h in health)

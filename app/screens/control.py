@@ -19,6 +19,7 @@ from textual.binding import Binding
 from app.control import store_ops
 from app.control.actions import Preview
 from app.control.cohorts import experiment_user_ids, kill_impact
+from app.model import Phase
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
@@ -70,6 +71,10 @@ class ControlScreen(MainScreen):
 
     def action_pause_resume(self) -> None:
         rollout = self.state.rollout(self.selected_key or "")
+        if rollout is not None and rollout.phase is Phase.FAILED:
+            self.notify(f"{rollout.key} is Failed (rolled back): nothing to pause or resume; "
+                        "a new revision starts a new analysis.", title=f"pause {rollout.key}", severity="warning")
+            return
         self.action_act("resume" if rollout is not None and rollout.paused else "pause")
 
     def action_act(self, action: str) -> None:
@@ -92,7 +97,10 @@ class ControlScreen(MainScreen):
                 self.notify(reason, title=f"{action} {key}", severity="warning", timeout=6)
                 return
             if preview.destructive or preview.confirm_name:
-                confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, action=action))
+                async def refresh() -> Preview:  # the dialog shows the preview of the state now
+                    return engine.preview(action, key)  # type: ignore[no-any-return]
+
+                confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, refresh, action=action))
                 if not confirmed:
                     self.notify(f"{action} {key}: cancelled.", timeout=3)
                     return
@@ -100,7 +108,8 @@ class ControlScreen(MainScreen):
         except Exception as error:  # the engine's failures end as one sentence, never a traceback
             self.notify(f"{action} {key} failed: {error}", severity="error", timeout=8)
             return
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
+        self.notify(result.message, title=f"{action} {key}", severity="information" if result.ok else "error",
+                    timeout=5 if result.ok else 8)
 
     # ------------------------------------------------------------ flags and experiments
 

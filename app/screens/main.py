@@ -1,8 +1,12 @@
 """The main screen: header, tabs (rollouts | flags | experiments), filter, footer.
 
 It receives every snapshot from the App and hands each widget its slice, but
-only for what is visible: a hidden tab is rendered when it is shown, and
-nothing renders while a modal screen is on top.
+only for what is visible: a hidden tab is rendered when it is shown. It keeps
+rendering under a modal (help, an editor, a confirmation), so the clock, the
+tables and the event log never freeze and nothing jumps when the modal closes.
+
+Keys act only on what the current tab shows: `TAB_OF_ACTION` names the tab of
+every tab-bound action, `check_action` hides the others (from the footer too).
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ from widgets.row_filter import RowFilter
 NARROW = 120  # below this many columns the detail pane goes under the table
 TABS = ("rollouts", "flags", "experiments")
 TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experiments": "#experiments-table"}
+#: The tab whose rows an action works on; it is hidden (and unbound) on every other tab.
+TAB_OF_ACTION = {
+    "act": "rollouts", "pause_resume": "rollouts", "rollout": "rollouts",
+    "edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "restore_flag": "flags",
+    "experiment_status": "experiments", "rebuild_counters": "experiments", "toggle_sequential": "experiments",
+}
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
@@ -113,11 +123,8 @@ class MainScreen(Screen[None]):
 
     def show_state(self, state: RoomState) -> None:
         self.state = state
-        if self.is_mounted and self.is_active:  # a modal on top: catch up on resume
+        if self.is_mounted:  # under a modal too: the room keeps living, nothing jumps on close
             self.render_state()
-
-    def on_screen_resume(self) -> None:
-        self.render_state()  # catch up on what arrived while a modal was open
 
     @property
     def active_tab(self) -> str:
@@ -241,17 +248,18 @@ class MainScreen(Screen[None]):
         self._show_experiment()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_sequential":
-            return self.is_mounted and self.active_tab == "experiments"
+        tab = TAB_OF_ACTION.get(action)
+        if tab is not None:
+            return self.is_mounted and self.active_tab == tab
         return True
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.render_state()
         self.refresh_bindings()
-        filter_input = self.query_one("#filter", Input)
-        filter_input.value = self.filters.get(self.active_tab, "")
-        self.set_class(bool(filter_input.value), "-filtering")
+        text = self.filters.get(self.active_tab, "")
+        self._set_input(text)
+        self.set_class(bool(text), "-filtering")
 
     # ------------------------------------------------------------ layout
 
@@ -259,6 +267,9 @@ class MainScreen(Screen[None]):
         narrow = event.size.width < NARROW
         self.set_class(narrow, "-narrow")
         self.query_one(RolloutsTable).compact = narrow
+        self.query_one(ExperimentsList).compact = narrow
+        self.query_one(FlagsList).compact = narrow
+        self.query_one(RoomHeader).set_compact(narrow)
 
     # ------------------------------------------------------------ navigation
 
@@ -279,20 +290,26 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
-        filter_input = self.query_one("#filter", Input)
-        filter_input.value = self.filters.get(self.active_tab, "")
-        filter_input.focus()
+        self._set_input(self.filters.get(self.active_tab, ""))
+        self.query_one("#filter", Input).focus()
 
     def action_clear_filter(self) -> None:
         self.set_filter("")
         self.remove_class("-filtering")
         self.active_table().focus()
 
-    def set_filter(self, text: str) -> None:
-        self.filters[self.active_tab] = text
+    def _set_input(self, text: str) -> None:
+        """Show `text` in the filter field without it answering with an `Input.Changed` of its own."""
         filter_input = self.query_one("#filter", Input)
         if filter_input.value != text:
-            filter_input.value = text
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = text
+
+    def set_filter(self, text: str, *, typed: bool = False) -> None:
+        """Filter the current tab's rows; `typed`: the text came from the field itself, which is left alone."""
+        self.filters[self.active_tab] = text
+        if not typed:
+            self._set_input(text)
         table = self.active_table()
         table.set_filter(RowFilter(text))
         table.border_title = f"{self.active_tab}  /{text}" if text else self.active_tab
@@ -303,7 +320,8 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        self.set_filter(event.value)
+        # A burst of keys queues one Changed per key: apply what the field holds now, never an older value.
+        self.set_filter(event.input.value, typed=True)
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self, event: Input.Submitted) -> None:
