@@ -137,10 +137,9 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
         if args.json:
             print(json.dumps(result))
         else:
-            for e in result["timeline"]:
-                print(f"{e['t']:>8.1f}s  {e['target']:<28} {e['action']:<14} {e['weights'] or '':<7} {e['reason']}")
-            for key, t in result["targets"].items():
-                print(f"{key}: {t['phase']}")
+            from app.headless import timeline_text
+
+            print("\n".join(timeline_text(result)))
         return 0
     from app.factory import make_app
 

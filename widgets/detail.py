@@ -32,7 +32,7 @@ def title_content(rollout: Rollout | None) -> Content:
         return Content.styled("no rollout selected", "$text-muted")
     first: list[tuple[str, str] | str] = [(rollout.key, "bold")]
     if rollout.production:
-        first += ["  ", ("◆ production", "bold $error")]
+        first += ["  ", ("! production", "bold $error")]
     second: list[tuple[str, str] | str] = [
         ("blue-green" if rollout.strategy is Strategy.BLUE_GREEN else "canary", "$text-muted"),
         " · ",

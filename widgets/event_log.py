@@ -54,7 +54,7 @@ class EventLog(RichLog):
     """Appends only the events it has not shown yet; follows them unless scrolled up."""
 
     DEFAULT_CSS = """
-    EventLog { height: 1fr; overflow-y: auto; }
+    EventLog { height: 1fr; overflow-y: auto; scrollbar-gutter: stable; }
     """
 
     def __init__(self, title: str = "events", **kwargs: Any) -> None:

@@ -24,14 +24,13 @@ EXPERIMENT_COLUMNS = (
 )
 COMPACT_EXPERIMENT_COLUMNS = (
     Column("experiment", "experiment", 16),
-    Column("status", "status", 7),
+    Column("status", "status", 8),
     Column("variant", "variant", 12),
-    Column("split", "split", 4),
+    Column("split", "split", 5),
     Column("users", "users", 7),
     Column("converted", "conv", 6),
     Column("rate", "rate", 6),
-    Column("note", "note", 30),
-)
+)  # the note is the detail pane's: "Not enough data ..."
 
 
 def rate_text(variant: VariantStats) -> str:
@@ -46,7 +45,7 @@ def status_style(status: str, p: Palette) -> str:
 
 def experiment_rows(experiment: Experiment, p: Palette,
                     columns: tuple[Column, ...] = EXPERIMENT_COLUMNS) -> list[Row]:
-    width = {c.key: c.width for c in columns}
+    width = {c.key: c.width for c in columns} | {"note": 30}
     status = Text(truncate(clean(experiment.status), width["status"]), style=status_style(experiment.status, p))
     name = truncate(clean(experiment.id), width["experiment"])
     if experiment.error or not experiment.variants:

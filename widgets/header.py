@@ -19,12 +19,17 @@ from textual.widgets import Static
 
 from app.model import BackendHealth, HealthStatus, Mode, RoomState
 from app.sanitize import clean
-from widgets.formatting import hhmmss
+from widgets.formatting import hhmmss, truncate
+
+COMPACT_SCENARIO = 12  # cells the scenario's name gets at 80 columns
 
 
 def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = False) -> str:
     """`09:41:07 UTC`, or with the simulator's own time: `sim 09:52:31 │ 09:41:07 UTC`."""
-    real = f"{hhmmss(wall)[:5] if compact else hhmmss(wall)} UTC"
+    if compact:  # 80 columns: minutes are enough for both
+        real = f"{hhmmss(wall)[:5]} UTC"
+        return f"sim {hhmmss(state_t)[:5]} · {real}" if simulated else real
+    real = f"{hhmmss(wall)} UTC"
     return f"sim {hhmmss(state_t)} │ {real}" if simulated else real
 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
@@ -131,7 +136,9 @@ class RoomHeader(Horizontal):
 
     def _show_scenario(self) -> None:
         scenario = clean(self.state.scenario) if self.state else ""
-        label = "" if not scenario else (scenario if self.compact else f"scenario {scenario}")
+        # 80 columns: the scenario gives way before a backend's name does (the tooltip has it whole).
+        label = "" if not scenario else (truncate(scenario, COMPACT_SCENARIO) if self.compact else f"scenario {scenario}")
+        self.query_one(".scenario", Static).tooltip = f"scenario {scenario}" if scenario else None
         self.query_one(".scenario", Static).update(label)
 
     def _show_clock(self) -> None:

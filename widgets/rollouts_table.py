@@ -39,13 +39,13 @@ WIDE_COLUMNS = (
 # 80 columns: every column stays, abbreviated; the bar is drawn large in the detail pane.
 COMPACT_COLUMNS = (
     Column("target", "target", 15),
-    Column("strategy", "kind", 3),
+    Column("strategy", "kind", 4),
     Column("phase", "phase", 11),
     Column("control", "ctl", 6),
     Column("traffic", "traffic", 7),
-    Column("step", "step", 5),
-    Column("failed", "fail", 3),
-    Column("images", "stable→canary", 13),
+    Column("step", "step", 4),
+    Column("failed", "fail", 4),
+    Column("images", "stable→new", 12),
 )
 
 

@@ -34,12 +34,13 @@ class CanaryKeys:
             return Preview(f"Promote {t.name}", [
                 f"primary image {s.stable_image} → {s.image}",
                 f"weights {_w(s.weight)} → 100/0 once the primary is ready",
-                f"{self.canary_name} scaled {self.target.replicas} → 0",
+                f"canary deployment {self.canary_name} scaled {self.target.replicas} → 0",
             ], destructive=True, confirm_name=name)
         if action == "abort":
             if s.phase not in (Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING):
                 return Preview("Abort", [f"{t.name} is {s.phase.value}: nothing to abort"], possible=False)
-            lines = [f"weights {_w(s.weight)} → 100/0", f"{self.canary_name} scaled → 0", "phase → Failed"]
+            lines = [f"weights {_w(s.weight)} → 100/0", f"canary deployment {self.canary_name} scaled → 0",
+                     "phase → Failed"]
             if s.phase is Phase.PROMOTING:
                 lines.insert(0, f"primary image {s.image} → {s.stable_image}")
             return Preview(f"Abort {t.name}", lines, destructive=True, confirm_name=name)
@@ -51,8 +52,12 @@ class CanaryKeys:
         if action == "undo":
             if progressing or s.phase is Phase.PROMOTING:
                 return Preview("Undo", [f"{t.name} is {s.phase.value}: abort it instead"], possible=False)
+            now = self.primary.image if self.primary else "?"
+            # The last promotion replaced `stable_image`: that is the revision undo goes back to.
+            back = f"image {now} → {s.stable_image}" if s.stable_image and s.stable_image != now else (
+                f"image now {now}; the previous revision's image is in `kubectl rollout history`")
             return Preview(f"Undo {t.name}", [
-                f"{self.primary_name} back to its previous revision (now {self.primary.image if self.primary else '?'})",
+                f"primary deployment {self.primary_name} back to its previous revision: {back}",
                 "as `kubectl rollout undo` does",
             ], destructive=True, confirm_name=name)
         return Preview(action, [f"{action} does not apply to a canary"], possible=False)

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
 from app.control.rebuild import RebuildCoordinator, RebuildStatus
-from app.model import RoomState
+from app.model import RoomState, Strategy
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
 from widgets.experiment_detail import ExperimentDetail
@@ -41,6 +41,8 @@ TAB_OF_ACTION = {
     "edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "restore_flag": "flags",
     "experiment_status": "experiments", "rebuild_counters": "experiments", "toggle_sequential": "experiments",
 }
+#: Verbs a strategy has not got: the footer does not offer them for such a rollout.
+NOT_FOR = {Strategy.CANARY: frozenset({"switch"}), Strategy.BLUE_GREEN: frozenset({"step", "promote"})}
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
@@ -63,6 +65,7 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         # Declared here rather than on the App so that the footer shows it first, even at 80 columns.
         Binding("question_mark", "app.help", "Help", id="help", tooltip="every key of the room"),
+        Binding("q", "app.quit", "Quit", id="quit-room", tooltip="leave the room (the engine stops driving)"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows: text or regex, ! inverts"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
         Binding("j,down", "row_down", "Next row", show=False, id="row-down"),
@@ -178,6 +181,7 @@ class MainScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#rollouts-table")
     def _row_changed(self) -> None:
         self._show_detail()
+        self.refresh_bindings()  # the footer offers the selected rollout's keys
 
     def _show_flag(self) -> None:
         key = self.query_one(FlagsList).selected_key
@@ -249,8 +253,12 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = TAB_OF_ACTION.get(action)
-        if tab is not None:
-            return self.is_mounted and self.active_tab == tab
+        if tab is not None and not (self.is_mounted and self.active_tab == tab):
+            return False
+        if action == "act" and parameters:  # a verb the selected rollout's strategy has not got
+            rollout = self.state.rollout(self.selected_key or "") if self.is_mounted else None
+            verbs = NOT_FOR.get(rollout.strategy, frozenset()) if rollout is not None else frozenset()
+            return str(parameters[0]) not in verbs
         return True
 
     @on(TabbedContent.TabActivated)
@@ -270,6 +278,7 @@ class MainScreen(Screen[None]):
         self.query_one(ExperimentsList).compact = narrow
         self.query_one(FlagsList).compact = narrow
         self.query_one(RoomHeader).set_compact(narrow)
+        self.query_one(Footer).show_command_palette = not narrow  # ctrl+p still opens it; Quit needs the room
 
     # ------------------------------------------------------------ navigation
 
