@@ -24,7 +24,8 @@ def settled(demo: Demo) -> bool:
     return idle and acted and not pending and not guarding
 
 
-async def run_headless(options: RoomOptions, until_settled: bool = True, duration: float | None = None) -> dict[str, Any]:
+async def run_headless(options: RoomOptions, until_settled: bool = True,
+                       duration: float | None = None) -> dict[str, Any]:
     clock = VirtualClock()
     options.virtual = True
     demo = make_demo(options, clock)

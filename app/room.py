@@ -57,7 +57,7 @@ class ShiftroomApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, engine: "Engine | Any", *, theme: str = themes.DEFAULT, title_context: str | None = None,
+    def __init__(self, engine: Engine | Any, *, theme: str = themes.DEFAULT, title_context: str | None = None,
                  wall_clock: Callable[[], float] | None = None) -> None:
         themes.check(theme)
         super().__init__()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import Button, Footer, Input, TabbedContent
+from textual.widgets import Button, Input, TabbedContent
 
 from app.headless import timeline_text
-from app.model import AuditEvent, Flag, Level, MetricSeries, Phase, Rollout, Strategy
+from app.model import AuditEvent, Flag, Level, MetricSeries, Phase, Rollout, Strategy, Weights
 from app.room import ShiftroomApp
 from app.screens.confirm import ConfirmScreen
 from app.screens.control import ACTION_BINDINGS, ControlScreen
@@ -19,7 +19,7 @@ from widgets.event_log import EventLog, event_text
 from widgets.flags_list import FlagsList, who_text
 from widgets.header import RoomHeader
 from widgets.palette import Palette
-from widgets.rollouts_table import RolloutsTable, rollout_cells, WIDE_COLUMNS
+from widgets.rollouts_table import WIDE_COLUMNS, RolloutsTable, rollout_cells
 from widgets.spark import BARS, scale_of, spark_plain
 from widgets.uplift_plot import UpliftPoint, plot_lines
 from widgets.why import headline_content
@@ -110,7 +110,7 @@ async def test_a_confirmation_shows_the_live_preview_and_returns_what_it_showed(
         dialog = app.screen
         assert isinstance(dialog, ConfirmScreen)
         assert "traffic 70/30 → 100/0" in str(dialog.query_one("#confirm-lines").render())
-        moved = replace_rollout(STATE, "shop/checkout", actual=STATE.rollout("shop/checkout").actual.of_canary(40))
+        moved = replace_rollout(STATE, "shop/checkout", actual=Weights.of_canary(40))
         engine.publish(moved.model_copy(update={"t": T0 + 30}))
         for _ in range(3):
             await pilot.pause()
@@ -161,7 +161,7 @@ async def test_event_log_follows_new_events_until_the_user_scrolls_up() -> None:
         log = app.query_one(EventLog)
         await pilot.pause()
         assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
-        for tab in range(4):  # tabbing through the panes does not stop it following
+        for _ in range(4):  # tabbing through the panes does not stop it following
             await pilot.press("tab")
         engine.publish(STATE.model_copy(update={"events": many + _events(3, T0 + 100), "seq": 60}))
         for _ in range(3):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -11,6 +12,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from app.model import MetricSeries, Rollout, Strategy
+from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
@@ -30,7 +32,7 @@ def title_content(rollout: Rollout | None) -> Content:
     """Two lines: the target (and production mark), then strategy · phase · control."""
     if rollout is None:
         return Content.styled("no rollout selected", "$text-muted")
-    first: list[tuple[str, str] | str] = [(rollout.key, "bold")]
+    first: list[tuple[str, str] | str] = [(clean(rollout.key), "bold")]
     if rollout.production:
         first += ["  ", ("! production", "bold $error")]
     second: list[tuple[str, str] | str] = [
@@ -51,10 +53,11 @@ def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
     if rollout.strategy is Strategy.BLUE_GREEN and rollout.active_color:
         old_label, new_label = f"{rollout.active_color:<6}", f"{idle_color(rollout.active_color) or 'idle':<6}"
     lines = [
-        Content.assemble((old_label, "$text-muted"), image_tail(rollout.stable_image, width) if rollout.stable_image else "–"),
+        Content.assemble((old_label, "$text-muted"),
+                         clean(image_tail(rollout.stable_image, width)) if rollout.stable_image else "–"),
         Content.assemble(
             (new_label, "$text-muted"),
-            (image_tail(rollout.canary_image, width) if rollout.canary_image else "–", "$canary-color"),
+            (clean(image_tail(rollout.canary_image, width)) if rollout.canary_image else "–", "$canary-color"),
         ),
     ]
     progress: list[tuple[str, str] | str] = []

@@ -8,7 +8,8 @@ changed, before → after, when the event carries it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.events import Resize

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 
@@ -49,10 +50,10 @@ def experiment_rows(experiment: Experiment, p: Palette,
     status = Text(truncate(clean(experiment.status), width["status"]), style=status_style(experiment.status, p))
     name = truncate(clean(experiment.id), width["experiment"])
     if experiment.error or not experiment.variants:
-        note = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
+        why = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
         dash = Text("–")
         return [(experiment.id, pick({"experiment": Text(name, style="bold"), "status": status, "variant": dash,
-                                      "split": dash, "users": dash, "converted": dash, "rate": dash, "note": note},
+                                      "split": dash, "users": dash, "converted": dash, "rate": dash, "note": why},
                                      columns))]
     best = max((v.rate or 0.0) for v in experiment.variants)
     rows: list[Row] = []

@@ -7,7 +7,8 @@ environments, then the whitelist, then a non-zero percentage, which wins over
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.content import Content

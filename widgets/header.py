@@ -10,7 +10,8 @@ word goes (the DEMO badge says it).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -33,6 +34,7 @@ def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = 
     return f"sim {hhmmss(state_t)} │ {real}" if simulated else real
 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
+HEALTH_COLOUR = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}
 HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStatus.DOWN: "-down"}
 
 
@@ -60,7 +62,7 @@ class HealthDot(Static):
         if health == self.health and compact == self.compact:
             return
         self.health, self.compact = health, compact
-        colour = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}[health.status]
+        colour = HEALTH_COLOUR[health.status]
         # The word is there for colour-blind eyes and monochrome terminals; the dot for a glance.
         word = "" if health.status is HealthStatus.UP else f" {health.status.value}"
         gap = "" if compact else " "
@@ -137,7 +139,8 @@ class RoomHeader(Horizontal):
     def _show_scenario(self) -> None:
         scenario = clean(self.state.scenario) if self.state else ""
         # 80 columns: the scenario gives way before a backend's name does (the tooltip has it whole).
-        label = "" if not scenario else (truncate(scenario, COMPACT_SCENARIO) if self.compact else f"scenario {scenario}")
+        label = truncate(scenario, COMPACT_SCENARIO) if self.compact else f"scenario {scenario}"
+        label = label if scenario else ""
         self.query_one(".scenario", Static).tooltip = f"scenario {scenario}" if scenario else None
         self.query_one(".scenario", Static).update(label)
 
@@ -168,7 +171,7 @@ class RoomHeader(Horizontal):
         box = self.query_one(".health", Horizontal)
         dots = list(box.query_children(HealthDot))
         if [d.health.name for d in dots if d.health] == [h.name for h in health]:
-            for dot, one in zip(dots, health):
+            for dot, one in zip(dots, health, strict=True):
                 dot.show(one)
             return
         box.remove_children()

@@ -8,8 +8,9 @@ filter is applied here, on the text of the whole row.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -32,7 +33,7 @@ def cell_signature(cell: Any) -> Hashable:
     """What decides whether a cell changed: Text equality ignores the base style."""
     if isinstance(cell, Text):
         return (cell.plain, str(cell.style), tuple((s.start, s.end, str(s.style)) for s in cell.spans))
-    return cell
+    return str(cell)
 
 
 def pick(cells: dict[str, Any], columns: Sequence[Column]) -> tuple[Any, ...]:
@@ -44,7 +45,7 @@ def row_text(cells: tuple[Any, ...]) -> str:
     return " ".join(c.plain if isinstance(c, Text) else str(c) for c in cells)
 
 
-class KeyedTable(DataTable):
+class KeyedTable(DataTable[Any]):
     """DataTable with `sync(rows)`; subclasses build the rows from model objects."""
 
     DEFAULT_CSS = """
@@ -141,7 +142,7 @@ class KeyedTable(DataTable):
                 if old is None:
                     self.add_row(*cells, key=key)
                 elif old != signature:
-                    for column_key, new, before, cell in zip(column_keys, signature, old, cells):
+                    for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False):
                         if new != before:
                             self.update_cell(key, column_key, cell)
                 self._shown[key] = signature

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
+
 from app.model import Phase, Rollout, Strategy
 from app.sanitize import clean
 from widgets.formatting import (
+    CANARY_CELL,
+    STABLE_CELL,
     fraction,
     idle_color,
-    moving,
     image_cell,
+    moving,
     split_cells,
     strategy_short,
     target_label,
     weights_text,
-    STABLE_CELL,
-    CANARY_CELL,
 )
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.palette import Palette

@@ -9,8 +9,9 @@ has caught up with the desired split, and whether this room is the one driving.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -20,7 +21,6 @@ from textual.widgets import Static
 
 from app.model import Check, MetricSeries, Phase, Rollout, Strategy
 from app.sanitize import clean
-from widgets.spark import ThresholdSpark
 from widgets.formatting import (
     FAIL_MARK,
     PASS_MARK,
@@ -32,6 +32,7 @@ from widgets.formatting import (
     threshold_text,
     weights_text,
 )
+from widgets.spark import ThresholdSpark
 
 SPARK_WIDTH = 40  # cells, as the metric sparklines elsewhere
 HISTORY = 24  # ticks in the strip
@@ -129,7 +130,8 @@ def label_content(row: MetricRow) -> Content:
 
 
 def source_content(row: MetricRow) -> Content:
-    return Content.assemble(("url " if row.webhook else "query ", "$text-muted"), (clean(row.source), "$text-muted italic"))
+    label = "url " if row.webhook else "query "
+    return Content.assemble((label, "$text-muted"), (clean(row.source), "$text-muted italic"))
 
 
 # ---------------------------------------------------------------- the decision and what comes next
@@ -365,7 +367,7 @@ class WhyPane(Vertical):
         """Reuse the row widgets in place; mount or remove only the difference."""
         box = self.query_one("#why-checks", Vertical)
         existing = [view for view in box.query_children(CheckView) if not (view._closing or view._pruning)]
-        for view, row in zip(existing, self.rows):
+        for view, row in zip(existing, self.rows, strict=False):
             view.show(row)
         if len(self.rows) > len(existing):
             box.mount_all(CheckView(row) for row in self.rows[len(existing):])

@@ -29,7 +29,8 @@ from widgets.flags_list import FlagsList
 
 ACTION_BINDINGS = [
     Binding("s", "act('step')", "Step", id="step", tooltip="canary: go to the next weight now"),
-    Binding("p", "act('promote')", "Promote", id="promote", tooltip="canary: its image becomes the primary's, then 100/0 to the primary"),
+    Binding("p", "act('promote')", "Promote", id="promote",
+            tooltip="canary: its image becomes the primary's, then 100/0 to the primary"),
     Binding("space", "pause_resume", "Pause", id="pause-resume", tooltip="pause or resume the analysis"),
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
