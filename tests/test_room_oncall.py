@@ -415,3 +415,16 @@ def test_headless_text_columns_line_up() -> None:
     assert first.index("start") == second.index("check-failed")
     assert first.index("new revision") == second.index("health check")
     assert last == "microservices/frontend: Succeeded"
+
+
+async def test_switching_tab_then_filtering_in_one_burst_keeps_the_keys_in_the_filter() -> None:
+    app, engine = make()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("3")
+        burst(app, "1/canary")  # a tab switch, the filter and its text, all before the tab switch is handled
+        for _ in range(10):
+            await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.query_one("#filter", Input).value == "canary"
+        assert app.screen.has_class("-filtering")
+        assert engine.acted == [] and not isinstance(app.screen, ConfirmScreen)  # "a" was text, not Abort

@@ -358,8 +358,14 @@ async def test_lock_badge_only_when_the_mode_badge_does_not_say_read_only() -> N
 async def test_an_action_that_does_not_apply_says_why_and_does_nothing() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("j", "s")  # web/frontend has Succeeded
+        await pilot.press("j", "j", "j", "j", "s")  # ml/recommendations is idle (Initialized)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert engine.acted == [] and not isinstance(app.screen, ConfirmScreen)
-        assert any("frontend is Succeeded: nothing to step" in str(n.message) for n in app._notifications)
+        assert any("recommendations is Initialized: nothing to step" in str(n.message) for n in app._notifications)
+        await pilot.press("k", "k", "k", "s")  # web/frontend is a blue-green pair: no step (and none in the footer)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert engine.acted == []
+        assert any("step does not apply to web/frontend: it is a blue-green pair" in str(n.message)
+                   for n in app._notifications)

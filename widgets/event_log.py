@@ -22,6 +22,8 @@ from widgets.formatting import hhmmss
 from widgets.palette import Palette
 
 MAX_LINES = 500
+#: Events whose line ends with `field before → after`: flag edits, kills, restores, experiment status.
+STORE_ACTIONS = ("flag", "experiment")
 
 
 def changes_text(event: AuditEvent) -> str:
@@ -44,7 +46,7 @@ def event_text(event: AuditEvent, p: Palette) -> Text:
     if event.reason:
         text.append(" — ", style=p.muted)
         text.append(clean(event.reason), style=colour)
-    diff = changes_text(event) if "→" not in event.reason else ""  # the reason may say it already
+    diff = changes_text(event) if event.action.startswith(STORE_ACTIONS) else ""  # rollout reasons say it already
     if diff:
         text.append(" · ", style=p.muted)
         text.append(diff, style=p.info)

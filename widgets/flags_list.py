@@ -22,13 +22,13 @@ from widgets.palette import Palette
 
 FLAG_COLUMNS = (
     Column("name", "flag", 24),
-    Column("state", "who gets it", 34),
+    Column("state", "who gets it", 44),
     Column("whitelist", "allow", 5),
     Column("note", "note", 60),
 )
 COMPACT_FLAG_COLUMNS = (
     Column("name", "flag", 20),
-    Column("state", "who gets it", 30),
+    Column("state", "who gets it", 34),
     Column("whitelist", "allow", 5),
     Column("note", "note", 60),
 )

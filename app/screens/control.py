@@ -23,7 +23,7 @@ from app.model import Phase
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.screens.main import MainScreen, RebuildChanged
+from app.screens.main import MainScreen, RebuildChanged, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
 
@@ -53,7 +53,7 @@ ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
 class ControlScreen(MainScreen):
-    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
+    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS + strategy_fallbacks(ACTION_BINDINGS)
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)

@@ -37,12 +37,28 @@ TABS = ("rollouts", "flags", "experiments")
 TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experiments": "#experiments-table"}
 #: The tab whose rows an action works on; it is hidden (and unbound) on every other tab.
 TAB_OF_ACTION = {
-    "act": "rollouts", "pause_resume": "rollouts", "rollout": "rollouts",
+    "act": "rollouts", "pause_resume": "rollouts", "rollout": "rollouts", "not_for_strategy": "rollouts",
     "edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "restore_flag": "flags",
     "experiment_status": "experiments", "rebuild_counters": "experiments", "toggle_sequential": "experiments",
 }
 #: Verbs a strategy has not got: the footer does not offer them for such a rollout.
 NOT_FOR = {Strategy.CANARY: frozenset({"switch"}), Strategy.BLUE_GREEN: frozenset({"step", "promote"})}
+STRATEGY_NAME = {Strategy.CANARY: "a canary", Strategy.BLUE_GREEN: "a blue-green pair"}
+
+
+def strategy_fallbacks(bindings: list[Binding]) -> list[Binding]:
+    """Hidden bindings on the same keys that answer when a verb is not offered for the selected rollout.
+
+    Textual tries a key's bindings in order: when `check_action` refuses `act('switch')` for a
+    canary, the next binding for `b` runs and says why, so a key is never silently ignored.
+    """
+    verbs = frozenset().union(*NOT_FOR.values())
+    out = []
+    for binding in bindings:
+        verb = binding.action.removeprefix("act('").removesuffix("')")
+        if binding.action.startswith("act(") and verb in verbs:
+            out.append(Binding(binding.key, f"not_for_strategy('{verb}')", show=False))
+    return out
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
@@ -247,6 +263,12 @@ class MainScreen(Screen[None]):
     def _experiment_changed(self) -> None:
         self._show_experiment()
 
+    def action_not_for_strategy(self, verb: str) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        if rollout is not None:
+            self.notify(f"{verb} does not apply to {rollout.key}: it is {STRATEGY_NAME[rollout.strategy]}.",
+                        title=f"{verb} {rollout.key}", severity="warning", timeout=5)
+
     def action_toggle_sequential(self) -> None:
         self.sequential = not self.sequential
         self._show_experiment()
@@ -267,7 +289,8 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
         text = self.filters.get(self.active_tab, "")
         self._set_input(text)
-        self.set_class(bool(text), "-filtering")
+        # `1` then `/` in one burst: the filter opened after the switch must stay open (and keep the keys).
+        self.set_class(bool(text) or self.query_one("#filter", Input).has_focus, "-filtering")
 
     # ------------------------------------------------------------ layout
 
