@@ -23,8 +23,9 @@ Stable API (other tests code against it):
 
 The server has namespaces default, kube-system, kube-public; ClusterRoles cluster-admin, view, edit;
 bookmarks every 0.2 s in this fixture; the Deployment controller runs by itself (reacts to changes, one
-readiness step every 0.1 s) -- `kube_api_factory(controller="manual")` leaves it to `settle()`.  `kube_api_factory(**options)` starts more servers with other
-options (history_window, bookmark_interval); all are stopped at teardown.
+readiness step every 0.1 s) -- `kube_api_factory(controller="manual")` leaves it to `settle()`.
+`kube_api_factory(**options)` starts more servers with other options (history_window, bookmark_interval,
+controller, controller_tick); all are stopped at teardown.
 """
 
 from __future__ import annotations
