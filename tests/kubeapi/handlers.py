@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import ApiError, bad_request, expired, forbidden, unauthorized
+from .errors import ApiError, bad_request, expired, forbidden, invalid, unauthorized
+from .patch import APPLY
 from .rbac import Attributes, User
 from .resources import ResourceType
 from .selectors import field_matcher, label_matcher
@@ -178,6 +179,16 @@ class Api:
             return json_response(self._out(route, obj))
         if verb == "patch":
             ctype = request.headers.get("Content-Type", "")
+            if ctype.startswith(APPLY):
+                if not request.query.get("fieldManager"):
+                    raise invalid(
+                        "PatchOptions",
+                        "meta.k8s.io",
+                        "",
+                        [("fieldManager", "Required value: is required for apply patch")],
+                    )
+                obj = ops.server_side_apply(t, route.namespace, route.name, body, route.sub)
+                return json_response(obj if route.sub == "scale" else self._out(route, obj))
             obj = ops.patch(t, route.namespace, route.name, ctype, body, route.sub)
             return json_response(obj if route.sub == "scale" else self._out(route, obj))
         if verb == "delete":
@@ -219,7 +230,11 @@ class Api:
         out = []
         for obj in page:
             obj = copy.deepcopy(obj)
-            obj["apiVersion"] = route.t.api_version(route.version)
+            if route.t.builtin:  # items of built-in lists carry no kind/apiVersion; custom resources' do
+                obj.pop("kind", None)
+                obj.pop("apiVersion", None)
+            else:
+                obj["apiVersion"] = route.t.api_version(route.version)
             out.append(obj)
         return {
             "kind": route.t.list_kind,

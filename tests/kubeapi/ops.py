@@ -170,6 +170,27 @@ class Operations:
             patched.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
         return self.update(t, namespace, name, patched, sub)
 
+    def server_side_apply(
+        self, t: ResourceType, namespace: str, name: str, raw: bytes, sub: str = ""
+    ) -> dict[str, Any]:
+        """`application/apply-patch+yaml`: creates the object when missing, else merges the applied
+        configuration (field ownership and conflicts are not tracked)."""
+        ns = namespace if t.namespaced else ""
+        if sub or self.store.get(t.key, ns, name) is not None:
+            return self.patch(t, namespace, name, patches.APPLY, raw, sub)
+        try:
+            doc = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise bad_request(f"error decoding YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise bad_request("the body of an apply patch must be an object")
+        doc.setdefault("metadata", {})["name"] = doc.get("metadata", {}).get("name") or name
+        if doc["metadata"]["name"] != name:
+            raise bad_request(
+                f"the name of the object ({doc['metadata']['name']}) does not match the name on the URL ({name})"
+            )
+        return self.create(t, namespace, doc)
+
     def _apply_patch(self, t: ResourceType, current: dict[str, Any], content_type: str, raw: bytes) -> Any:
         ctype = content_type.split(";")[0].strip()
         accepted = [patches.JSON_PATCH, patches.MERGE, patches.APPLY]
