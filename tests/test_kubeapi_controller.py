@@ -249,3 +249,28 @@ async def test_service_proxy_answers_flagger_load_tester_gates(kube_api: KubeApi
         await core.connect_get_namespaced_service_proxy_with_path("empty:80", "default", "health")
     assert exc.value.status == 503
     assert status_of(exc.value)["message"] == 'no endpoints available for service "empty"'
+
+
+async def test_standalone_pods_run_on_the_test_node_and_others_keep_their_status(
+    kube_api: KubeApiServer, api: client.ApiClient
+) -> None:
+    core: Any = client.CoreV1Api(api)
+    spec = {"containers": [{"name": "c", "image": "tool:1"}]}
+    await core.create_namespaced_pod("default", {"metadata": {"name": "solo"}, "spec": spec})
+    kube_api.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "elsewhere", "namespace": "default"},
+            "spec": {**spec, "nodeName": "node-b"},
+            "status": {"phase": "Failed"},
+        }
+    )
+    kube_api.settle()
+    solo = await core.read_namespaced_pod("solo", "default")
+    assert solo.spec.node_name == "kubeapi-test-node" and solo.status.phase == "Running" and solo.status.pod_ip
+    assert await core.connect_get_namespaced_pod_proxy_with_path("solo", "default", "healthz") == "OK"
+    assert (await core.read_namespaced_pod("elsewhere", "default")).status.phase == "Failed"
+    with pytest.raises(ApiException) as exc:
+        await core.connect_get_namespaced_pod_proxy_with_path("elsewhere", "default", "healthz")
+    assert exc.value.status == 503

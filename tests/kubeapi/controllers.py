@@ -118,6 +118,8 @@ class DeploymentController:
                 changed |= self._sync_deployment(copy.deepcopy(d))
             for rs in self.state.store.list(RS):
                 changed |= self.replicasets.sync(copy.deepcopy(rs))
+            for pod in self.state.store.list(PODS):
+                changed |= self.replicasets.sync_pod(copy.deepcopy(pod))
             if not changed:
                 return passes
             passes += 1

@@ -134,7 +134,7 @@ class Watcher:
         await response.prepare(request)
         self.state.open_streams[id(request)] = request
         try:
-            await self._pump(response, lines)
+            await self._pump(request, response, lines)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -142,7 +142,7 @@ class Watcher:
             self.state.open_streams.pop(id(request), None)
         return response
 
-    async def _pump(self, response: web.StreamResponse, lines: list[bytes]) -> None:
+    async def _pump(self, request: web.Request, response: web.StreamResponse, lines: list[bytes]) -> None:
         if lines and lines[0].startswith(b'{"type":"ERROR"'):
             await response.write(lines[0])
             return
@@ -154,6 +154,9 @@ class Watcher:
             await response.write(line)
         next_bookmark = time.monotonic() + self.state.bookmark_interval
         while not self.state.closing:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return  # the client went away
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return
