@@ -464,3 +464,43 @@ async def test_server_side_apply_creates_then_merges_and_lists_show_item_kinds_a
         "items"
     ]
     assert (items[0]["kind"], items[0]["apiVersion"]) == ("TrafficSplit", "split.smi-spec.io/v1alpha4")
+
+
+async def test_events_v1_and_core_events_are_one_resource(kube_api: KubeApiServer, api: client.ApiClient) -> None:
+    events: Any = client.EventsV1Api(api)
+    core: Any = client.CoreV1Api(api)
+    event = {
+        "metadata": {"name": "web.1"},
+        "eventTime": "2026-12-02T06:00:00.000000Z",
+        "reportingController": "shiftroom.io/room",
+        "reportingInstance": "room-1",
+        "action": "Promote",
+        "reason": "Promoted",
+        "type": "Normal",
+        "note": "promoted web to 100%",
+        "regarding": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "default"},
+    }
+    with pytest.raises(ApiException) as exc:
+        await events.create_namespaced_event("default", {**event, "reportingController": None})
+    assert exc.value.status == 422 and "reportingController: Required value" in status_of(exc.value)["message"]
+    listed = await core.list_namespaced_event("default")
+    await events.create_namespaced_event("default", event)
+    seen = await core.list_namespaced_event("default", field_selector="involvedObject.name=web")
+    assert [(e.reason, e.message, e.reporting_component, e.involved_object.kind) for e in seen.items] == [
+        ("Promoted", "promoted web to 100%", "shiftroom.io/room", "Deployment")
+    ]
+    resp = await core.list_namespaced_event(
+        "default",
+        watch=True,
+        resource_version=listed.metadata.resource_version,
+        timeout_seconds=1,
+        _preload_content=False,
+    )
+    line = json.loads((await resp.read()).splitlines()[0])
+    assert (line["type"], line["object"]["apiVersion"], line["object"]["message"]) == (
+        "ADDED",
+        "v1",
+        "promoted web to 100%",
+    )
+    back = await events.read_namespaced_event("web.1", "default")
+    assert back.note == "promoted web to 100%" and back.regarding.name == "web"

@@ -208,7 +208,7 @@ class Api:
         labels = label_matcher(q.get("labelSelector"))
         fields = field_matcher(q.get("fieldSelector"), route.t.builtin)
         ns = route.namespace if route.t.namespaced and route.namespace else None
-        items = [o for o in self.state.store.list(route.t.key, ns) if labels(o) and fields(o)]
+        items = [o for o in self.state.ops.list_view(route.t, ns) if labels(o) and fields(o)]
         rv = self.state.store.rv
         start = 0
         if q.get("continue"):
