@@ -85,6 +85,18 @@ async def test_rollout_creates_revisioned_replicasets_and_undo_reuses_the_old_on
     assert d.metadata.annotations[REVISION] == "2" and d.status.observed_generation == 2
     images = {p.spec.containers[0].image for p in (await core.list_namespaced_pod("default")).items}
     assert images == {"app:v2"}
+    events = await core.list_namespaced_event("default", field_selector="involvedObject.kind=Deployment")
+    assert sorted((e.reason, e.message, e.source.component) for e in events.items) == sorted(
+        [
+            ("ScalingReplicaSet", f"Scaled up replica set {first.metadata.name} from 0 to 3", "deployment-controller"),
+            ("ScalingReplicaSet", f"Scaled up replica set {rs[2].metadata.name} from 0 to 3", "deployment-controller"),
+            (
+                "ScalingReplicaSet",
+                f"Scaled down replica set {first.metadata.name} from 3 to 0",
+                "deployment-controller",
+            ),
+        ]
+    )
 
     # rollout undo as kubectl does it: revision 1's template without pod-template-hash, into the Deployment
     template = api.sanitize_for_serialization(rs[1].spec.template)

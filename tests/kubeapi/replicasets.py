@@ -18,6 +18,7 @@ from .workloads import (
     owned_by,
     owner_ref,
     pod_ready,
+    record_event,
     rtype,
     set_condition,
     template_hash,
@@ -25,6 +26,7 @@ from .workloads import (
 )
 
 NODE = "kubeapi-test-node"
+COMPONENT = "replicaset-controller"
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ReplicaSetController:
         ]:
             self.state.ops.delete(rtype(self.state, PODS), ns, pod["metadata"]["name"])
             self.born.pop(pod["metadata"]["uid"], None)
+            record_event(self.state, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", COMPONENT)
             changed = True
         for pod in [p for p in self.state.store.list(PODS, ns) if owned_by(p, rs)]:
             changed |= self.sync_pod(copy.deepcopy(pod))
@@ -92,6 +95,7 @@ class ReplicaSetController:
             "spec": {**template.get("spec", {}), "nodeName": NODE},
         }
         created = self.state.ops.create(rtype(self.state, PODS), rs["metadata"]["namespace"], pod)
+        record_event(self.state, rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT)
         self.born[created["metadata"]["uid"]] = self.steps
 
     def sync_pod(self, pod: dict[str, Any]) -> bool:
