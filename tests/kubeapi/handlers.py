@@ -61,7 +61,7 @@ class Api:
         self.state.requests.append(record)
         if not self.state.reachable:
             _abort(request)
-            raise ConnectionResetError("unreachable")
+            return web.Response(status=503)  # never sent: the connection is already reset
         if self.state.latency:
             await asyncio.sleep(self.state.latency)
         try:

@@ -153,6 +153,10 @@ class Operations:
                 new_meta.pop(keep, None)
         new["apiVersion"] = old["apiVersion"]
         new["kind"] = t.kind
+        if t.key == ("", "services"):  # an update that omits the allocated cluster IP keeps it
+            for field in ("clusterIP", "clusterIPs"):
+                if field in (old.get("spec") or {}) and field not in (new.get("spec") or {}):
+                    new.setdefault("spec", {})[field] = old["spec"][field]
         apply_defaults(t.key, new)
         validate(t, new)
         if t.generation and self._spec_changed(t, old, new):

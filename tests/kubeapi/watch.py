@@ -138,9 +138,10 @@ class Watcher:
         lines = self.initial()
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
-        await response.prepare(request)
         self.state.open_streams[id(request)] = request
         try:
+            await self._wait_unstalled()  # a stalled server does not even answer with headers
+            await response.prepare(request)
             await self._pump(request, response, lines)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
