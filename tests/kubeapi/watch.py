@@ -140,8 +140,7 @@ class Watcher:
         response.enable_chunked_encoding()
         self.state.open_streams[id(request)] = request
         try:
-            await self._wait_unstalled()  # a stalled server does not even answer with headers
-            await response.prepare(request)
+            await response.prepare(request)  # stalled or not, a watch gets its headers; then nothing while stalled
             await self._pump(request, response, lines)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
