@@ -199,10 +199,10 @@ class KubeApiServer:
         return self.token_for(user)
 
     def install_crds(self, *names: str) -> list[str]:
-        """Apply schema-only upstream CRDs (names or aliases: flagger, argo, istio, gateway-api, smi)."""
+        """Apply schema-only upstream CRDs (names or aliases: flagger, argo, istio, gateway-api, smi; none: all)."""
         from .catalog import load_crds
 
-        return [self.apply(crd)["metadata"]["name"] for crd in load_crds(list(names))]
+        return [self.apply(crd)["metadata"]["name"] for crd in load_crds(list(names) or None)]
 
     # ---- direct object access (bypasses authentication and RBAC) ---------------------------------------------
 
