@@ -121,6 +121,8 @@ class KubeApiServer:
         self._loop = None
 
     async def _stop_app(self) -> None:
+        for queue in list(self.state.watch_queues):
+            queue.put_nowait(None)  # wake every watch: it ends
         controller = self.state.controller
         if controller is not None:
             await controller.stop()
