@@ -309,14 +309,16 @@ class Operations:
     def _cascade(self, owner: dict[str, Any]) -> None:
         """Background garbage collection: dependents whose ownerReferences name the deleted uid go too."""
         uid = owner["metadata"]["uid"]
-        for key in {storage_key(t) for t in self.registry.types.values()}:
-            for obj in self.store.list(key):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    meta = obj["metadata"]
-                    gone = self.store.remove(key, meta.get("namespace", ""), meta["name"])
-                    if gone is not None:
-                        self._cascade(gone)
+        dependents = [
+            (key, obj["metadata"])
+            for key in {storage_key(t) for t in self.registry.types.values()}
+            for obj in self.store.list(key)
+            if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
+        ]
+        for key, meta in dependents:
+            gone = self.store.remove(key, meta.get("namespace", ""), meta["name"])
+            if gone is not None:
+                self._cascade(gone)
 
 
 def _same_ignoring_rv(a: dict[str, Any], b: dict[str, Any]) -> bool:

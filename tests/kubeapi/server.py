@@ -249,7 +249,9 @@ class KubeApiServer:
             t = self._type(api_version, kind)
             try:
                 self.state.ops.delete(t, namespace if t.namespaced else "", name)
-            except ApiError:
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
                 return False
             return True
 

@@ -143,8 +143,8 @@ class Watcher:
         try:
             await response.prepare(request)  # stalled or not, a watch gets its headers; then nothing while stalled
             await self._pump(request, response, lines)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the client went away: there is no one left to tell
         finally:
             self.state.store.listeners.discard(self._listener)
             self.state.open_streams.pop(id(request), None)
