@@ -68,6 +68,11 @@ async def test_create_get_list_and_conflicts_as_status_objects(api: client.ApiCl
     assert body["message"] == 'deployments.apps "web" already exists'
     assert body["details"] == {"name": "web", "group": "apps", "kind": "deployments"}
 
+    stale_copy = deployment("copy")
+    stale_copy["metadata"]["resourceVersion"] = created.metadata.resource_version
+    with pytest.raises(ApiException) as exc:  # an object read back must lose its resourceVersion to be created
+        await apps.create_namespaced_deployment("default", stale_copy)
+    assert exc.value.status == 400 and status_of(exc.value)["reason"] == "BadRequest"
     await apps.create_namespaced_deployment("default", deployment("api", tier="backend"))
     listed = await apps.list_namespaced_deployment("default")
     assert [d.metadata.name for d in listed.items] == ["api", "web"]

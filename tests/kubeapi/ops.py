@@ -81,6 +81,8 @@ class Operations:
             raise bad_request("the object provided is unrecognized (must be of type object)")
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
+        if meta.get("resourceVersion"):
+            raise bad_request("resourceVersion can not be set for Create requests")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + "0123456789", k=5))
         if t.namespaced:
@@ -98,7 +100,6 @@ class Operations:
         self._check_namespace(t, namespace)
         if self.read(t, meta.get("namespace", ""), meta["name"]) is not None:
             raise already_exists(t.group, t.plural, meta["name"])
-        meta.pop("resourceVersion", None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.now()
         if t.generation:

@@ -224,10 +224,10 @@ class KubeApiServer:
         ns = obj.get("metadata", {}).get("namespace", "default") if t.namespaced else ""
         name = obj["metadata"]["name"]
         ops = self.state.ops
+        obj.get("metadata", {}).pop("resourceVersion", None)
         if ops.read(t, ns, name) is None:
             stored = ops.create(t, ns, obj)
         else:
-            obj["metadata"].pop("resourceVersion", None)
             stored = ops.update(t, ns, name, obj)
         if t.status and "status" in obj:
             status_body = {"metadata": {"name": name}, "status": obj["status"]}
