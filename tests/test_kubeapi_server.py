@@ -130,6 +130,12 @@ async def test_three_patch_types_and_resource_version_precondition(
     out = await apps.patch_namespaced_deployment("web", "default", merge, _content_type=MERGE)
     assert [c.name for c in out.spec.template.spec.containers] == ["only"]
     assert out.metadata.labels == {"extra": "1"}
+    with pytest.raises(ApiException) as exc:  # apps/v1 selectors are immutable
+        await apps.patch_namespaced_deployment(
+            "web", "default", {"spec": {"selector": {"matchLabels": {"app": "web", "x": "1"}}}}, _content_type=MERGE
+        )
+    assert exc.value.status == 422 and "spec.selector" in status_of(exc.value)["message"]
+    assert "field is immutable" in status_of(exc.value)["message"]
     # JSON patch (RFC 6902) with a passing and a failing test op
     rv = out.metadata.resource_version
     ops = [
@@ -147,7 +153,7 @@ async def test_three_patch_types_and_resource_version_precondition(
         await apps.patch_namespaced_deployment("web", "default", stale, _content_type=MERGE)
     assert exc.value.status == 409 and status_of(exc.value)["reason"] == "Conflict"
     types = [r.content_type for r in kube_api.requests if r.method == "PATCH"]
-    assert types == [STRATEGIC, MERGE, MERGE, JSON_PATCH, JSON_PATCH, MERGE]
+    assert types == [STRATEGIC, MERGE, MERGE, MERGE, JSON_PATCH, JSON_PATCH, MERGE]
     first = next(r for r in kube_api.requests if r.method == "PATCH")
     assert json.loads(first.body) == patch and first.user == "admin"
 

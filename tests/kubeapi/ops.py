@@ -15,7 +15,7 @@ import yaml
 
 from . import patch as patches
 from .defaults import apply_defaults
-from .errors import ApiError, already_exists, bad_request, conflict, not_found, unsupported_media_type
+from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, unsupported_media_type
 from .resources import Registry, ResourceType, type_from_crd
 from .selectors import selector_string
 from .store import Store
@@ -159,7 +159,15 @@ class Operations:
                 if field in (old.get("spec") or {}) and field not in (new.get("spec") or {}):
                     new.setdefault("spec", {})[field] = old["spec"][field]
         apply_defaults(t.key, new)
-        validate(t, new)
+        immutable: list[tuple[str, str]] = []
+        old_selector = (old.get("spec") or {}).get("selector")
+        if (
+            t.key in (("apps", "deployments"), ("apps", "replicasets"))
+            and (new.get("spec") or {}).get("selector") != old_selector
+        ):
+            shown = json.dumps((new.get("spec") or {}).get("selector"), sort_keys=True)
+            immutable.append(("spec.selector", f"Invalid value: {shown}: field is immutable"))
+        validate(t, new, immutable)
         if t.generation and self._spec_changed(t, old, new):
             new_meta["generation"] = old["metadata"].get("generation", 1) + 1
         if new == old or _same_ignoring_rv(new, old):
@@ -258,8 +266,6 @@ class Operations:
             raise conflict(t.group, t.plural, name)
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         if not isinstance(replicas, int) or replicas < 0:
-            from .errors import invalid
-
             raise invalid(
                 "Scale",
                 "autoscaling",
