@@ -35,10 +35,18 @@ class Phase(StrEnum):
     FINALISING = "Finalising"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    # Flagger's other phases, and Argo Rollouts' (for rollouts another controller drives).
+    INITIALIZING = "Initializing"
+    WAITING_PROMOTION = "WaitingPromotion"
+    TERMINATING = "Terminating"
+    TERMINATED = "Terminated"
+    HEALTHY = "Healthy"
+    PAUSED = "Paused"
+    DEGRADED = "Degraded"
 
     @property
     def terminal(self) -> bool:
-        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED)
+        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.TERMINATED, Phase.HEALTHY)
 
 
 class Mode(StrEnum):
