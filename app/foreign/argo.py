@@ -111,12 +111,12 @@ def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]]) -> tuple[
         owners = f.items("metadata.ownerReferences")
         if not any(o.get("kind") == "Rollout" and o.get("name") == rollout_name for o in owners):
             continue
-        revision = f.get(f"metadata.annotations.{REVISION_ANNOTATION}", str, "0")
+        revision = f.entry("metadata.annotations", REVISION_ANNOTATION)
         containers = f.items("spec.template.spec.containers")
         out.append(
             ReplicaSetInfo(
                 name=f.get("metadata.name", str, "?"),
-                pod_hash=f.get(f"metadata.labels.{HASH_LABEL}", str, ""),
+                pod_hash=f.entry("metadata.labels", HASH_LABEL),
                 revision=int(revision) if revision.isdigit() else 0,
                 images=tuple(str(c.get("image", "")) for c in containers),
                 replicas=f.get("status.replicas", int, 0),
@@ -194,7 +194,9 @@ def rollout_view(
     namespace = namespace if isinstance(namespace, str) and namespace else "default"
     f = Fields(body, f"Rollout {namespace}/{name}")
     blue_green = f.raw("spec.strategy.blueGreen") is not None
-    steps = f.items("spec.strategy.canary.steps")
+    listed = f.get("spec.strategy.canary.steps", list, [])
+    f.items("spec.strategy.canary.steps")  # reports the entries that are not objects
+    steps = [s if isinstance(s, dict) else {} for s in listed]  # kept in place: indices are the controller's
     step_list = tuple(step_text(f, s, f"spec.strategy.canary.steps[{i}]") for i, s in enumerate(steps))
     index = f.get("status.currentStepIndex", int, -1)
     step_index = index if index >= 0 else None

@@ -79,10 +79,9 @@ class Fields:
         return self.problems[0] if self.problems else ""
 
     def _bad(self, path: str, value: Any, kind: type) -> None:
-        self.problems.append(
-            f"{self.what}: {path} is {_type_word(value)}, expected {_TYPE_NAMES.get(kind, kind.__name__)}; "
-            "fix the object's manifest."
-        )
+        hint = "its controller wrote what the room cannot read" if path.startswith("status") else "fix the manifest"
+        expected = _TYPE_NAMES.get(kind, kind.__name__)
+        self.problems.append(f"{self.what}: {path} is {_type_word(value)}, expected {expected}; {hint}.")
 
     def raw(self, path: str, base: Any = None) -> Any:
         node: Any = self.body if base is None else base
@@ -119,6 +118,12 @@ class Fields:
             else:
                 self._bad(f"{label + '.' if label else ''}{path}[{i}]", item, dict)
         return out
+
+    def entry(self, path: str, key: str, base: Any = None) -> str:
+        """A string entry of a map whose keys hold dots (annotations, labels): `entry("metadata.annotations", k)`."""
+        found = self.get(path, dict, {}, base)
+        value = found.get(key)
+        return value if isinstance(value, str) else ""
 
     def duration(self, path: str, default: float, base: Any = None, label: str = "") -> float:
         text = self.get(path, str, "", base, label)

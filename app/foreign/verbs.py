@@ -88,7 +88,7 @@ def _argo(body: str | bytes, subresource: str = "", patch_type: PatchType = "mer
 
 def _current_step(f: Fields) -> tuple[int, int] | None:
     """GetCurrentCanaryStep's index (0 when unset) and the step count; None without steps."""
-    steps = len(f.items("spec.strategy.canary.steps"))
+    steps = len(f.get("spec.strategy.canary.steps", list, []))
     if f.raw("spec.strategy.canary") is None or steps == 0:
         return None
     return f.get("status.currentStepIndex", int, 0), steps
@@ -170,7 +170,7 @@ def _template_without_hash(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _revision(rs: dict[str, Any]) -> int | None:
-    value = Fields(rs, "ReplicaSet").get(f"metadata.annotations.{REVISION_ANNOTATION}", str, "")
+    value = Fields(rs, "ReplicaSet").entry("metadata.annotations", REVISION_ANNOTATION)
     return int(value) if value.isdigit() else None
 
 
