@@ -11,21 +11,36 @@ def hook(kind: HookType, url: str, name: str = "gate") -> Webhook:
 
 
 def test_confirm_and_rollback_webhooks_become_gates_through_the_service_proxy() -> None:
-    plan = gate_plan("podinfo", "test", (
-        hook(HookType.CONFIRM_ROLLOUT, "http://flagger-loadtester.test/gate/check", "ask"),
-        hook(HookType.CONFIRM_PROMOTION, "http://flagger-loadtester.test/gate/check", "promotion gate"),
-        hook(HookType.ROLLBACK, "http://flagger-loadtester.test.svc.cluster.local:8080/rollback/check", "rollback"),
-        hook(HookType.ROLLOUT, "http://flagger-loadtester.test/", "load-test"),
-    ))
+    plan = gate_plan(
+        "podinfo",
+        "test",
+        (
+            hook(HookType.CONFIRM_ROLLOUT, "http://flagger-loadtester.test/gate/check", "ask"),
+            hook(HookType.CONFIRM_PROMOTION, "http://flagger-loadtester.test/gate/check", "promotion gate"),
+            hook(HookType.ROLLBACK, "http://flagger-loadtester.test.svc.cluster.local:8080/rollback/check", "rollback"),
+            hook(HookType.ROLLOUT, "http://flagger-loadtester.test/", "load-test"),
+        ),
+    )
     promotion, rollback = plan.gates
     # confirm-rollout and confirm-promotion share the load tester's one gate per canary.
     assert (promotion.kind, promotion.service, promotion.namespace, promotion.port) == (
-        "promotion", "flagger-loadtester", "test", "80")
+        "promotion",
+        "flagger-loadtester",
+        "test",
+        "80",
+    )
     assert promotion.hooks == ("confirm-rollout 'ask'", "confirm-promotion 'promotion gate'")
     assert (promotion.path("open"), promotion.path("close"), promotion.path("check")) == (
-        "/gate/open", "/gate/close", "/gate/check")
+        "/gate/open",
+        "/gate/close",
+        "/gate/check",
+    )
     assert (rollback.kind, rollback.port, rollback.path("open"), rollback.path("close")) == (
-        "rollback", "8080", "/rollback/open", "/rollback/close")
+        "rollback",
+        "8080",
+        "/rollback/open",
+        "/rollback/close",
+    )
     assert plan.problems == () and plan.fixed == ()
     assert plan.summary == (
         "Canary test/podinfo: from the room you can suspend and resume it (spec.suspend), skip its analysis "
@@ -40,8 +55,9 @@ def test_the_body_is_the_one_flaggers_docs_send_with_curl() -> None:
 
 
 def test_the_seed_canary_has_no_gates_and_says_what_can_and_cannot_be_done() -> None:
-    plan = gate_plan("microservices-canary", "microservices", (
-        hook(HookType.ROLLOUT, "http://load-tester.test/", "load-test"),))
+    plan = gate_plan(
+        "microservices-canary", "microservices", (hook(HookType.ROLLOUT, "http://load-tester.test/", "load-test"),)
+    )
     assert plan.gates == ()
     assert plan.summary == (
         "Canary microservices/microservices-canary: from the room you can suspend and resume it (spec.suspend), "
@@ -51,15 +67,25 @@ def test_the_seed_canary_has_no_gates_and_says_what_can_and_cannot_be_done() -> 
 
 
 def test_fixed_gates_and_unreachable_ones_are_named() -> None:
-    plan = gate_plan("podinfo", "test", (
-        hook(HookType.CONFIRM_PROMOTION, "http://flagger-loadtester.test/gate/halt", "hold"),
-        hook(HookType.CONFIRM_ROLLOUT, "http://flagger-loadtester/gate/check", "bare"),
-        hook(HookType.ROLLBACK, "https://lt.ops:9443/prefix/rollback/check", "tls"),
-    ))
-    assert plan.fixed == ("confirm-promotion webhook 'hold' is always closed "
-                          "(http://flagger-loadtester.test/gate/halt): edit the Canary to change it.",)
+    plan = gate_plan(
+        "podinfo",
+        "test",
+        (
+            hook(HookType.CONFIRM_PROMOTION, "http://flagger-loadtester.test/gate/halt", "hold"),
+            hook(HookType.CONFIRM_ROLLOUT, "http://flagger-loadtester/gate/check", "bare"),
+            hook(HookType.ROLLBACK, "https://lt.ops:9443/prefix/rollback/check", "tls"),
+        ),
+    )
+    assert plan.fixed == (
+        "confirm-promotion webhook 'hold' is always closed "
+        "(http://flagger-loadtester.test/gate/halt): edit the Canary to change it.",
+    )
     assert len(plan.problems) == 1 and "names no namespace" in plan.problems[0]
     (tls,) = plan.gates
-    assert (tls.service, tls.namespace, tls.port, tls.path("open")) == ("lt", "ops", "https:9443",
-                                                                         "/prefix/rollback/open")
+    assert (tls.service, tls.namespace, tls.port, tls.path("open")) == (
+        "lt",
+        "ops",
+        "https:9443",
+        "/prefix/rollback/open",
+    )
     assert plan.summary.endswith("; 1 gate webhook(s) cannot be reached.")

@@ -59,7 +59,9 @@ def test_promote_between_pauses_moves_to_the_next_step() -> None:
         spec(b'{"spec":{"paused":false},"status":{"pauseConditions":null, "currentStepIndex":5}}'),
     )
     # No currentStepIndex yet counts as step 0; the last index never goes past the step count.
-    assert verbs.argo_promote(rollout()).requests()[0].body == b'{"status":{"pauseConditions":null, "currentStepIndex":1}}'
+    assert (
+        verbs.argo_promote(rollout()).requests()[0].body == b'{"status":{"pauseConditions":null, "currentStepIndex":1}}'
+    )
     assert verbs.argo_promote(rollout(currentStepIndex=8)).requests()[0].body == (
         b'{"status":{"pauseConditions":null, "currentStepIndex":8}}'
     )
@@ -67,7 +69,8 @@ def test_promote_between_pauses_moves_to_the_next_step() -> None:
 
 def test_promote_of_an_inconclusive_analysis_lifts_the_controller_pause() -> None:
     body = rollout(
-        currentStepIndex=4, controllerPause=True,
+        currentStepIndex=4,
+        controllerPause=True,
         pauseConditions=[{"reason": "InconclusiveAnalysisRun", "startTime": "2026-12-02T06:00:00Z"}],
         canary={"currentStepAnalysisRunStatus": {"name": "ar", "status": "Inconclusive"}},
     )
