@@ -232,3 +232,11 @@ def test_analysis_run_counts_and_latest_values() -> None:
     broken = analysis_run()
     broken["status"]["metricResults"][0]["successful"] = "two"
     assert "status.metricResults[0].successful is a string" in analysis_summary(copy.deepcopy(broken)).invalid
+
+
+def test_outside_strings_are_sanitized() -> None:
+    view = rollout_view(rollout(phase="Degraded", message="bad\x1b[2Jnews", pauseConditions=[{"reason": "X\x9bY"}]))
+    assert view.rollout.message == "bad\\x1b[2Jnews" and view.pause_conditions == ("X\\x9bY",)
+    run = analysis_run()
+    run["status"]["metricResults"][0]["measurements"][-1]["value"] = "\x1b[31m1"
+    assert analysis_summary(run).metrics[0].latest == "\\x1b[31m1"

@@ -379,3 +379,26 @@ def test_a_confirmation_of_an_older_version_is_refused_as_stale(cluster: tuple[A
     )
     assert result.stale and not result.ok and result.preview is not None
     assert result.preview.version != preview.version and patches(kube_api) == []
+
+
+def test_without_a_status_subresource_the_unified_patch_goes_to_the_object(cluster: tuple[Any, HttpWrites]) -> None:
+    """Rollouts v0.9 had no status subresource: the CLI's status patch answers 404, then it sends the unified one."""
+    kube_api, writes = cluster
+    crd = kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "rollouts.argoproj.io", "")
+    for version in crd["spec"]["versions"]:
+        version.pop("subresources", None)
+    kube_api.apply(crd)
+    kube_api.apply(yaml.safe_load((DATA / "rollout.yaml").read_text()))
+    set_status(
+        kube_api,
+        currentStepIndex=1,
+        pauseConditions=[{"reason": "CanaryPauseStep", "startTime": "2026-11-30T05:50:00Z"}],
+    )
+    room = ForeignRollouts(now=lambda: NOW)
+    kube_api.clear_requests()
+    assert run(room.execute(RolloutCommand(Verb.PROMOTE, "shop/checkout"), writes, "bob", argo_objects(kube_api))).ok
+    base = "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout"
+    assert [(r.path, r.status, r.body) for r in kube_api.requests if r.method == "PATCH"] == [
+        (base + "/status", 404, b'{"status":{"pauseConditions":null}}'),
+        (base, 200, b'{"spec":{"paused":false},"status":{"pauseConditions":null}}'),
+    ]

@@ -214,3 +214,15 @@ def test_malformed_fields_are_one_sentence_never_an_exception() -> None:
         assert sentence in view.invalid, (extra, view.invalid)
         assert view.invalid.count(".") >= 1 and "\n" not in view.invalid
         assert view.rollout.driven_by == "flagger"
+
+
+def test_outside_strings_are_sanitized_before_they_reach_a_terminal() -> None:
+    body = with_status(
+        seed_canary(),
+        phase="Progressing",
+        conditions=promoted("Unknown", "Progressing", "ok\x1b]0;owned\x07 \u202egnp.exe"),
+    )
+    view = canary_view(body, now=T0)
+    assert view.rollout.message == "ok\\x1b]0;owned\\x07 \\u202egnp.exe"
+    assert "\x1b" not in view.conditions[0]
+    assert "\x1b" not in canary_view(with_status(seed_canary(), phase="\x1b[2J"), now=T0).invalid

@@ -20,6 +20,7 @@ from app.control.foreign_writes import EventWrites, ObjectWrites
 from app.foreign.gates import Gate, gate_body
 from app.foreign.verbs import Plan
 from app.model import AuditEvent, Level, Rollout
+from app.sanitize import clean
 from backends.base import BackendError, ForeignObject, NotFound
 
 
@@ -68,7 +69,7 @@ class ForeignRollouts:
             return "open"
         if status == 403:
             return "closed"
-        return f"unknown: the load tester answered {status} {text.strip()[:80]}"
+        return f"unknown: the load tester answered {status} {clean(text.strip(), 80)}"
 
     # ---------------------------------------------------------------- commands
 
@@ -176,7 +177,7 @@ async def _call_gate(cluster: ObjectWrites, call: GateCall) -> None:
     if status not in (200, 202):
         raise BackendError(
             "load tester",
-            f"{g.service}.{g.namespace} answered {status} {text.strip()[:80]} to "
+            f"{g.service}.{g.namespace} answered {status} {clean(text.strip(), 80)} to "
             f"{g.path(call.action)}; check the load tester and its namespace filter",
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.foreign.fields import Fields
 from app.model import Phase, Rollout, Strategy, Weights
+from app.sanitize import clean
 
 API_VERSION = "argoproj.io/v1alpha1"
 KIND = "Rollout"
@@ -118,7 +119,7 @@ def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]]) -> tuple[
                 name=f.get("metadata.name", str, "?"),
                 pod_hash=f.entry("metadata.labels", HASH_LABEL),
                 revision=int(revision) if revision.isdigit() else 0,
-                images=tuple(str(c.get("image", "")) for c in containers),
+                images=tuple(clean(c.get("image", ""), 200) for c in containers),
                 replicas=f.get("status.replicas", int, 0),
                 available=f.get("status.availableReplicas", int, 0),
             )
@@ -126,7 +127,7 @@ def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]]) -> tuple[
     return tuple(sorted(out, key=lambda rs: rs.revision, reverse=True))
 
 
-def _phase(f: Fields, steps: int) -> tuple[str, str]:
+def _phase(f: Fields) -> tuple[str, str]:
     """GetRolloutPhase: observed generation, unpausing, then the controller's status.phase."""
     generation = f.get("metadata.generation", int, 0)
     observed = f.get("status.observedGeneration", str, "")
@@ -197,7 +198,7 @@ def rollout_view(
     listed = f.get("spec.strategy.canary.steps", list, [])
     f.items("spec.strategy.canary.steps")  # reports the entries that are not objects
     steps = [s if isinstance(s, dict) else {} for s in listed]  # kept in place: indices are the controller's
-    step_list = tuple(step_text(f, s, f"spec.strategy.canary.steps[{i}]") for i, s in enumerate(steps))
+    step_list = tuple(clean(step_text(f, s, f"spec.strategy.canary.steps[{i}]"), 80) for i, s in enumerate(steps))
     index = f.get("status.currentStepIndex", int, -1)
     step_index = index if index >= 0 else None
     stable, current = f.get("status.stableRS", str, ""), f.get("status.currentPodHash", str, "")
@@ -205,9 +206,9 @@ def rollout_view(
     by_hash = {rs.pod_hash: rs for rs in sets}
     canary_rs = by_hash.get(current) if current != stable else None
     set_weight, actual = _weights(f, steps, step_index, canary_rs) if not blue_green else (0, 0)
-    phase, message = _phase(f, len(steps))
+    phase, message = _phase(f)
     pauses = tuple(
-        f"{p.get('reason', '?')}{' since ' + str(p['startTime']) if p.get('startTime') else ''}"
+        clean(f"{p.get('reason', '?')}{' since ' + str(p['startTime']) if p.get('startTime') else ''}", 120)
         for p in f.items("status.pauseConditions")
     )
     aborted = f.get("status.abort", bool, False)
@@ -229,7 +230,7 @@ def rollout_view(
         canary_image=", ".join(new_rs.images) if new_rs and current != stable else "",
         active_color=active_sel,
         ready=f"{f.get('status.availableReplicas', int, 0)}/{f.get('spec.replicas', int, 1)}",
-        message=message,
+        message=clean(message, 300),
         driven_by="argo",
     )
     return ArgoView(

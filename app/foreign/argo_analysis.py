@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.foreign.fields import Fields
+from app.sanitize import clean
 
 ICONS = {"Successful": "✔", "Failed": "✖", "Inconclusive": "?", "Error": "⚠"}
 
@@ -74,16 +75,16 @@ def analysis_summary(body: dict[str, Any]) -> AnalysisSummary:
                 failed=f.get("failed", int, 0, result, label),
                 inconclusive=f.get("inconclusive", int, 0, result, label),
                 error=f.get("error", int, 0, result, label),
-                latest=str(last.get("value", "")),
+                latest=clean(last.get("value", ""), 80),
                 latest_phase=str(last.get("phase", "")),
-                message=f.get("message", str, "", result, label) or str(last.get("message", "")),
+                message=clean(f.get("message", str, "", result, label) or last.get("message", ""), 200),
             )
         )
     return AnalysisSummary(
         name=name,
         namespace=namespace,
         phase=f.get("status.phase", str, ""),
-        message=f.get("status.message", str, ""),
+        message=clean(f.get("status.message", str, ""), 300),
         owner=owner,
         metrics=tuple(metrics),
         invalid=f.problem,

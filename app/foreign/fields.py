@@ -12,6 +12,8 @@ import re
 from datetime import datetime
 from typing import Any, TypeVar
 
+from app.sanitize import clean
+
 T = TypeVar("T")
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -76,7 +78,7 @@ class Fields:
 
     @property
     def problem(self) -> str:
-        return self.problems[0] if self.problems else ""
+        return clean(self.problems[0], 300) if self.problems else ""
 
     def _bad(self, path: str, value: Any, kind: type) -> None:
         hint = "its controller wrote what the room cannot read" if path.startswith("status") else "fix the manifest"

@@ -20,6 +20,7 @@ from typing import Any
 from app.foreign.fields import Fields
 from app.foreign.flagger_checks import FlaggerCheck, canary_checks
 from app.model import HookType, Phase, Rollout, Strategy, Webhook, Weights
+from app.sanitize import clean
 
 API_VERSION = "flagger.app/v1beta1"
 KIND = "Canary"
@@ -109,7 +110,7 @@ def _conditions(f: Fields) -> tuple[str, ...]:
         reason = f.get("reason", str, "", c, label)
         message = f.get("message", str, "", c, label)
         out.append(f"{head}{f' ({reason})' if reason else ''}{': ' + message if message else ''}")
-    return tuple(out)
+    return tuple(clean(line, 300) for line in out)
 
 
 def _message(f: Fields, suspended: bool, skip: bool) -> str:
@@ -123,7 +124,7 @@ def _message(f: Fields, suspended: bool, skip: bool) -> str:
         text = "Suspended (spec.suspend): Flagger does not reconcile it. " + text
     elif skip:
         text = "Analysis skipped (spec.skipAnalysis): Flagger promotes without checks. " + text
-    return text.strip()
+    return clean(text.strip(), 300)
 
 
 def canary_view(
