@@ -226,3 +226,23 @@ def test_outside_strings_are_sanitized_before_they_reach_a_terminal() -> None:
     assert view.rollout.message == "ok\\x1b]0;owned\\x07 \\u202egnp.exe"
     assert "\x1b" not in view.conditions[0]
     assert "\x1b" not in canary_view(with_status(seed_canary(), phase="\x1b[2J"), now=T0).invalid
+
+
+def test_templates_the_room_cannot_run_say_so() -> None:
+    body = seed_canary()
+    body["spec"]["analysis"]["metrics"] = [
+        {"name": "a", "templateRef": {"name": "vars"}},
+        {"name": "b", "templateRef": {"name": "dd"}},
+    ]
+    templates = metric_templates(
+        {
+            ("microservices", "vars"): {"spec": {"query": 'x{app="{{ variables.app }}",ns="{{ namespace }}"}'}},
+            ("microservices", "dd"): {"spec": {"provider": {"type": "datadog"}, "query": "avg:x{*}"}},
+        }
+    )
+    a, b = canary_view(body, now=T0, templates=templates).checks
+    assert a.note == (
+        "MetricTemplate microservices/vars uses {{ variables.app }}, which the room does not fill: it cannot run it."
+    )
+    assert b.note == "MetricTemplate microservices/dd asks datadog, not Prometheus: the room cannot run it."
+    assert not a.runnable and not b.runnable

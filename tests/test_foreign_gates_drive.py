@@ -120,3 +120,13 @@ def test_commands_that_do_not_apply_say_why() -> None:
     assert not switch.possible and switch.lines[0].startswith("Flagger has no 'switch': Canary microservices/")
     missing = asyncio.run(room.preview(RolloutCommand(Verb.PAUSE, "shop/nothing"), objects))
     assert missing.lines == ("shop/nothing is not a Flagger Canary or an Argo Rollout.",)
+
+
+def test_rows_carry_images_from_the_deployments_and_the_gates_state() -> None:
+    room, objects = ForeignRollouts(now=lambda: 0.0), gated_canary()
+    images = {("microservices", "microservices"): "shop:2.0", ("microservices", "microservices-primary"): "shop:1.9"}
+    (row,) = room.rollouts(objects, images=images, gates={KEY: {"promotion": "closed", "rollback": "open"}})
+    assert (row.canary_image, row.stable_image) == ("shop:2.0", "shop:1.9")
+    assert row.message == "Promotion gate closed; rollback gate open"
+    (bare,) = room.rollouts(objects)
+    assert (bare.canary_image, bare.message) == ("", "")

@@ -11,12 +11,14 @@ append (`Result.details["audit"]`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from app.control.commands import Preview, Result, RolloutCommand
 from app.control.foreign_index import ForeignIndex, build_index
 from app.control.foreign_plan import GateCall, Intent, intent
 from app.control.foreign_writes import EventWrites, ObjectWrites
+from app.foreign.flagger import CanaryView
+from app.foreign.flagger_checks import FlaggerCheck
 from app.foreign.gates import Gate, gate_body
 from app.foreign.verbs import Plan
 from app.model import AuditEvent, Level, Rollout
@@ -33,11 +35,42 @@ class ForeignRollouts:
     def index(self, objects: Iterable[ForeignObject]) -> ForeignIndex:
         return build_index(objects, self.now())
 
-    def rollouts(self, objects: Iterable[ForeignObject]) -> list[Rollout]:
-        """One row per Canary and per Rollout, sorted by key (the same table as Shiftroom's targets)."""
+    def rollouts(
+        self,
+        objects: Iterable[ForeignObject],
+        images: Mapping[tuple[str, str], str] | None = None,
+        gates: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> list[Rollout]:
+        """One row per Canary and per Rollout, sorted by key (the same table as Shiftroom's targets).
+
+        `images` ((namespace, deployment) → image, from the engine's Deployment cache) fills a Canary's
+        canary image (its targetRef) and stable image (`<target>-primary`, Flagger's layout); `gates`
+        (from `gate_states`) is added to the Canary's message."""
         idx = self.index(objects)
-        rows = [v.rollout for v in idx.canaries.values()] + [v.rollout for v in idx.rollouts.values()]
+        rows = [_with_extras(v, images or {}, (gates or {}).get(k, {})) for k, v in idx.canaries.items()]
+        rows += [v.rollout for v in idx.rollouts.values()]
         return sorted(rows, key=lambda r: r.key)
+
+    def metric_checks(self, objects: Iterable[ForeignObject]) -> list[tuple[str, tuple[str, str], FlaggerCheck]]:
+        """(canary key, (namespace, workload), check) for every metric of every Canary, in the Canary's order.
+
+        Run `c.check` when `c.runnable` (built-ins by name, templates by `check.template`, their PromQL from
+        `queries`). A `skipped` one (neither built in nor a templateRef, like the seed's `error-rate`) is not
+        judged by Flagger: the why pane may show the room's own template of that name beside `c.note`."""
+        out: list[tuple[str, tuple[str, str], FlaggerCheck]] = []
+        for key, view in self.index(objects).canaries.items():
+            workload = (view.rollout.namespace, view.target_ref or view.rollout.name)
+            out += [(key, workload, c) for c in view.checks]
+        return out
+
+    def queries(self, objects: Iterable[ForeignObject]) -> dict[str, str]:
+        """`MetricCheck.template` → PromQL with Flagger's placeholders, for the metrics backend's templates."""
+        return {
+            c.check.template: c.query
+            for v in self.index(objects).canaries.values()
+            for c in v.checks
+            if c.check.template and c.query
+        }
 
     def owns(self, target: str, objects: Iterable[ForeignObject]) -> bool:
         return self.index(objects).owns(target)
@@ -130,6 +163,20 @@ class ForeignRollouts:
             after={c.what: c.after for c in found.changes} | ({"error": error} if error else {}),
             level=Level.ERROR if error else Level.INFO,
         )
+
+
+def _with_extras(view: CanaryView, images: Mapping[tuple[str, str], str], gates: Mapping[str, str]) -> Rollout:
+    r = view.rollout
+    target = view.target_ref or r.name
+    extra: dict[str, object] = {}
+    if (r.namespace, target) in images:
+        extra["canary_image"] = images[(r.namespace, target)]
+    if (r.namespace, f"{target}-primary") in images:
+        extra["stable_image"] = images[(r.namespace, f"{target}-primary")]
+    if gates:
+        said = "; ".join(f"{kind} gate {state}" for kind, state in sorted(gates.items()))
+        extra["message"] = f"{r.message} ({said})" if r.message else said.capitalize()
+    return r.model_copy(update=extra) if extra else r
 
 
 def _preview(command: RolloutCommand, found: Intent, production: bool) -> Preview:

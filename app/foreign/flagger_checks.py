@@ -16,6 +16,7 @@ metric fails or has no data, not one per metric.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ from app.model import MetricCheck
 
 BUILTIN = {"request-success-rate": "%", "request-duration": "ms"}
 DEFAULT_METRIC_INTERVAL = "1m"
+#: The placeholders the room's PromQL templates fill; Flagger also has `variables.*`, `service`, `ingress`...
+ROOM_PLACEHOLDERS = frozenset({"namespace", "target", "interval"})
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,7 @@ def canary_checks(
                 )
                 continue
             query, provider, address = found
-            note = (
-                ""
-                if provider == "prometheus"
-                else (f"MetricTemplate {ref_ns}/{ref_name} asks {provider}, not Prometheus: the room cannot run it.")
-            )
+            note = _unrunnable(f"MetricTemplate {ref_ns}/{ref_name}", query, provider)
             out.append(
                 FlaggerCheck(
                     base.model_copy(update={"template": key}),
@@ -118,7 +118,8 @@ def canary_checks(
             out.append(FlaggerCheck(base.model_copy(update={"unit": BUILTIN[name]}), "builtin"))
         elif inline:
             key = f"flagger-inline:{namespace}/{canary}/{name}"
-            out.append(FlaggerCheck(base.model_copy(update={"template": key}), "inline", inline))
+            note = _unrunnable(f"the inline query of {name}", inline, "prometheus")
+            out.append(FlaggerCheck(base.model_copy(update={"template": key}), "inline", inline, note=note))
         else:
             out.append(
                 FlaggerCheck(
@@ -126,3 +127,14 @@ def canary_checks(
                 )
             )
     return tuple(out)
+
+
+def _unrunnable(what: str, query: str, provider: str) -> str:
+    """A sentence when the room cannot run the query as Flagger does, else ""."""
+    if provider != "prometheus":
+        return f"{what} asks {provider}, not Prometheus: the room cannot run it."
+    unknown = sorted(set(_PLACEHOLDER.findall(query)) - ROOM_PLACEHOLDERS)
+    if unknown:
+        names = ", ".join("{{ " + u + " }}" for u in unknown)
+        return f"{what} uses {names}, which the room does not fill: it cannot run it."
+    return ""
