@@ -22,7 +22,8 @@ from app.control.foreign import ForeignRollouts
 from backends.base import ForeignObject
 from backends.prometheus import PrometheusMetrics
 from backends.promql import MetricTemplate
-from tests.servers.prometheus import free_port, require_prometheus, start_prometheus
+from tests.servers.binaries import free_port
+from tests.servers.prometheus import require_prometheus, start_prometheus
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).parent / "foreign_data"
