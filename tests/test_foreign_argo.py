@@ -240,3 +240,57 @@ def test_outside_strings_are_sanitized() -> None:
     run = analysis_run()
     run["status"]["metricResults"][0]["measurements"][-1]["value"] = "\x1b[31m1"
     assert analysis_summary(run).metrics[0].latest == "\\x1b[31m1"
+
+
+def test_the_index_groups_analysis_runs_experiments_and_replica_sets_by_rollout() -> None:
+    from app.control.foreign_index import build_index
+    from backends.base import ForeignObject
+
+    def obj(body: dict[str, Any]) -> ForeignObject:
+        return ForeignObject(
+            api_version=body["apiVersion"],
+            kind=body["kind"],
+            name=body["metadata"]["name"],
+            namespace=body["metadata"]["namespace"],
+            body=body,
+        )
+
+    experiment = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {
+            "name": "checkout-85b9f6d5c-2-6",
+            "namespace": "shop",
+            "ownerReferences": [{"kind": "Rollout", "name": "checkout"}],
+        },
+        "status": {
+            "phase": "Running",
+            "templateStatuses": [{"name": "baseline", "status": "Running", "replicas": 1, "availableReplicas": 1}],
+            "analysisRuns": [{"name": "success-rate", "phase": "Successful"}],
+        },
+    }
+    other_rs = replica_sets()[0] | {
+        "metadata": {
+            **replica_sets()[0]["metadata"],
+            "name": "x",
+            "ownerReferences": [{"kind": "Rollout", "name": "other"}],
+        }
+    }
+    idx = build_index(
+        [
+            obj(rollout(currentStepIndex=6, availableReplicas=4)),
+            obj(analysis_run()),
+            obj(experiment),
+            *[obj(rs) for rs in replica_sets()],
+            obj(other_rs),
+        ],
+        now=0.0,
+    )
+    assert list(idx.rollouts) == ["shop/checkout"] and idx.owns("shop/checkout")
+    assert [a.name for a in idx.analysis["shop/checkout"]] == ["checkout-85b9f6d5c-2-4"]
+    (e,) = idx.experiments["shop/checkout"]
+    assert (e.phase, e.templates, e.analyses) == ("Running", ("baseline Running 1/1",), ("success-rate Successful",))
+    assert [rs["metadata"]["name"] for rs in idx.replica_sets["shop/checkout"]] == [
+        "checkout-6d4f8c7b9",
+        "checkout-85b9f6d5c",
+    ]

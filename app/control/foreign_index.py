@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.foreign.argo import ArgoView, rollout_view
-from app.foreign.argo_analysis import AnalysisSummary, analysis_summary
+from app.foreign.argo_analysis import AnalysisSummary, ExperimentSummary, analysis_summary, experiment_summary
 from app.foreign.flagger import CanaryView, canary_view
 from app.foreign.flagger_checks import metric_templates
 from app.foreign.gates import GatePlan, gate_plan
@@ -28,6 +28,7 @@ class ForeignIndex:
     rollouts: dict[str, ArgoView] = field(default_factory=dict)
     gates: dict[str, GatePlan] = field(default_factory=dict)
     analysis: dict[str, tuple[AnalysisSummary, ...]] = field(default_factory=dict)  # by owning Rollout key
+    experiments: dict[str, tuple[ExperimentSummary, ...]] = field(default_factory=dict)  # by owning Rollout key
     bodies: dict[str, ForeignObject] = field(default_factory=dict)  # Canary / Rollout key → object
     replica_sets: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)  # Rollout key → bodies
 
@@ -62,6 +63,10 @@ def build_index(objects: Iterable[ForeignObject], now: float) -> ForeignIndex:
             summary = analysis_summary(o.body)
             owner = f"{o.namespace}/{summary.owner}"
             out.analysis[owner] = (*out.analysis.get(owner, ()), summary)
+        elif _is(o, ARGO_GROUP, "Experiment"):
+            experiment = experiment_summary(o.body)
+            owner = f"{o.namespace}/{experiment.owner}"
+            out.experiments[owner] = (*out.experiments.get(owner, ()), experiment)
     return out
 
 

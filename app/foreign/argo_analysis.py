@@ -89,3 +89,41 @@ def analysis_summary(body: dict[str, Any]) -> AnalysisSummary:
         metrics=tuple(metrics),
         invalid=f.problem,
     )
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """An Argo `Experiment` (a step of a Rollout, or on its own): its phase and each template's pods."""
+
+    name: str
+    namespace: str
+    phase: str = ""
+    message: str = ""
+    owner: str = ""
+    templates: tuple[str, ...] = ()  # "baseline Running 1/1"
+    analyses: tuple[str, ...] = ()  # "success-rate Successful"
+    invalid: str = ""
+
+
+def experiment_summary(body: dict[str, Any]) -> ExperimentSummary:
+    f = Fields(body, "Experiment")
+    name, namespace = f.get("metadata.name", str, "?"), f.get("metadata.namespace", str, "default")
+    f.what = f"Experiment {namespace}/{name}"
+    owner = next(
+        (str(o.get("name", "")) for o in f.items("metadata.ownerReferences") if o.get("kind") == "Rollout"), ""
+    )
+    templates = tuple(
+        clean(f"{t.get('name', '?')} {t.get('status', '')} {t.get('availableReplicas', 0)}/{t.get('replicas', 0)}", 120)
+        for t in f.items("status.templateStatuses")
+    )
+    analyses = tuple(clean(f"{a.get('name', '?')} {a.get('phase', '')}", 120) for a in f.items("status.analysisRuns"))
+    return ExperimentSummary(
+        name=name,
+        namespace=namespace,
+        phase=f.get("status.phase", str, ""),
+        message=clean(f.get("status.message", str, ""), 300),
+        owner=owner,
+        templates=templates,
+        analyses=analyses,
+        invalid=f.problem,
+    )
