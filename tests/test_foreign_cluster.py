@@ -82,7 +82,8 @@ class HttpWrites:
         method: str = "GET",
         body: Any = None,
     ) -> tuple[int, str]:
-        raise AssertionError("no proxy in these tests")
+        path = f"/api/v1/namespaces/{namespace}/{kind}/{name}:{port}/proxy/{path.lstrip('/')}"
+        return await self._send(method, path, body if body is not None else b"", "application/json")
 
     async def record_object_event(
         self, api_version: str, kind: str, namespace: str, name: str, action: str, note: str, warning: bool = False
@@ -402,3 +403,38 @@ def test_without_a_status_subresource_the_unified_patch_goes_to_the_object(clust
         (base + "/status", 404, b'{"status":{"pauseConditions":null}}'),
         (base, 200, b'{"spec":{"paused":false},"status":{"pauseConditions":null}}'),
     ]
+
+
+def test_flagger_gates_through_the_api_servers_service_proxy(cluster: tuple[Any, HttpWrites]) -> None:
+    kube_api, writes = cluster
+    tester = kube_api.install_flagger_loadtester("test")
+    canary = seed_canary()
+    canary["spec"]["analysis"]["webhooks"] += [
+        {"name": "approve", "type": "confirm-promotion", "url": "http://flagger-loadtester.test/gate/check"},
+        {"name": "undo", "type": "rollback", "url": "http://flagger-loadtester.test/rollback/check"},
+    ]
+    canary["status"] = {"phase": "WaitingPromotion", "canaryWeight": 50, "failedChecks": 1}
+    kube_api.apply(canary)
+    room = ForeignRollouts(now=lambda: NOW)
+    key = "microservices/microservices-canary"
+    objects = foreign(kube_api, "flagger.app/v1beta1", "Canary", "microservices")
+    assert run(room.gate_states(writes, objects)) == {key: {"promotion": "closed", "rollback": "closed"}}
+    kube_api.clear_requests()
+    result = run(room.execute(RolloutCommand(Verb.PROMOTE, key), writes, "dana", objects))
+    assert result.ok, result.message
+    assert tester.is_open("microservices-canary", "microservices") and not tester.is_open(
+        "microservices-canary", "microservices", rollback=True
+    )
+    (post,) = [r for r in kube_api.requests if r.method == "POST" and "/proxy/" in r.path]
+    assert (post.path, post.body, post.status) == (
+        "/api/v1/namespaces/test/services/flagger-loadtester:80/proxy/gate/open",
+        b'{"name": "microservices-canary","namespace":"microservices"}',
+        202,
+    )
+    assert run(room.gate_states(writes, objects))[key] == {"promotion": "open", "rollback": "closed"}
+    assert run(room.execute(RolloutCommand(Verb.ABORT, key), writes, "dana", objects)).ok
+    assert tester.is_open("microservices-canary", "microservices", rollback=True)
+    assert run(room.execute(RolloutCommand(Verb.CLOSE_GATE, key, gate="promotion"), writes, "dana", objects)).ok
+    assert not tester.is_open("microservices-canary", "microservices")
+    after = kube_api.get("flagger.app/v1beta1", "Canary", "microservices-canary", "microservices")
+    assert after["spec"] == canary["spec"] and patches(kube_api) == []  # the Canary itself is never written
