@@ -150,3 +150,11 @@ def test_flagger_patches_are_what_kubectl_patch_sends() -> None:
     assert verbs.flagger_suspend(True).requests() == (Request(*canary, b'{"spec":{"suspend":true}}'),)
     assert verbs.flagger_suspend(False).requests() == (Request(*canary, b'{"spec":{"suspend":false}}'),)
     assert verbs.flagger_skip_analysis().requests() == (Request(*canary, b'{"spec":{"skipAnalysis":true}}'),)
+
+
+def test_undo_of_a_workload_ref_rollout_is_refused_with_where_to_undo() -> None:
+    body = rollout()
+    body["spec"]["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout"}
+    assert verbs.argo_undo(body, replica_sets()).skip == (
+        "the Rollout takes its template from Deployment checkout (spec.workloadRef): undo that object instead"
+    )

@@ -186,6 +186,13 @@ def pick_revision(replica_sets: list[dict[str, Any]], to_revision: int = 0) -> d
 
 def argo_undo(rollout: dict[str, Any], replica_sets: list[dict[str, Any]], to_revision: int = 0) -> Plan:
     """RunUndoRollout: JSON patch replacing /spec/template with the revision's pod template minus the hash label."""
+    ref = Fields(rollout, "Rollout").get("spec.workloadRef", dict, {})
+    if ref:
+        return Plan(
+            "undo",
+            skip=f"the Rollout takes its template from {ref.get('kind', '?')} {ref.get('name', '?')} "
+            "(spec.workloadRef): undo that object instead",
+        )
     picked = pick_revision(replica_sets, to_revision)
     if isinstance(picked, str):
         return Plan("undo", skip=picked)
