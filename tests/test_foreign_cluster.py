@@ -222,7 +222,7 @@ def test_flagger_suspend_resume_and_skip_analysis(cluster: tuple[Any, HttpWrites
     assert (audit.actor, audit.action, audit.after) == ("alice", "flagger pause", {"spec.suspend": "true"})
     events = kube_api.list("events.k8s.io/v1", "Event", "microservices")
     assert [(e["regarding"]["kind"], e["note"]) for e in events] == [
-        ("Canary", "alice ran kubectl patch canary --type=merge: suspend from Shiftroom")
+        ("Canary", "alice ran suspend (kubectl patch canary --type=merge) from Shiftroom")
     ]
 
     objects = foreign(kube_api, "flagger.app/v1beta1", "Canary", "microservices")
@@ -233,6 +233,9 @@ def test_flagger_suspend_resume_and_skip_analysis(cluster: tuple[Any, HttpWrites
     preview = run(room.preview(RolloutCommand(Verb.SKIP_ANALYSIS, key), objects, production=True))
     assert preview.destructive and preview.confirm_name == key
     assert "Flagger then promotes the canary without running any check." in preview.lines
+    assert preview.lines[0] == (
+        'kubectl patch canary microservices-canary -n microservices --type=merge -p \'{"spec":{"skipAnalysis":true}}\''
+    )
     assert run(room.execute(RolloutCommand(Verb.SKIP_ANALYSIS, key), writes, "alice", objects)).ok
     assert [b for _, _, b in patches(kube_api)] == [b'{"spec":{"suspend":false}}', b'{"spec":{"skipAnalysis":true}}']
 

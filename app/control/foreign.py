@@ -155,7 +155,7 @@ class ForeignRollouts:
                 details={"audit": self._audit(command, found, actor, err.sentence)},
             )
         message = f"{found.tool} sent to {found.kind} {command.target}."
-        event_problem = await _record_event(cluster, found, actor, command.reason)
+        event_problem = await _record_event(cluster, found, command, actor)
         if event_problem:
             message += f" {event_problem}"
         return Result(True, message, command.target, details={"audit": self._audit(command, found, actor, "")})
@@ -238,16 +238,14 @@ async def _call_gate(cluster: ObjectWrites, call: GateCall) -> None:
         )
 
 
-async def _record_event(cluster: ObjectWrites, found: Intent, actor: str, reason: str) -> str:
+async def _record_event(cluster: ObjectWrites, found: Intent, command: RolloutCommand, actor: str) -> str:
     """Record the action as a Kubernetes Event on the object; a sentence when that is not possible."""
     if not isinstance(cluster, EventWrites):
         return "(No Kubernetes Event: this cluster backend cannot record one.)"
     namespace, name = found.target.split("/", 1)
-    note = f"{actor} ran {found.tool} from Shiftroom" + (f": {reason}" if reason else "")
+    note = f"{actor} ran {found.tool} from Shiftroom" + (f": {command.reason}" if command.reason else "")
     try:
-        await cluster.record_object_event(
-            found.api_version, found.kind, namespace, name, found.tool.split(" ")[-1], note
-        )
+        await cluster.record_object_event(found.api_version, found.kind, namespace, name, command.verb.value, note)
     except BackendError as err:
         return f"(The Kubernetes Event was not recorded: {err.sentence})"
     return ""

@@ -157,8 +157,14 @@ def intent(command: RolloutCommand, index: ForeignIndex, now: float) -> Intent:
         return _gate_intent(base, found, command)
     if found.skip:
         return _replace(base, impossible=f"Rollout {command.target}: {found.skip}.")
-    tool = ("kubectl argo rollouts " if obj.kind == "Rollout" else "kubectl patch canary --type=merge: ") + found.verb
-    lines = [f"{tool} {obj.name} -n {obj.namespace}", *_request_lines(found)]
+    if obj.kind == "Rollout":
+        tool = f"kubectl argo rollouts {found.verb}"
+        first = f"{tool} {obj.name} -n {obj.namespace}"
+    else:
+        tool = f"{found.verb} (kubectl patch canary --type=merge)"
+        body = b"".join(r.body for r in found.requests()).decode()
+        first = f"kubectl patch canary {obj.name} -n {obj.namespace} --type=merge -p '{body}'"
+    lines = [first, *_request_lines(found)]
     if command.verb is Verb.SKIP_ANALYSIS:
         lines.append("Flagger then promotes the canary without running any check.")
     return _replace(
