@@ -163,7 +163,8 @@ def _template_without_hash(template: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(template)
     found = out.get("metadata")
     meta: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
-    labels = dict(meta.get("labels") or {})
+    found_labels = meta.get("labels")
+    labels = dict(found_labels) if isinstance(found_labels, dict) else {}
     labels.pop(HASH_LABEL, None)
     out["metadata"] = go_object_meta({**meta, "labels": labels})
     return {"metadata": out["metadata"], **{k: v for k, v in out.items() if k != "metadata"}}
@@ -201,7 +202,10 @@ def argo_undo(rollout: dict[str, Any], replica_sets: list[dict[str, Any]], to_re
     current = _template_without_hash(Fields(rollout, "Rollout").get("spec.template", dict, {}))
     if current == template:
         return Plan("undo", skip=f"skipped rollback (current template already matches revision {to_revision})")
-    body = go_marshal([{"op": "replace", "path": "/spec/template", "value": template}])
+    try:
+        body = go_marshal([{"op": "replace", "path": "/spec/template", "value": template}])
+    except (TypeError, ValueError):
+        return Plan("undo", skip="the ReplicaSet's pod template holds a value JSON cannot carry (NaN or infinity)")
     return Plan("undo", None, _argo(body, patch_type="json"))
 
 
