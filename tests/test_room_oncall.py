@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events
+from textual.keys import _character_to_key
 from textual.widgets import Button, Input, TabbedContent
 
 from app.headless import timeline_text
@@ -39,7 +40,7 @@ def burst(app: ShiftroomApp, text: str) -> None:
     """Every key in one go, as a paste or a laggy SSH link delivers them: no pause between keys."""
     assert app._driver is not None
     for ch in text:
-        key = events.Key(ch, ch)
+        key = events.Key(ch if ch.isalnum() else _character_to_key(ch), ch)
         key.set_sender(app)
         app._driver.send_message(key)
 
@@ -424,7 +425,16 @@ async def test_switching_tab_then_filtering_in_one_burst_keeps_the_keys_in_the_f
         burst(app, "1/canary")  # a tab switch, the filter and its text, all before the tab switch is handled
         for _ in range(10):
             await pilot.pause()
-        await app.workers.wait_for_complete()
+        assert not isinstance(app.screen, ConfirmScreen)  # "a" was text, not Abort
         assert app.query_one("#filter", Input).value == "canary"
         assert app.screen.has_class("-filtering")
         assert engine.acted == [] and not isinstance(app.screen, ConfirmScreen)  # "a" was text, not Abort
+
+
+def test_the_table_says_who_drives_each_rollout() -> None:
+    ours = Rollout(name="api", auto=False)
+    flagger = Rollout(name="web", driven_by="flagger")
+    argo = Rollout(name="pay", driven_by="argo", paused=True)
+    key = [c.key for c in WIDE_COLUMNS].index("control")
+    assert [rollout_cells(r, Palette(), WIDE_COLUMNS)[key].plain for r in (ours, flagger, argo)] == \
+        ["manual", "flagger", "argo ‖"]

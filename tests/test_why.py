@@ -101,6 +101,7 @@ async def test_after_an_abort_the_why_pane_names_who_rolled_back() -> None:
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"microservices-canary")  # the seed's targets are production: the name is typed
         await pilot.click("#confirm")
         await app.workers.wait_for_complete()
         await clock.run_for(2)

@@ -27,14 +27,14 @@ from widgets.palette import Palette
 TRAFFIC_BAR = 10
 
 WIDE_COLUMNS = (
-    Column("target", "target", 24),
+    Column("target", "target", 21),
     Column("strategy", "kind", 6),
     Column("phase", "phase", 11),
-    Column("control", "ctl", 6),
+    Column("control", "ctl/by", 7),
     Column("traffic", "traffic", 17),
     Column("step", "step", 5),
     Column("failed", "fail", 5),
-    Column("stable", "stable", 10),
+    Column("stable", "stable", 8),
     Column("canary", "canary", 9),
 )
 
@@ -43,15 +43,18 @@ COMPACT_COLUMNS = (
     Column("target", "target", 15),
     Column("strategy", "kind", 4),
     Column("phase", "phase", 11),
-    Column("control", "ctl", 6),
+    Column("control", "ctl/by", 7),
     Column("traffic", "traffic", 7),
     Column("step", "step", 4),
     Column("failed", "fail", 4),
-    Column("images", "stable→new", 12),
+    Column("images", "stable→new", 11),
 )
 
 
 def control_text(rollout: Rollout, p: Palette) -> Text:
+    """Who drives it and how: `auto`/`manual`/`paused` for this room's controller, else `flagger`/`argo`."""
+    if rollout.driven_by and rollout.driven_by != "shiftroom":
+        return Text(clean(rollout.driven_by) + (" ‖" if rollout.paused else ""), style=f"italic {p.info}")
     if rollout.paused:
         return Text("paused", style=f"bold {p.warn}")
     return Text("auto" if rollout.auto else "manual", style=p.text if rollout.auto else p.primary)
