@@ -156,7 +156,8 @@ async def test_narrow_terminal_packs_the_status_into_two_lines() -> None:
 
 def test_status_texts() -> None:
     r = Rollout(name="api", phase=Phase.PROGRESSING, failed_checks=4, threshold=5, history=(True, False),
-                next_tick=112.0, earliest_rollback=112.0, desired=Weights.of_canary(20), actual=Weights.of_canary(20), driver="x#1")
+                next_tick=112.0, earliest_rollback=112.0,
+                desired=Weights.of_canary(20), actual=Weights.of_canary(20), driver="x#1")
     text = status_content(r, 100.0, "x#1").plain
     assert text.splitlines() == [
         "failed checks 4/5  ●✕", "next check in 12s", "earliest automatic rollback in 12s",
