@@ -287,10 +287,13 @@ class MainScreen(Screen[None]):
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.render_state()
         self.refresh_bindings()
+        filter_input = self.query_one("#filter", Input)
+        if self.focused is filter_input:  # `1/canary` in one burst: the text typed since is this tab's filter
+            self.set_filter(filter_input.value, typed=True)
+            return
         text = self.filters.get(self.active_tab, "")
         self._set_input(text)
-        # `1` then `/` in one burst: the filter opened after the switch must stay open (and keep the keys).
-        self.set_class(bool(text) or self.query_one("#filter", Input).has_focus, "-filtering")
+        self.set_class(bool(text), "-filtering")
 
     # ------------------------------------------------------------ layout
 
@@ -310,7 +313,7 @@ class MainScreen(Screen[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        self.active_table().focus()
+        self.set_focus(self.active_table())  # now: a `/` right behind it in a burst must not lose its focus
 
     def action_row_down(self) -> None:
         self.active_table().action_cursor_down()
@@ -323,7 +326,8 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         self.add_class("-filtering")
         self._set_input(self.filters.get(self.active_tab, ""))
-        self.query_one("#filter", Input).focus()
+        # Focus now, not after the queue: keys that arrived with `/` (a paste) are text, never commands.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         self.set_filter("")
