@@ -196,6 +196,7 @@ async def test_detects_seed_data_rebuilds_in_batches_and_the_engine_shows_the_nu
         (event,) = [e for e in engine.state.events if e.action == "counters-rebuilt"]
         assert event.target == f"experiment/{EXP}" and event.actor == "oncall@room"
         assert event.after["event_lists"] == USERS and event.after["events"] == events
+        await engine.trail.flush()  # the audit backend is written off the pass, in order
         stored = await engine.audit.recent(50)
         assert any(e.action == "counters-rebuilt" and e.target == f"experiment/{EXP}" for e in stored)
     finally:

@@ -37,7 +37,7 @@ def run(coro: Any) -> Any:
 
 
 def events(engine: Engine, action: str) -> list:
-    return [e for e in engine._events if e.action == action]
+    return [e for e in engine.trail.events if e.action == action]
 
 
 # ---------------------------------------------------------------- edit

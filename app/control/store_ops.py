@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.audit import changed_fields, describe_changes, iso_time
-from app.control.actions import ActionResult
+from app.control.commands import Result as ActionResult
 from app.flags import evaluate, flag_to_json, served, validate_flag_config, validate_flag_name
 from app.model import AuditEvent, Level
 from backends.base import BackendError, Conflict

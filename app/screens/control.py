@@ -17,8 +17,8 @@ from textual import work
 from textual.binding import Binding
 
 from app.control import store_ops
-from app.control.actions import Preview
 from app.control.cohorts import experiment_user_ids, kill_impact
+from app.control.commands import Preview, RolloutCommand, SetExperimentStatus, Verb
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
@@ -33,7 +33,7 @@ ACTION_BINDINGS = [
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
     Binding("u", "act('undo')", "Undo", id="undo", tooltip="undo the deployment to its previous revision"),
-    Binding("m", "act('auto')", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
+    Binding("m", "auto_manual", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
 ]
 STORE_BINDINGS = [
     Binding("e", "edit_flag", "Edit flag", id="flag-edit", tooltip="flags: edit the selected flag"),
@@ -69,8 +69,14 @@ class ControlScreen(MainScreen):
         return any(w.group == "actions" and w.is_running for w in self.workers)
 
     def action_pause_resume(self) -> None:
+        """Space says what the screen shows should change: pause what is shown running, resume what is
+        shown paused. The engine treats both as set operations, so a stale screen never reverses intent."""
         rollout = self.state.rollout(self.selected_key or "")
-        self.action_act("resume" if rollout is not None and rollout.paused else "pause")
+        self.action_act(Verb.RESUME.value if rollout is not None and rollout.paused else Verb.PAUSE.value)
+
+    def action_auto_manual(self) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        self.action_act(Verb.MANUAL.value if rollout is None or rollout.auto else Verb.AUTO.value)
 
     def action_act(self, action: str) -> None:
         key = self.selected_key
@@ -80,25 +86,35 @@ class ControlScreen(MainScreen):
         if self.busy:
             self.notify("An action is still running.", severity="warning")
             return
-        self.run_action_flow(action, key)
+        self.run_action_flow(Verb(action), key)
 
     @work(group="actions", exit_on_error=False)
-    async def run_action_flow(self, action: str, key: str) -> None:
+    async def run_action_flow(self, verb: Verb, key: str) -> None:
+        """Preview once; confirm what is destructive; execute with the preview, which the engine refuses
+        when the target changed since (then the confirmation opens again on the fresh preview)."""
         engine = self.app.engine  # type: ignore[attr-defined]
+        command = RolloutCommand(verb, key)
         try:
-            preview = engine.preview(action, key)
-            if not getattr(preview, "possible", True):
-                reason = "; ".join(preview.lines) or f"{action} does not apply to {key} now"
-                self.notify(reason, title=f"{action} {key}", severity="warning", timeout=6)
-                return
-            if preview.destructive or preview.confirm_name:
-                confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, action=action))
-                if not confirmed:
-                    self.notify(f"{action} {key}: cancelled.", timeout=3)
+            preview = await engine.preview(command)
+            while True:
+                if not preview.possible:
+                    reason = "; ".join(preview.lines) or f"{verb.value} does not apply to {key} now"
+                    self.notify(reason, title=f"{verb.value} {key}", severity="warning", timeout=6)
                     return
-            result = await engine.act(action, key)
+                confirmed = preview
+                if preview.destructive or preview.confirm_name:
+                    confirmed = await self.app.push_screen_wait(
+                        ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb.value))
+                    if confirmed is None:
+                        self.notify(f"{verb.value} {key}: cancelled.", timeout=3)
+                        return
+                result = await engine.execute(command, confirmed=confirmed)
+                if not (result.stale and result.preview is not None and (preview.destructive or preview.confirm_name)):
+                    break
+                self.notify(result.message, severity="warning", timeout=6)
+                preview = result.preview
         except Exception as error:  # the engine's failures end as one sentence, never a traceback
-            self.notify(f"{action} {key} failed: {error}", severity="error", timeout=8)
+            self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
         self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
 
@@ -186,8 +202,9 @@ class ControlScreen(MainScreen):
         current = experiment.status if experiment else "?"
         status = "paused" if current == "active" else "active"
         what = "stops assigning new users" if status == "paused" else "assigns new users again"
-        preview = Preview(f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
-                          [f"status {current} → {status}: the seed {what}"], destructive=status == "paused")
+        preview = Preview(SetExperimentStatus(exp_id, status),
+                          f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
+                          (f"status {current} → {status}: the seed {what}",), destructive=status == "paused")
         if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else "resume")):
             return
         result = await store_ops.set_experiment_status(engine, exp_id, status)
