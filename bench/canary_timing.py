@@ -21,7 +21,7 @@ failed tick, (threshold + 1) × interval after the onset. Shiftroom rolls back
 in the threshold-th failed tick itself.
 
 Wall figure (real microseconds, median over RUNS runs): from the controller's
-rollback decision (entry of `CanaryController._rollback`, instrumented here
+rollback decision (entry of `CanaryController.rollback`, instrumented here
 only) to the sim cluster's `set_weights` returning with the canary at 0 %;
 also from the start of that engine pass (reading the cluster, querying the
 metrics, analysing). Baseline: a bare `set_weights` call on the same sim
@@ -135,7 +135,7 @@ def instrumented(target_key: str) -> Iterator[Probe]:
 
     probe = Probe()
     real_make_demo = headless.make_demo
-    real_rollback = CanaryController._rollback
+    real_rollback = CanaryController.rollback
     real_pass = Engine.run_pass
 
     async def run_pass(self, *a, **kw):
@@ -173,13 +173,13 @@ def instrumented(target_key: str) -> Iterator[Probe]:
         return demo
 
     headless.make_demo = make_demo
-    CanaryController._rollback = rollback
+    CanaryController.rollback = rollback
     Engine.run_pass = run_pass
     try:
         yield probe
     finally:
         headless.make_demo = real_make_demo
-        CanaryController._rollback = real_rollback
+        CanaryController.rollback = real_rollback
         Engine.run_pass = real_pass
 
 

@@ -136,6 +136,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
     engine = Engine(clock=clock, cluster=world.cluster, metrics=metrics, targets=world.targets, actor="bench@local")
     try:
         with lock:  # the world's thread waits while the engine reads the cluster
+            await engine._connect()  # the object cache lists the world once
             now = clock.now()
             driving = await engine._observe(now)
             wanted = [w for w in (engine.controllers[k].wants(now) for k in driving) if w]
@@ -148,7 +149,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
         async def batched() -> tuple[float, int, dict]:
             before = transport.count
             t0 = time.perf_counter()
-            samples = await engine._sample(wanted)
+            samples = await engine.sampler.sample(wanted)
             return time.perf_counter() - t0, transport.count - before, samples
 
         async def per_target() -> tuple[float, int, dict]:
@@ -186,6 +187,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
             "batched_ok": b_ok, "per_target_ok": p_ok, "samples": len(workloads) * len(checks),
         }
     finally:
+        await engine.cache.stop()
         await metrics.aclose()
 
 

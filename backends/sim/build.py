@@ -7,6 +7,9 @@ from app.model import Strategy, Target
 from backends.sim.defaults import DEFAULT_IMAGES, DEFAULT_RPS, DEFAULT_TARGETS, colours_of, primary_of, service_of
 from backends.sim.scenario import Scenario, load_scenario
 from backends.sim.state import SimDeployment, SimRoute, SimService
+from backends.sim.cluster import SimCluster
+from backends.sim.director import Director
+from backends.sim.metrics import SimMetrics
 from backends.sim.world import SimWorld
 
 
@@ -20,6 +23,9 @@ def build_world(scenario: Scenario | str | None, clock: Clock, seed: int | None 
         scenario = load_scenario(scenario)
     scenario = scenario or Scenario(name="seed", description="The seed's objects with steady traffic and no events.")
     world = SimWorld(clock, scenario, seed)
+    world.cluster = SimCluster(world)
+    world.metrics = SimMetrics(world)
+    world.director = Director(world, scenario)
     targets = list(scenario.targets if scenario.targets is not None else DEFAULT_TARGETS)
     world.targets = targets
     for target in targets:

@@ -10,6 +10,10 @@ so the numbers never depend on who asked first.
 The methods here apply changes without permission checks: `SimCluster` adds
 read-only, outage and optimistic-concurrency rules on top, and the scenario
 (the outside world: a CI pipeline, a flaky dependency) calls them directly.
+
+The world imports none of the objects built around it: `build_world` makes the
+cluster, the metrics and the director from the outside and hands them in, so
+the modules depend one way only (they on the world).
 """
 
 from __future__ import annotations
@@ -19,21 +23,31 @@ import fnmatch
 import itertools
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from app.clock import Clock
 from app.model import Strategy, Target
-from backends.base import ClusterEvent, Invalid, NotFound, WatchEvent
+from backends.base import Cluster, ClusterEvent, Invalid, Metrics, NotFound, WatchEvent
 from backends.sim.behaviour import Behaviour, Effective
 from backends.sim.defaults import service_of
-from backends.sim.director import DESIRED_IMAGE, Director  # noqa: F401 - re-exported
-from backends.sim.scenario import Scenario
+from backends.sim.scenario import Event, Scenario
 from backends.sim.state import SimDeployment, SimLease, SimRoute, SimService
 from backends.sim.traffic import RING_SECONDS, Destination, Flow, TrafficGenerator
 
-if TYPE_CHECKING:
-    from backends.sim.cluster import SimCluster
-    from backends.sim.metrics import SimMetrics
+class Script(Protocol):
+    """What plays the scenario's events, one simulated second at a time (`Director`)."""
+
+    pending: list[Event]
+
+    def step(self, t: float) -> None: ...
+
+
+class NoScript:
+    pending: list[Event] = []
+
+    def step(self, t: float) -> None:
+        return None
+
 
 EVENT_LIMIT = 500
 
@@ -58,16 +72,14 @@ class SimWorld:
         self.metrics_down = False
         self.cluster_down = False
         self.traffic = TrafficGenerator(self.seed)
-        self.director = Director(self, self.scenario)
+        self.director: Script = NoScript()  # build_world hands in the scenario's director
         self._steps = 0  # whole seconds processed since `start`
         self._published_ready: dict[tuple[str, str], int] = {}
         self._subscribers: list[tuple[str | None, asyncio.Queue]] = []
         self._versions = itertools.count(1)  # one resourceVersion sequence for every object, as etcd's
-        from backends.sim.cluster import SimCluster
-        from backends.sim.metrics import SimMetrics
-
-        self.cluster: SimCluster = SimCluster(self)
-        self.metrics: SimMetrics = SimMetrics(self)
+        # The world's own API server and metrics, built around it by `build_world`.
+        self.cluster: Cluster
+        self.metrics: Metrics
 
     def next_rv(self) -> int:
         """The next resourceVersion: increasing across every kind, so watch events have one order."""
