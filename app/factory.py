@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.clock import Clock, ScaledClock, VirtualClock
 from app.control.engine import Engine
 from app.model import Mode
+from backends.base import AuditLog, Store
 
 if TYPE_CHECKING:
     from app.config import NotifyConfig, PrometheusConfig
@@ -30,8 +32,8 @@ class RoomOptions:
     publish_hz: float = 2.0  # snapshots per real second at most
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
-    prometheus: "PrometheusConfig | None" = None  # metrics from Prometheus instead of the simulator
-    notify: "NotifyConfig | None" = None  # Slack / JSON webhooks for rollbacks
+    prometheus: PrometheusConfig | None = None  # metrics from Prometheus instead of the simulator
+    notify: NotifyConfig | None = None  # Slack / JSON webhooks for rollbacks
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
 
 
@@ -39,7 +41,7 @@ class RoomOptions:
 class Demo:
     """A simulated world and the engine driving it."""
 
-    world: "SimWorld"
+    world: SimWorld
     engine: Engine
     clock: Clock
     exporter: object | None = None
@@ -62,16 +64,18 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     scenario = load_scenario(options.scenario)
     world = build_world(scenario, clock, seed=options.seed)
     seed = options.seed if options.seed is not None else scenario.seed
-    background = [world.run]
+    background: list[Callable[[], Awaitable[None]]] = [world.run]
+    store: Store
+    audit: AuditLog
     if options.redis_url:
         from backends.redis import RedisAudit, RedisStore
 
         store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock)
         audit = RedisAudit(options.redis_url, read_only=options.read_only)
     else:
-        store = SimStore(clock, seed=seed, read_only=options.read_only)
-        audit = SimAudit(read_only=options.read_only)
-        background.append(store.population.run)
+        sim_store = SimStore(clock, seed=seed, read_only=options.read_only)
+        store, audit = sim_store, SimAudit(read_only=options.read_only)
+        background.append(sim_store.population.run)
     metrics = world.metrics
     if options.prometheus is not None:
         from app.wiring import prometheus_from_config
@@ -109,7 +113,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     return Demo(world=world, engine=engine, clock=clock, exporter=exporter)
 
 
-def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":
+def make_app(options: RoomOptions, clock: Clock | None = None) -> ShiftroomApp:
     from app.room import ShiftroomApp
 
     demo = make_demo(options, clock)

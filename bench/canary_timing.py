@@ -120,9 +120,11 @@ class Probe:
     """What one instrumented run saw."""
 
     demo: Any = None
-    samples: list[tuple[float, str, float | None, bool]] = field(default_factory=list)  # (clock t, check, value, in range)
+    # (clock t, check, value, in range)
+    samples: list[tuple[float, str, float | None, bool]] = field(default_factory=list)
     pass_started: float = 0.0  # perf_counter at the start of the current engine pass
-    decided: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter at `_rollback` entry, its pass start)
+    # (perf_counter at `rollback` entry, its pass start)
+    decided: list[tuple[float, float]] = field(default_factory=list)
     written: list[tuple[float, float, int]] = field(default_factory=list)  # (perf_counter before, after, canary weight)
 
 
@@ -271,7 +273,8 @@ def report(m: dict[str, Any]) -> list[str]:
         f"  failed ticks up to the rollback: {t.failed_ticks}; analysis intervals first failure → rollback: "
         f"{t.intervals:g}",
         f"  {'':<28} {'shiftroom':>22} {'flagger (same ticks)':>24}",
-        f"  {'from the first failed tick':<28} {f'{t.from_first_failure:g} s = {t.from_first_failure / iv:g}×interval':>22}"
+        f"  {'from the first failed tick':<28} "
+        f"{f'{t.from_first_failure:g} s = {t.from_first_failure / iv:g}×interval':>22}"
         f" {f'{t.flagger_from_first_failure:g} s = {t.flagger_from_first_failure / iv:g}×interval':>24}",
     ]
     if t.onset is not None:

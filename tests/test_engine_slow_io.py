@@ -62,7 +62,7 @@ def record_ticks(d: Demo, key: str) -> list[float]:
 
 
 @pytest.fixture
-def server(hook_server: HookServer) -> HookServer:
+def server(hook_server: HookServer) -> HookServer:  # noqa: F811 - the fixture, by name
     return hook_server
 
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -49,7 +49,7 @@ def seed_variant(config: dict[str, Any], user_id: str) -> str:
 
 def seed_event(exp_id: str, user_id: str, event_type: str, data: dict[str, Any]) -> str:
     """The seed's `_track_event` document (naive UTC isoformat, `json.dumps` defaults)."""
-    return json.dumps({"timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+    return json.dumps({"timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
                        "experiment_id": exp_id, "user_id": user_id, "event_type": event_type, "data": data})
 
 
@@ -149,7 +149,8 @@ async def test_detects_seed_data_rebuilds_in_batches_and_the_engine_shows_the_nu
     engine = d.engine
     try:
         # Another experiment tracked through Shiftroom has counters: no rebuild needed.
-        await engine.store.put_experiment_raw("checkout-flow-redesign", SEED_EXPERIMENTS["checkout-flow-redesign"], None)
+        seed = SEED_EXPERIMENTS["checkout-flow-redesign"]
+        await engine.store.put_experiment_raw("checkout-flow-redesign", seed, None)
         await engine.store.track_conversion("checkout-flow-redesign", "someone", "purchase")
         await engine.refresh_store()
         assert shown(engine.state.experiments) == {v: (0, 0) for v in expected}, "seed data is invisible before"
@@ -186,7 +187,8 @@ async def test_detects_seed_data_rebuilds_in_batches_and_the_engine_shows_the_nu
         assert [d for d, _ in progress] == sorted(d for d, _ in progress)
         assert ticks > len(progress), "the event loop ran other tasks between batches"
         events = USERS + sum(2 if i % 12 == 0 else 1 for i in range(0, USERS, 4))
-        assert status.message == f"Experiment {EXP}: counters rebuilt from 3 000 event lists ({events:,} events).".replace(",", " ")
+        rebuilt = f"Experiment {EXP}: counters rebuilt from 3 000 event lists ({events:,} events)."
+        assert status.message == rebuilt.replace(",", " ")
 
         # The store was re-read: the engine's experiments carry the seed's users and converters.
         assert shown(engine.state.experiments) == expected

@@ -49,7 +49,8 @@ class ConfirmScreen(ModalScreen[Any]):
         lines = list(self.preview.lines) or ["(no change listed)"]
         with Vertical(id="confirm-dialog"):
             yield Static(self.preview.title, id="confirm-title", markup=False)
-            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines), id="confirm-lines")
+            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines),
+                         id="confirm-lines")
             if self.confirm_name:
                 yield Static(
                     Content.assemble("This is production. Type ", (self.confirm_name, "bold $warning"), " to confirm:"),

@@ -12,7 +12,7 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.binding import Binding
@@ -56,7 +56,7 @@ def _needs_confirmation(preview: Preview) -> bool:
 
 
 class ControlScreen(MainScreen):
-    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*ACTION_BINDINGS, *STORE_BINDINGS]
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
@@ -218,7 +218,8 @@ class ControlScreen(MainScreen):
         preview = Preview(SetExperimentStatus(exp_id, status),
                           f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
                           (f"status {current} → {status}: the seed {what}",), destructive=status == "paused")
-        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else "resume")):
+        verb = "pause" if status == "paused" else "resume"
+        if not await self.app.push_screen_wait(ConfirmScreen(preview, action=verb)):
             return
         result = await store_ops.set_experiment_status(engine, exp_id, status)
         self.notify(result.message, severity="information" if result.ok else "error", timeout=6)

@@ -57,7 +57,7 @@ class Aggregate:
         hist[bisect.bisect_left(BUCKETS_MS, latency_ms)] += 1
         self.sums[code] = self.sums.get(code, 0.0) + latency_ms
 
-    def merge(self, other: "Aggregate") -> None:
+    def merge(self, other: Aggregate) -> None:
         for code, n in other.codes.items():
             self.codes[code] = self.codes.get(code, 0) + n
             self.sums[code] = self.sums.get(code, 0.0) + other.sums[code]
@@ -68,7 +68,7 @@ class Aggregate:
                 for i, k in enumerate(other.hist[code]):
                     mine[i] += k
 
-    def copy(self) -> "Aggregate":
+    def copy(self) -> Aggregate:
         return Aggregate(dict(self.codes), {c: list(h) for c, h in self.hist.items()}, dict(self.sums))
 
     @property
@@ -134,7 +134,7 @@ def split(rng: random.Random, total: int, weights: Sequence[float]) -> list[int]
         return [0] * len(weights)
     exact = [total * max(w, 0.0) / wsum for w in weights]
     parts = [int(x) for x in exact]
-    fractions = [x - p for x, p in zip(exact, parts)]
+    fractions = [x - p for x, p in zip(exact, parts, strict=True)]
     for _ in range(total - sum(parts)):
         fsum = sum(fractions)
         if fsum <= 0:  # only float dust is left: give it to the heaviest share
@@ -208,11 +208,12 @@ class TrafficGenerator:
             for dest, n in zip(flow.destinations, parts, strict=True):
                 if n:
                     agg = second.setdefault((flow.namespace, dest.workload, dest.service), Aggregate())
-                    self._serve(agg, dest, n, lambda image, ns=flow.namespace: behaviour(ns, image))
+                    self._serve(agg, dest, n, flow.namespace, behaviour)
         self.recorder.record(t, second)
         return second
 
-    def _serve(self, agg: Aggregate, dest: Destination, n: int, behaviour: Callable[[str], Effective]) -> None:
+    def _serve(self, agg: Aggregate, dest: Destination, n: int, namespace: str,
+               behaviour: Callable[[str, str], Effective]) -> None:
         """`n` requests to one destination, split over its ready pods by image (none ready: 503s)."""
         rng = self.rng
         images = [(img, pods) for img, pods in dest.pods.items() if pods > 0]
@@ -222,6 +223,6 @@ class TrafficGenerator:
             return
         shares = split(rng, n, [pods for _, pods in images])
         for (image, _), share in zip(images, shares, strict=True):
-            eff = behaviour(image)
+            eff = behaviour(namespace, image)
             for _ in range(share):
                 agg.add(*eff.draw(rng))
