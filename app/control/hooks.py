@@ -21,8 +21,9 @@ async def run_hooks(webhooks: Webhooks | None, hooks: Sequence[Webhook], payload
     return True, ""
 
 
-async def rollback_requested(webhooks: Webhooks | None, hooks: Sequence[Webhook],
-                             payload: dict[str, Any]) -> str | None:
+async def rollback_requested(
+    webhooks: Webhooks | None, hooks: Sequence[Webhook], payload: dict[str, Any]
+) -> str | None:
     """Flagger's `rollback` hooks: a 2xx answer asks for a rollback."""
     if webhooks is None:
         return None
@@ -38,8 +39,17 @@ async def rollout_checks(webhooks: Webhooks | None, hooks: Sequence[Webhook], pa
     out = []
     for hook in hooks:
         ok, detail = await webhooks.call(hook, payload) if webhooks else (True, "")
-        out.append(Check(name=f"webhook {hook.name}", value=1.0 if ok else None, passed=ok,
-                         status="ok" if ok else "error", error="" if ok else detail, query=hook.url, range="2xx"))
+        out.append(
+            Check(
+                name=f"webhook {hook.name}",
+                value=1.0 if ok else None,
+                passed=ok,
+                status="ok" if ok else "error",
+                error="" if ok else detail,
+                query=hook.url,
+                range="2xx",
+            )
+        )
     return out
 
 

@@ -53,8 +53,9 @@ class RolloutDesk:
         if ctl is None:
             return Preview(cmd, verb, (f"no target {key} in this room",), possible=False)
         if self.read_only:
-            return Preview(cmd, verb, (f"{key}: this room is read-only, the backends refuse every write",),
-                           possible=False)
+            return Preview(
+                cmd, verb, (f"{key}: this room is read-only, the backends refuse every write",), possible=False
+            )
         holder = self.leases.holder(key)
         if holder and holder != self.identity:
             return Preview(cmd, verb, (f"{key} is driven by {holder}; this room is hands-off",), possible=False)
@@ -71,8 +72,9 @@ class RolloutDesk:
         async with self.locks[key]:
             fresh = self.preview(cmd)
             if confirmed is not None and confirmed.version != fresh.version:
-                return Result(False, stale_message(key, confirmed.version, fresh.version), target=key,
-                              stale=True, preview=fresh)
+                return Result(
+                    False, stale_message(key, confirmed.version, fresh.version), target=key, stale=True, preview=fresh
+                )
             if not fresh.possible:
                 line = fresh.lines[0] if fresh.lines else f"{cmd.verb.value} does not apply to {key} now"
                 return Result(False, named(key, line), target=key, preview=fresh)
