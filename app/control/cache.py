@@ -42,11 +42,12 @@ def _kind(obj: Object) -> str:
 
 
 def _newer(new: Object, old: Object | None) -> bool:
-    """Resource versions are opaque strings; every backend we know makes them increasing integers."""
+    """Resource versions are opaque strings; every backend we know makes them increasing integers.
+    An equal version is the same object: what we hold may carry an annotation patch we just made."""
     if old is None:
         return True
     try:
-        return int(new.resource_version) >= int(old.resource_version)
+        return int(new.resource_version) > int(old.resource_version)
     except ValueError:
         return True
 
