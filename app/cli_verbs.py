@@ -1,0 +1,96 @@
+"""CLI registration of the headless verbs (`status`, `wait`, the rollout commands), `watch` and `serve`.
+
+`add_parsers(sub)` adds the sub-commands; `run(args, config)` runs one and
+returns its exit code (see `app.verbs` for their meaning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from app.verbs import BAD_INPUT, UNREACHABLE
+from app.verbs.act import VERBS
+from app.verbs.targets import UNTIL
+
+if TYPE_CHECKING:
+    from app.config import Config
+    from app.verbs.backend import BackendOptions
+
+COMMANDS = frozenset({"status", "wait", *VERBS})
+
+
+def _backend_flags(p: argparse.ArgumentParser) -> None:
+    from app.factory import DEFAULT_SCENARIO
+
+    p.add_argument("--demo", nargs="?", const=DEFAULT_SCENARIO, default=None, metavar="SCENARIO",
+                   help=f"run on the simulator, on a virtual clock (scenario default: {DEFAULT_SCENARIO})")
+    p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
+    p.add_argument("--at", type=float, default=0.0, metavar="SECONDS",
+                   help="demo: simulated seconds to run the scenario before the verb looks or acts")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (see the README)")
+    p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+
+
+def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    status = sub.add_parser("status", help="print every rollout (or one) and exit")
+    status.add_argument("target", nargs="?", default=None, metavar="TARGET", help="name or namespace/name")
+    _backend_flags(status)
+    wait = sub.add_parser("wait", help="wait until a rollout reaches a state; the exit code says how it ended")
+    wait.add_argument("target", metavar="TARGET", help="name or namespace/name")
+    wait.add_argument("--until", required=True, choices=UNTIL, help="the state to wait for")
+    wait.add_argument("--timeout", default="30m", help="give up after this long (90s, 30m, 1h; default 30m)")
+    _backend_flags(wait)
+    for verb in VERBS:
+        one = sub.add_parser(verb, help=f"{verb} a rollout (destructive ones need --yes without a terminal)")
+        one.add_argument("target", metavar="TARGET", help="name or namespace/name")
+        one.add_argument("--reason", required=True, help="why, for the audit trail")
+        one.add_argument("--yes", action="store_true", help="confirm a destructive command without asking")
+        _backend_flags(one)
+
+
+def backend_options(args: argparse.Namespace, read_only: bool) -> "BackendOptions":
+    """The one place the backend choice is read from the command line (kube flags join here)."""
+    from app.verbs.backend import BackendOptions
+
+    if args.demo is None and args.at:
+        raise ValueError("--at only applies to --demo")
+    return BackendOptions(demo=args.demo, seed=args.seed, at=args.at, read_only=read_only)
+
+
+def run(args: argparse.Namespace, config: "Config") -> int:
+    from app.verbs.backend import NoBackend, Unreachable
+    from app.verbs.targets import UnknownTarget, parse_duration
+
+    try:
+        if args.command == "status":
+            from app.verbs.status import status
+
+            return asyncio.run(status(backend_options(args, read_only=True), args.target, args.json))
+        if args.command == "wait":
+            from app.verbs.wait import wait
+
+            timeout = parse_duration(args.timeout)
+            return asyncio.run(wait(backend_options(args, read_only=True), args.target, args.until, timeout,
+                                    args.json))
+        from app.verbs.act import act
+
+        return asyncio.run(act(backend_options(args, read_only=config.read_only), args.command, args.target,
+                               args.reason, args.yes, args.json))
+    except (UnknownTarget, NoBackend) as err:
+        return _fail(args, str(err), BAD_INPUT)
+    except ValueError as err:
+        return _fail(args, f"shiftroom: {err}.", BAD_INPUT)
+    except Unreachable as err:
+        return _fail(args, str(err), UNREACHABLE)
+
+
+def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
+    from app.verbs.report import emit
+
+    print(sentence, file=sys.stderr)
+    if getattr(args, "json", False):
+        emit({"kind": "error", "error": sentence, "exit": code})
+    return code
