@@ -10,8 +10,8 @@ second, writable, screenless engine on the world's own cluster, identity
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from app.clock import Clock
 from app.control.engine import Engine
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ACTOR = "sim-controller"
 
 
-def autopilot(world: "SimWorld", clock: Clock) -> Engine:
+def autopilot(world: SimWorld, clock: Clock) -> Engine:
     """A writable engine driving every target of `world`; it publishes to nobody, so it samples no series."""
     return Engine(
         clock=clock,
@@ -40,7 +40,7 @@ def autopilot(world: "SimWorld", clock: Clock) -> Engine:
     )
 
 
-def beside(engine: Engine) -> Callable[[], Awaitable[None]]:
+def beside(engine: Engine) -> Callable[[], Coroutine[Any, Any, None]]:
     """A background task for the watching engine: runs `engine` until cancelled, then stops it."""
 
     async def run() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.verbs import BAD_INPUT, UNREACHABLE
 from app.verbs.act import VERBS
@@ -25,16 +25,27 @@ COMMANDS = frozenset({"status", "wait", *VERBS})
 def _backend_flags(p: argparse.ArgumentParser) -> None:
     from app.factory import DEFAULT_SCENARIO
 
-    p.add_argument("--demo", nargs="?", const=DEFAULT_SCENARIO, default=None, metavar="SCENARIO",
-                   help=f"run on the simulator, on a virtual clock (scenario default: {DEFAULT_SCENARIO})")
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const=DEFAULT_SCENARIO,
+        default=None,
+        metavar="SCENARIO",
+        help=f"run on the simulator, on a virtual clock (scenario default: {DEFAULT_SCENARIO})",
+    )
     p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
-    p.add_argument("--at", type=float, default=0.0, metavar="SECONDS",
-                   help="demo: simulated seconds to run the scenario before the verb looks or acts")
+    p.add_argument(
+        "--at",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="demo: simulated seconds to run the scenario before the verb looks or acts",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line (see the README)")
     p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
 
 
-def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's own parser class
     status = sub.add_parser("status", help="print every rollout (or one) and exit")
     status.add_argument("target", nargs="?", default=None, metavar="TARGET", help="name or namespace/name")
     _backend_flags(status)
@@ -51,7 +62,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         _backend_flags(one)
 
 
-def backend_options(args: argparse.Namespace, read_only: bool) -> "BackendOptions":
+def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions:
     """The one place the backend choice is read from the command line (kube flags join here)."""
     from app.verbs.backend import BackendOptions
 
@@ -60,7 +71,7 @@ def backend_options(args: argparse.Namespace, read_only: bool) -> "BackendOption
     return BackendOptions(demo=args.demo, seed=args.seed, at=args.at, read_only=read_only)
 
 
-def run(args: argparse.Namespace, config: "Config") -> int:
+def run(args: argparse.Namespace, config: Config) -> int:
     from app.verbs.backend import NoBackend, Unreachable
     from app.verbs.targets import UnknownTarget, parse_duration
 
@@ -73,12 +84,19 @@ def run(args: argparse.Namespace, config: "Config") -> int:
             from app.verbs.wait import wait
 
             timeout = parse_duration(args.timeout)
-            return asyncio.run(wait(backend_options(args, read_only=True), args.target, args.until, timeout,
-                                    args.json))
+            return asyncio.run(wait(backend_options(args, read_only=True), args.target, args.until, timeout, args.json))
         from app.verbs.act import act
 
-        return asyncio.run(act(backend_options(args, read_only=config.read_only), args.command, args.target,
-                               args.reason, args.yes, args.json))
+        return asyncio.run(
+            act(
+                backend_options(args, read_only=config.read_only),
+                args.command,
+                args.target,
+                args.reason,
+                args.yes,
+                args.json,
+            )
+        )
     except (UnknownTarget, NoBackend) as err:
         return _fail(args, str(err), BAD_INPUT)
     except ValueError as err:

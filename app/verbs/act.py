@@ -26,8 +26,16 @@ class NeedsConfirmation(Exception):
     """A destructive command without `--yes` and without a terminal to ask on."""
 
 
-async def act(backend: BackendOptions, verb: str, target: str, reason: str, yes: bool, as_json: bool,
-              out: TextIO | None = None, ask: Callable[[str], str] | None = None) -> int:
+async def act(
+    backend: BackendOptions,
+    verb: str,
+    target: str,
+    reason: str,
+    yes: bool,
+    as_json: bool,
+    out: TextIO | None = None,
+    ask: Callable[[str], str] | None = None,
+) -> int:
     out = out or sys.stdout
     session = await open_session(backend)
     try:
@@ -51,12 +59,14 @@ def _why_not(preview: Preview) -> str:
 
 
 def _confirm(preview: Preview, yes: bool, ask: Callable[[str], str] | None) -> str:
-    """"" when the command may go ahead, else the sentence saying why not."""
+    """ "" when the command may go ahead, else the sentence saying why not."""
     if not preview.destructive or yes:
         return ""
     if ask is None and not sys.stdin.isatty():
-        return (f"{preview.title} is destructive and there is no terminal to confirm it on; "
-                "add --yes to confirm it in a pipeline.")
+        return (
+            f"{preview.title} is destructive and there is no terminal to confirm it on; "
+            "add --yes to confirm it in a pipeline."
+        )
     ask = ask or input
     for line in preview.lines:
         print(f"  {clean(line)}", file=sys.stderr)
@@ -72,8 +82,10 @@ def _confirm(preview: Preview, yes: bool, ask: Callable[[str], str] | None) -> s
 def _print(out: TextIO, as_json: bool, verb: str, key: str, ok: bool, message: str, code: int | None = None) -> int:
     code = code if code is not None else (OK if ok else FAILED)
     if as_json:
-        emit({"kind": "command", "verb": verb, "target": clean(key), "ok": ok, "message": clean(message),
-              "exit": code}, out)
+        emit(
+            {"kind": "command", "verb": verb, "target": clean(key), "ok": ok, "message": clean(message), "exit": code},
+            out,
+        )
     else:
         if ok:
             print(clean(message), file=out)

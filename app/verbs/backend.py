@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class NoBackend(Exception):
-    """The verb was given no backend it can use: one sentence, bad input."""
+    """The verb was given no backend it can use (or a scenario that cannot be read): one sentence, bad input."""
 
 
 class Unreachable(Exception):
@@ -70,7 +70,7 @@ async def open_session(options: BackendOptions) -> Session:
     session = _demo_session(options)
     await session.engine.start()
     await session.advance(max(1.0, options.at))
-    if not session.state.rollouts and cluster_down(session.state):
+    if cluster_down(session.state):  # a pipeline step learns at once that it cannot see the cluster
         reason = cluster_down(session.state)
         await session.close()
         raise Unreachable(f"shiftroom: the cluster could not be reached: {reason}")
@@ -79,9 +79,14 @@ async def open_session(options: BackendOptions) -> Session:
 
 def _demo_session(options: BackendOptions) -> Session:
     from app.factory import RoomOptions, make_demo
+    from backends.sim.scenario import ScenarioError
 
     clock = VirtualClock()
-    room = RoomOptions(scenario=options.demo or "", seed=options.seed, virtual=True, read_only=options.read_only,
-                       actor=options.actor)
-    demo: Demo = make_demo(room, clock)  # read-only: the world's own controller drives beside it
+    room = RoomOptions(
+        scenario=options.demo or "", seed=options.seed, virtual=True, read_only=options.read_only, actor=options.actor
+    )
+    try:
+        demo: Demo = make_demo(room, clock)
+    except ScenarioError as err:
+        raise NoBackend(f"shiftroom: {err}") from None  # read-only: the world's own controller drives beside it
     return Session(engine=demo.engine, clock=clock, virtual=True)

@@ -28,8 +28,14 @@ async def preview(engine: Any, command: RolloutCommand) -> Preview:
     already = _already(engine, command)
     if already:
         return Preview(command=command, title=old.title, lines=(already,), possible=True)
-    return Preview(command=command, title=old.title, lines=lines, destructive=old.destructive or
-                   command.verb in DESTRUCTIVE, confirm_name=old.confirm_name, possible=old.possible)
+    return Preview(
+        command=command,
+        title=old.title,
+        lines=lines,
+        destructive=old.destructive or command.verb in DESTRUCTIVE,
+        confirm_name=old.confirm_name,
+        possible=old.possible,
+    )
 
 
 async def execute(engine: Any, command: RolloutCommand, confirmed: Preview, actor: str) -> Result:

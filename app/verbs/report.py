@@ -22,12 +22,24 @@ def iso(t: float) -> str:
 def rollout_object(r: Rollout, t: float) -> dict[str, Any]:
     """The `status` line of one rollout (the README documents every field)."""
     return {
-        "kind": "status", "time": iso(t), "target": clean(r.key), "name": clean(r.name),
-        "namespace": clean(r.namespace), "strategy": r.strategy.value, "phase": r.phase.value,
-        "paused": r.paused, "weights": {"stable": r.actual.stable, "canary": r.actual.canary},
-        "step": r.step, "steps": r.steps, "failed_checks": r.failed_checks, "threshold": r.threshold,
-        "stable_image": clean(r.stable_image), "canary_image": clean(r.canary_image),
-        "driven_by": r.driven_by, "message": clean(r.message), "decision": clean(r.decision),
+        "kind": "status",
+        "time": iso(t),
+        "target": clean(r.key),
+        "name": clean(r.name),
+        "namespace": clean(r.namespace),
+        "strategy": r.strategy.value,
+        "phase": r.phase.value,
+        "paused": r.paused,
+        "weights": {"stable": r.actual.stable, "canary": r.actual.canary},
+        "step": r.step,
+        "steps": r.steps,
+        "failed_checks": r.failed_checks,
+        "threshold": r.threshold,
+        "stable_image": clean(r.stable_image),
+        "canary_image": clean(r.canary_image),
+        "driven_by": r.driven_by,
+        "message": clean(r.message),
+        "decision": clean(r.decision),
     }
 
 
@@ -43,8 +55,16 @@ def rollout_row(r: Rollout) -> tuple[str, ...]:
     phase = r.phase.value + (" (paused)" if r.paused else "")
     step = f"{r.step}/{r.steps}" if r.steps else "-"
     failed = f"{r.failed_checks}/{r.threshold}" if r.threshold else "-"
-    return (clean(r.key), r.strategy.value, phase, f"{r.actual.stable}/{r.actual.canary}", step, failed,
-            clean(image, 40), clean(r.decision or r.message, 80))
+    return (
+        clean(r.key),
+        r.strategy.value,
+        phase,
+        f"{r.actual.stable}/{r.actual.canary}",
+        step,
+        failed,
+        clean(image, 40),
+        clean(r.decision or r.message, 80),
+    )
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...] = COLUMNS) -> str:

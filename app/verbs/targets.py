@@ -30,7 +30,7 @@ def find(state: RoomState, name: str) -> Rollout:
 
 
 def judge(r: Rollout, until: str) -> str | None:
-    """"reached", "failed" (it can no longer get there this release), or None (keep waiting)."""
+    """ "reached", "failed" (it can no longer get there this release), or None (keep waiting)."""
     if until == "Succeeded":
         return "reached" if r.phase is Phase.SUCCEEDED else "failed" if r.phase is Phase.FAILED else None
     if until == "Failed":
@@ -45,7 +45,7 @@ def judge(r: Rollout, until: str) -> str | None:
 
 
 def parse_duration(text: str) -> float:
-    """"30m", "90s", "1h", "1h30m" or plain seconds; raises ValueError with a sentence."""
+    """ "30m", "90s", "1h", "1h30m" or plain seconds; raises ValueError with a sentence."""
     units = {"h": 3600.0, "m": 60.0, "s": 1.0}
     rest = text.strip().lower()
     try:

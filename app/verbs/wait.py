@@ -20,8 +20,9 @@ from app.verbs.targets import find, judge
 POLL = 1.0
 
 
-async def wait(backend: BackendOptions, target: str, until: str, timeout: float, as_json: bool,
-               out: TextIO | None = None) -> int:
+async def wait(
+    backend: BackendOptions, target: str, until: str, timeout: float, as_json: bool, out: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     progress = out.isatty() and not as_json
     session = await open_session(backend)
@@ -36,15 +37,26 @@ async def wait(backend: BackendOptions, target: str, until: str, timeout: float,
         out.write("\r\x1b[K")
     outcome = {OK: "reached", FAILED: "failed", TIMEOUT: "timeout", UNREACHABLE: "unreachable"}[code]
     if as_json:
-        emit({**rollout_object(rollout, session.state.t), "kind": "wait", "until": until, "result": outcome,
-              "exit": code, "waited": round(elapsed, 3), "reason": clean(down) if code == UNREACHABLE else ""}, out)
+        emit(
+            {
+                **rollout_object(rollout, session.state.t),
+                "kind": "wait",
+                "until": until,
+                "result": outcome,
+                "exit": code,
+                "waited": round(elapsed, 3),
+                "reason": clean(down) if code == UNREACHABLE else "",
+            },
+            out,
+        )
     else:
         print(_sentence(rollout, until, code, elapsed, down), file=out)
     return code
 
 
-async def _wait(session: Session, key: str, until: str, timeout: float, progress: bool,
-                out: TextIO) -> tuple[int, Rollout, float]:
+async def _wait(
+    session: Session, key: str, until: str, timeout: float, progress: bool, out: TextIO
+) -> tuple[int, Rollout, float]:
     started = session.clock.now()
     while True:
         rollout = session.state.rollout(key)
@@ -88,4 +100,3 @@ def _sentence(r: Rollout, until: str, code: int, elapsed: float, down: str) -> s
     if code == UNREACHABLE:
         return f"{clean(r.key)}: the cluster could not be reached for {duration(elapsed)}: {clean(down)}"
     return f"{clean(r.key)} is still {r.phase.value}, not {until}, {after} (timeout){tail}"
-
