@@ -56,7 +56,7 @@ def next_tag(image: str, round_no: int) -> str:
 class Looper:
     """Plays the rounds against `world`, one simulated second at a time (called from `SimWorld.tick`)."""
 
-    def __init__(self, world: "SimWorld", loop: Loop) -> None:
+    def __init__(self, world: SimWorld, loop: Loop) -> None:
         self.world = world
         self.loop = loop
         self.rng = random.Random(world.seed * 7919 + 17)
