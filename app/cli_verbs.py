@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.verbs.backend import BackendOptions
 
-COMMANDS = frozenset({"status", "wait", *VERBS})
+COMMANDS = frozenset({"status", "wait", "watch", *VERBS})
+#: The wall never asks the engine for more than one snapshot per this many real seconds.
+REFRESH_FLOOR = 1.0
 
 
 def _backend_flags(p: argparse.ArgumentParser) -> None:
@@ -54,12 +56,45 @@ def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's 
     wait.add_argument("--until", required=True, choices=UNTIL, help="the state to wait for")
     wait.add_argument("--timeout", default="30m", help="give up after this long (90s, 30m, 1h; default 30m)")
     _backend_flags(wait)
+    watch = sub.add_parser("watch", help="a read-only wall: one tile per rollout, health and a large clock")
+    _watch_flags(watch)
     for verb in VERBS:
         one = sub.add_parser(verb, help=f"{verb} a rollout (destructive ones need --yes without a terminal)")
         one.add_argument("target", metavar="TARGET", help="name or namespace/name")
         one.add_argument("--reason", required=True, help="why, for the audit trail")
         one.add_argument("--yes", action="store_true", help="confirm a destructive command without asking")
         _backend_flags(one)
+
+
+def _watch_flags(p: argparse.ArgumentParser) -> None:
+    from app.factory import DEFAULT_SCENARIO
+
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const="loop",
+        default=None,
+        metavar="SCENARIO",
+        help=f"watch the simulator (scenario default: loop; the room's default is {DEFAULT_SCENARIO})",
+    )
+    p.add_argument("--speed", type=float, default=10.0, help="demo: simulated seconds per real second (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
+    p.add_argument(
+        "--cycle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="rotate through rollouts, flags and experiments every SECONDS (default: no rotation)",
+    )
+    p.add_argument(
+        "--refresh",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help=f"seconds between two snapshots (default 2, at least {REFRESH_FLOOR:g})",
+    )
+    p.add_argument("--theme", default="wall", help="wall (default), dark or light")
+    p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
 
 
 def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions:
@@ -76,6 +111,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from app.verbs.targets import UnknownTarget, parse_duration
 
     try:
+        if args.command == "watch":
+            return watch(args)
         if args.command == "status":
             from app.verbs.status import status
 
@@ -112,3 +149,34 @@ def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
     if getattr(args, "json", False):
         emit({"kind": "error", "error": sentence, "exit": code})
     return code
+
+
+def watch_app(args: argparse.Namespace) -> object:
+    """The wall's App on read-only backends (raises NoBackend or ValueError with one sentence)."""
+    import themes
+    from app.factory import RoomOptions, make_demo
+    from app.verbs.backend import NoBackend
+    from app.wall import WatchApp
+    from backends.sim.scenario import ScenarioError
+
+    if args.demo is None:
+        raise NoBackend("shiftroom: watch needs a backend: give --demo [SCENARIO] to watch the simulator.")
+    if args.theme not in themes.names():
+        raise ValueError(f"unknown theme {args.theme!r}; choose one of {', '.join(themes.names())}")
+    if args.cycle < 0 or args.speed <= 0:
+        raise ValueError("--cycle must be 0 or more and --speed more than 0")
+    refresh = max(REFRESH_FLOOR, args.refresh)
+    options = RoomOptions(
+        scenario=args.demo, speed=args.speed, seed=args.seed, theme=args.theme, read_only=True, publish_hz=1.0 / refresh
+    )
+    try:
+        demo = make_demo(options)
+    except ScenarioError as err:
+        raise NoBackend(f"shiftroom: {err}") from None
+    return WatchApp(demo.engine, theme=args.theme, cycle=args.cycle, simulated=True)
+
+
+def watch(args: argparse.Namespace) -> int:
+    app = watch_app(args)
+    app.run()  # type: ignore[attr-defined]
+    return 0

@@ -61,6 +61,7 @@ class SimWorld:
         self.director = Director(self, self.scenario)
         self.looper = Looper(self, self.scenario.loop) if self.scenario.loop is not None else None
         self._steps = 0  # whole seconds processed since `start`
+        self._settled: float | None = None  # the clock time pods were last settled at
         self._published_ready: dict[tuple[str, str], int] = {}
         self._subscribers: list[tuple[str | None, asyncio.Queue]] = []
         from backends.sim.cluster import SimCluster
@@ -96,7 +97,10 @@ class SimWorld:
             self.director.step(t)
             if self.looper is not None:
                 self.looper.step(t)
-        self._settle_pods(max(now, self.now))
+        settle = max(now, self.now)
+        if settle != self._settled:  # every call of one instant settles once (writes settle their own object)
+            self._settle_pods(settle)
+            self._settled = settle
 
     def sync(self) -> float:
         now = self.clock.now()
