@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.verbs.backend import BackendOptions
 
-COMMANDS = frozenset({"status", "wait", "watch", *VERBS})
+COMMANDS = frozenset({"status", "wait", "watch", "serve", *VERBS})
 #: The wall never asks the engine for more than one snapshot per this many real seconds.
 REFRESH_FLOOR = 1.0
 
@@ -58,6 +58,19 @@ def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's 
     _backend_flags(wait)
     watch = sub.add_parser("watch", help="a read-only wall: one tile per rollout, health and a large clock")
     _watch_flags(watch)
+    serve = sub.add_parser("serve", help="the room (or --watch, the wall) in a browser through textual-serve")
+    serve.add_argument("--watch", action="store_true", help="serve the read-only wall instead of the room")
+    serve.add_argument("--read-only", action="store_true", help="serve the room read-only")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; others need "
+        "--watch or --read-only: textual-serve has no authentication)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument("--demo", default=None, metavar="SCENARIO", help="scenario of the simulated room")
+    serve.add_argument("--cycle", type=float, default=0.0, metavar="SECONDS", help="--watch: rotate pages")
+    serve.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
     for verb in VERBS:
         one = sub.add_parser(verb, help=f"{verb} a rollout (destructive ones need --yes without a terminal)")
         one.add_argument("target", metavar="TARGET", help="name or namespace/name")
@@ -113,6 +126,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.command == "watch":
             return watch(args)
+        if args.command == "serve":
+            from app.verbs.serve import Refused, ServeOptions, serve
+
+            try:
+                return serve(
+                    ServeOptions(
+                        watch=args.watch,
+                        read_only=args.read_only or config.read_only,
+                        host=args.host,
+                        port=args.port,
+                        scenario=args.demo,
+                        cycle=args.cycle,
+                    )
+                )
+            except Refused as err:
+                return _fail(args, str(err), BAD_INPUT)
         if args.command == "status":
             from app.verbs.status import status
 
