@@ -72,7 +72,7 @@ def experiment_state() -> RoomState:
                         name="variant_b",
                         weight=50,
                         users=users,
-                        converters=int(users * 0.108 + 25 * math.sin(day * 1.3)),
+                        converters=int(users * 0.116 + 25 * math.sin(day * 1.3)),
                     ),
                 ),
             )
@@ -112,7 +112,7 @@ def test_uplift_data_covers_the_whole_life_and_expects_a_day() -> None:
     (data,) = uplift_data(experiment_state().experiments[0])
     assert data.days[0] == 0.0 and data.days[-1] == 13.0
     assert all(lo <= est <= hi for lo, est, hi in zip(data.lo, data.estimate, data.hi, strict=True))
-    assert data.estimate[-1] > 5 and data.expected_day is not None and data.expected_day >= 14
+    assert data.estimate[-1] > 10 and data.expected_day is not None and data.expected_day >= 14
 
 
 async def test_a_chart_redraws_only_when_its_data_changes() -> None:

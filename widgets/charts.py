@@ -125,11 +125,13 @@ class UpliftChart(_Chart):
         plt.plot(days, list(data.lo), marker="dot", color="gray")
         plt.plot(days, list(data.estimate), marker="braille", color="cyan+")
         plt.hline(0.0, "white")
-        if data.expected_day is not None:
+        right = max(days[-1] * 2, 1.0)  # the life so far, and as much again ahead
+        if data.expected_day is not None and data.expected_day <= right:
             plt.vline(data.expected_day, "green")
-        plt.xlabel("days since the experiment started")
-        right = max(days[-1], data.expected_day or 0.0)
-        plt.xlim(0.0, right if right > 0 else 1.0)
+            right = max(right, data.expected_day)
+        plt.xlabel("days since the experiment started" + (" (the expected day is further right)"
+                                                          if data.expected_day and data.expected_day > right else ""))
+        plt.xlim(0.0, right)
         self.refresh()
 
 
