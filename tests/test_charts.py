@@ -108,6 +108,13 @@ def test_experiment_uplift_chart(snap_compare) -> None:  # type: ignore[no-untyp
     assert snap_compare(ChartsApp("experiment:checkout-button", experiment_state()), terminal_size=(120, 24))
 
 
+def test_a_gap_in_the_data_splits_the_line() -> None:
+    from widgets.charts import segments
+
+    assert segments([(0, 1.0), (1, None), (2, 2.0), (3, 3.0), (4, None)]) == [[(0, 1.0)], [(2, 2.0), (3, 3.0)]]
+    assert segments([(0, None)]) == []
+
+
 def test_uplift_data_covers_the_whole_life_and_expects_a_day() -> None:
     (data,) = uplift_data(experiment_state().experiments[0])
     assert data.days[0] == 0.0 and data.days[-1] == 13.0

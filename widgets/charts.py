@@ -89,7 +89,9 @@ class MetricChart(_Chart):
             return
         origin = known[0][0]
         xs = [(t - origin) / 60 for t, _ in known]
-        plt.plot(xs, [v for _, v in known], marker="braille", color="cyan+")
+        for segment in segments(data.points):  # a metrics outage is a gap, not a line across it
+            plt.plot([(t - origin) / 60 for t, _ in segment], [v for _, v in segment], marker="braille",
+                     color="cyan+")
         for limit in (data.low, data.high):
             if limit is not None:
                 plt.hline(limit, "red")
@@ -133,6 +135,18 @@ class UpliftChart(_Chart):
                                                           if data.expected_day and data.expected_day > right else ""))
         plt.xlim(0.0, right)
         self.refresh()
+
+
+def segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    """The runs of points that have a value, split where a value is missing."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for t, v in points:
+        if v is None:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((t, v))
+    return [run for run in out if run]
 
 
 def _time_axis(plt: Any, origin: float, last_minute: float, ticks: int = 5) -> None:
