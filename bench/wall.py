@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import BASELINE_MARKERS, ROOT, baseline_command, check_painted, env_for, kib, ratio
+from bench.baseline_app import MARKERS as BASELINE_MARKERS
+from bench.common import ROOT, baseline_command, check_painted, env_for, kib, ratio
 from bench.pty_run import PtyResult, run_in_pty
 
 WINDOW_START = 5.0
