@@ -11,9 +11,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.verbs import BAD_INPUT, UNREACHABLE
-from app.verbs.act import VERBS
-from app.verbs.targets import UNTIL
+from app.verbs import BAD_INPUT, UNREACHABLE, UNTIL, VERBS
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -116,7 +114,12 @@ def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions
 
     if args.demo is None and args.at:
         raise ValueError("--at only applies to --demo")
-    return BackendOptions(demo=args.demo, seed=args.seed, at=args.at, read_only=read_only)
+    demo = args.demo
+    if demo == "":
+        from app.factory import DEFAULT_SCENARIO
+
+        demo = DEFAULT_SCENARIO
+    return BackendOptions(demo=demo, seed=args.seed, at=args.at, read_only=read_only)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

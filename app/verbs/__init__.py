@@ -16,3 +16,8 @@ FAILED = 1
 BAD_INPUT = 2
 TIMEOUT = 3
 UNREACHABLE = 4
+
+#: The rollout commands, as the CLI names them (`app.control.commands.Verb` values).
+VERBS = ("promote", "abort", "pause", "resume", "step", "switch", "undo")
+#: What `wait --until` accepts.
+UNTIL = ("Succeeded", "Failed", "Promoted", "Paused")

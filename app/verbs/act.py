@@ -13,13 +13,11 @@ from typing import TextIO
 from app.control.commands import Preview, RolloutCommand, Verb
 from app.identity import operator
 from app.sanitize import clean
-from app.verbs import BAD_INPUT, FAILED, OK
+from app.verbs import BAD_INPUT, FAILED, OK, VERBS  # noqa: F401 - VERBS re-exported
 from app.verbs import engine_calls as calls
 from app.verbs.backend import BackendOptions, open_session
 from app.verbs.report import emit
 from app.verbs.targets import find
-
-VERBS = ("promote", "abort", "pause", "resume", "step", "switch", "undo")
 
 
 class NeedsConfirmation(Exception):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.model import Phase, Rollout, RoomState
 from app.sanitize import clean
+from app.verbs import UNTIL  # noqa: F401 - re-exported
 
-UNTIL = ("Succeeded", "Failed", "Promoted", "Paused")
 #: Phases in which all traffic has gone (or is going) to the new revision.
 PROMOTED = (Phase.PROMOTING, Phase.FINALISING, Phase.SUCCEEDED)
 
