@@ -168,3 +168,46 @@ def test_judge_paused_and_durations() -> None:
     for bad in ("0", "-1", "m", "5x", "1h30"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+PRODUCTION = """\
+name: prod
+targets:
+  - name: checkout
+    namespace: shop
+    strategy: canary
+    deployment: checkout
+    production: true
+    analysis:
+      interval: 30
+      threshold: 5
+      metrics: [{name: request-success-rate, min: 99, interval: 30s}]
+events:
+  - at: 10
+    release: {target: checkout, image: shop/checkout:2.0.0}
+"""
+
+
+async def test_on_a_terminal_a_production_target_asks_for_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.verbs.act import act
+    from app.verbs.backend import BackendOptions
+
+    scenario = tmp_path / "prod.yaml"
+    scenario.write_text(PRODUCTION)
+    options = BackendOptions(demo=str(scenario), at=90)
+    asked: list[str] = []
+
+    def typed(answer: str):  # type: ignore[no-untyped-def]
+        def ask(prompt: str) -> str:
+            asked.append(prompt)
+            return answer
+
+        return ask
+
+    code = await act(options, "promote", "checkout", "release", yes=False, as_json=False, ask=typed("checkou"))
+    assert code == BAD_INPUT and "type checkout to confirm" in asked[-1]
+    assert "does not match checkout; nothing was done" in capsys.readouterr().err
+    code = await act(options, "promote", "checkout", "release", yes=False, as_json=False, ask=typed("checkout"))
+    assert code == OK and "promot" in capsys.readouterr().out
