@@ -139,3 +139,29 @@ async def test_a_chart_redraws_only_when_its_data_changes() -> None:
         assert [c.draws for c in charts] == [2, 1]
         await pilot.press("escape")
         assert not isinstance(app.screen, ChartScreen)
+
+
+async def test_open_charts_from_a_room_screen() -> None:
+    from textual.screen import Screen
+
+    from app.screens.charts import CHARTS_BINDING, open_charts
+
+    class Room(Screen[None]):
+        BINDINGS = [CHARTS_BINDING]
+
+        def action_charts(self) -> None:
+            open_charts(self, KEY)
+
+    class RoomApp(App[None]):
+        state = rollout_state()
+
+        def on_mount(self) -> None:
+            self.push_screen(Room())
+
+    app = RoomApp()
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ChartScreen) and app.screen.key == KEY
+        await pilot.press("c")
+        assert not isinstance(app.screen, ChartScreen)
