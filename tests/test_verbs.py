@@ -164,6 +164,10 @@ def test_judge_paused_and_durations() -> None:
     assert judge(Rollout(name="a", phase=Phase.PROGRESSING), "Paused") is None
     assert judge(Rollout(name="a", phase=Phase.SUCCEEDED), "Failed") == "failed"
     assert judge(Rollout(name="a", phase=Phase.FINALISING), "Promoted") == "reached"
+    # Argo Rollouts' phases: Healthy is a finished release, Degraded a failed one
+    assert judge(Rollout(name="a", phase=Phase.HEALTHY), "Succeeded") == "reached"
+    assert judge(Rollout(name="a", phase=Phase.DEGRADED), "Succeeded") == "failed"
+    assert judge(Rollout(name="a", phase=Phase.PAUSED), "Paused") == "reached"
     assert [parse_duration(t) for t in ("90", "90s", "30m", "1h30m")] == [90, 90, 1800, 5400]
     for bad in ("0", "-1", "m", "5x", "1h30"):
         with pytest.raises(ValueError):

@@ -26,7 +26,7 @@ async def test_a_read_only_demo_sees_the_canary_promoted() -> None:
                 break
     finally:
         await demo.engine.stop()
-    assert Phase.PROGRESSING in seen and rollout.phase is Phase.SUCCEEDED
+    assert rollout is not None and Phase.PROGRESSING in seen and rollout.phase is Phase.SUCCEEDED
     assert rollout.stable_image == "microservices/api:1.5.0"
     assert demo.autopilot._tasks == []  # stopped with the room
 

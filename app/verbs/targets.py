@@ -6,8 +6,11 @@ from app.model import Phase, Rollout, RoomState
 from app.sanitize import clean
 from app.verbs import UNTIL  # noqa: F401 - re-exported
 
-#: Phases in which all traffic has gone (or is going) to the new revision.
-PROMOTED = (Phase.PROMOTING, Phase.FINALISING, Phase.SUCCEEDED)
+#: Phases of a finished release, a failed one, and one whose traffic has gone (or is going) to the new
+#: revision, in Flagger's vocabulary and Argo Rollouts' (Healthy, Degraded) alike.
+SUCCEEDED = (Phase.SUCCEEDED, Phase.HEALTHY)
+FAILED = (Phase.FAILED, Phase.DEGRADED, Phase.TERMINATED)
+PROMOTED = (Phase.PROMOTING, Phase.FINALISING, *SUCCEEDED)
 
 
 class UnknownTarget(Exception):
@@ -32,15 +35,15 @@ def find(state: RoomState, name: str) -> Rollout:
 def judge(r: Rollout, until: str) -> str | None:
     """ "reached", "failed" (it can no longer get there this release), or None (keep waiting)."""
     if until == "Succeeded":
-        return "reached" if r.phase is Phase.SUCCEEDED else "failed" if r.phase is Phase.FAILED else None
+        return "reached" if r.phase in SUCCEEDED else "failed" if r.phase in FAILED else None
     if until == "Failed":
-        return "reached" if r.phase is Phase.FAILED else "failed" if r.phase is Phase.SUCCEEDED else None
+        return "reached" if r.phase in FAILED else "failed" if r.phase in SUCCEEDED else None
     if until == "Promoted":
-        return "reached" if r.phase in PROMOTED else "failed" if r.phase is Phase.FAILED else None
+        return "reached" if r.phase in PROMOTED else "failed" if r.phase in FAILED else None
     if until == "Paused":
-        if r.paused:
+        if r.paused or r.phase is Phase.PAUSED:
             return "reached"
-        return "failed" if r.phase in (Phase.SUCCEEDED, Phase.FAILED) else None
+        return "failed" if r.phase in SUCCEEDED + FAILED else None
     raise ValueError(f"unknown --until {until!r}")
 
 
