@@ -112,3 +112,13 @@ def test_refresh_has_a_floor() -> None:
     args: argparse.Namespace = build_parser().parse_args(["watch", "--demo", "--refresh", "0.01"])
     app: Any = watch_app(args)
     assert app.engine.publish_every >= 10.0  # 10 simulated seconds per real second: at most one snapshot a second
+
+
+async def test_250x70_shows_the_whole_fleet_on_one_page() -> None:
+    app, clock = wall("fleet")
+    async with app.run_test(size=(250, 70)) as pilot:
+        await clock.advance(2)
+        await pilot.pause()
+        shown = [t.card.title for t in app.wall.query(WallTile) if t.card is not None and t.display]
+        assert len(shown) == 50 and shown[0] == "shop-api" and shown[-1] == "media-edge"
+        assert str(app.wall.query_one("#wall-page").render()).startswith("rollouts · 50 of 50")
