@@ -13,6 +13,7 @@ from bench import (
     prometheus_batch,
     redis_results,
     terminal_bytes,
+    wall,
 )
 
 
@@ -22,7 +23,7 @@ def main() -> int:
     failed = False
     for name, module in (("canary_timing", canary_timing), ("first_frame", first_frame),
                          ("terminal_bytes", terminal_bytes), ("prometheus_batch", prometheus_batch),
-                         ("redis_results", redis_results), ("flag_eval", flag_eval),
+                         ("redis_results", redis_results), ("flag_eval", flag_eval), ("wall", wall),
                          ("cluster_reads", cluster_reads)):
         print(f"== {name}", flush=True)
         try:

@@ -13,6 +13,7 @@ from app.model import HealthStatus
 from backends.base import Deployment, NotFound, Route, Unavailable, WatchEvent
 
 NS = "shop"
+HOLD = "hold"  # in a script: wait until the test lets it go on
 
 
 def dep(name: str, rv: int, image: str = "app:1") -> Deployment:
@@ -25,24 +26,28 @@ class ScriptedCluster:
     name = "scripted"
     read_only = False
 
-    def __init__(self, *scripts: list[WatchEvent | None]) -> None:
+    def __init__(self, *scripts: list[WatchEvent | str | None]) -> None:
         self.scripts = list(scripts)
         self.opened = 0
         self.hold = asyncio.Event()
 
-    async def _play(self, script: list[WatchEvent | None]) -> AsyncIterator[WatchEvent]:
+    async def _play(self, script: list[WatchEvent | str | None]) -> AsyncIterator[WatchEvent]:
         for event in script:
             if event is None:
                 raise Unavailable("scripted", "The scripted API went away.")
+            if event == HOLD:
+                await self.hold.wait()
+                continue
+            assert isinstance(event, WatchEvent)
             yield event
-        await self.hold.wait()
+        await asyncio.Event().wait()
 
     def watch(self, namespace: str | None = None) -> AsyncIterator[WatchEvent]:
         self.opened += 1
         return self._play(self.scripts.pop(0) if self.scripts else [])
 
 
-def listed(*objs: Deployment | Route) -> list[WatchEvent | None]:
+def listed(*objs: Deployment | Route) -> list[WatchEvent | str | None]:
     return [
         WatchEvent(type="RESET"),
         *(WatchEvent(type="ADDED", kind=type(o).__name__, object=o) for o in objs),
@@ -80,27 +85,33 @@ async def test_list_then_changes_in_order_and_older_events_are_ignored() -> None
         await cache.stop()
 
 
-async def test_a_relist_drops_what_is_gone_and_health_goes_stale_then_down_then_up() -> None:
+async def test_a_dropped_stream_is_stale_an_api_gone_is_down_and_a_relist_drops_what_is_gone() -> None:
     clock = VirtualClock()
-    first = listed(dep("a", 1), dep("b", 2)) + [None]
-    second = listed(dep("a", 9, "app:3"))
-    cluster = ScriptedCluster(first, second)
+    first = listed(dep("a", 1), dep("b", 2)) + [None]  # the stream drops after its list
+    reopening = [HOLD, None]  # the reopened watch hangs, then the API does not answer at all
+    third = listed(dep("a", 9, "app:3"))
+    cluster = ScriptedCluster(first, reopening, third)
     cache = ObjectCache(cluster, clock, [NS], stale_after=30.0)  # type: ignore[arg-type]
     try:
         cache.start()
         await settle(clock)
-        assert not cache.synced(NS), "the stream broke right after its list"
+        assert not cache.synced(NS) and cluster.opened == 2, "reopened at once after a dropped stream"
         health = cache.health(clock.now())
         assert health.status is HealthStatus.STALE and "showing the data from 0 s ago" in health.reason
         assert cache.deployment(NS, "b").resource_version == "2", "the last good data stays"
-        assert cache.age(NS, clock.now() + 40) == 40
-        assert cache.health(clock.now() + 40).status is HealthStatus.DOWN
+        assert cache.health(clock.now() + 40).status is HealthStatus.DOWN, "stale data grows too old"
+        cluster.hold.set()
+        await settle(clock)
+        health = cache.health(clock.now())
+        assert health.status is HealthStatus.DOWN and "The scripted API went away." in health.reason
+        assert cache.age(NS, clock.now() + 7) == 7
         await settle(clock, 1.0)  # backoff, then the watch is reopened and lists again
-        assert cluster.opened == 2 and cache.synced(NS) and cache.lists == 2
+        assert cluster.opened == 3 and cache.synced(NS) and cache.lists == 2
         assert cache.deployment(NS, "a").image == "app:3"
         assert cache.get("Deployment", NS, "b") is None, "not in the new list: gone"
         assert cache.health(clock.now()).status is HealthStatus.UP
     finally:
+        cluster.hold.set()
         await cache.stop()
 
 

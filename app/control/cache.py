@@ -77,6 +77,7 @@ class ObjectCache:
         self._synced: dict[str, bool] = {ns: False for ns in self.namespaces}
         self._broken_at: dict[str, float | None] = {ns: None for ns in self.namespaces}
         self._error: BackendError | None = None
+        self._unreachable: set[str] = set()  # namespaces whose watch could not even be opened again
         self._tasks: list[asyncio.Task[None]] = []
         self.kind = cluster.name
         self._up_since = clock.now()
@@ -102,20 +103,23 @@ class ObjectCache:
         failures = 0
         while True:
             if await self._follow(namespace):
-                failures = 0
+                failures = 0  # it was live: reopen at once, it may only have been a dropped stream
+                await self.clock.sleep(0)
+                continue
             await self.clock.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
             failures += 1
 
     async def _follow(self, namespace: str) -> bool:
         """One watch, until it breaks; True when it got as far as a complete list."""
         stream = self.cluster.watch(namespace)
-        listed = False
+        listed = connected = False
         try:
             async for event in stream:
+                connected = True
                 self._on_event(namespace, event)
                 listed = listed or event.type == "SYNCED"
         except BackendError as err:
-            self._broken(namespace, err)
+            self._broken(namespace, err, connected)
         finally:
             if isinstance(stream, ClosableStream):
                 await stream.aclose()
@@ -149,14 +153,17 @@ class ObjectCache:
         self._listing[namespace] = None
         self._synced[namespace] = True
         self._broken_at[namespace] = None
+        self._unreachable.discard(namespace)
         if all(self._synced.values()) and self._error is not None:
             self._error = None
             self._up_since = self.clock.now()
         self.lists += 1
         self.on_change()
 
-    def _broken(self, namespace: str, err: BackendError) -> None:
+    def _broken(self, namespace: str, err: BackendError, connected: bool = True) -> None:
         self._error = err
+        if not connected:  # the API itself did not answer: not a dropped stream
+            self._unreachable.add(namespace)
         if self._synced.get(namespace) or self._broken_at.get(namespace) is None:
             self._broken_at[namespace] = self.clock.now()
         self._synced[namespace] = False
@@ -241,15 +248,17 @@ class ObjectCache:
 
     # ------------------------------------------------------------ health
     def health(self, now: float) -> BackendHealth:
-        """UP while every watch is live; STALE (last good data, with its age) while a watch is broken,
-        DOWN once that data is older than `stale_after` or there never was any."""
+        """UP while every watch is live; STALE (the last good data, with its age) while a dropped stream
+        is being reopened; DOWN with the reason (and the age of the data still shown) once the API does
+        not answer, or the data is older than `stale_after`."""
         broken = [ns for ns in self.namespaces if not self._synced[ns] and self._broken_at[ns] is not None]
         if not broken or self._error is None:
             return BackendHealth(name="cluster", kind=self.kind, since=self._up_since)
         age = max(self.age(ns, now) for ns in broken)
         since = min(b for ns in broken if (b := self._broken_at[ns]) is not None)
         has_data = any(k[1] in broken for k in self._objects)
-        status = HealthStatus.STALE if has_data and age <= self.stale_after else HealthStatus.DOWN
+        away = any(ns in self._unreachable for ns in broken)
+        status = HealthStatus.STALE if has_data and not away and age <= self.stale_after else HealthStatus.DOWN
         what = f"showing the data from {age_text(age)} ago" if has_data else "no data yet"
         return BackendHealth(
             name="cluster",

@@ -7,6 +7,7 @@ from app.model import Strategy, Target
 from backends.sim.cluster import SimCluster
 from backends.sim.defaults import DEFAULT_IMAGES, DEFAULT_RPS, DEFAULT_TARGETS, colours_of, primary_of, service_of
 from backends.sim.director import Director
+from backends.sim.loop import Looper
 from backends.sim.metrics import SimMetrics
 from backends.sim.scenario import Scenario, load_scenario
 from backends.sim.state import SimDeployment, SimRoute, SimService
@@ -27,6 +28,7 @@ def build_world(scenario: Scenario | str | None, clock: Clock, seed: int | None 
     world.cluster = SimCluster(world)
     world.metrics = SimMetrics(world)
     world.director = Director(world, scenario)
+    world.looper = Looper(world, scenario.loop) if scenario.loop is not None else None
     targets = list(scenario.targets if scenario.targets is not None else DEFAULT_TARGETS)
     world.targets = targets
     for target in targets:

@@ -53,12 +53,22 @@ class Script(Protocol):
     pending: list[Event]
 
     def step(self, t: float) -> None: ...
+    def apply(self, event: Event) -> None: ...
+
+
+class Stepper(Protocol):
+    """Anything else that acts once per simulated second (`Looper`: release rounds)."""
+
+    def step(self, t: float) -> None: ...
 
 
 class NoScript:
     pending: list[Event] = []
 
     def step(self, t: float) -> None:
+        return None
+
+    def apply(self, event: Event) -> None:
         return None
 
 
@@ -86,7 +96,9 @@ class SimWorld:
         self.cluster_down = False
         self.traffic = TrafficGenerator(self.seed)
         self.director: Script = NoScript()  # build_world hands in the scenario's director
+        self.looper: Stepper | None = None  # and the release rounds of its `loop:` section, if any
         self._steps = 0  # whole seconds processed since `start`
+        self._settled: float | None = None  # the clock time pods were last settled at
         self._published_ready: dict[tuple[str, str], int] = {}
         self._subscribers: list[tuple[str | None, asyncio.Queue[WatchEvent | None]]] = []
         self._versions = itertools.count(1)  # one resourceVersion sequence for every object, as etcd's
@@ -123,7 +135,12 @@ class SimWorld:
             self._settle_pods(t)
             self.traffic.step(t, self.flows(t), self._behaviour_at(t))
             self.director.step(t)
-        self._settle_pods(max(now, self.now))
+            if self.looper is not None:
+                self.looper.step(t)
+        settle = max(now, self.now)
+        if settle != self._settled:  # every call of one instant settles once (writes settle their own object)
+            self._settle_pods(settle)
+            self._settled = settle
 
     def sync(self) -> float:
         now = self.clock.now()
