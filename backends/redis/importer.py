@@ -1,0 +1,92 @@
+"""`shiftroom experiments import`: the seed's ConfigMap (or experiments.json) into `experiment:<id>` keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from redis import exceptions as rx
+
+from app.experiments import experiment_errors
+from app.experiments import import_experiments as parse_import
+from app.flags import validate_flag_name
+from backends.base import Conflict, Invalid
+from backends.redis.conn import Connection
+from backends.redis.values import BACKEND, dump_json, load_object
+
+ATTEMPTS = 5
+
+
+def _valid_id(eid: str) -> None:
+    try:
+        validate_flag_name(eid)
+    except ValueError as exc:
+        raise Invalid(
+            BACKEND, str(exc).replace("A flag name", "An experiment id").replace("feature:", "experiment:")
+        ) from None
+
+
+async def import_experiments(
+    conn: Connection,
+    key_of: Callable[[str], bytes],
+    source: bytes | str | Mapping[str, Any],
+    *,
+    overwrite: bool = False,
+) -> dict[str, str]:
+    """Write every experiment of the file as `experiment:<id>`, all or nothing, in one MULTI.
+
+    Refuses (Conflict, nothing written) when an existing experiment differs,
+    unless `overwrite`. Returns id -> "created" | "unchanged" | "replaced".
+    """
+    try:
+        pairs = parse_import(source)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(BACKEND, str(exc)) from None
+    values: dict[str, bytes] = {}
+    for eid, config in pairs:
+        _valid_id(eid)
+        errs = experiment_errors(config)
+        if errs:
+            raise Invalid(BACKEND, f"Experiment {eid} in the file: {errs[0]}.")
+        values[eid] = dump_json(config, f"Experiment {eid}", compact=False)
+    keys = [key_of(eid) for eid in values]
+    for _ in range(ATTEMPTS):
+        async with conn.io("importing experiments"):
+            async with conn.client.pipeline(transaction=True) as pipe:
+                try:
+                    if keys:
+                        await pipe.watch(*keys)
+                    current = await pipe.mget(keys) if keys else []
+                    status = _statuses(values, current, overwrite)
+                    pipe.multi()
+                    for (eid, value), key in zip(values.items(), keys, strict=False):
+                        if status[eid] != "unchanged":
+                            pipe.set(key, value)
+                    await pipe.execute()
+                    return status
+                except rx.WatchError:
+                    continue
+    raise Conflict(BACKEND, "The experiments kept changing during the import; nothing was imported, try again.")
+
+
+def _statuses(values: dict[str, bytes], current: list[bytes | None], overwrite: bool) -> dict[str, str]:
+    status: dict[str, str] = {}
+    clashes = []
+    for (eid, value), raw in zip(values.items(), current, strict=False):
+        if raw is None:
+            status[eid] = "created"
+        elif load_object(raw) == json.loads(value):
+            status[eid] = "unchanged"
+        else:
+            status[eid] = "replaced"
+            clashes.append(eid)
+    if clashes and not overwrite:
+        many = len(clashes) > 1
+        raise Conflict(
+            BACKEND,
+            f"Experiment{'s' if many else ''} {', '.join(clashes)} already exist"
+            f"{'' if many else 's'} with a different config; nothing was imported "
+            "(use overwrite to replace).",
+        )
+    return status
