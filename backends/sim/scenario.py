@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.yamlfile import YamlFileError, compose, error_at, validate
+from app.yamlfile import YamlFileError, compose, error_at, read_text, validate
 
 from app.model import Target
 from backends.sim.behaviour import Behaviour, Ramp
@@ -34,7 +34,11 @@ ACTIONS = ("release", "behaviour", "metrics", "cluster", "note")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: Requests per second: a finite number, 0 or more (`.nan`, `.inf` and negatives are refused).
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Release(_Strict):
@@ -104,7 +108,7 @@ class Scenario(_Strict):
     description: str = ""
     seed: int = 1
     duration: float = Field(600.0, gt=0)
-    rps: dict[str, float] = Field(default_factory=dict)
+    rps: dict[str, Rate] = Field(default_factory=dict)
     targets: tuple[Target, ...] | None = None
     images: dict[str, str] = Field(default_factory=dict)
     behaviour: dict[str, Behaviour] = Field(default_factory=dict)
@@ -156,11 +160,7 @@ def _read(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path).expanduser()
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in name_or_path or path.exists()
     if looks_like_path:
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise ScenarioError(f"Cannot read scenario file {path}: {reason.lower()}.", str(path)) from None
+        return read_text(path, "the scenario file", ScenarioError), str(path)
     entry = _builtin_dir().joinpath(f"{name_or_path}.yaml")
     if not entry.is_file():
         known = ", ".join(n for n, _ in list_scenarios())
