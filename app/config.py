@@ -135,7 +135,7 @@ def load_config(explicit: str | None = None, env: Mapping[str, str] | None = Non
     path = config_path(explicit, env)
     data: dict[str, Any] = {}
     if path is not None:
-        text = read_text(path, "the config file", ConfigError)
+        text = read_text(path, "config file", ConfigError)
         root, data = compose(text, str(path), "a config file", ConfigError)
         config = validate(Config, {**data, "source": str(path)}, root, str(path), ConfigError)
     else:
@@ -208,7 +208,7 @@ def check_names(config: Config, themes: Iterable[str], binding_ids: Iterable[str
 def _config_error(config: Config, loc: tuple[Any, ...], msg: str) -> ConfigError:
     if not config.source:
         return ConfigError(f"environment: {msg}.")
-    root, _ = compose(read_text(Path(config.source), "the config file", ConfigError), config.source,
+    root, _ = compose(read_text(Path(config.source), "config file", ConfigError), config.source,
                       "a config file", ConfigError)
     err = error_at(root, config.source, loc, msg, error=ConfigError)
     assert isinstance(err, ConfigError)

@@ -30,21 +30,21 @@ class YamlFileError(Exception):
 MAX_DEPTH = 64
 
 
-def read_text(path: Path, what: str, error: type[YamlFileError] = YamlFileError) -> str:
+def read_text(path: Path, what: str, error: type[YamlFileError] = YamlFileError, *, article: str = "the ") -> str:
     """The file as UTF-8 text; one sentence naming the file when it cannot be read or is not text."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         reason = (exc.strerror or type(exc).__name__).lower()
-        raise error(f"Cannot read {what} {path}: {reason}.", str(path)) from None
+        raise error(f"Cannot read {article}{what} {path}: {reason}.", str(path)) from None
     if b"\x00" in data[:8192]:
-        raise error(f"{path}: {what} must be YAML text, but this file is binary (it holds NUL bytes).", str(path))
+        raise error(f"{path}: the {what} must be YAML text, but this file is binary (it holds NUL bytes).", str(path))
     text, problem = safejson.decode(data.removeprefix(b"\xef\xbb\xbf"))  # YAML allows a UTF-8 BOM
     if problem:
         at = int(problem.rsplit(" ", 1)[-1]) if problem.startswith("not UTF-8") else 0
         line = data[:at].count(b"\n") + 1
-        raise error(f"{path}:{line}: {what} must be UTF-8 text; it is {problem}.".replace("it is starts", "it starts"),
-                    str(path), line)
+        verb = "" if problem.startswith("starts") else "is "
+        raise error(f"{path}:{line}: the {what} must be UTF-8 text; it {verb}{problem}.", str(path), line)
     return text
 
 
