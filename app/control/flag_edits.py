@@ -244,3 +244,13 @@ def diff_lines(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]
         else:
             lines.append(f"{key}: {value_text(b)} → {value_text(a)}")
     return lines
+
+
+def parse_user_ids(text: str) -> list[str]:
+    """Ids pasted one per line, or separated by commas, spaces or tabs; a JSON array works too."""
+    text = text.strip()
+    if text.startswith("["):
+        value, problem = rawjson.parse(text)
+        if not problem and isinstance(value, list):
+            return [str(u) for u in value if u is not None]
+    return [part for part in text.replace(",", " ").split() if part]

@@ -15,11 +15,12 @@ one sentence saying why not); everything else here works on text.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from app import safejson
 
 MAX_DEPTH = 64  # deeper values are kept as text, never parsed
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
@@ -132,24 +133,13 @@ def depth(text: str) -> int:
 
 def parse(text: str) -> tuple[Any, str]:
     """(value, "") or (None, why not in a few words). Never raises: the one JSON reader of this module."""
-    if depth(text) > MAX_DEPTH:
-        return None, f"it nests deeper than {MAX_DEPTH} levels"
-    try:
-        return json.loads(text), ""
-    except RecursionError:
-        return None, "it nests too deeply"
-    except (ValueError, OverflowError) as exc:
-        return None, f"it is not valid JSON ({getattr(exc, 'msg', type(exc).__name__)})"
+    parsed = safejson.loads(text, max_depth=MAX_DEPTH)
+    return (parsed.value, "") if parsed.ok else (None, parsed.error)
 
 
 def dump(value: Any) -> str:
     """`JSON.stringify(value)`: compact, non-ASCII kept, lone surrogates as `\\udXXX` escapes."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-    return text
+    return safejson.dumps(value, compact=True)
 
 
 def values(text: str, found: list[Member]) -> dict[str, tuple[Any, str, str]]:

@@ -163,7 +163,8 @@ class StoreDesk:
             except BackendError:
                 ids = []  # the store is down: preview on synthetic ids rather than not at all
             if ids:
-                return ids, "assigned experiment users"
+                return ids, "simulated experiment users" if self.store and self.store.name == "sim" else (
+                    "assigned experiment users")
         return [f"user-{i}" for i in range(limit)], f"user-0..user-{limit - 1}"
 
     # ------------------------------------------------------------ preview

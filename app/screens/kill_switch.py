@@ -1,6 +1,6 @@
 """The kill switch confirmation: exactly what changes, the flag's name typed, and a reason.
 
-It dismisses with the reason (the caller then runs `store_ops.kill_flag`)
+It dismisses with the reason (the caller then executes the engine's `KillFlag`)
 or with None. Cancel has focus first; Kill stays disabled until the typed
 name matches and a reason is given.
 """

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from app import safejson
 from backends.base import Invalid
 
 ABSENT = "0"  # the version token of a key that does not exist
@@ -67,11 +68,8 @@ def dump_json(value: Mapping[str, Any], what: str, *, compact: bool) -> bytes:
 
 def load_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object in `raw`, or None when it is not one."""
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError, OverflowError):
-        return None
-    return value if isinstance(value, dict) else None
+    parsed = safejson.loads_object(raw)
+    return parsed.value if parsed.ok else None
 
 
 def key_text(key: bytes | str) -> str:
