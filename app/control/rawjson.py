@@ -155,8 +155,10 @@ def values(text: str, found: list[Member]) -> dict[str, tuple[Any, str, str]]:
 def splice(text: str, found: list[Member], changes: Mapping[str, str | None]) -> str:
     """`text` with each named member's value replaced by the raw JSON given (None: removed), new ones appended.
 
-    Every byte outside the changed members is kept. Duplicate keys all take the new value.
+    Every byte outside the changed members is kept. Of duplicate keys only the last is replaced (the one
+    `JSON.parse` keeps, so the others change nothing); a removal removes them all.
     """
+    last = {m.key: i for i, m in enumerate(found)}
     if found:
         opening = text[: found[0].start]
         items: list[list[str]] = []
@@ -169,7 +171,7 @@ def splice(text: str, found: list[Member], changes: Mapping[str, str | None]) ->
                     else:
                         items.append(["", sep])
                 continue
-            new = changes.get(m.key)
+            new = changes.get(m.key) if last[m.key] == i else None
             items.append([text[m.start : m.value_start] + new if new is not None else text[m.start : m.value_end], sep])
         text = opening + "".join(a + b for a, b in items)
     present = {m.key for m in found}

@@ -292,6 +292,10 @@ class StoreDesk:
     async def execute(self, cmd: Command, confirmed: Preview | None, actor: str) -> Result:
         target = _target(cmd)
         try:
+            if isinstance(cmd, SaveFlag) and cmd.expected_version is not None and self._refusal(_what(cmd)) is None:
+                stored = await self._read("flag", cmd.name)
+                if stored.version != cmd.expected_version:  # the editor's base moved: their change, not a preview
+                    return await self._save_conflict(cmd, stored)
             fresh = await self._preview(cmd)
             if confirmed is not None and confirmed.version != fresh.version:
                 return Result(
