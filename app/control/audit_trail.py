@@ -72,6 +72,8 @@ class AuditTrail:
         self.events.append(event)
         if self.audit is not None and not stored:
             self._queue.append(event)
+            if self._health.status is not HealthStatus.UP:
+                self._to_spool()  # the backend is down: durable at once, not at the next retry
             self._wake.set()
         self.on_change()
 
