@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.model import AuditEvent, Level
@@ -22,7 +22,7 @@ MAX_VALUE_CHARS = 40
 
 def iso_time(t: float) -> str:
     """`2026-01-01T00:00:00Z` (UTC, whole seconds) for a clock time."""
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _short(value: Any) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -53,7 +53,7 @@ def seed_variant(config: dict[str, Any], user_id: str) -> str:
 
 def seed_event(exp_id: str, user_id: str, event_type: str, data: dict[str, Any]) -> str:
     """The seed's `_track_event` document (naive UTC isoformat, `json.dumps` defaults)."""
-    return json.dumps({"timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+    return json.dumps({"timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
                        "experiment_id": exp_id, "user_id": user_id, "event_type": event_type, "data": data})
 
 
@@ -190,7 +190,8 @@ async def test_detects_seed_data_rebuilds_in_batches_and_the_snapshot_shows_the_
         assert [d for d, _ in progress] == sorted(d for d, _ in progress)
         assert ticks > len(progress), "the event loop ran other tasks between batches"
         events = USERS + sum(2 if i % 12 == 0 else 1 for i in range(0, USERS, 4))
-        assert job.message == f"Experiment {EXP}: counters rebuilt from 3 000 event lists ({events:,} events).".replace(",", " ")
+        expected_message = f"Experiment {EXP}: counters rebuilt from 3 000 event lists ({events:,} events)."
+        assert job.message == expected_message.replace(",", " ")
 
         _, experiments = await desk.refresh()
         assert shown(experiments) == expected and not any(e.needs_rebuild for e in experiments)

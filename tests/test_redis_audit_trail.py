@@ -24,7 +24,7 @@ def event(i: int, action: str = "step") -> AuditEvent:
                       reason=f"decision {i}", before={"weight": i}, after={"weight": i + 10}, level=Level.INFO)
 
 
-async def until(predicate, timeout: float = 15.0) -> None:  # noqa: ANN001
+async def until(predicate, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"

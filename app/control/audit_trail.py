@@ -114,15 +114,18 @@ class AuditTrail:
             if not self.queued and self._health.status is HealthStatus.UP:
                 self._wake.clear()
                 await self._wake.wait()
-            if self._health.status is not HealthStatus.UP:
+            if not self._is_up():
                 await asyncio.sleep(RETRY_EVERY)
                 await self._ping()
-                if self._health.status is not HealthStatus.UP:
+                if not self._is_up():
                     self._to_spool()
                     continue
             await self.flush()
 
     # ------------------------------------------------------------ health
+    def _is_up(self) -> bool:
+        return self._health.status is HealthStatus.UP
+
     async def _ping(self) -> None:
         if self.audit is None:
             return

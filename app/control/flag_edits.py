@@ -22,7 +22,8 @@ from typing import Any
 
 from app.audit import iso_time
 from app.control import rawjson
-from app.flags import served, validate_flag_config
+from app.flag_json import validate_flag_config
+from app.flags import served
 
 KILL_VALUES: dict[str, str] = {"enabled": "false", "percentage": "0", "userWhitelist": "[]"}
 #: Fields the seed's evaluation reads: the only ones parsed to prove a killed flag is off.

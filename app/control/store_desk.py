@@ -37,7 +37,8 @@ from app.control.commands import (
 )
 from app.control.jobs import JobBoard, Progress
 from app.control.store_jobs import RebuildJobs
-from app.flags import cohort_diff, validate_flag_config, validate_flag_name
+from app.flag_json import validate_flag_config, validate_flag_name
+from app.flags import cohort_diff
 from app.model import AuditEvent, BackendHealth, Experiment, Flag, HealthStatus, Level
 from backends.base import (
     AuditedWrites,

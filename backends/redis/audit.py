@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import redis.asyncio as aioredis
 from redis import exceptions as rx
 from redis.asyncio.client import Pipeline
 
@@ -64,7 +66,7 @@ class RedisAudit:
         self.key = key
 
     @property
-    def client(self):
+    def client(self) -> aioredis.Redis:
         return self.conn.client
 
     async def ping(self) -> None:
@@ -86,11 +88,12 @@ class RedisAudit:
             return fields
         await pipe.watch(self.stream)
         last = await pipe.xrevrange(self.stream, count=1)
-        prev = key_text(last[0][0]) if last else ""
+        prev = key_text(last[0][0] or b"") if last else ""
         return sign_fields(fields, prev, self.key)
 
     def queue(self, pipe: Pipeline, fields: Mapping[str, str]) -> None:
-        pipe.xadd(self.stream, dict(fields), maxlen=self.maxlen, approximate=True)
+        entry: dict[Any, Any] = dict(fields)
+        pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=True)
 
     async def append(self, event: AuditEvent) -> None:
         if self.read_only:
@@ -100,7 +103,7 @@ class RedisAudit:
                 async with self.client.pipeline(transaction=True) as pipe:
                     try:
                         fields = await self.fields_for(pipe, event)
-                        pipe.multi()
+                        pipe.multi()  # type: ignore[no-untyped-call]
                         self.queue(pipe, fields)
                         await pipe.execute()
                         return
@@ -115,7 +118,7 @@ class RedisAudit:
         if limit <= 0:
             return []
         async with self.conn.io("reading the audit log"):
-            raw = await self.client.xrevrange(self.stream, count=limit + 1)
+            raw: list[Any] = list(await self.client.xrevrange(self.stream, count=limit + 1) or [])
         raw.reverse()
         out: list[Checked] = []
         for i, (entry_id, data) in enumerate(raw):

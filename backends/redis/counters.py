@@ -246,7 +246,8 @@ class Tally:
             self.malformed += 1
             return
         data = event.get("data")
-        variant = data.get("variant") if isinstance(data, dict) else None
+        data = data if isinstance(data, dict) else {}
+        variant = data.get("variant")
         if not isinstance(variant, str):
             self.skipped += 1
             return

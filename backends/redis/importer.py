@@ -10,10 +10,10 @@ from redis import exceptions as rx
 
 from app.experiments import experiment_errors
 from app.experiments import import_experiments as parse_import
-from app.flags import validate_flag_name
+from app.flag_json import validate_flag_name
 from backends.base import Conflict, Invalid
 from backends.redis.conn import Connection
-from backends.redis.values import BACKEND, dump_json, load_object
+from backends.redis.values import BACKEND, as_bytes, dump_json, load_object
 
 ATTEMPTS = 5
 
@@ -57,9 +57,9 @@ async def import_experiments(
                 try:
                     if keys:
                         await pipe.watch(*keys)
-                    current = await pipe.mget(keys) if keys else []
+                    current = [as_bytes(v) for v in await pipe.mget(keys)] if keys else []
                     status = _statuses(values, current, overwrite)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     for (eid, value), key in zip(values.items(), keys, strict=False):
                         if status[eid] != "unchanged":
                             pipe.set(key, value)

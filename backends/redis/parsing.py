@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.experiments import parse_experiment
-from app.flags import parse_flag
+from app.flag_json import parse_flag
 from app.model import Experiment, Flag
 
 #: What a parser may raise on hostile input besides its own "invalid" results.

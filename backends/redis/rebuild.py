@@ -81,7 +81,7 @@ class Rebuilder:
                 tally, done = await self._fold(experiment_id, pattern, batch, doing, progress, total)
                 mine = glob_escape(f"{p}shiftroom:exp:{experiment_id}:") + "*"
                 old = [k async for keys in scan_batches(self.conn, mine, doing, count=batch) for k in keys]
-                guard.multi()
+                guard.multi()  # type: ignore[no-untyped-call]
                 self._replace(guard, experiment_id, ckey, old, tally)
                 try:
                     await guard.execute()

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from backends.redis.conn import Connection
-from backends.redis.values import glob_escape, key_text
+from backends.redis.values import as_bytes, glob_escape, key_text
 
 SCAN_COUNT = 500
 MGET_CHUNK = 500
@@ -25,7 +25,7 @@ async def scan_batches(
         async with conn.io(doing):
             cursor, keys = await conn.client.scan(cursor, match=pattern, count=count)
         if keys:
-            yield list(keys)
+            yield [k if isinstance(k, bytes) else k.encode() for k in keys]
         await asyncio.sleep(0)
         if cursor == 0:
             return
@@ -46,7 +46,8 @@ async def scan_values(conn: Connection, prefix: str, doing: str) -> list[Row]:
     async with conn.io(doing):
         for i in range(0, len(keys), MGET_CHUNK):
             chunk = keys[i : i + MGET_CHUNK]
-            for key, raw in zip(chunk, await conn.client.mget(chunk), strict=False):  # nil for a key of another type
+            values = [as_bytes(v) for v in await conn.client.mget(chunk)]  # nil for a key of another type
+            for key, raw in zip(chunk, values, strict=False):
                 if raw is None:
                     missing.append(len(out))
                 out.append((key_text(key)[len(prefix) :], raw, ""))

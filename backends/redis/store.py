@@ -22,13 +22,14 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import redis.asyncio as aioredis
 from redis import exceptions as rx
 from redis.asyncio.client import Pipeline
 
 from app.audit import describe_changes
 from app.clock import Clock, RealClock
 from app.experiments import experiment_errors
-from app.flags import validate_flag_name
+from app.flag_json import validate_flag_name
 from app.model import AuditEvent, Experiment, Flag
 from backends.base import Conflict, Invalid
 from backends.redis.audit import DEFAULT_STREAM, RedisAudit
@@ -39,13 +40,14 @@ from backends.redis.parsing import experiment_from, flag_from
 from backends.redis.rebuild import Progress, Rebuilder, RebuildReport
 from backends.redis.scan import Row, scan_values
 from backends.redis.tracking import Tracker
-from backends.redis.values import ABSENT, BACKEND, dump_json, key_text, load_object, version_of
+from backends.redis.values import ABSENT, BACKEND, as_bytes, dump_json, key_text, load_object, version_of
 from backends.redis.watch import Change, Watcher
 
 #: Experiments carry the days since their first assignment where the model has the field.
 ATTEMPTS = 5
 
-Decide = Callable[[bytes | None], Callable[[Pipeline], None] | None]
+Queue = Callable[[Pipeline], object]
+Decide = Callable[[bytes | None], Queue | None]
 
 
 def _checked_id(kind: str, value: str) -> None:
@@ -89,7 +91,7 @@ class RedisStore:
 
     # ------------------------------------------------------------ connection
     @property
-    def client(self):
+    def client(self) -> aioredis.Redis:
         return self.conn.client
 
     @property
@@ -143,12 +145,12 @@ class RedisStore:
                 async with self.client.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(key)
-                        raw = await pipe.get(key)
+                        raw = as_bytes(await pipe.get(key))
                         queue = decide(raw)
                         if queue is None:
                             return raw
                         fields = await self.audit.fields_for(pipe, event) if event is not None else None
-                        pipe.multi()
+                        pipe.multi()  # type: ignore[no-untyped-call]
                         queue(pipe)
                         if fields is not None:
                             self.audit.queue(pipe, fields)
@@ -217,7 +219,7 @@ class RedisStore:
     async def _get_bytes(self, key: bytes, what: str) -> tuple[bytes | None, str]:
         async with self.conn.io(f"reading {what}"):
             try:
-                raw = await self.client.get(key)
+                raw = as_bytes(await self.client.get(key))
             except rx.ResponseError:  # WRONGTYPE: a hash or a list under the name
                 raise Invalid(
                     BACKEND, f"{what} is not stored as a string in Redis, so Shiftroom leaves it untouched."
@@ -229,7 +231,7 @@ class RedisStore:
     ) -> str:
         what = f"{kind.capitalize()} {name}"
 
-        def decide(raw: bytes | None) -> Callable[[Pipeline], None]:
+        def decide(raw: bytes | None) -> Queue:
             self._conflict(what, key, expected, raw)
             self._guard(what, kind, name, expected, raw)
             return lambda pipe: pipe.set(key, value)
@@ -273,7 +275,7 @@ class RedisStore:
         self.conn.writable(f"flag {name}")
         key, what = self.flag_key(name), f"Flag {name}"
 
-        def decide(raw: bytes | None) -> Callable[[Pipeline], None] | None:
+        def decide(raw: bytes | None) -> Queue | None:
             self._conflict(what, key, expected_version, raw)
             if raw is not None and expected_version != version_of(raw) and load_object(raw) is None:
                 raise Invalid(BACKEND, f"{what} is not a JSON object; name its version to delete it.")

@@ -35,7 +35,7 @@ from backends.redis.counters import (
     users_field,
 )
 from backends.redis.scan import scan_batches
-from backends.redis.values import BACKEND, glob_escape, key_text, load_object
+from backends.redis.values import BACKEND, as_bytes, glob_escape, key_text, load_object
 
 ATTEMPTS = 5
 
@@ -73,10 +73,10 @@ class Tracker:
                 async with self.conn.client.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(akey)
-                        existing = await pipe.get(akey)
+                        existing = as_bytes(await pipe.get(akey))
                         if existing:
                             return existing.decode("utf-8", "replace")
-                        raw = await pipe.get(self.experiment_key(experiment_id))
+                        raw = as_bytes(await pipe.get(self.experiment_key(experiment_id)))
                         if raw is None:
                             return None
                         config = load_object(raw)
@@ -96,7 +96,7 @@ class Tracker:
                             return None
                         now = self.clock.now()
                         event = seed_event(experiment_id, user_id, ASSIGNED, {"variant": variant}, now)
-                        pipe.multi()
+                        pipe.multi()  # type: ignore[no-untyped-call]
                         pipe.execute_command("SETEX", akey, ASSIGNMENT_TTL_S, variant)  # as the seed
                         pipe.lpush(evkey, event)
                         pipe.expire(evkey, EVENTS_TTL_S)

@@ -72,5 +72,10 @@ def load_object(raw: bytes) -> dict[str, Any] | None:
     return parsed.value if parsed.ok else None
 
 
+def as_bytes(value: bytes | str | None) -> bytes | None:
+    """A reply as bytes (the client never decodes, but its types allow str)."""
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+
+
 def key_text(key: bytes | str) -> str:
     return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key

@@ -63,6 +63,7 @@ class Watcher:
         except (rx.RedisError, OSError) as exc:
             self.conn.fail(exc, "reading notify-keyspace-events")
         value = next(iter(config.values()), b"") if config else b""
+        value = value if value is not None else b""
         return "keyspace" if notifications_cover_keys(key_text(value)) else "polling"
 
     async def digest(self) -> dict[tuple[str, str], str]:
@@ -150,4 +151,5 @@ async def _close(ps: Any) -> None:
 
 def _diff(before: dict[tuple[str, str], str], after: dict[tuple[str, str], str]) -> list[Change]:
     keys = sorted(set(before) | set(after))
-    return [Change(kind, name) for kind, name in keys if before.get((kind, name)) != after.get((kind, name))]
+    kinds: dict[str, Literal["flag", "experiment"]] = {"flag": "flag", "experiment": "experiment"}
+    return [Change(kinds[kind], name) for kind, name in keys if before.get((kind, name)) != after.get((kind, name))]

@@ -25,13 +25,13 @@ from typing import Any
 
 from app.clock import Clock
 from app.experiments import experiment_errors, parse_experiment
-from app.flags import parse_flag, validate_flag_name
+from app.flag_json import parse_flag, validate_flag_name
 from app.model import AuditEvent, Experiment, Flag
 from backends.base import Conflict, Invalid, ReadOnly, Unavailable
+from backends.sim.population import Population
 
 #: What a parser may raise on hostile input besides its own "invalid" results.
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, RecursionError, OverflowError, UnicodeError)
-from backends.sim.population import Population
 
 #: The two flags the seed's frontend reads (ProductList.jsx).
 SEED_FLAGS: dict[str, dict[str, Any]] = {
@@ -98,7 +98,8 @@ def _json_copy(config: Any, what: str) -> dict[str, Any]:
     if not isinstance(config, Mapping):
         raise Invalid("sim", f"{what} must be a JSON object.")
     try:
-        return json.loads(json.dumps(config, allow_nan=False))
+        copied: dict[str, Any] = json.loads(json.dumps(config, allow_nan=False))
+        return copied
     except (TypeError, ValueError) as exc:
         raise Invalid("sim", f"{what} cannot be stored as JSON ({exc}).") from None
 
@@ -106,7 +107,7 @@ def _json_copy(config: Any, what: str) -> dict[str, Any]:
 class _Versioned:
     """Objects by key, each with a version token from one monotonic counter."""
 
-    def __init__(self, counter: itertools.count, items: Mapping[str, Any]) -> None:
+    def __init__(self, counter: itertools.count[int], items: Mapping[str, Any]) -> None:
         self._counter = counter
         self.data: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, str] = {}
@@ -294,7 +295,7 @@ class SimStore:
 class AuditedSimStore(SimStore):
     """`SimStore` built with its `SimAudit`: a value and its audit entry are written together."""
 
-    def __init__(self, clock: Clock, audit: "SimAudit", **kwargs: Any) -> None:
+    def __init__(self, clock: Clock, audit: SimAudit, **kwargs: Any) -> None:
         super().__init__(clock, **kwargs)
         self.audit = audit
 
