@@ -26,6 +26,7 @@ class RoomOptions:
     theme: str = "dark"
     read_only: bool = False
     actor: str | None = None
+    instance: str | None = None  # the room's own actor and lease holder (default `shiftroom@host#pid`)
     virtual: bool = False  # tests and headless runs: time moves only when told
     publish_hz: float = 2.0  # snapshots per real second at most
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
@@ -99,6 +100,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         namespace=",".join(sorted({t.namespace for t in world.targets})) or "all",
         scenario=scenario.name,
         actor=options.actor,
+        identity=options.instance,
         tick_every=1.0,
         publish_every=publish_every,
         series_every=max(5.0, publish_every),

@@ -104,6 +104,7 @@ class Route(Obj):
     name: str
     namespace: str
     weights: dict[str, int] = Field(default_factory=dict)  # destination workload → percent
+    annotations: dict[str, str] = Field(default_factory=dict)
     resource_version: str = "1"
 
 
@@ -212,6 +213,13 @@ class Cluster(Backend, Protocol):
 
     async def events(self, namespace: str | None = None, since: float = 0.0) -> list[ClusterEvent]: ...
     def watch(self, namespace: str | None = None) -> AsyncIterator[WatchEvent]: ...
+
+
+@runtime_checkable
+class ClosableStream(Protocol):
+    """A watch stream that can be closed early (async generators, the simulator's watch)."""
+
+    async def aclose(self) -> None: ...
 
 
 @runtime_checkable

@@ -117,7 +117,7 @@ async def test_status_key_pauses_the_experiment_after_confirmation() -> None:
         await pilot.press("3", "x")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        assert app.screen.preview.lines == ["status active → paused: the seed stops assigning new users"]
+        assert list(app.screen.preview.lines) == ["status active → paused: the seed stops assigning new users"]
         await pilot.click("#confirm")
         await pilot.pause()
         raw, _ = await app.engine.store.get_experiment_raw("checkout-flow-redesign")

@@ -127,7 +127,7 @@ async def test_cohort_preview_numbers_match_cohort_diff(tmp_path: Path) -> None:
         editor.query_one("#field-percentage", Input).value = "40"
         await settle(pilot)
         after = dict(editor.form.config)
-        ids, label = await app.engine.sample_users()
+        ids, label = await app.engine.desk.sample_users()
         assert ids[0] == "sim-user-0" and label == "simulated experiment users"
         gain, lose = cohort_diff(before, after, ids, "production", "new-product-design")
         assert gain > 0 and editor.last_cohort == (gain, lose, len(ids))

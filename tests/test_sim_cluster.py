@@ -208,11 +208,15 @@ async def test_blue_green_probe_fails_first_checks_then_passes(clock) -> None:
 async def test_watch_streams_changes_and_breaks_when_the_cluster_goes_away(world) -> None:
     c = world.cluster
     watch = c.watch(NS)
-    first = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(6)]  # 4 deployments, 1 service, 1 route
+    first = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(8)]  # 4 deployments, 1 service, 1 route
     assert watch._queue.empty()
-    assert {e.type for e in first} == {"ADDED"}
-    assert {(e.kind, e.object.name) for e in first} >= {("Service", "microservices"), ("Route", "microservices-canary")}
+    assert [e.type for e in first] == ["RESET"] + ["ADDED"] * 6 + ["SYNCED"], "informer order: reset, list, synced"
+    listed = [int(e.object.resource_version) for e in first[1:-1]]
+    assert listed == sorted(listed), "the list comes in resourceVersion order"
+    assert {(e.kind, e.object.name) for e in first[1:-1]} >= {("Service", "microservices"),
+                                                            ("Route", "microservices-canary")}
     other = c.watch("elsewhere")
+    assert [(await other.__anext__()).type for _ in range(2)] == ["RESET", "SYNCED"], "an empty namespace lists nothing"
     await c.patch_selector(NS, "microservices", {"version": "green"})
     ev = await asyncio.wait_for(watch.__anext__(), 1)
     assert (ev.type, ev.kind, ev.object.selector["version"]) == ("MODIFIED", "Service", "green")
@@ -229,7 +233,7 @@ async def test_unreachable_flag_and_scenario_outage(world, clock) -> None:
     c = world.cluster
     await c.ping()
     watch = c.watch(NS)
-    for _ in range(6):
+    for _ in range(8):
         await asyncio.wait_for(watch.__anext__(), 1)
     waiting = asyncio.ensure_future(watch.__anext__())
     await clock.settle()
@@ -276,3 +280,29 @@ def test_rps_of_a_target_and_a_long_clock_jump(world, clock) -> None:
     world.tick(clock.now() + 10 * 3600)  # hours at once: only the last 15 minutes are simulated
     assert world.now == clock.now() + 10 * 3600
     assert world.traffic.recorder.oldest == world.now - 899
+
+
+async def test_changes_come_in_resource_version_order_and_a_reopened_watch_lists_again(world) -> None:
+    c = world.cluster
+    watch = c.watch(NS)
+    for _ in range(8):
+        await asyncio.wait_for(watch.__anext__(), 1)
+    await c.patch_selector(NS, "microservices", {"version": "green"})
+    await c.set_weights(NS, "microservices-canary", {"microservices-primary": 90, "microservices": 10})
+    await c.acquire_lease(NS, "shiftroom-frontend", "room-a", 15)
+    seen = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(3)]
+    assert [(e.type, e.kind) for e in seen] == [("MODIFIED", "Service"), ("MODIFIED", "Route"), ("ADDED", "Lease")]
+    versions = [int(e.object.resource_version) for e in seen]
+    assert versions == sorted(versions) and len(set(versions)) == 3, "one increasing sequence across kinds"
+    c.unreachable = True
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(watch.__anext__(), 1)
+    with pytest.raises(Unavailable):  # a watch opened while the API is away fails at once
+        await c.watch(NS).__anext__()
+    c.unreachable = False
+    again = c.watch(NS)
+    relisted = [await asyncio.wait_for(again.__anext__(), 1) for _ in range(9)]
+    assert relisted[0].type == "RESET" and relisted[-1].type == "SYNCED"
+    lease = next(e.object for e in relisted if e.kind == "Lease")
+    assert lease.holder == "room-a", "the re-list carries what changed meanwhile"
+    await again.aclose()

@@ -16,9 +16,7 @@ from typing import Any
 from textual import work
 from textual.binding import Binding
 
-from app.control.actions import Preview
-from app.control.commands import KillFlag, RebuildCounters, SetExperimentStatus
-from app.control.commands import Preview as CommandPreview
+from app.control.commands import KillFlag, Preview, RebuildCounters, RolloutCommand, SetExperimentStatus, Verb
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
@@ -33,7 +31,7 @@ ACTION_BINDINGS = [
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
     Binding("u", "act('undo')", "Undo", id="undo", tooltip="undo the deployment to its previous revision"),
-    Binding("m", "act('auto')", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
+    Binding("m", "auto_manual", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
 ]
 STORE_BINDINGS = [
     Binding("e", "edit_flag", "Edit flag", id="flag-edit", tooltip="flags: edit the selected flag"),
@@ -71,8 +69,14 @@ class ControlScreen(MainScreen):
         return any(w.group == "actions" and w.is_running for w in self.workers)
 
     def action_pause_resume(self) -> None:
+        """Space says what the screen shows should change: pause what is shown running, resume what is
+        shown paused. The engine treats both as set operations, so a stale screen never reverses intent."""
         rollout = self.state.rollout(self.selected_key or "")
-        self.action_act("resume" if rollout is not None and rollout.paused else "pause")
+        self.action_act(Verb.RESUME.value if rollout is not None and rollout.paused else Verb.PAUSE.value)
+
+    def action_auto_manual(self) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        self.action_act(Verb.MANUAL.value if rollout is None or rollout.auto else Verb.AUTO.value)
 
     def action_act(self, action: str) -> None:
         key = self.selected_key
@@ -82,25 +86,35 @@ class ControlScreen(MainScreen):
         if self.busy:
             self.notify("An action is still running.", severity="warning")
             return
-        self.run_action_flow(action, key)
+        self.run_action_flow(Verb(action), key)
 
     @work(group="actions", exit_on_error=False)
-    async def run_action_flow(self, action: str, key: str) -> None:
+    async def run_action_flow(self, verb: Verb, key: str) -> None:
+        """Preview once; confirm what is destructive; execute with the preview, which the engine refuses
+        when the target changed since (then the confirmation opens again on the fresh preview)."""
         engine = self.app.engine  # type: ignore[attr-defined]
+        command = RolloutCommand(verb, key)
         try:
-            preview = engine.preview(action, key)
-            if not getattr(preview, "possible", True):
-                reason = "; ".join(preview.lines) or f"{action} does not apply to {key} now"
-                self.notify(reason, title=f"{action} {key}", severity="warning", timeout=6)
-                return
-            if preview.destructive or preview.confirm_name:
-                confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, action=action))
-                if not confirmed:
-                    self.notify(f"{action} {key}: cancelled.", timeout=3)
+            preview = await engine.preview(command)
+            while True:
+                if not preview.possible:
+                    reason = "; ".join(preview.lines) or f"{verb.value} does not apply to {key} now"
+                    self.notify(reason, title=f"{verb.value} {key}", severity="warning", timeout=6)
                     return
-            result = await engine.act(action, key)
+                confirmed = preview
+                if preview.destructive or preview.confirm_name:
+                    confirmed = await self.app.push_screen_wait(
+                        ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb.value))
+                    if confirmed is None:
+                        self.notify(f"{verb.value} {key}: cancelled.", timeout=3)
+                        return
+                result = await engine.execute(command, confirmed=confirmed)
+                if not (result.stale and result.preview is not None and (preview.destructive or preview.confirm_name)):
+                    break
+                self.notify(result.message, severity="warning", timeout=6)
+                preview = result.preview
         except Exception as error:  # the engine's failures end as one sentence, never a traceback
-            self.notify(f"{action} {key} failed: {error}", severity="error", timeout=8)
+            self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
         self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
 
@@ -152,7 +166,7 @@ class ControlScreen(MainScreen):
         if new:
             config, version = None, "0"
         else:
-            read = await engine.read_flag(name)
+            read = await engine.desk.read_flag(name)
             if read.error:
                 self.notify(read.error, severity="error", timeout=8)
                 return
@@ -160,7 +174,7 @@ class ControlScreen(MainScreen):
                 self.notify(f"Flag {name} no longer exists.", severity="warning")
                 return
             config, version = read.config, read.version
-        ids, label = await engine.sample_users()
+        ids, label = await engine.desk.sample_users()
         result = await self.app.push_screen_wait(
             FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new))
         if result is not None:
@@ -170,7 +184,7 @@ class ControlScreen(MainScreen):
     async def run_kill_switch(self, name: str) -> None:
         """Preview the kill once, ask for the typed name and a reason, execute with that preview."""
         engine = self.engine
-        preview: CommandPreview = await engine.preview(KillFlag(name, "(your reason)"))
+        preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
         while True:
             if not preview.possible:
                 self.notify(preview.lines[0] if preview.lines else f"Flag {name} cannot be killed now.",
@@ -199,8 +213,7 @@ class ControlScreen(MainScreen):
             self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id} cannot be changed now.",
                         severity="warning", timeout=6)
             return
-        shown = Preview(preview.title, list(preview.lines), destructive=preview.destructive)
-        if not await self.app.push_screen_wait(ConfirmScreen(shown, action="pause" if status == "paused" else
+        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else
                                                              "resume")):
             return
         self._told(await self.engine.execute(command, preview))

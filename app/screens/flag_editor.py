@@ -23,10 +23,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Rule, Static
 
-from app.control.actions import Preview
 from app.control.commands import NEW_VERSION as NEW
+from app.control.commands import Preview, SaveFlag
 from app.control.commands import Result as StoreResult
-from app.control.commands import SaveFlag
 from app.control.flag_edits import diff_lines, parse_user_ids
 from app.flags import bucket_histogram, cohort_diff
 from app.screens.confirm import ConfirmScreen
@@ -235,7 +234,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             lines.append(f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
                          f"of {total:,} sample ids")
         title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(ConfirmScreen(Preview(title, lines), action="save"))
+        confirmed = await self.app.push_screen_wait(ConfirmScreen(
+            Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save"))
         if not confirmed:
             return
         try:

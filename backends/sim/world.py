@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import itertools
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
@@ -61,11 +62,16 @@ class SimWorld:
         self._steps = 0  # whole seconds processed since `start`
         self._published_ready: dict[tuple[str, str], int] = {}
         self._subscribers: list[tuple[str | None, asyncio.Queue]] = []
+        self._versions = itertools.count(1)  # one resourceVersion sequence for every object, as etcd's
         from backends.sim.cluster import SimCluster
         from backends.sim.metrics import SimMetrics
 
         self.cluster: SimCluster = SimCluster(self)
         self.metrics: SimMetrics = SimMetrics(self)
+
+    def next_rv(self) -> int:
+        """The next resourceVersion: increasing across every kind, so watch events have one order."""
+        return next(self._versions)
 
     # ------------------------------------------------------------ time
 
@@ -115,7 +121,7 @@ class SimWorld:
                                f"{ready}/{dep.replicas} pods of {dep.image} are ready")
             self._published_ready[key] = ready
             if changed:
-                dep.rv += 1
+                dep.rv = self.next_rv()
                 self.emit("MODIFIED", "Deployment", dep.view(now))
 
     # ------------------------------------------------------------ behaviour and traffic
@@ -221,6 +227,7 @@ class SimWorld:
 
     def add(self, obj: SimDeployment | SimService | SimRoute) -> None:
         key = (obj.namespace, obj.name)
+        obj.rv = self.next_rv()
         if isinstance(obj, SimDeployment):
             if not obj.history:
                 obj.record_revision(obj.image, self.clock.now())
@@ -283,7 +290,7 @@ class SimWorld:
     def _changed(self, dep: SimDeployment, now: float) -> None:
         dep.reconcile(now, self.behaviour(dep.image).ready_after)
         self._published_ready[(dep.namespace, dep.name)] = dep.ready_count(now)
-        dep.rv += 1
+        dep.rv = self.next_rv()
         self.emit("MODIFIED", "Deployment", dep.view(now))
 
     def patch_selector(self, namespace: str, name: str, selector: Mapping[str, str]) -> SimService:
@@ -292,7 +299,7 @@ class SimWorld:
         if merged != svc.selector:
             before = svc.selector
             svc.selector = merged
-            svc.rv += 1
+            svc.rv = self.next_rv()
             self.emit("MODIFIED", "Service", svc.view())
             self.event(namespace, f"service/{name}", "SelectorChanged", f"Selector {_labels(before)} -> {_labels(merged)}")
         return svc
@@ -304,7 +311,7 @@ class SimWorld:
             raise Invalid("sim", f"Route {namespace}/{name} weights must be non-negative and add up to 100, got {clean}.")
         if clean != route.weights:
             route.weights = clean
-            route.rv += 1
+            route.rv = self.next_rv()
             self.emit("MODIFIED", "Route", route.view())
             split = ", ".join(f"{k} {v}%" for k, v in clean.items())
             self.event(namespace, f"route/{name}", "WeightsChanged", f"Traffic split: {split}")
@@ -329,7 +336,7 @@ class SimWorld:
                 new[k] = str(v)
         if new != obj.annotations:
             obj.annotations = new
-            obj.rv += 1
+            obj.rv = self.next_rv()
             if isinstance(obj, SimDeployment):
                 self.emit("MODIFIED", "Deployment", obj.view(self.clock.now()))
             elif isinstance(obj, SimService):
