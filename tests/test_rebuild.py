@@ -271,6 +271,12 @@ def running_job(app: ShiftroomApp) -> Job | None:
     return next((j for j in app.engine.state.jobs if j.kind == "rebuild" and j.status == "running"), None)
 
 
+async def tick(app: ShiftroomApp, pilot: Any) -> None:
+    """One virtual second: the engine's pass publishes what changed (job progress included)."""
+    await app.engine.clock.advance(1)
+    await pilot.pause()
+
+
 def room(url: str, *, read_only: bool = False) -> ShiftroomApp:
     app = make_app(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=url, actor="oncall@room",
                                read_only=read_only), clock=VirtualClock())
@@ -306,7 +312,7 @@ async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: 
         gate = gate_rebuild(app.engine.store, monkeypatch, at=1500)
         await pilot.press("r")
         await until(lambda: (running_job(app) or Job(id="", kind="", target="")).done >= 1500
-                    and "/ 3 000" in line.text, pause=pilot.pause)
+                    and "/ 3 000" in line.text, pause=lambda: tick(app, pilot))
         job = running_job(app)
         assert job is not None
         done = job.done
@@ -322,8 +328,8 @@ async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: 
         await until(lambda: any("already being rebuilt" in n.message for n in app._notifications), pause=pilot.pause)
 
         gate.set()
-        await until(lambda: not line.has_class("-running"), pause=pilot.pause)
-        await until(lambda: shown(app.engine.state.experiments) == expected, pause=pilot.pause)
+        await until(lambda: not line.has_class("-running"), pause=lambda: tick(app, pilot))
+        await until(lambda: shown(app.engine.state.experiments) == expected, pause=lambda: tick(app, pilot))
         await pilot.pause()
         assert line.text.startswith(f"Experiment {EXP}: counters rebuilt from 3 000 event lists")
         rows = table_text(app)
@@ -357,10 +363,11 @@ async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stay
         screen, line = await show_experiments(app, pilot)
         gate = gate_rebuild(app.engine.store, monkeypatch, at=1000)
         await pilot.press("r")
-        await until(lambda: line.has_class("-running") and "/ 3 000" in line.text, pause=pilot.pause)
+        await until(lambda: line.has_class("-running") and "/ 3 000" in line.text, pause=lambda: tick(app, pilot))
         redis_server.stop(kill=True)
         gate.set()
-        await until(lambda: not line.has_class("-running") and line.text, pause=pilot.pause, timeout=30)
+        await until(lambda: not line.has_class("-running") and bool(line.text), pause=lambda: tick(app, pilot),
+                    timeout=30)
         assert line.text.startswith("Redis at redis://127.0.0.1:") and "cannot be reached" in line.text
         assert "\n" not in line.text and line.text.endswith(".")
         assert isinstance(app.query_one(ExperimentDetail), ExperimentDetail)
@@ -379,6 +386,6 @@ async def test_leaving_the_room_mid_rebuild_cancels_it_and_replaces_nothing(
         screen, line = await show_experiments(app, pilot)
         gate_rebuild(app.engine.store, monkeypatch, at=1)
         await pilot.press("r")
-        await until(lambda: line.has_class("-running") and "/ 1 000" in line.text, pause=pilot.pause)
-    assert running_job(app) is None
+        await until(lambda: line.has_class("-running") and "/ 1 000" in line.text, pause=lambda: tick(app, pilot))
+    assert [j.status for j in app.engine.jobs.snapshot()] == ["cancelled"]
     assert not counters_exist(redis_server.url)

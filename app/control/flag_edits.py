@@ -247,6 +247,17 @@ def diff_lines(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]
     return lines
 
 
+def change_lines(edit: Edit) -> list[str]:
+    """`diff_lines`, with a kill's `killed` record said in words rather than as JSON."""
+    killed = edit.after.get("killed")
+    if not isinstance(killed, Mapping) or edit.before.get("killed") is not None:
+        return diff_lines(edit.before, edit.after)
+    lines = diff_lines({k: v for k, v in edit.before.items() if k != "killed"},
+                       {k: v for k, v in edit.after.items() if k != "killed"})
+    return lines + [f"+ killed: by {killed.get('by')} at {killed.get('at')}, your reason, and the previous values "
+                    f"{value_text(killed.get('previous'), 60)}"]
+
+
 def parse_user_ids(text: str) -> list[str]:
     """Ids pasted one per line, or separated by commas, spaces or tabs; a JSON array works too."""
     text = text.strip()

@@ -18,9 +18,11 @@ isinstance on the protocols of `backends.base`.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.audit import describe_changes
 from app.clock import Clock
 from app.control import flag_edits, rawjson
 from app.control.audit_trail import AuditTrail
@@ -91,6 +93,7 @@ class StoreDesk:
             store if isinstance(store, CounterRebuild) else None, jobs, trail, clock, instance, self._note_failure
         )
         self._health = BackendHealth(name="store", kind=store.name, since=clock.now()) if store else None
+        self._seen: OrderedDict[tuple[str, str, str], str] = OrderedDict()  # what a version held (conflicts)
         self._flags: tuple[Flag, ...] = ()
         self._experiments: tuple[Experiment, ...] = ()
 
@@ -235,7 +238,7 @@ class StoreDesk:
         if edit.problem:
             return edit, []
         ids, label = await self.sample_users()
-        return edit, flag_edits.diff_lines(edit.before, edit.after) + flag_edits.impact(
+        return edit, flag_edits.change_lines(edit) + flag_edits.impact(
             stored.text, edit.text, name, ids, label
         )
 
@@ -387,13 +390,15 @@ class StoreDesk:
 
     async def _save_conflict(self, cmd: SaveFlag, stored: _Stored) -> Result:
         read = await self.read_flag(cmd.name)
-        change = (
-            "it was deleted"
-            if stored.text is None
-            else "someone created it meanwhile"
-            if (cmd.expected_version == NEW_VERSION)
-            else "someone else saved it"
-        )
+        base = self._seen.get(("flag", cmd.name, cmd.expected_version or ""))
+        if stored.text is None:
+            change = "it was deleted"
+        elif cmd.expected_version == NEW_VERSION:
+            change = "someone created it meanwhile"
+        elif base is not None:
+            change = describe_changes(_config(base), read.config) or "it was rewritten with the same values"
+        else:
+            change = "someone else saved it"
         fresh = await self.preview(cmd)
         return Result(
             False,
@@ -418,14 +423,22 @@ class StoreDesk:
         if self.raw is not None:
             get = self.raw.get_flag_bytes if kind == "flag" else self.raw.get_experiment_bytes
             raw, version = await get(name)
-            return _Stored(rawjson.decode(raw) if raw is not None else None, version)
+            return self._remember(kind, name, _Stored(rawjson.decode(raw) if raw is not None else None, version))
         if kind == "flag":
             value, version = await self.store.get_flag_raw(name)
         elif self.experiment_writes is not None:
             value, version = await self.experiment_writes.get_experiment_raw(name)
         else:
             return _Stored(None, "")
-        return _Stored(json.dumps(value) if value is not None else None, version)
+        return self._remember(kind, name, _Stored(json.dumps(value) if value is not None else None, version))
+
+    def _remember(self, kind: str, name: str, stored: _Stored) -> _Stored:
+        if stored.text is not None and len(stored.text) < 65536:
+            self._seen[(kind, name, stored.version)] = stored.text
+            self._seen.move_to_end((kind, name, stored.version))
+            while len(self._seen) > 256:
+                self._seen.popitem(last=False)
+        return stored
 
     async def _write(self, kind: str, name: str, text: str, version: str, event: AuditEvent) -> str:
         assert self.store is not None
@@ -443,6 +456,11 @@ class StoreDesk:
                 new = await self.experiment_writes.put_experiment_raw(name, value, version)
         self.trail.record(event, stored=self.raw is not None and self.audited)
         return new
+
+
+def _config(text: str) -> dict[str, Any]:
+    found = rawjson.members(text) or []
+    return {k: v for k, (v, problem, _) in rawjson.values(text, found).items() if not problem}
 
 
 # ---------------------------------------------------------------- sentences

@@ -20,6 +20,7 @@ from app.control.commands import KillFlag, Preview, RebuildCounters, RolloutComm
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
+from app.model import RoomState
 from app.screens.main import MainScreen
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
@@ -50,6 +51,10 @@ ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 class ControlScreen(MainScreen):
     BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
@@ -220,6 +225,14 @@ class ControlScreen(MainScreen):
 
     # ------------------------------------------------------------ counter rebuilds
 
+    def show_state(self, state: RoomState) -> None:
+        super().show_state(state)
+        for job in state.jobs:  # a job this screen started has ended: say how, once
+            if job.id in self._watched_jobs and job.status != "running":
+                self._watched_jobs.discard(job.id)
+                self.notify(job.message, severity="information" if job.status == "done" else "error",
+                            timeout=5 if job.status == "done" else 8)
+
     def action_rebuild_counters(self) -> None:
         exp_id = self.query_one(ExperimentsList).selected_experiment
         if exp_id is None:
@@ -236,7 +249,10 @@ class ControlScreen(MainScreen):
             self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id}: nothing to rebuild.",
                         severity="warning", timeout=6)
             return
-        self._told(await self.engine.execute(command, preview))
+        result = await self.engine.execute(command, preview)
+        self._told(result)
+        if result.ok and result.details.get("job"):
+            self._watched_jobs.add(str(result.details["job"]))
 
 
 def _impact_line(line: str) -> bool:
