@@ -17,10 +17,10 @@ from textual import work
 from textual.binding import Binding
 
 from app.control.commands import KillFlag, Preview, RebuildCounters, RolloutCommand, SetExperimentStatus, Verb
+from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.model import RoomState
 from app.screens.main import MainScreen
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
