@@ -91,6 +91,11 @@ class AuditTrail:
             self._down(err)
             self._to_spool()
             return
+        except Exception as err:  # a bug in a backend: the dot says so, the entries wait on disk
+            self._down(BackendError("audit", f"Delivering audit entries failed inside Shiftroom "
+                                             f"({type(err).__name__}: {err}); they wait in the local spool."))
+            self._to_spool()
+            return
         self._up()
 
     def _to_spool(self) -> None:
