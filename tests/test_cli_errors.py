@@ -1,4 +1,4 @@
-"""Bad input: one sentence on stderr and exit 2. A crash: one sentence, a saved traceback, exit 70. Never a traceback."""
+"""Bad input: one sentence on stderr, exit 2. A crash: one sentence, a saved traceback, exit 70. No traceback shown."""
 
 from __future__ import annotations
 
