@@ -68,3 +68,20 @@ def _text(value: object) -> str:
 def is_clean(text: str) -> bool:
     """True when `text` holds nothing `clean()` would escape."""
     return _UNSAFE.search(text) is None
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def clean_json(json_text: str) -> str:
+    """JSON text safe to show *and still the same JSON*: unsafe characters inside strings as `\\uXXXX` escapes.
+
+    For fields a user edits as JSON (the editor's `public`): what is shown parses
+    back to exactly the stored value, and nothing in it acts on the terminal.
+    """
+    return _UNSAFE_KEEP_NL.sub(_json_escape, json_text)

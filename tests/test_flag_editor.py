@@ -178,14 +178,16 @@ async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:
         assert 'environments ["production","staging"] → ["staging"]' in banner
         assert editor.query_one("#field-percentage", Input).value == "35"  # the edits stay
         assert (await stored(app, "new-product-design"))["environments"] == ["staging"]
-        # saving again goes over the new version (the form still says production, staging)
+        # a field this editor did not touch now shows their value, and saving keeps it
+        assert editor.query_one("#field-environments", Input).value == "staging"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        assert 'environments: ["staging"] → ["production", "staging"]' in app.screen.preview.lines
+        assert not any(line.startswith("environments") for line in app.screen.preview.lines)
         await pilot.click("#confirm")
         await settle(pilot)
-        assert (await stored(app, "new-product-design"))["percentage"] == 35
+        after = await stored(app, "new-product-design")
+        assert after is not None and after["percentage"] == 35 and after["environments"] == ["staging"]
 
 
 async def test_new_flag() -> None:
