@@ -7,6 +7,7 @@ real redis-server whose stream holds entries XADDed by "another client".
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -111,7 +112,7 @@ async def test_hostile_names_values_and_events_are_shown_escaped(monkeypatch: py
 
 
 def _xadd_hostile(server: RedisServer) -> int:
-    client = server.client()
+    client = server.client()  # type: ignore[no-untyped-call]
     stream = "shiftroom:audit"
     count = 0
     for i, s in enumerate(HOSTILE):
@@ -121,7 +122,7 @@ def _xadd_hostile(server: RedisServer) -> int:
             "target": f"t{s}",
             "action": f"act{s}",
             "reason": f"r{i}{s}",
-            "before": '{"x":"%s"}' % s.encode("unicode_escape").decode().replace("\\x", "\\u00"),
+            "before": json.dumps({"x": s}),
             "after": "{}",
             "level": "warn",
         }
@@ -131,7 +132,7 @@ def _xadd_hostile(server: RedisServer) -> int:
     return count + 1
 
 
-def test_shiftroom_audit_prints_hostile_entries_escaped(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_shiftroom_audit_prints_hostile_entries_escaped(redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
     entries = _xadd_hostile(redis_server)
     env = {**os.environ, "SHIFTROOM_CONFIG": "", "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path)}
     proc = subprocess.run(
