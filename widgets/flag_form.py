@@ -8,6 +8,7 @@ composes the fields and posts `FlagForm.Changed` on every edit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,9 @@ class FormValues:
 def _json_text(value: Any) -> str:
     """A stored value as JSON a user can read and edit: exact, and escaped where the terminal is concerned."""
     try:
-        return clean_json(safejson.dumps(value))
-    except ValueError:
-        return clean_json(repr(value))
+        return clean_json(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        return clean(repr(value))
 
 
 def _plain_item(v: Any) -> bool:
@@ -82,13 +83,17 @@ def _looks_like_json(text: str) -> bool:
     return text[:1] in ('[', '"', "{") or text in ("null", "true", "false")
 
 
+def _json_problem(field: str, error: str) -> str:
+    return f"{field} is {error}" if error.startswith("not valid JSON") else f"{field} is not valid JSON: {error}"
+
+
 def _list_value(field: str, text: str, errors: dict[str, str]) -> Any:
     """A typed list: `a, b` (comma separated) or JSON; JSON that is not a list stays what it is (never split)."""
     if not _looks_like_json(text):
         return [part.strip() for part in text.split(",") if part.strip()]
     parsed = safejson.loads(text)
     if not parsed.ok:
-        errors[field] = f"{field} is not valid JSON ({parsed.error}); type values separated by commas."
+        errors[field] = f"{_json_problem(field, parsed.error)}; or type values separated by commas."
         return text
     return parsed.value
 
@@ -96,7 +101,7 @@ def _list_value(field: str, text: str, errors: dict[str, str]) -> Any:
 def _json_value(field: str, text: str, errors: dict[str, str]) -> Any:
     parsed = safejson.loads(text)
     if not parsed.ok:
-        errors[field] = f"{field} is not valid JSON ({parsed.error})."
+        errors[field] = f"{_json_problem(field, parsed.error)}."
         return text
     return parsed.value
 
@@ -283,6 +288,11 @@ class FlagForm(Grid):
             if key == "name" and not self.new:
                 continue
             reason = errors.get(key, "")
+            if not reason and key in self.stored_errors:
+                stored = Content.assemble(("stored value invalid, kept unless you change it: ", "bold $error"),
+                                          (clean(self.stored_errors[key]), "$error"))
+                self.query_one(f"#reason-{key}", Static).update(stored)
+                continue
             if key == "bucketing" and not reason and self.config.get("bucketing") == "flag-salted":
                 self.query_one("#reason-bucketing", Static).update(Content.styled(SALTED_WARNING, "$warning"))
                 continue
@@ -290,11 +300,6 @@ class FlagForm(Grid):
                 on = self.config.get("enabled") is True
                 reason_content = Content.styled("on" if on else "off", "bold $success" if on else "$text-muted")
                 self.query_one("#reason-enabled", Static).update(reason_content)
-                continue
-            if not reason and key in self.stored_errors:
-                stored = Content.assemble(("stored value invalid, kept unless you change it: ", "bold $error"),
-                                          (clean(self.stored_errors[key]), "$error"))
-                self.query_one(f"#reason-{key}", Static).update(stored)
                 continue
             self.query_one(f"#reason-{key}", Static).update(Content.styled(clean(reason), "$error"))
         extra = [r for k, r in errors.items() if k not in FIELDS]

@@ -73,6 +73,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
     FlagEditorScreen #editor-footer { height: auto; margin-top: 1; }
     FlagEditorScreen #editor-status { width: 1fr; height: auto; }
     FlagEditorScreen #editor-buttons { width: auto; height: auto; }
+    FlagEditorScreen #editor-keys { height: 1; color: $text-muted; text-align: right; }
     FlagEditorScreen Button { margin-left: 2; }
     """
 
@@ -116,10 +117,22 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
                 with Horizontal(id="editor-buttons"):
                     yield Button("Cancel", id="editor-cancel-button")
                     yield Button("Review & save", id="editor-save-button", variant="primary")
+            yield Static(self.KEYS_HINT, id="editor-keys")
         yield Footer()
+
+    #: Rows around the scrolling body: border, title, button row and its margin, key hint, footer.
+    CHROME_ROWS = 9
 
     def on_mount(self) -> None:
         self.query_one("#field-name" if self.new else "#field-enabled").focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The body scrolls, the buttons stay on screen: at 80x24 as at 160x45."""
+        self.query_one("#editor-body").styles.max_height = max(3, self.size.height - self.CHROME_ROWS)
 
     @property
     def form(self) -> FlagForm:

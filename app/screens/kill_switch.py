@@ -75,6 +75,17 @@ class KillSwitchScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one("#kill-name", Input).focus()  # typing goes straight into the name
         self._hint()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """What changes scrolls; the name, the reason and the buttons stay on screen at 80x24."""
+        dialog, body = self.query_one("#kill-dialog"), self.query_one("#kill-body")
+        chrome = 2 + sum(child.outer_size.height + child.styles.margin.top + child.styles.margin.bottom
+                         for child in dialog.children if child is not body)
+        body.styles.max_height = max(2, self.size.height - chrome)
 
     @property
     def name_ok(self) -> bool:
@@ -97,7 +108,7 @@ class KillSwitchScreen(ModalScreen[str | None]):
         elif self.ready:
             hint.update("Enter or Kill turns the flag off now; Esc cancels.")
         else:
-            hint.update("Type the name and a reason; Kill stays disabled until both are given. Esc cancels.")
+            hint.update("Type the name and a reason to enable Kill; Esc cancels.")
 
     def _missing(self) -> str:
         """What is still needed, as one sentence ("" when ready)."""
