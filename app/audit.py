@@ -11,18 +11,24 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app import safejson
 from app.model import AuditEvent, Level
+from app.sanitize import clean
 
 #: Longest rendering of one value inside a one-line description.
 MAX_VALUE_CHARS = 40
 
 
 def iso_time(t: float) -> str:
-    """`2026-01-01T00:00:00Z` (UTC, whole seconds) for a clock time."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`2026-01-01T00:00:00Z` (UTC, whole seconds) for a clock time; the number itself when no date has it."""
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"t={t!r}"
 
 
 def _short(value: Any) -> str:
@@ -61,14 +67,18 @@ def describe_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] 
     return ", ".join(parts)
 
 
+def _one_line(text: str) -> str:
+    return clean(" ".join(text.split()))
+
+
 def format_event(e: AuditEvent) -> str:
-    """One line: time, level, actor, action, target, reason and what changed."""
-    line = f"{iso_time(e.t)} {e.level.value.upper():5} {e.actor} {e.action} {e.target}"
+    """One line: time, level, actor, action, target, reason and what changed; every field sanitized."""
+    line = f"{iso_time(e.t)} {e.level.value.upper():5} {_one_line(e.actor)} {_one_line(e.action)} {_one_line(e.target)}"
     if e.reason:
-        line += f": {e.reason}"
+        line += f": {_one_line(e.reason)}"
     change = describe_changes(e.before, e.after) if (e.before or e.after) else ""
     if change:
-        line += f" ({change})"
+        line += f" ({_one_line(change)})"
     return " ".join(line.split())  # one line, whatever the reason contained
 
 
@@ -180,3 +190,76 @@ def event_from_fields(fields: Mapping[str, str], fallback_t: float = 0.0) -> Aud
         after=_json_object(fields.get("after", "")),
         level=level,
     )
+
+
+# ---------------------------------------------------------------- reading stream entries strictly
+
+#: Fields a Shiftroom audit entry always has.
+REQUIRED = ("t", "actor", "target", "action")
+#: Latest time accepted (year 9999): a later one is not a time any clock wrote.
+MAX_T = 253_402_300_799.0
+
+
+@dataclass(frozen=True)
+class InvalidEntry:
+    """A stream entry that is not an audit record Shiftroom can show as one: its id, why, its fields as text."""
+
+    entry_id: str
+    error: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _text(value: bytes | str, name: str) -> tuple[str, str]:
+    if isinstance(value, str):
+        return value, ""
+    text, problem = safejson.decode(value)
+    if problem:
+        return value.decode("utf-8", "backslashreplace"), f"field {name!r} is {problem}"
+    return text, ""
+
+
+def format_invalid(entry: InvalidEntry) -> str:
+    """One sanitized line for an entry that is not a valid audit record."""
+    return f"{clean(entry.entry_id)} INVALID {clean(entry.error)}"
+
+
+def parse_entry(entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]) -> AuditEvent | InvalidEntry:
+    """A stream entry as an `AuditEvent`, or an `InvalidEntry` saying why not. Never raises.
+
+    Strict where `event_from_fields` is lenient: every required field present
+    and UTF-8, `t` a finite time, `level` one of info/warn/error, `before` and
+    `after` JSON objects (or empty). Unknown fields are ignored.
+    """
+    eid = entry_id.decode("utf-8", "backslashreplace") if isinstance(entry_id, bytes) else str(entry_id)
+    text: dict[str, str] = {}
+    problems: list[str] = []
+    for key, value in fields.items():
+        name = key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else str(key)
+        text[name], problem = _text(value, name)
+        if problem:
+            problems.append(problem)
+    missing = [f for f in REQUIRED if not text.get(f)]
+    if missing:
+        problems.append(f"it lacks {', '.join(missing)}")
+    try:
+        t = float(text.get("t", ""))
+    except ValueError:
+        t = -1.0
+    if "t" not in missing and not 0 <= t <= MAX_T:  # NaN fails both comparisons
+        problems.append(f"t {safejson.kind(text['t'])} {text['t'][:24]!r} is not a time")
+    try:
+        level = Level(text.get("level") or "info")
+    except ValueError:
+        problems.append(f"level {text.get('level', '')[:24]!r} is not info, warn or error")
+        level = Level.INFO
+    sides: dict[str, dict[str, Any]] = {}
+    for side in ("before", "after"):
+        raw = text.get(side, "")
+        parsed = safejson.loads_object(raw) if raw else safejson.Parsed({})
+        if not parsed.ok:
+            problems.append(f"{side} is not a JSON object ({parsed.error})")
+        sides[side] = parsed.value if parsed.ok else {}
+    if problems:
+        return InvalidEntry(eid, f"Audit entry {eid}: {'; '.join(problems)}.", text)
+    return AuditEvent(t=t, actor=text["actor"], target=text["target"], action=text["action"],
+                      reason=text.get("reason", ""), before=sides["before"], after=sides["after"], level=level)

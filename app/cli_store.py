@@ -37,7 +37,7 @@ class StoreCommandError(Exception):
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     audit = sub.add_parser("audit", help="print the audit trail (Redis stream shiftroom:audit)")
     audit.add_argument("--redis", default=None, metavar="URL", help="Redis URL (or config / SHIFTROOM_REDIS_URL)")
-    audit.add_argument("--limit", type=_positive, default=200, help="newest N events (default 200)")
+    audit.add_argument("--limit", type=int, default=200, help="newest N events (default 200)")
     audit.add_argument("--json", action="store_true", help="one JSON array")
     audit.add_argument("--verify", action="store_true", help="check every entry's signature and chain "
                                                              "(needs audit.key_file)")
@@ -68,16 +68,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def _store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redis", default=None, metavar="URL", help="Redis URL; without one, the simulator's store")
     p.add_argument("--json", action="store_true", help="JSON instead of lines")
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
 
 
 def audit_key(config: Config) -> bytes | None:

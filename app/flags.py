@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.flag_json import (  # noqa: F401 - re-exported: parsing and validation live there
+from app.flag_json import (  # re-exported: parsing and validation live there
     BUCKETINGS,
     FORBIDDEN_NAME_CHARS,
     MAX_NAME_LENGTH,
@@ -24,6 +24,12 @@ from app.flag_json import (  # noqa: F401 - re-exported: parsing and validation 
     validate_flag_config,
     validate_flag_name,
 )
+
+__all__ = [
+    "BUCKETINGS", "FORBIDDEN_NAME_CHARS", "MAX_NAME_LENGTH", "FlagEvaluationError", "bucket", "bucket_histogram",
+    "cohort_diff", "evaluate", "field_errors", "flag_to_json", "hash_numbered_ids", "parse_flag", "seed_hash",
+    "served", "validate_flag_config", "validate_flag_name",
+]
 
 
 class FlagEvaluationError(TypeError):

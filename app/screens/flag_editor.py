@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Rule, Static
+from textual.widgets import Button, Footer, Rule, Static
 
 from app.control.commands import NEW_VERSION as NEW
 from app.control.commands import Preview, SaveFlag
@@ -46,7 +46,8 @@ class HistogramReady(Message):
 class CohortReady(Message):
     def __init__(self, token: int, gain: int, lose: int, total: int, label: str, problem: str = "") -> None:
         super().__init__()
-        self.token, self.gain, self.lose, self.total, self.label, self.problem = token, gain, lose, total, label, problem
+        self.token, self.gain, self.lose, self.total = token, gain, lose, total
+        self.label, self.problem = label, problem
 
 
 def read_ids(path: str) -> list[str]:
@@ -73,6 +74,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
     FlagEditorScreen #editor-footer { height: auto; margin-top: 1; }
     FlagEditorScreen #editor-status { width: 1fr; height: auto; }
     FlagEditorScreen #editor-buttons { width: auto; height: auto; }
+    FlagEditorScreen #editor-keys { height: 1; color: $text-muted; text-align: right; }
     FlagEditorScreen Button { margin-left: 2; }
     """
 
@@ -80,6 +82,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         Binding("escape", "cancel", "Cancel", id="editor-cancel"),
         Binding("ctrl+s", "review", "Review & save", id="editor-save"),
     ]
+    #: Shown under the buttons, so the keys are on screen even where the footer is cut.
+    KEYS_HINT = "tab next field · ctrl+s review & save · esc cancel"
 
     def __init__(self, engine: Any, name: str, raw: dict[str, Any] | None, version: str, *,
                  sample_ids: list[str], sample_label: str, new: bool = False) -> None:
@@ -114,9 +118,22 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
                 with Horizontal(id="editor-buttons"):
                     yield Button("Cancel", id="editor-cancel-button")
                     yield Button("Review & save", id="editor-save-button", variant="primary")
+            yield Static(self.KEYS_HINT, id="editor-keys")
+        yield Footer()
+
+    #: Rows around the scrolling body: border, title, button row and its margin, key hint, footer.
+    CHROME_ROWS = 9
 
     def on_mount(self) -> None:
         self.query_one("#field-name" if self.new else "#field-enabled").focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The body scrolls, the buttons stay on screen: at 80x24 as at 160x45."""
+        self.query_one("#editor-body").styles.max_height = max(3, self.size.height - self.CHROME_ROWS)
 
     @property
     def form(self) -> FlagForm:
@@ -145,12 +162,16 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         else:
             changes = diff_lines(self.base, self.form.config)
             text = f"{len(changes)} field{'s' if len(changes) != 1 else ''} changed" if changes else "no change yet"
-            self._status(Content.styled(text, "$text-muted"))
+            stored = self.form.stored_errors
+            if stored:
+                text += (f"; stored {'values' if len(stored) > 1 else 'value'} of {', '.join(stored)} invalid, "
+                         "kept as stored unless changed")
+            self._status(Content.styled(text, "$warning" if stored else "$text-muted"))
         self._token += 1
         self.compute_cohort(self._token, dict(self.base), dict(self.form.config), self.name_now,
                             self.preview.environment, self.preview.source, self.preview.pasted, self.preview.path)
         config = self.form.config
-        bucketing = config.get("bucketing") if config.get("bucketing") == "flag-salted" else "seed"
+        bucketing = "flag-salted" if config.get("bucketing") == "flag-salted" else "seed"
         key = (bucketing, self.name_now if bucketing == "flag-salted" else "")
         if key != self._hist_key:
             self._hist_key, self._hist = key, None
@@ -168,7 +189,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         if source == "paste":
             ids, label = parse_user_ids(pasted), "pasted"
             if not ids:
-                self.post_message(CohortReady(token, 0, 0, 0, label, "Paste user ids, one per line or comma separated."))
+                problem = "Paste user ids, one per line or comma separated."
+                self.post_message(CohortReady(token, 0, 0, 0, label, problem))
                 return
         elif source == "file":
             if not path:
@@ -261,6 +283,26 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         self.add_class("-conflict")
         self.form.set_base(self.base)
 
+    @property
+    def unsaved(self) -> list[str]:
+        """What closing now would throw away: the diff of the typed fields (and a typed name for a new flag)."""
+        lines = diff_lines(self.base, self.form.config) if self.form.is_mounted else []
+        if self.new and self.form.is_mounted and self.form.flag_name:
+            lines.insert(0, f"name: {self.form.flag_name}")
+        return lines
+
     @on(Button.Pressed, "#editor-cancel-button")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; with unsaved changes, ask first (Esc is easy to press by accident)."""
+        lines = self.unsaved
+        if not lines:
+            self.dismiss(None)
+            return
+        what = "the new flag" if self.new else f"flag {self.flag_name}"
+        preview = Preview(f"Discard your changes to {what}?", [*lines, "nothing is saved"], destructive=True)
+
+        def closed(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen(preview, action="discard"), closed)
