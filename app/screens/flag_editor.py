@@ -299,7 +299,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             self.dismiss(None)
             return
         what = "the new flag" if self.new else f"flag {self.flag_name}"
-        preview = Preview(f"Discard your changes to {what}?", [*lines, "nothing is saved"], destructive=True)
+        preview = Preview(SaveFlag(self.flag_name, self.form.config, self.version), f"Discard your changes to {what}?",
+                          (*lines, "nothing is saved"), destructive=True)
 
         def closed(discard: bool | None) -> None:
             if discard:
