@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.clock import Clock, ScaledClock, VirtualClock
 from app.control.engine import Engine
 from app.model import Mode
+from backends.base import AuditLog, Store
 
 if TYPE_CHECKING:
     from app.config import NotifyConfig, PrometheusConfig
     from app.room import ShiftroomApp
-    from backends.base import AuditLog, Store
     from backends.sim.world import SimWorld
 
 DEFAULT_SCENARIO = "release-day"
@@ -32,8 +33,8 @@ class RoomOptions:
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
     audit_key: bytes | None = None  # audit.key_file's contents: sign and chain every audit entry (Redis)
-    prometheus: "PrometheusConfig | None" = None  # metrics from Prometheus instead of the simulator
-    notify: "NotifyConfig | None" = None  # Slack / JSON webhooks for rollbacks
+    prometheus: PrometheusConfig | None = None  # metrics from Prometheus instead of the simulator
+    notify: NotifyConfig | None = None  # Slack / JSON webhooks for rollbacks
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
 
 
@@ -41,7 +42,7 @@ class RoomOptions:
 class Demo:
     """A simulated world and the engine driving it."""
 
-    world: "SimWorld"
+    world: SimWorld
     engine: Engine
     clock: Clock
     exporter: object | None = None
@@ -64,14 +65,16 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     scenario = load_scenario(options.scenario)
     world = build_world(scenario, clock, seed=options.seed)
     seed = options.seed if options.seed is not None else scenario.seed
-    background = [world.run]
+    background: list[Callable[[], Awaitable[None]]] = [world.run]
+    store: Store
+    audit: AuditLog
     if options.redis_url:
         from backends.redis import RedisStore
 
         redis_store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock,
                                  audit_key=options.audit_key)
-        store: "Store" = redis_store
-        audit: "AuditLog" = redis_store.audit  # one connection: a write and its audit entry share a MULTI
+        store = redis_store
+        audit = redis_store.audit  # one connection: a write and its audit entry share a MULTI
     else:
         sim_audit = SimAudit(read_only=options.read_only)
         sim_store = AuditedSimStore(clock, sim_audit, seed=seed, read_only=options.read_only)
@@ -114,7 +117,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     return Demo(world=world, engine=engine, clock=clock, exporter=exporter)
 
 
-def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":
+def make_app(options: RoomOptions, clock: Clock | None = None) -> ShiftroomApp:
     from app.room import ShiftroomApp
 
     demo = make_demo(options, clock)

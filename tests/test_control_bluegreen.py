@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.control.commands import RolloutCommand, Verb
 from app.model import Phase
-from tests.control_world import CANARY, FRONTEND, actions, demo, rollout, run_until, t
+from tests.control_world import CANARY, FRONTEND, actions, demo, rollout, run_until
 
 RELEASE = """
     name: t-bg

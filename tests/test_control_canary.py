@@ -54,7 +54,7 @@ async def test_healthy_canary_walks_every_step_then_promotes(healthy) -> None:
     await run_until(d, lambda d: phase(d) is Phase.SUCCEEDED)
     steps = [a for a in d.engine.state.events if a.target == CANARY and a.action == "step"]
     assert [e.after["weights"] for e in steps] == ["90/10", "80/20", "70/30", "60/40", "50/50"]
-    gaps = [round(b.t - a.t) for a, b in zip(steps, steps[1:])]
+    gaps = [round(b.t - a.t) for a, b in zip(steps, steps[1:], strict=False)]
     assert gaps == [30, 30, 30, 30], "one step per analysis interval"
     r = rollout(d, CANARY)
     assert r.actual.canary == 0 and r.stable_image == "microservices/api:1.5.0"
@@ -241,7 +241,7 @@ async def test_a_room_opened_mid_release_shows_history_at_once(tmp_path: Path) -
     series = {s.name: s for s in d.engine.state.series_for(CANARY)}
     assert set(series) == {"request-success-rate", "request-duration", "error-rate"}
     sr = series["request-success-rate"]
-    older = [v for t, v in zip(sr.times, sr.values) if t < opened]
+    older = [v for t, v in zip(sr.times, sr.values, strict=True) if t < opened]
     assert len(older) >= 40 and all(v is not None and v > 99 for v in older[-10:])
 
 

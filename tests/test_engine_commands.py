@@ -69,8 +69,9 @@ async def test_pause_on_a_failed_canary_says_why_it_does_not_apply(tmp_path: Pat
     try:
         await run_until(d, lambda d: rollout(d, CANARY).phase is Phase.FAILED)
         preview = await d.engine.preview(RolloutCommand(Verb.PAUSE, CANARY))
-        assert not preview.possible and preview.lines == ("microservices-canary is Failed: there is no analysis "
-                                                          "to pause",)
+        assert not preview.possible and preview.lines == (
+            "microservices-canary is Failed: there is no analysis to pause",
+        )
         result = await d.engine.execute(RolloutCommand(Verb.PAUSE, CANARY))
         assert not result.ok and "microservices-canary" in result.message and "no analysis to pause" in result.message
     finally:
@@ -116,3 +117,24 @@ async def test_every_answer_names_its_target(healthy) -> None:
             assert name in result.message, (verb, key, result.message)
     unknown = await d.engine.execute(RolloutCommand(Verb.PAUSE, "nowhere/ghost"))
     assert not unknown.ok and "nowhere/ghost" in unknown.message
+
+
+async def test_the_decision_stays_in_the_why_pane_when_the_mode_changes(healthy) -> None:
+    d = healthy
+    await run_until(d, lambda d: rollout(d, CANARY).actual.canary == 20)
+    decided = rollout(d, CANARY).decision
+    assert decided == "all checks passed: canary weight 10% → 20%"
+    await d.engine.execute(RolloutCommand(Verb.PAUSE, CANARY))
+    await d.engine.execute(RolloutCommand(Verb.MANUAL, CANARY))
+    r = rollout(d, CANARY)
+    assert r.message == "manual mode set by alice@desk" and r.decision == decided
+
+
+async def test_a_rollback_decision_carries_its_numbers(tmp_path: Path) -> None:
+    d = demo(tmp_path, BAD)
+    await d.engine.start()
+    try:
+        await run_until(d, lambda d: rollout(d, CANARY).phase is Phase.FAILED)
+        assert rollout(d, CANARY).decision.startswith("rolled back: failed checks 5/5: ")
+    finally:
+        await d.engine.stop()

@@ -39,11 +39,23 @@ BAD = """
 def world_engine(tmp_path: Path, body: str, *, hooks: tuple[Webhook, ...] = (), notifier: object = None) -> Demo:
     clock = VirtualClock()
     world = build_world(load_scenario(scenario_file(tmp_path, body)), clock)
-    targets = [t.model_copy(update={"analysis": t.analysis.model_copy(update={"webhooks": hooks})})
-               if t.name == "microservices-canary" else t for t in world.targets]
-    engine = Engine(clock=clock, cluster=world.cluster, metrics=world.metrics, targets=targets, actor="alice@desk",
-                    identity="shiftroom@test", webhooks=HttpWebhooks(), notifier=notifier,  # type: ignore[arg-type]
-                    background=(world.run,))
+    targets = [
+        t.model_copy(update={"analysis": t.analysis.model_copy(update={"webhooks": hooks})})
+        if t.name == "microservices-canary"
+        else t
+        for t in world.targets
+    ]
+    engine = Engine(
+        clock=clock,
+        cluster=world.cluster,
+        metrics=world.metrics,
+        targets=targets,
+        actor="alice@desk",
+        identity="shiftroom@test",
+        webhooks=HttpWebhooks(),
+        notifier=notifier,  # type: ignore[arg-type]
+        background=(world.run,),
+    )
     return Demo(world=world, engine=engine, clock=clock)
 
 
@@ -62,12 +74,13 @@ def record_ticks(d: Demo, key: str) -> list[float]:
 
 
 @pytest.fixture
-def server(hook_server: HookServer) -> HookServer:
+def server(hook_server: HookServer) -> HookServer:  # noqa: F811 - the fixture, by name
     return hook_server
 
 
-async def test_a_10_s_webhook_on_one_target_leaves_the_other_targets_ticks_on_time(tmp_path: Path,
-                                                                                    server: HookServer) -> None:
+async def test_a_10_s_webhook_on_one_target_leaves_the_other_targets_ticks_on_time(
+    tmp_path: Path, server: HookServer
+) -> None:
     server.delay["confirm-rollout"] = 10.0
     hook = Webhook(name="confirm", type=HookType.CONFIRM_ROLLOUT, url=server.url("confirm-rollout"), timeout=15.0)
     d = world_engine(tmp_path, RELEASE, hooks=(hook,))

@@ -55,8 +55,15 @@ def counted_demo(tmp_path: Path, body: str = HEALTHY) -> tuple[Demo, CountingClu
     clock = VirtualClock()
     world = build_world(load_scenario(scenario_file(tmp_path, body)), clock)
     cluster = CountingCluster(world.cluster)
-    engine = Engine(clock=clock, cluster=cluster, metrics=world.metrics, targets=world.targets,  # type: ignore[arg-type]
-                    actor="alice@desk", identity="shiftroom@test", background=(world.run,))
+    engine = Engine(
+        clock=clock,
+        cluster=cluster,
+        metrics=world.metrics,
+        targets=world.targets,  # type: ignore[arg-type]
+        actor="alice@desk",
+        identity="shiftroom@test",
+        background=(world.run,),
+    )
     return Demo(world=world, engine=engine, clock=clock), cluster
 
 

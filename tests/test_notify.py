@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from app.config import NotifyConfig
 from app.clock import VirtualClock
+from app.config import NotifyConfig
 from app.factory import RoomOptions, make_demo
 from app.model import HealthStatus, Phase
 from tests.control_world import CANARY, rollout, run_until, scenario_file
-from tests.test_control_canary import BAD
 from tests.hook_server import HookServer, hook_server  # noqa: F401 - fixture
-
+from tests.test_control_canary import BAD
 
 
 @pytest.fixture
-def server(hook_server: HookServer) -> HookServer:
+def server(hook_server: HookServer) -> HookServer:  # noqa: F811 - the fixture, by name
     return hook_server
 
 

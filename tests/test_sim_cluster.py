@@ -27,15 +27,18 @@ def world(clock: VirtualClock):
 def test_default_world_is_the_seed(world) -> None:
     assert isinstance(world.cluster, Cluster)
     bg, canary = world.targets
-    assert (bg.name, bg.strategy, bg.deployment, bg.service) == ("frontend", Strategy.BLUE_GREEN, "microservices", "microservices")
+    assert (bg.name, bg.strategy, bg.deployment, bg.service) == ("frontend", Strategy.BLUE_GREEN, "microservices",
+                                                                 "microservices")
     assert (bg.blue_green.health_checks, bg.blue_green.health_interval, bg.blue_green.stabilize) == (10, 5.0, 30.0)
-    assert (canary.name, canary.strategy, canary.deployment) == ("microservices-canary", Strategy.CANARY, "microservices")
+    assert (canary.name, canary.strategy, canary.deployment) == ("microservices-canary", Strategy.CANARY,
+                                                                 "microservices")
     a = canary.analysis
     assert (a.interval, a.threshold, a.max_weight, a.step_weight) == (30.0, 5, 50, 10)
     assert [(m.name, m.min, m.max) for m in a.metrics] == [
         ("request-success-rate", 99, None), ("request-duration", None, 500), ("error-rate", None, 1)]
     blue = world.deployments[(NS, "microservices-blue")]
-    assert (blue.image, blue.replicas, blue.labels) == ("microservices/frontend:stable", 3, {"app": "microservices", "version": "blue"})
+    assert (blue.image, blue.replicas, blue.labels) == ("microservices/frontend:stable", 3,
+                                                        {"app": "microservices", "version": "blue"})
     assert world.deployments[(NS, "microservices-green")].replicas == 0
     assert world.services[(NS, "microservices")].selector == {"app": "microservices", "version": "blue"}
     assert world.routes[(NS, "microservices-canary")].weights == {"microservices-primary": 100, "microservices": 0}
@@ -145,7 +148,8 @@ async def test_stale_resource_version_conflicts(world) -> None:
         await c.patch_selector(NS, "microservices", {"version": "blue"}, resource_version=svc.resource_version)
     assert (await c.get_service(NS, "microservices")).selector == {"app": "microservices", "version": "green"}
     route = await c.get_route(NS, "microservices-canary")
-    new = await c.set_weights(NS, route.name, {"microservices-primary": 90, "microservices": 10}, route.resource_version)
+    split = {"microservices-primary": 90, "microservices": 10}
+    new = await c.set_weights(NS, route.name, split, route.resource_version)
     with pytest.raises(Conflict):
         await c.set_weights(NS, route.name, {"microservices-primary": 80, "microservices": 20}, route.resource_version)
     with pytest.raises(Conflict):
@@ -259,7 +263,8 @@ async def test_events_are_bounded_and_filtered_by_time(world, clock) -> None:
     await clock.advance(1)
     await c.scale(NS, "microservices-green", 2)
     later = await c.events(NS, since=t)
-    assert [e.message for e in later if e.reason == "ScalingReplicaSet"] == ["Scaled up replica set microservices-green-1 to 2"]
+    scaled = [e.message for e in later if e.reason == "ScalingReplicaSet"]
+    assert scaled == ["Scaled up replica set microservices-green-1 to 2"]
     for i in range(600):
         world.event(NS, "x", "Spam", str(i))
     assert len(await c.events()) == 500

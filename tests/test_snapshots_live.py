@@ -11,9 +11,10 @@ this room" for it, and no pid reaches the frame.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 import yaml

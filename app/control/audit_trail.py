@@ -45,7 +45,7 @@ class AuditTrail:
         self.events: deque[AuditEvent] = deque(maxlen=limit)
         self._queue: deque[AuditEvent] = deque()
         self._wake = asyncio.Event()
-        kind = getattr(audit, "name", "audit") if audit is not None else "audit"
+        kind = audit.name if audit is not None else "audit"
         self._health = BackendHealth(name="audit", kind=kind, since=clock.now())
 
     # ------------------------------------------------------------ what the engine asks

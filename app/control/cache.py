@@ -97,21 +97,28 @@ class ObjectCache:
         self._tasks.clear()
 
     async def _watch(self, namespace: str) -> None:
+        """Follow one namespace forever: reopen a broken (or ended) watch with backoff."""
         failures = 0
         while True:
-            stream = self.cluster.watch(namespace)
-            try:
-                async for event in stream:
-                    self._on_event(namespace, event)
-                    if event.type == "SYNCED":
-                        failures = 0
-            except BackendError as err:
-                self._broken(namespace, err)
-            finally:
-                if isinstance(stream, ClosableStream):
-                    await stream.aclose()
+            if await self._follow(namespace):
+                failures = 0
             await self.clock.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
             failures += 1
+
+    async def _follow(self, namespace: str) -> bool:
+        """One watch, until it breaks; True when it got as far as a complete list."""
+        stream = self.cluster.watch(namespace)
+        listed = False
+        try:
+            async for event in stream:
+                self._on_event(namespace, event)
+                listed = listed or event.type == "SYNCED"
+        except BackendError as err:
+            self._broken(namespace, err)
+        finally:
+            if isinstance(stream, ClosableStream):
+                await stream.aclose()
+        return listed
 
     # ------------------------------------------------------------ events
     def _on_event(self, namespace: str, event: WatchEvent) -> None:

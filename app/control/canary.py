@@ -24,7 +24,7 @@ from app.control.analysis import build_checks, number, remember, weights_text, w
 from app.control.canary_commands import CanaryCommands
 from app.control.context import Context
 from app.control.guard import GuardState
-from app.control.hooks import post_rollout, run_hooks
+from app.control.hooks import post_rollout, rollback_requested, rollout_checks, run_hooks
 from app.control.persist import PersistedState
 from app.model import Check, HookType, Level, MetricCheck, MetricSample, Phase, Rollout, Strategy, Target, Weights
 from backends.base import Deployment, Kind, Route
@@ -258,34 +258,16 @@ class CanaryController(PersistedState):
         """Run every webhook of one type; (all passed, the first failure's sentence)."""
         return await run_hooks(self.ctx.webhooks, self.target.analysis.hooks(kind), self._payload())
 
-    async def _rollback_requested(self) -> str | None:
-        """Flagger's `rollback` hooks: a 2xx answer asks for a rollback."""
-        hooks = self.target.analysis.hooks(HookType.ROLLBACK)
-        if not hooks or self.ctx.webhooks is None:
-            return None
-        for hook in hooks:
-            ok, _ = await self.ctx.webhooks.call(hook, self._payload())
-            if ok:
-                return f"rollback webhook {hook.name} asked for a rollback"
-        return None
-
-    async def _rollout_hook_checks(self) -> list[Check]:
-        out = []
-        for hook in self.target.analysis.hooks(HookType.ROLLOUT):
-            ok, detail = await self.ctx.webhooks.call(hook, self._payload()) if self.ctx.webhooks else (True, "")
-            out.append(Check(name=f"webhook {hook.name}", value=1.0 if ok else None, passed=ok,
-                             status="ok" if ok else "error", error="" if ok else detail, query=hook.url,
-                             range="2xx"))
-        return out
-
     async def _analyse(self, now: float, samples: dict[str, MetricSample]) -> None:
         s = self.state
         s.next_tick = now + self.target.analysis.interval
-        requested = await self._rollback_requested()
+        analysis, payload = self.target.analysis, self._payload()
+        requested = await rollback_requested(self.ctx.webhooks, analysis.hooks(HookType.ROLLBACK), payload)
         if requested:
             await self.rollback(now, requested)
             return
-        results = build_checks(self.target.analysis.metrics, samples) + await self._rollout_hook_checks()
+        hooked = await rollout_checks(self.ctx.webhooks, analysis.hooks(HookType.ROLLOUT), payload)
+        results = build_checks(analysis.metrics, samples) + hooked
         s.last_checks = results
         ok = all(r.passed for r in results)
         s.history = remember(s.history, ok)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from typing import Any, Protocol
 
 from app.clock import Clock
@@ -34,9 +33,9 @@ from app.control.health import HealthBoard
 from app.control.jobs import JobBoard
 from app.control.leases import LeaseKeeper
 from app.control.outbox import Outbox
+from app.control.rollout_desk import RolloutDesk
 from app.control.sampling import Sampler, Wanted, check_key
 from app.control.store_desk import StoreDesk
-from app.control.versions import encode, stale_message
 from app.control.writes import ClusterWrites
 from app.identity import instance, operator
 from app.model import (
@@ -143,7 +142,8 @@ class Engine:
         self.ctx = Context(clock=clock, cache=self.cache, writes=ClusterWrites(cluster, self.cache),
                            record=self._record, actor=self.identity, defer=self._defer, webhooks=webhooks)
         self.controllers: dict[str, Controller] = {t.key: make_controller(t, self.ctx) for t in targets}
-        self._locks = {key: asyncio.Lock() for key in self.controllers}
+        self.rollouts = RolloutDesk(self.controllers, self.leases, self.health, identity=self.identity,
+                                    read_only=self.read_only, done=lambda: self._publish(self.clock.now()))
         self._ticking: dict[str, asyncio.Task[None]] = {}
         self._loaded: set[str] = set()
         self._series_points = series_points
@@ -261,7 +261,7 @@ class Engine:
     async def _tick(self, key: str, now: float, samples: dict[str, MetricSample]) -> None:
         ctl = self.controllers[key]
         try:
-            async with self._locks[key]:
+            async with self.rollouts.locks[key]:
                 ctl.observe()
                 await ctl.tick(now, samples)
             self.health.mark_up("cluster")
@@ -344,25 +344,8 @@ class Engine:
     async def preview(self, command: Command) -> Preview:
         if isinstance(command, RolloutCommand):
             await self._connect()
-            return self._rollout_preview(command)
+            return self.rollouts.preview(command)
         return await self.desk.preview(command)
-
-    def _rollout_preview(self, cmd: RolloutCommand) -> Preview:
-        key, verb = cmd.target, cmd.verb.value
-        ctl = self.controllers.get(key)
-        if ctl is None:
-            return Preview(cmd, verb, (f"no target {key} in this room",), possible=False)
-        if self.read_only:
-            return Preview(cmd, verb, (f"{key}: this room is read-only, the backends refuse every write",),
-                           possible=False)
-        holder = self.leases.holder(key)
-        if holder and holder != self.identity:
-            return Preview(cmd, verb, (f"{key} is driven by {holder}; this room is hands-off",), possible=False)
-        try:
-            ctl.observe()
-        except BackendError as err:
-            return Preview(cmd, verb, (f"{key}: {err.sentence}",), possible=False)
-        return replace(ctl.commands.preview(cmd), version=encode(ctl.version(), driver=holder))
 
     async def execute(self, command: Command, confirmed: Preview | None = None, actor: str | None = None) -> Result:
         who = actor or self.actor
@@ -370,25 +353,8 @@ class Engine:
             result = await self.desk.execute(command, confirmed, who)
             await self.refresh_store()
             return result
-        key = command.target
-        if key not in self._locks:
-            return Result(False, f"no target {key} in this room", target=key)
         await self._connect()
-        async with self._locks[key]:
-            fresh = self._rollout_preview(command)
-            if confirmed is not None and confirmed.version != fresh.version:
-                return Result(False, stale_message(key, confirmed.version, fresh.version), target=key,
-                              stale=True, preview=fresh)
-            if not fresh.possible:
-                line = fresh.lines[0] if fresh.lines else f"{command.verb.value} does not apply to {key} now"
-                return Result(False, _named(key, line), target=key, preview=fresh)
-            try:
-                message = await self.controllers[key].commands.act(command, who)
-            except BackendError as err:
-                self.health.mark("cluster", err)
-                return Result(False, _named(key, err.sentence), target=key)
-        self._publish(self.clock.now())
-        return Result(True, _named(key, message), target=key)
+        return await self.rollouts.execute(command, confirmed, who)
 
     # ------------------------------------------------------------ audit and notifications
     def _record(self, event: AuditEvent) -> None:
@@ -434,8 +400,3 @@ class Engine:
         for cb in list(self._subscribers):
             cb(self.state)
 
-
-def _named(key: str, sentence: str) -> str:
-    """Every answer names its target."""
-    name = key.split("/")[-1]
-    return sentence if name in sentence else f"{key}: {sentence}"

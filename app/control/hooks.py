@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.control.context import Context
-from app.model import Level, Webhook
+from app.model import Check, Level, Webhook
 from backends.base import Webhooks
 
 
@@ -19,6 +19,38 @@ async def run_hooks(webhooks: Webhooks | None, hooks: Sequence[Webhook], payload
         if not ok:
             return False, detail
     return True, ""
+
+
+async def rollback_requested(
+    webhooks: Webhooks | None, hooks: Sequence[Webhook], payload: dict[str, Any]
+) -> str | None:
+    """Flagger's `rollback` hooks: a 2xx answer asks for a rollback."""
+    if webhooks is None:
+        return None
+    for hook in hooks:
+        ok, _ = await webhooks.call(hook, payload)
+        if ok:
+            return f"rollback webhook {hook.name} asked for a rollback"
+    return None
+
+
+async def rollout_checks(webhooks: Webhooks | None, hooks: Sequence[Webhook], payload: dict[str, Any]) -> list[Check]:
+    """Flagger's `rollout` hooks: each one is a check of the analysis tick (2xx passes)."""
+    out = []
+    for hook in hooks:
+        ok, detail = await webhooks.call(hook, payload) if webhooks else (True, "")
+        out.append(
+            Check(
+                name=f"webhook {hook.name}",
+                value=1.0 if ok else None,
+                passed=ok,
+                status="ok" if ok else "error",
+                error="" if ok else detail,
+                query=hook.url,
+                range="2xx",
+            )
+        )
+    return out
 
 
 def post_rollout(ctx: Context, key: str, hooks: Sequence[Webhook], payload: dict[str, Any]) -> None:

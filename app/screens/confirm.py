@@ -51,7 +51,8 @@ class ConfirmScreen(ModalScreen[Any]):
         lines = [clean(line) for line in self.preview.lines] or ["(no change listed)"]
         with Vertical(id="confirm-dialog"):
             yield Static(clean(self.preview.title), id="confirm-title", markup=False)
-            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines), id="confirm-lines")
+            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines),
+                         id="confirm-lines")
             if self.confirm_name:
                 yield Static(
                     Content.assemble("This is production. Type ", (clean(self.confirm_name), "bold $warning"),

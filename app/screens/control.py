@@ -11,12 +11,12 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.binding import Binding
 
-from app.control.commands import KillFlag, Preview, RebuildCounters, RolloutCommand, SetExperimentStatus, Verb
+from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
 from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
@@ -49,8 +49,12 @@ STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "
 ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
+def _needs_confirmation(preview: Preview) -> bool:
+    return preview.destructive or bool(preview.confirm_name)
+
+
 class ControlScreen(MainScreen):
-    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*ACTION_BINDINGS, *STORE_BINDINGS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,27 +105,35 @@ class ControlScreen(MainScreen):
         command = RolloutCommand(verb, key)
         try:
             preview = await engine.preview(command)
-            while True:
-                if not preview.possible:
-                    reason = "; ".join(preview.lines) or f"{verb.value} does not apply to {key} now"
-                    self.notify(reason, title=f"{verb.value} {key}", severity="warning", timeout=6)
-                    return
-                confirmed = preview
-                if preview.destructive or preview.confirm_name:
-                    confirmed = await self.app.push_screen_wait(
-                        ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb.value))
-                    if confirmed is None:
-                        self.notify(f"{verb.value} {key}: cancelled.", timeout=3)
-                        return
-                result = await engine.execute(command, confirmed=confirmed)
-                if not (result.stale and result.preview is not None and (preview.destructive or preview.confirm_name)):
-                    break
-                self.notify(result.message, severity="warning", timeout=6)
-                preview = result.preview
+            result = None
+            while result is None:
+                result = await self._confirm_and_execute(engine, command, preview)
+                if result is not None and result.stale and result.preview is not None and _needs_confirmation(preview):
+                    self.notify(result.message, severity="warning", timeout=6)
+                    preview, result = result.preview, None
         except Exception as error:  # the engine's failures end as one sentence, never a traceback
             self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
+        if result.message:
+            self.notify(result.message, severity="information" if result.ok else "error",
+                        timeout=5 if result.ok else 8)
+
+    async def _confirm_and_execute(self, engine: Any, command: RolloutCommand, preview: Preview) -> Result:
+        """One round: say why it does not apply, or confirm (if destructive) and execute."""
+        verb, key = command.verb.value, command.target
+        if not preview.possible:
+            reason = "; ".join(preview.lines) or f"{verb} does not apply to {key} now"
+            self.notify(reason, title=f"{verb} {key}", severity="warning", timeout=6)
+            return Result(False, "", target=key)
+        confirmed = preview
+        if _needs_confirmation(preview):
+            confirmed = await self.app.push_screen_wait(
+                ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb))
+            if confirmed is None:
+                self.notify(f"{verb} {key}: cancelled.", timeout=3)
+                return Result(False, "", target=key)
+        result: Result = await engine.execute(command, confirmed=confirmed)
+        return result
 
     # ------------------------------------------------------------ flags and experiments
 

@@ -19,9 +19,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from backends.base import (
-    ClusterEvent, Conflict, Deployment, Kind, Lease, ReadOnly, Revision, Route, Service, Unavailable, WatchEvent,
+    ClusterEvent,
+    Conflict,
+    Deployment,
+    Kind,
+    Lease,
+    ReadOnly,
+    Revision,
+    Route,
+    Service,
+    Unavailable,
+    WatchEvent,
+    WatchKind,
 )
-from backends.sim.state import SimLease
+from backends.sim.state import SimLease, SimRoute, SimService
 
 if TYPE_CHECKING:
     from backends.sim.world import SimWorld
@@ -30,7 +41,7 @@ if TYPE_CHECKING:
 class SimCluster:
     name = "sim"
 
-    def __init__(self, world: "SimWorld", read_only: bool = False) -> None:
+    def __init__(self, world: SimWorld, read_only: bool = False) -> None:
         self.world = world
         self.read_only = read_only
         self._unreachable = False
@@ -64,7 +75,8 @@ class SimCluster:
     @staticmethod
     def _check_version(kind: str, key: str, current: int, expected: str | None) -> None:
         if expected is not None and str(expected) != str(current):
-            raise Conflict("sim", f"{kind} {key} changed since it was read (version {expected}, now {current}); read it again and retry.")
+            raise Conflict("sim", f"{kind} {key} changed since it was read (version {expected}, now {current}); "
+                                  "read it again and retry.")
 
     async def ping(self) -> None:
         self._reach()
@@ -178,7 +190,7 @@ class SimCluster:
         self._reach()
         return [e for e in self.world.events if e.t > since and namespace in (None, e.namespace)]
 
-    def watch(self, namespace: str | None = None) -> "SimWatch":
+    def watch(self, namespace: str | None = None) -> SimWatch:
         watch = SimWatch(self, namespace)
         self._watches.append(watch)
         return watch
@@ -207,16 +219,20 @@ class SimWatch:
         self._queue = world.subscribe(self.namespace)
         now = world.clock.now()
         listed: list[tuple[int, WatchEvent]] = []
-        for kind, objs in (("Deployment", world.deployments), ("Service", world.services),
-                           ("Route", world.routes), ("Lease", world.leases)):
+        for (ns, _), dep in world.deployments.items():
+            if self.namespace in (None, ns):
+                listed.append((dep.rv, WatchEvent(type="ADDED", kind="Deployment", object=dep.view(now))))
+        others: list[tuple[WatchKind, dict[tuple[str, str], SimService] | dict[tuple[str, str], SimRoute]
+                           | dict[tuple[str, str], SimLease]]] = [
+            ("Service", world.services), ("Route", world.routes), ("Lease", world.leases)]
+        for kind, objs in others:
             for (ns, _), obj in objs.items():
                 if self.namespace in (None, ns):
-                    view = obj.view(now) if kind == "Deployment" else obj.view()
-                    listed.append((obj.rv, WatchEvent(type="ADDED", kind=kind, object=view)))
+                    listed.append((obj.rv, WatchEvent(type="ADDED", kind=kind, object=obj.view())))
         listed.sort(key=lambda pair: pair[0])
         self._pending = [WatchEvent(type="RESET"), *(ev for _, ev in listed), WatchEvent(type="SYNCED")]
 
-    def __aiter__(self) -> "SimWatch":
+    def __aiter__(self) -> SimWatch:
         return self
 
     async def __anext__(self) -> WatchEvent:
