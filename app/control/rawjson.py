@@ -152,28 +152,37 @@ def values(text: str, found: list[Member]) -> dict[str, tuple[Any, str, str]]:
     return out
 
 
+def _rebuilt(text: str, found: list[Member], changes: Mapping[str, str | None]) -> str:
+    """The object with the named members replaced or removed (no additions)."""
+    last = {m.key: i for i, m in enumerate(found)}
+    items: list[list[str]] = []
+    for i, m in enumerate(found):
+        sep = text[m.value_end : found[i + 1].start] if i + 1 < len(found) else text[m.value_end :]
+        if m.key in changes and changes[m.key] is None:
+            if i + 1 == len(found):  # the last one goes: the one before now ends the object
+                _end_with(items, sep)
+            continue
+        new = changes.get(m.key) if last[m.key] == i else None
+        kept = text[m.start : m.value_start] + new if new is not None else text[m.start : m.value_end]
+        items.append([kept, sep])
+    return text[: found[0].start] + "".join(a + b for a, b in items)
+
+
+def _end_with(items: list[list[str]], sep: str) -> None:
+    if items:
+        items[-1][1] = sep
+    else:
+        items.append(["", sep])
+
+
 def splice(text: str, found: list[Member], changes: Mapping[str, str | None]) -> str:
     """`text` with each named member's value replaced by the raw JSON given (None: removed), new ones appended.
 
     Every byte outside the changed members is kept. Of duplicate keys only the last is replaced (the one
     `JSON.parse` keeps, so the others change nothing); a removal removes them all.
     """
-    last = {m.key: i for i, m in enumerate(found)}
     if found:
-        opening = text[: found[0].start]
-        items: list[list[str]] = []
-        for i, m in enumerate(found):
-            sep = text[m.value_end : found[i + 1].start] if i + 1 < len(found) else text[m.value_end :]
-            if m.key in changes and changes[m.key] is None:
-                if i + 1 == len(found):  # the last one goes: the one before now ends the object
-                    if items:
-                        items[-1][1] = sep
-                    else:
-                        items.append(["", sep])
-                continue
-            new = changes.get(m.key) if last[m.key] == i else None
-            items.append([text[m.start : m.value_start] + new if new is not None else text[m.start : m.value_end], sep])
-        text = opening + "".join(a + b for a, b in items)
+        text = _rebuilt(text, found, changes)
     present = {m.key for m in found}
     added = [f"{dump(k)}:{v}" for k, v in changes.items() if k not in present and v is not None]
     if not added:

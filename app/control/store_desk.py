@@ -37,9 +37,17 @@ from app.control.commands import (
     SaveFlag,
     SetExperimentStatus,
 )
-from app.control.jobs import JobBoard, Progress
+from app.control.jobs import JobBoard
 from app.control.store_jobs import RebuildJobs
-from app.flag_json import validate_flag_config, validate_flag_name
+from app.control.store_words import action as _action
+from app.control.store_words import changes as _changes
+from app.control.store_words import config as _config
+from app.control.store_words import done as _done
+from app.control.store_words import reason_of, subject
+from app.control.store_words import save_problem as _save_problem
+from app.control.store_words import target as _target
+from app.control.store_words import title as _title
+from app.control.store_words import what as _what
 from app.flags import cohort_diff
 from app.model import AuditEvent, BackendHealth, Experiment, Flag, HealthStatus, Level
 from backends.base import (
@@ -182,11 +190,7 @@ class StoreDesk:
     async def _preview(self, cmd: Command) -> Preview:
         if isinstance(cmd, RebuildCounters):
             return await self.rebuilds.preview(cmd, self._refusal(f"experiment {cmd.experiment}'s counters"))
-        what = (
-            f"flag {cmd.name}"
-            if isinstance(cmd, (SaveFlag, KillFlag, RestoreFlag))
-            else (f"experiment {getattr(cmd, 'experiment', '?')}")
-        )
+        what = _what(cmd)
         refusal = self._refusal(what)
         if refusal:
             return Preview(cmd, _title(cmd), (refusal,), possible=False)
@@ -343,11 +347,7 @@ class StoreDesk:
                 details={"errors": {"reason": "A reason is required."}},
             )
         for _ in range(ATTEMPTS if not isinstance(cmd, SaveFlag) else 1):
-            kind, name = (
-                ("experiment", cmd.experiment)
-                if isinstance(cmd, SetExperimentStatus)
-                else ("flag", getattr(cmd, "name", ""))
-            )
+            kind, name = subject(cmd)
             stored = await self._read(kind, name)
             if (
                 isinstance(cmd, SaveFlag)
@@ -367,8 +367,8 @@ class StoreDesk:
                 t=self.clock.now(),
                 actor=actor,
                 target=_target(cmd),
-                action=_action(cmd, stored),
-                reason=getattr(cmd, "reason", ""),
+                action=_action(cmd, created=stored.text is None),
+                reason=reason_of(cmd),
                 before=edit.before,
                 after=edit.after,
                 level=Level.WARN if isinstance(cmd, KillFlag) else Level.INFO,
@@ -458,79 +458,4 @@ class StoreDesk:
         return new
 
 
-def _config(text: str) -> dict[str, Any]:
-    found = rawjson.members(text) or []
-    return {k: v for k, (v, problem, _) in rawjson.values(text, found).items() if not problem}
-
-
-# ---------------------------------------------------------------- sentences
-
-
-def _what(cmd: Command) -> str:
-    if isinstance(cmd, (SaveFlag, KillFlag, RestoreFlag)):
-        return f"flag {cmd.name}"
-    return f"experiment {getattr(cmd, 'experiment', '?')}"
-
-
-def _target(cmd: Command) -> str:
-    return _what(cmd).replace(" ", "/", 1)
-
-
-def _title(cmd: Command) -> str:
-    if isinstance(cmd, KillFlag):
-        return f"Kill flag {cmd.name}?"
-    if isinstance(cmd, RestoreFlag):
-        return f"Restore flag {cmd.name}?"
-    if isinstance(cmd, SaveFlag):
-        return f"{'Create' if cmd.expected_version == NEW_VERSION else 'Save'} flag {cmd.name}?"
-    if isinstance(cmd, SetExperimentStatus):
-        return f"Set experiment {cmd.experiment} to {cmd.status}?"
-    return f"Rebuild experiment {getattr(cmd, 'experiment', '?')}'s counters?"
-
-
-def _action(cmd: Command, stored: _Stored | None = None) -> str:
-    if isinstance(cmd, KillFlag):
-        return "flag-kill"
-    if isinstance(cmd, RestoreFlag):
-        return "flag-restore"
-    if isinstance(cmd, SaveFlag):
-        return "flag-create" if stored is not None and stored.text is None else "flag-edit"
-    if isinstance(cmd, SetExperimentStatus):
-        return "experiment-status"
-    return "counters-rebuild"
-
-
-def _done(cmd: Command, edit: flag_edits.Edit) -> str:
-    if isinstance(cmd, KillFlag):
-        return f"Flag {cmd.name} is off for every user in every environment; the previous values are kept under killed."
-    if isinstance(cmd, RestoreFlag):
-        return f"Flag {cmd.name} restored: {'; '.join(flag_edits.diff_lines(edit.before, edit.after))}."
-    if isinstance(cmd, SetExperimentStatus):
-        return f"Experiment {cmd.experiment}: status {edit.before.get('status')} → {cmd.status}."
-    change = "; ".join(flag_edits.diff_lines(edit.before, edit.after)) or "no field changed"
-    return f"Flag {getattr(cmd, 'name', '?')} saved: {change}."
-
-
-def _changes(edit: flag_edits.Edit) -> list[Any]:
-    from app.control.commands import Change
-
-    keys = dict.fromkeys([*edit.before, *edit.after])
-    return [
-        Change(k, flag_edits.value_text(edit.before.get(k)), flag_edits.value_text(edit.after.get(k)))
-        for k in keys
-        if edit.before.get(k) != edit.after.get(k)
-    ]
-
-
-def _save_problem(cmd: SaveFlag, edit: flag_edits.Edit) -> str:
-    """Validation of what the save changes (a field the user did not touch is never judged)."""
-    if cmd.expected_version == NEW_VERSION:
-        try:
-            validate_flag_name(cmd.name)
-        except ValueError as exc:
-            return str(exc)
-    errors = validate_flag_config({k: v for k, v in edit.after.items() if v is not None})
-    return " ".join(errors.values())
-
-
-__all__ = ["STATUSES", "FlagRead", "Progress", "StoreDesk"]
+__all__ = ["STATUSES", "FlagRead", "StoreDesk"]

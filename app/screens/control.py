@@ -11,7 +11,7 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from textual import work
 from textual.binding import Binding
@@ -174,7 +174,7 @@ class ControlScreen(MainScreen):
     def engine(self) -> Any:
         return self.app.engine  # type: ignore[attr-defined]
 
-    def _told(self, result: Any, ok_severity: str = "information") -> None:
+    def _told(self, result: Any, ok_severity: Literal["information", "warning"] = "information") -> None:
         self.notify(result.message, severity=ok_severity if result.ok else "error", timeout=6 if result.ok else 8)
 
     @work(group="store", exit_on_error=False)

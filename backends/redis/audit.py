@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis import exceptions as rx
 from redis.asyncio.client import Pipeline
 
 from app.audit import check_entry, event_fields, event_from_fields, sign_fields
@@ -98,18 +97,16 @@ class RedisAudit:
     async def append(self, event: AuditEvent) -> None:
         if self.read_only:
             raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
-        for _ in range(ATTEMPTS):
-            async with self.conn.io("recording an audit event"):
-                async with self.client.pipeline(transaction=True) as pipe:
-                    try:
-                        fields = await self.fields_for(pipe, event)
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        self.queue(pipe, fields)
-                        await pipe.execute()
-                        return
-                    except rx.WatchError:
-                        continue
-        raise Conflict(BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself.")
+
+        async def body(pipe: Pipeline) -> None:
+            fields = await self.fields_for(pipe, event)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self.queue(pipe, fields)
+            await pipe.execute()
+
+        exhausted = Conflict(BACKEND, "The audit stream kept changing while Shiftroom appended to it; "
+                                      "it retries by itself.")
+        await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
     # ------------------------------------------------------------ reading
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -24,6 +24,9 @@ from redis.backoff import ConstantBackoff
 
 from backends.base import BackendError, Invalid, ReadOnly, Unavailable
 from backends.redis.values import BACKEND
+
+T = TypeVar("T")
+RETRY: Any = object()  # what a transaction body's WatchError turns into: run it again
 
 
 def redact(url: str) -> str:
@@ -147,3 +150,25 @@ class Connection:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def transaction(self, doing: str, body: Callable[[Any], Awaitable[T]], exhausted: BackendError,
+                          attempts: int = 5) -> T:
+        """Run `body(pipe)` on a transactional pipeline until no WATCHed key changed under it.
+
+        `body` WATCHes what it reads, queues its commands after `pipe.multi()` and
+        executes; a WatchError (someone wrote in between) runs it again, up to
+        `attempts` times, then raises `exhausted`.
+        """
+        for _ in range(attempts):
+            async with self.io(doing):
+                result = await self._attempt(body)
+            if result is not RETRY:
+                return result  # type: ignore[no-any-return]
+        raise exhausted
+
+    async def _attempt(self, body: Callable[[Any], Awaitable[T]]) -> Any:
+        async with self.client.pipeline(transaction=True) as pipe:
+            try:
+                return await body(pipe)
+            except rx.WatchError:
+                return RETRY

@@ -6,8 +6,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from redis import exceptions as rx
-
 from app.experiments import experiment_errors
 from app.experiments import import_experiments as parse_import
 from app.flag_json import validate_flag_name
@@ -51,23 +49,21 @@ async def import_experiments(
             raise Invalid(BACKEND, f"Experiment {eid} in the file: {errs[0]}.")
         values[eid] = dump_json(config, f"Experiment {eid}", compact=False)
     keys = [key_of(eid) for eid in values]
-    for _ in range(ATTEMPTS):
-        async with conn.io("importing experiments"):
-            async with conn.client.pipeline(transaction=True) as pipe:
-                try:
-                    if keys:
-                        await pipe.watch(*keys)
-                    current = [as_bytes(v) for v in await pipe.mget(keys)] if keys else []
-                    status = _statuses(values, current, overwrite)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    for (eid, value), key in zip(values.items(), keys, strict=False):
-                        if status[eid] != "unchanged":
-                            pipe.set(key, value)
-                    await pipe.execute()
-                    return status
-                except rx.WatchError:
-                    continue
-    raise Conflict(BACKEND, "The experiments kept changing during the import; nothing was imported, try again.")
+
+    async def body(pipe: Any) -> dict[str, str]:
+        if keys:
+            await pipe.watch(*keys)
+        current = [as_bytes(v) for v in await pipe.mget(keys)] if keys else []
+        status = _statuses(values, current, overwrite)
+        pipe.multi()
+        for (eid, value), key in zip(values.items(), keys, strict=False):
+            if status[eid] != "unchanged":
+                pipe.set(key, value)
+        await pipe.execute()
+        return status
+
+    exhausted = Conflict(BACKEND, "The experiments kept changing during the import; nothing was imported, try again.")
+    return await conn.transaction("importing experiments", body, exhausted, ATTEMPTS)
 
 
 def _statuses(values: dict[str, bytes], current: list[bytes | None], overwrite: bool) -> dict[str, str]:

@@ -41,16 +41,13 @@ async def scan_values(conn: Connection, prefix: str, doing: str) -> list[Row]:
     async for keys in scan_batches(conn, glob_escape(prefix) + "*", doing):
         found.update(keys)
     keys = sorted(found)
-    out: list[Row] = []
-    missing: list[int] = []
     async with conn.io(doing):
+        out: list[Row] = []
         for i in range(0, len(keys), MGET_CHUNK):
             chunk = keys[i : i + MGET_CHUNK]
             values = [as_bytes(v) for v in await conn.client.mget(chunk)]  # nil for a key of another type
-            for key, raw in zip(chunk, values, strict=False):
-                if raw is None:
-                    missing.append(len(out))
-                out.append((key_text(key)[len(prefix) :], raw, ""))
+            out += [(key_text(key)[len(prefix) :], raw, "") for key, raw in zip(chunk, values, strict=False)]
+        missing = [i for i, row in enumerate(out) if row[1] is None]
         if missing:  # nil: another type, or deleted meanwhile
             pipe = conn.client.pipeline(transaction=False)
             for i in missing:

@@ -140,27 +140,23 @@ class RedisStore:
         both are written or neither (a user without XADD permission gets
         neither). A WatchError re-reads and decides again.
         """
-        for _ in range(ATTEMPTS):
-            async with self.conn.io(doing):
-                async with self.client.pipeline(transaction=True) as pipe:
-                    try:
-                        await pipe.watch(key)
-                        raw = as_bytes(await pipe.get(key))
-                        queue = decide(raw)
-                        if queue is None:
-                            return raw
-                        fields = await self.audit.fields_for(pipe, event) if event is not None else None
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        queue(pipe)
-                        if fields is not None:
-                            self.audit.queue(pipe, fields)
-                        await pipe.execute()
-                        return raw
-                    except rx.WatchError:
-                        continue
-        raise Conflict(
-            BACKEND, f"{key_text(key)} kept changing while Shiftroom tried to write it; reload it and try again."
-        )
+        async def body(pipe: Pipeline) -> bytes | None:
+            await pipe.watch(key)
+            raw = as_bytes(await pipe.get(key))
+            queue = decide(raw)
+            if queue is None:
+                return raw
+            fields = await self.audit.fields_for(pipe, event) if event is not None else None
+            pipe.multi()  # type: ignore[no-untyped-call]
+            queue(pipe)
+            if fields is not None:
+                self.audit.queue(pipe, fields)
+            await pipe.execute()
+            return raw
+
+        exhausted = Conflict(BACKEND, f"{key_text(key)} kept changing while Shiftroom tried to write it; "
+                                      "reload it and try again.")
+        return await self.conn.transaction(doing, body, exhausted, ATTEMPTS)
 
     def _conflict(self, what: str, key: bytes, expected: str | None, raw: bytes | None) -> None:
         """Raise Conflict when `raw` is not the version the writer read."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from redis import exceptions as rx
+from redis.asyncio.client import Pipeline
 
 from app.clock import Clock
 from app.experiments import ASSIGNMENT_TTL_S, EVENTS_TTL_S, assignment_key, events_key, experiment_variant
@@ -68,45 +68,45 @@ class Tracker:
         """
         self.conn.writable(f"experiment {experiment_id}'s assignments")
         akey, evkey, ckey = self._ekeys(experiment_id, user_id)
-        for _ in range(ATTEMPTS):
-            async with self.conn.io(f"assigning a variant of experiment {experiment_id}"):
-                async with self.conn.client.pipeline(transaction=True) as pipe:
-                    try:
-                        await pipe.watch(akey)
-                        existing = as_bytes(await pipe.get(akey))
-                        if existing:
-                            return existing.decode("utf-8", "replace")
-                        raw = as_bytes(await pipe.get(self.experiment_key(experiment_id)))
-                        if raw is None:
-                            return None
-                        config = load_object(raw)
-                        if config is None:
-                            raise Invalid(
-                                BACKEND,
-                                f"Experiment {experiment_id} in Redis is not a JSON object, so no variant can be "
-                                "assigned.",
-                            )
-                        try:
-                            variant = experiment_variant(config, user_id)
-                        except (ValueError, TypeError) as exc:
-                            raise Invalid(
-                                BACKEND, f"Experiment {experiment_id} cannot assign variants: {exc}"
-                            ) from None
-                        if variant is None:
-                            return None
-                        now = self.clock.now()
-                        event = seed_event(experiment_id, user_id, ASSIGNED, {"variant": variant}, now)
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        pipe.execute_command("SETEX", akey, ASSIGNMENT_TTL_S, variant)  # as the seed
-                        pipe.lpush(evkey, event)
-                        pipe.expire(evkey, EVENTS_TTL_S)
-                        pipe.hincrby(ckey, users_field(variant), 1)
-                        pipe.hsetnx(ckey, FIRST_T, repr(now))
-                        await pipe.execute()
-                        return variant
-                    except rx.WatchError:
-                        continue
-        raise Conflict(BACKEND, f"The assignment of {user_id} to experiment {experiment_id} kept changing; try again.")
+
+        async def body(pipe: Pipeline) -> str | None:
+            await pipe.watch(akey)
+            existing = as_bytes(await pipe.get(akey))
+            if existing:
+                return existing.decode("utf-8", "replace")
+            raw = as_bytes(await pipe.get(self.experiment_key(experiment_id)))
+            variant = self._variant(experiment_id, raw, user_id)
+            if variant is None:
+                return None
+            now = self.clock.now()
+            event = seed_event(experiment_id, user_id, ASSIGNED, {"variant": variant}, now)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.execute_command("SETEX", akey, ASSIGNMENT_TTL_S, variant)  # as the seed
+            pipe.lpush(evkey, event)
+            pipe.expire(evkey, EVENTS_TTL_S)
+            pipe.hincrby(ckey, users_field(variant), 1)
+            pipe.hsetnx(ckey, FIRST_T, repr(now))
+            await pipe.execute()
+            return variant
+
+        exhausted = Conflict(BACKEND, f"The assignment of {user_id} to experiment {experiment_id} kept changing; "
+                                      "try again.")
+        return await self.conn.transaction(f"assigning a variant of experiment {experiment_id}", body, exhausted,
+                                           ATTEMPTS)
+
+    @staticmethod
+    def _variant(experiment_id: str, raw: bytes | None, user_id: str) -> str | None:
+        """The variant the seed would assign, None when the experiment is absent or assigns nobody."""
+        if raw is None:
+            return None
+        config = load_object(raw)
+        if config is None:
+            raise Invalid(BACKEND, f"Experiment {experiment_id} in Redis is not a JSON object, so no variant can be "
+                                   "assigned.")
+        try:
+            return experiment_variant(config, user_id)
+        except (ValueError, TypeError) as exc:
+            raise Invalid(BACKEND, f"Experiment {experiment_id} cannot assign variants: {exc}") from None
 
     async def track_conversion(self, experiment_id: str, user_id: str, metric: str, value: float = 1.0) -> str | None:
         """The seed's `track_conversion`: assigns first when needed, then records the conversion.

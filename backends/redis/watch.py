@@ -118,10 +118,8 @@ class Watcher:
             state["digest"] = current
             self.mode = mode
             next_check = time.monotonic() + recheck
-            while True:
+            while time.monotonic() < next_check or await self.notify_mode() == mode:
                 if time.monotonic() >= next_check:
-                    if await self.notify_mode() != mode:
-                        return
                     next_check = time.monotonic() + recheck
                 for change in await self._next(ps, state, poll_interval):
                     yield change
