@@ -32,6 +32,7 @@ class RoomOptions:
     publish_hz: float = 2.0  # snapshots per real second at most
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
+    audit_key: bytes | None = None  # audit.key_file's contents: sign and chain every audit entry (Redis)
     prometheus: PrometheusConfig | None = None  # metrics from Prometheus instead of the simulator
     notify: NotifyConfig | None = None  # Slack / JSON webhooks for rollbacks
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
@@ -58,7 +59,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     from backends.sim.build import build_world
     from backends.sim.cluster import SimCluster
     from backends.sim.scenario import load_scenario
-    from backends.sim.store import SimAudit, SimStore
+    from backends.sim.store import AuditedSimStore, SimAudit
     from backends.webhooks import HttpWebhooks
 
     clock = clock or make_clock(options)
@@ -69,13 +70,16 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     store: Store
     audit: AuditLog
     if options.redis_url:
-        from backends.redis import RedisAudit, RedisStore
+        from backends.redis import RedisStore
 
-        store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock)
-        audit = RedisAudit(options.redis_url, read_only=options.read_only)
+        redis_store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock,
+                                 audit_key=options.audit_key)
+        store = redis_store
+        audit = redis_store.audit  # one connection: a write and its audit entry share a MULTI
     else:
-        sim_store = SimStore(clock, seed=seed, read_only=options.read_only)
-        store, audit = sim_store, SimAudit(read_only=options.read_only)
+        sim_audit = SimAudit(read_only=options.read_only)
+        sim_store = AuditedSimStore(clock, sim_audit, seed=seed, read_only=options.read_only)
+        store, audit = sim_store, sim_audit
         background.append(sim_store.population.run)
     metrics = world.metrics
     if options.prometheus is not None:

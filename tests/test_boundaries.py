@@ -21,7 +21,9 @@ MAX_LINES = 500
 MAX_NESTING = 3
 #: What backends may import from `app/`: the model and the pure domain modules.
 PURE = ("app.model", "app.flags", "app.experiments", "app.stats", "app.clock", "app.sanitize", "app.safejson",
-        "app.identity", "app.yamlfile")
+        "app.identity", "app.yamlfile",
+        "app.flag_json",  # flag parsing and validation, split out of app.flags (pure)
+        "app.audit")  # audit entry fields, signatures and change phrases (pure)
 KNOWN: dict[str, set[str]] = {
     "backend-app-imports": {"backends/redis_store.py", "backends/redis_rebuild.py", "backends/redis_audit.py",
                             "backends/redis_tracking.py"},

@@ -17,6 +17,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from app.sanitize import clean
+
 
 class ConfirmScreen(ModalScreen[Any]):
     DEFAULT_CSS = """
@@ -46,14 +48,15 @@ class ConfirmScreen(ModalScreen[Any]):
         self.confirm_name: str | None = preview.confirm_name
 
     def compose(self) -> ComposeResult:
-        lines = list(self.preview.lines) or ["(no change listed)"]
+        lines = [clean(line) for line in self.preview.lines] or ["(no change listed)"]
         with Vertical(id="confirm-dialog"):
-            yield Static(self.preview.title, id="confirm-title", markup=False)
+            yield Static(clean(self.preview.title), id="confirm-title", markup=False)
             yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines),
                          id="confirm-lines")
             if self.confirm_name:
                 yield Static(
-                    Content.assemble("This is production. Type ", (self.confirm_name, "bold $warning"), " to confirm:"),
+                    Content.assemble("This is production. Type ", (clean(self.confirm_name), "bold $warning"),
+                                     " to confirm:"),
                     id="confirm-prompt",
                 )
                 yield Input(placeholder=self.confirm_name, id="confirm-name")

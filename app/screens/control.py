@@ -11,19 +11,17 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from textual import work
 from textual.binding import Binding
 
-from app.control import store_ops
-from app.control.cohorts import experiment_user_ids, kill_impact
-from app.control.commands import Preview, Result, RolloutCommand, SetExperimentStatus, Verb
+from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
+from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.screens.main import MainScreen, RebuildChanged
+from app.screens.main import MainScreen
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
 
@@ -58,14 +56,20 @@ def _needs_confirmation(preview: Preview) -> bool:
 class ControlScreen(MainScreen):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*ACTION_BINDINGS, *STORE_BINDINGS]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
+
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = STORE_TABS.get(action)
         if tab is not None:
-            if action == "rebuild_counters" and (self.rebuilds is None or not self.rebuilds.supported):
-                return False  # the simulator counts by itself: nothing to rebuild
+            if action == "rebuild_counters" and not (
+                    any(e.needs_rebuild for e in self.state.experiments)
+                    or any(j.kind == "rebuild" for j in self.state.jobs)):
+                return False  # nothing counted by the seed alone (the simulator counts by itself)
             return self.is_mounted and self.active_tab == tab
         return super().check_action(action, parameters)
 
@@ -166,90 +170,103 @@ class ControlScreen(MainScreen):
         elif not self._store_busy():
             self.run_experiment_status(exp_id)
 
+    @property
+    def engine(self) -> Any:
+        return self.app.engine  # type: ignore[attr-defined]
+
+    def _told(self, result: Any, ok_severity: Literal["information", "warning"] = "information") -> None:
+        self.notify(result.message, severity=ok_severity if result.ok else "error", timeout=6 if result.ok else 8)
+
     @work(group="store", exit_on_error=False)
     async def run_flag_editor(self, name: str, new: bool) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        try:
-            raw, version = (None, store_ops.NEW) if new else await engine.store.get_flag_raw(name)
-        except Exception as error:
-            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
-            return
-        if not new and raw is None:
-            self.notify(f"Flag {name} no longer exists.", severity="warning")
-            return
-        ids, label = await experiment_user_ids(engine)
+        engine = self.engine
+        if new:
+            config, version = None, "0"
+        else:
+            read = await engine.desk.read_flag(name)
+            if read.error:
+                self.notify(read.error, severity="error", timeout=8)
+                return
+            if read.config is None:
+                self.notify(f"Flag {name} no longer exists.", severity="warning")
+                return
+            config, version = read.config, read.version
+        ids, label = await engine.desk.sample_users()
         result = await self.app.push_screen_wait(
-            FlagEditorScreen(engine, name, raw, version, sample_ids=ids, sample_label=label, new=new))
+            FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new))
         if result is not None:
-            self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+            self._told(result)
 
     @work(group="store", exit_on_error=False)
     async def run_kill_switch(self, name: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        try:
-            raw, _ = await engine.store.get_flag_raw(name)
-        except Exception as error:
-            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
-            return
-        if raw is None:
-            self.notify(f"Flag {name} no longer exists.", severity="warning")
-            return
-        after = store_ops.killed_config(raw, at=engine.clock.now(), by=engine.actor, reason="(your reason)")
-        ids, label = await experiment_user_ids(engine)
-        impact = await asyncio.to_thread(kill_impact, raw, after, name, ids, label)
-        record = after.pop("killed")
-        changes = store_ops.diff_lines(raw, after) + [
-            f"+ killed: by {record['by']} at {record['at']}, your reason, and the previous values "
-            f"{store_ops.value_text(record['previous'], 60)}"]
-        reason = await self.app.push_screen_wait(KillSwitchScreen(name, changes, impact))
-        if reason is None:
-            self.notify(f"Kill {name}: cancelled.", timeout=3)
-            return
-        result = await store_ops.kill_flag(engine, name, reason)
-        self.notify(result.message, severity="warning" if result.ok else "error", timeout=8)
+        """Preview the kill once, ask for the typed name and a reason, execute with that preview."""
+        engine = self.engine
+        preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
+        while True:
+            if not preview.possible:
+                self.notify(preview.lines[0] if preview.lines else f"Flag {name} cannot be killed now.",
+                            title=f"Kill {name}", severity="error", timeout=8)
+                return
+            changes = [line for line in preview.lines if not _impact_line(line)]
+            impact = [line for line in preview.lines if _impact_line(line)]
+            reason = await self.app.push_screen_wait(KillSwitchScreen(name, changes, impact))
+            if reason is None:
+                self.notify(f"Kill {name}: cancelled.", timeout=3)
+                return
+            result = await engine.execute(KillFlag(name, reason), preview)
+            if not result.stale or result.preview is None:
+                self._told(result, "warning")
+                return
+            self.notify(result.message, title=f"Kill {name}", severity="warning", timeout=8)
+            preview = result.preview  # the flag changed meanwhile: show the fresh preview
 
     @work(group="store", exit_on_error=False)
     async def run_experiment_status(self, exp_id: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
         experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
-        current = experiment.status if experiment else "?"
-        status = "paused" if current == "active" else "active"
-        what = "stops assigning new users" if status == "paused" else "assigns new users again"
-        preview = Preview(SetExperimentStatus(exp_id, status),
-                          f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
-                          (f"status {current} → {status}: the seed {what}",), destructive=status == "paused")
-        verb = "pause" if status == "paused" else "resume"
-        if not await self.app.push_screen_wait(ConfirmScreen(preview, action=verb)):
+        status = "paused" if experiment is not None and experiment.status == "active" else "active"
+        command = SetExperimentStatus(exp_id, status)
+        preview = await self.engine.preview(command)
+        if not preview.possible:
+            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id} cannot be changed now.",
+                        severity="warning", timeout=6)
             return
-        result = await store_ops.set_experiment_status(engine, exp_id, status)
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else
+                                                             "resume")):
+            return
+        self._told(await self.engine.execute(command, preview))
 
     # ------------------------------------------------------------ counter rebuilds
+
+    def show_state(self, state: RoomState) -> None:
+        super().show_state(state)
+        for job in state.jobs:  # a job this screen started has ended: say how, once
+            if job.id in self._watched_jobs and job.status != "running":
+                self._watched_jobs.discard(job.id)
+                self.notify(job.message, severity="information" if job.status == "done" else "error",
+                            timeout=5 if job.status == "done" else 8)
 
     def action_rebuild_counters(self) -> None:
         exp_id = self.query_one(ExperimentsList).selected_experiment
         if exp_id is None:
             self.notify("Select an experiment first.", severity="warning")
-        elif self.rebuilds is not None:
+        else:
             self.run_rebuild(exp_id)
 
     @work(group="rebuild", exit_on_error=False)
     async def run_rebuild(self, exp_id: str) -> None:
-        """Start the rebuild and relay its progress as messages until it ends; the UI never waits."""
-        rebuilds = self.rebuilds
-        if rebuilds is None:
+        """Start the rebuild as an engine job; its progress arrives with the snapshots (`RoomState.jobs`)."""
+        command = RebuildCounters(exp_id)
+        preview = await self.engine.preview(command)
+        if not preview.possible:
+            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id}: nothing to rebuild.",
+                        severity="warning", timeout=6)
             return
-        stop = rebuilds.subscribe(lambda status: self.post_message(RebuildChanged(status)))
-        try:
-            refusal = rebuilds.start(exp_id)
-            if refusal:
-                self.notify(refusal, severity="warning", timeout=6)
-                return
-            status = await rebuilds.wait()
-        finally:
-            stop()
-        self.post_message(RebuildChanged(status))
-        if status.error:
-            self.notify(status.error, severity="error", timeout=8)
-        else:
-            self.notify(status.message, timeout=5)
+        result = await self.engine.execute(command, preview)
+        self._told(result)
+        if result.ok and result.details.get("job"):
+            self._watched_jobs.add(str(result.details["job"]))
+
+
+def _impact_line(line: str) -> bool:
+    """Lines of a kill preview that count who loses the flag (the rest are field changes)."""
+    return " have it → " in line or line.startswith("whitelisted ids lose it")
