@@ -6,6 +6,7 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Button, Input, TabbedContent
 
+from app.control.commands import Preview, RolloutCommand
 from app.headless import timeline_text
 from app.model import AuditEvent, Flag, Level, MetricSeries, Phase, Rollout, Strategy, Weights
 from app.room import ShiftroomApp
@@ -133,8 +134,8 @@ async def test_a_confirmation_that_no_longer_applies_cannot_be_confirmed() -> No
         dialog = app.screen
         assert isinstance(dialog, ConfirmScreen)
 
-        def gone(action: str, key: str):  # type: ignore[no-untyped-def]
-            return type(dialog.preview)(title="switch", lines=["frontend is Progressing now"], possible=False)
+        async def gone(command: RolloutCommand) -> Preview:
+            return Preview(command, "switch", ("frontend is Progressing now",), possible=False)
 
         engine.preview = gone  # type: ignore[method-assign]
         engine.publish(STATE.model_copy(update={"seq": 100}))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.clock import EPOCH
+from app.control.commands import Preview, Result, RolloutCommand
 from app.model import (
     AuditEvent,
     BackendHealth,
@@ -184,21 +185,6 @@ def replace_rollout(state: RoomState, key: str, **changes: object) -> RoomState:
 # ---------------------------------------------------------------- a stand-in engine
 
 
-@dataclass
-class Preview:
-    title: str
-    lines: list[str]
-    destructive: bool = False
-    confirm_name: str | None = None
-    possible: bool = True
-
-
-@dataclass
-class ActionResult:
-    ok: bool
-    message: str
-
-
 DESTRUCTIVE = {"abort", "promote", "switch", "undo"}
 
 
@@ -228,10 +214,11 @@ class StaticEngine:
         for callback in self.subscribers:
             callback(state)
 
-    def preview(self, action: str, key: str) -> Preview:
+    async def preview(self, command: RolloutCommand) -> Preview:
+        key, action = command.target, command.verb.value
         rollout = self.state.rollout(key)
         if rollout is not None and rollout.phase.terminal and action in ("step", "promote"):
-            return Preview(title=action, lines=[f"{rollout.name} is {rollout.phase.value}: nothing to {action}"],
+            return Preview(command, action, (f"{rollout.name} is {rollout.phase.value}: nothing to {action}",),
                            possible=False)
         production = bool(rollout and rollout.production)
         lines = [f"{key}: {action}"]
@@ -240,15 +227,17 @@ class StaticEngine:
                      f"scale {rollout.canary_image or 'canary'} to 0 replicas"]
         destructive = action in DESTRUCTIVE
         return Preview(
-            title=f"{action.capitalize()} {key}?", lines=lines, destructive=destructive,
-            confirm_name=rollout.name if destructive and production and rollout else None,
+            command, f"{action.capitalize()} {key}?", tuple(lines), version=f"seq {self.state.seq}",
+            destructive=destructive, confirm_name=rollout.name if destructive and production and rollout else None,
         )
 
-    async def act(self, action: str, key: str) -> ActionResult:
+    async def execute(self, command: RolloutCommand, confirmed: Preview | None = None,
+                      actor: str | None = None) -> Result:
+        key, action = command.target, command.verb.value
         if self.read_only:
-            return ActionResult(False, "read-only: writes are refused")
+            return Result(False, f"{key}: read-only: writes are refused", target=key)
         self.acted.append((action, key))
-        return ActionResult(True, f"{action} {key}: done")
+        return Result(True, f"{action} {key}: done", target=key)
 
 
 def main() -> None:

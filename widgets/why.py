@@ -94,14 +94,14 @@ class MetricRow:
         if self.passed or (self.value is not None and not self.webhook):
             return ""
         if self.check is not None:
-            return self.check.error or self.check.status or "no sample"
+            return clean(self.check.error or self.check.status) or "no sample"
         return "no sample in the recent series"
 
     @property
     def source(self) -> str:
         if self.check is not None and self.check.query:
-            return self.check.query
-        return self.series.source if self.series is not None else ""
+            return clean(self.check.query, multiline=True)
+        return clean(self.series.source, multiline=True) if self.series is not None else ""
 
 
 def metric_rows(rollout: Rollout | None, series: Sequence[MetricSeries] = ()) -> list[MetricRow]:
@@ -219,7 +219,7 @@ def router_content(rollout: Rollout) -> Content:
 
 
 def driver_content(rollout: Rollout, identity: str | None) -> Content:
-    text = driver_text(rollout.driver, identity)
+    text = clean(driver_text(rollout.driver, identity))
     if identity is not None and rollout.driver == identity:
         return Content.styled(text, "$success")
     return Content.styled(text, "$warning" if rollout.driver else "$text-muted")

@@ -9,6 +9,8 @@ A scenario is a YAML file (see `scenarios/*.yaml` for commented examples):
     behaviour: {<image or glob>: <Behaviour>}         # how each version behaves
     events:    [{at: <s> | when: {...}, <one action>}]
 
+`loop: {every, first, stagger, bad_share, ...}` keeps releasing new tags for ever (see `loop.py`).
+
 Actions: `release: {target, image}`, `behaviour: {image, ...fields to change}`,
 `metrics: down|up`, `cluster: down|up`, `note: "text"`.
 
@@ -20,21 +22,25 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.yamlfile import YamlFileError, compose, error_at, validate
-
 from app.model import Target
+from app.yamlfile import YamlFileError, compose, error_at, read_text, validate
 from backends.sim.behaviour import Behaviour, Ramp
+from backends.sim.loop import Loop
 
 ACTIONS = ("release", "behaviour", "metrics", "cluster", "note")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: Requests per second: a finite number, 0 or more (`.nan`, `.inf` and negatives are refused).
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Release(_Strict):
@@ -70,7 +76,7 @@ class Condition(_Strict):
     after: float | None = Field(None, ge=0)  # and not before this many seconds
 
     @model_validator(mode="after")
-    def _something(self) -> "Condition":
+    def _something(self) -> Condition:
         if self.canary_weight_at_least is None and self.active_color is None:
             raise ValueError("a `when` needs canary_weight_at_least or active_color")
         return self
@@ -86,7 +92,7 @@ class Event(_Strict):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _one_trigger_one_action(self) -> "Event":
+    def _one_trigger_one_action(self) -> Event:
         if (self.at is None) == (self.when is None):
             raise ValueError("an event needs exactly one of `at` (seconds) or `when` (a condition)")
         given = [a for a in ACTIONS if getattr(self, a) is not None]
@@ -104,15 +110,16 @@ class Scenario(_Strict):
     description: str = ""
     seed: int = 1
     duration: float = Field(600.0, gt=0)
-    rps: dict[str, float] = Field(default_factory=dict)
+    rps: dict[str, Rate] = Field(default_factory=dict)
     targets: tuple[Target, ...] | None = None
     images: dict[str, str] = Field(default_factory=dict)
     behaviour: dict[str, Behaviour] = Field(default_factory=dict)
     events: tuple[Event, ...] = ()
+    loop: Loop | None = None  # release rounds that never end (see backends/sim/loop.py)
     source: str = Field("", exclude=True)  # the file it came from
 
     @model_validator(mode="after")
-    def _names_exist(self) -> "Scenario":
+    def _names_exist(self) -> Scenario:
         if self.targets is not None:
             names = [t.name for t in self.targets]
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -156,11 +163,7 @@ def _read(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path).expanduser()
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in name_or_path or path.exists()
     if looks_like_path:
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise ScenarioError(f"Cannot read scenario file {path}: {reason.lower()}.", str(path)) from None
+        return read_text(path, "scenario file", ScenarioError, article=""), str(path)
     entry = _builtin_dir().joinpath(f"{name_or_path}.yaml")
     if not entry.is_file():
         known = ", ".join(n for n, _ in list_scenarios())
@@ -189,6 +192,8 @@ def _target_refs(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """Every place the scenario names a target: (pydantic-style location, name)."""
     refs: list[tuple[tuple[Any, ...], str]] = [(("rps", k), k) for k in scenario.rps]
     refs += [(("images", k), k) for k in scenario.images]
+    if scenario.loop is not None:
+        refs += [(("loop", "targets", i), name) for i, name in enumerate(scenario.loop.targets)]
     for i, ev in enumerate(scenario.events):
         if ev.release is not None:
             refs.append((("events", i, "release", "target"), ev.release.target))
