@@ -232,7 +232,7 @@ async def test_rollout_keys_do_nothing_on_the_flags_tab_and_leave_its_footer() -
         assert "toggle_sequential" not in shown  # an Experiments key
         await pilot.press("1")
         shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled and b.binding.show}
-        assert "act('auto')" in shown and "edit_flag" not in shown
+        assert "auto_manual" in shown and "edit_flag" not in shown
 
 
 async def test_every_rollout_toast_names_its_target() -> None:
@@ -241,18 +241,33 @@ async def test_every_rollout_toast_names_its_target() -> None:
         await pilot.press("m")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert engine.acted == [("auto", "shop/checkout")]
+        assert engine.acted == [("manual", "shop/checkout")]
         assert any("shop/checkout" in t for t in toasts(app))
 
 
 async def test_space_on_a_failed_canary_says_why_it_does_nothing() -> None:
-    app, engine = make()
+    from app.clock import VirtualClock
+    from app.factory import RoomOptions, make_app
+
+    clock = VirtualClock()
+    app = make_app(RoomOptions(scenario="bad-canary", seed=23, virtual=True, actor="oncall@room"), clock=clock)
+    app.animation_level = "none"
+    key = "microservices/microservices-canary"
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("j", "j", "space")  # shop/payments: Failed
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert engine.acted == []
-        assert any("shop/payments is Failed" in t for t in toasts(app))
+        await clock.run_for(275)  # rolled back by then
+        await pilot.pause()
+        for _ in range(3):
+            if app.query_one(RolloutsTable).selected_key == key:
+                break
+            await pilot.press("j")
+        assert app.engine.state.rollout(key).phase is Phase.FAILED
+        await pilot.press("space")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.engine.state.rollout(key).paused  # not paused silently
+        assert any(key in t or "microservices-canary" in t for t in toasts(app))
 
 
 # ---------------------------------------------------------------- 5. flag state in the seed's order
