@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app import cli_store
 
     cli_store.add_parsers(sub)
+    from app import cli_verbs
+
+    cli_verbs.add_parsers(sub)
     return p
 
 
@@ -175,6 +178,10 @@ def _main(argv: list[str]) -> int:
             raise UsageError(str(err)) from None
     if args.command in (None, "demo"):
         return _demo(args, config)
+    from app import cli_verbs
+
+    if args.command in cli_verbs.COMMANDS:
+        return cli_verbs.run(args, config)
     raise UsageError(f"shiftroom: unknown command {args.command!r}.")
 
 
