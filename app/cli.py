@@ -136,7 +136,7 @@ def _binding_ids() -> set[str]:
     return ids
 
 
-def _run_app(app: Any) -> int:
+def run_app(app: Any) -> int:
     """Run the Textual app; an exception inside it ends in one sentence, a saved traceback and exit 70."""
     import io
 
@@ -236,7 +236,7 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     except OSError as err:
         raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
                          f"{err.strerror or err}; pick another --metrics-port.") from None
-    return _run_app(app)
+    return run_app(app)
 
 
 def _prometheus(args: argparse.Namespace, config: Config) -> PrometheusConfig | None:
