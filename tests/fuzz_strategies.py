@@ -24,7 +24,7 @@ settings.register_profile(
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 FUZZ = settings(settings.get_profile(PROFILE))
 #: How many malformed values the real-Redis test writes.
-REDIS_VALUES = int(os.environ.get("SHIFTROOM_FUZZ_REDIS_VALUES", "3000"))
+REDIS_VALUES = int(os.environ.get("SHIFTROOM_FUZZ_REDIS_VALUES", "2000"))
 
 #: Any code point, lone surrogates included (JSON allows them; the seed serves them).
 ANY_CHAR = st.characters(codec=None, categories=None)
@@ -99,3 +99,42 @@ def malformed_json(draw: st.DrawFn) -> bytes:
     elif damage == "wide":
         text = json.dumps({"public": {str(i): "x" * 50 for i in range(draw(st.integers(100, 2000)))}})
     return text.encode("utf-8", "surrogatepass")
+
+
+_PIECES = ["\x1b[2J", "\u202e", "\ud800", "é", "\x00", '"', "\\", "😀", "\u2028", "a", "enabled", ":"]
+
+
+def random_text(rng: Any, n: int = 12) -> str:
+    return "".join(rng.choice(_PIECES) if rng.random() < 0.3 else chr(rng.randint(32, 0x2FF)) for _ in range(n))
+
+
+def random_malformed(rng: Any) -> bytes:
+    """One malformed (or valid) stored value, fast: what `malformed_json` draws, for thousands of Redis keys."""
+    kind = rng.randrange(12)
+    if kind == 0:
+        n = rng.randint(60, 3000)
+        return ('{"public":' + "[" * n + "]" * n + "}").encode()
+    if kind == 1:
+        return ('{"percentage":' + rng.choice(["1e400", "-1e999", "9" * 400, "NaN", "Infinity"]) + "}").encode()
+    if kind == 2:
+        return b'{"enabled":true,"enabled":false}'
+    if kind == 3:
+        return b"\xef\xbb\xbf" + b'{"enabled":true}'
+    if kind == 4:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
+    if kind == 5:
+        return b'{"enabled":true,"public":{"k":"\\ud800"},"name":"\\udfff"}'
+    if kind == 6:
+        return json.dumps({"public": {str(i): "x" * 50 for i in range(rng.randint(100, 2000))}}).encode()
+    if kind == 7:
+        fields = {"enabled": "yes", "percentage": "20", "environments": "production", "userWhitelist": [1, 2]}
+        return json.dumps(dict(rng.sample(sorted(fields.items()), rng.randint(1, 4)))).encode()
+    if kind == 8:
+        return json.dumps(
+            {"name": random_text(rng), "status": "active", "traffic_split": {random_text(rng, 4): 50, "control": 50}}
+        ).encode("utf-8", "surrogatepass")
+    if kind == 9:
+        return json.dumps({"enabled": True, "environments": [random_text(rng)]})[: rng.randint(0, 30)].encode()
+    if kind == 10:
+        return json.dumps([random_text(rng), rng.random()]).encode("utf-8", "surrogatepass")
+    return json.dumps({"enabled": rng.random() < 0.5, "percentage": rng.randint(0, 100)}).encode()
