@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -104,11 +105,11 @@ def malformed_json(draw: st.DrawFn) -> bytes:
 _PIECES = ["\x1b[2J", "\u202e", "\ud800", "é", "\x00", '"', "\\", "😀", "\u2028", "a", "enabled", ":"]
 
 
-def random_text(rng: Any, n: int = 12) -> str:
+def random_text(rng: random.Random, n: int = 12) -> str:
     return "".join(rng.choice(_PIECES) if rng.random() < 0.3 else chr(rng.randint(32, 0x2FF)) for _ in range(n))
 
 
-def random_malformed(rng: Any) -> bytes:
+def random_malformed(rng: random.Random) -> bytes:
     """One malformed (or valid) stored value, fast: what `malformed_json` draws, for thousands of Redis keys."""
     kind = rng.randrange(12)
     if kind == 0:
