@@ -7,6 +7,8 @@ Pure helpers, no I/O: `shiftroom audit` prints `format_event` lines, and
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -91,18 +93,73 @@ def events_to_json(events: Iterable[AuditEvent]) -> list[dict[str, Any]]:
     return [event_to_json(e) for e in events]
 
 
+def _utf8(text: str) -> str:
+    """`text` as valid UTF-8 can carry it: a lone surrogate becomes its `\\udXXX` escape."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json_text(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (ValueError, RecursionError):
+        return json.dumps({"unserialisable": repr(value)[:200]})
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:  # lone surrogates: the escaped form is still the same JSON value
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
 def event_fields(e: AuditEvent) -> dict[str, str]:
-    """The flat string fields an audit record is stored as (a Redis stream entry)."""
+    """The flat string fields an audit record is stored as (a Redis stream entry); always valid UTF-8."""
     return {
-        "actor": e.actor,
+        "actor": _utf8(e.actor),
         "t": repr(float(e.t)),
-        "target": e.target,
-        "action": e.action,
-        "reason": e.reason,
-        "before": json.dumps(e.before, ensure_ascii=False, separators=(",", ":"), default=str),
-        "after": json.dumps(e.after, ensure_ascii=False, separators=(",", ":"), default=str),
+        "target": _utf8(e.target),
+        "action": _utf8(e.action),
+        "reason": _utf8(e.reason),
+        "before": _json_text(e.before),
+        "after": _json_text(e.after),
         "level": e.level.value,
     }
+
+
+# ---------------------------------------------------------------- signatures (audit.key_file)
+#: Fields a signed entry adds: the id of the entry before it in the stream, and the HMAC.
+PREV, SIG = "prev", "sig"
+
+
+def sign_fields(fields: Mapping[str, str], prev: str, key: bytes) -> dict[str, str]:
+    """`fields` plus `prev` and an HMAC-SHA256 over every field and `prev` (the chain)."""
+    out = {k: v for k, v in fields.items() if k not in (PREV, SIG)}
+    out[PREV] = prev
+    out[SIG] = _mac(out, key)
+    return out
+
+
+def _mac(fields: Mapping[str, str], key: bytes) -> str:
+    canonical = json.dumps(sorted((k, v) for k, v in fields.items() if k != SIG), ensure_ascii=True)
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def check_entry(fields: Mapping[str, str], previous_id: str | None, key: bytes) -> str:
+    """"" when the entry is signed, intact and chained to `previous_id`; else why not, in a few words.
+
+    `previous_id` None means the entry before it is not known (the oldest entry kept):
+    its chain cannot be checked, only its signature.
+    """
+    sig = fields.get(SIG)
+    if not sig:
+        return "unsigned"
+    if not hmac.compare_digest(sig, _mac(fields, key)):
+        return "altered"
+    if previous_id is not None and fields.get(PREV, "") != previous_id:
+        return f"chain broken: the entry before it should be {fields.get(PREV) or 'none'}, found {previous_id}"
+    return ""
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -171,7 +171,7 @@ def _main(argv: list[str]) -> int:
         config = load_config(getattr(args, "config", None))
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    if args.command in ("audit", "experiments"):
+    if args.command in cli_store.COMMANDS:
         try:
             return cli_store.run(args, config)
         except cli_store.StoreCommandError as err:
@@ -183,6 +183,15 @@ def _main(argv: list[str]) -> int:
     if args.command in cli_verbs.COMMANDS:
         return cli_verbs.run(args, config)
     raise UsageError(f"shiftroom: unknown command {args.command!r}.")
+
+
+def _audit_key(config: Config) -> bytes | None:
+    from app import cli_store
+
+    try:
+        return cli_store.audit_key(config)
+    except cli_store.StoreCommandError as err:
+        raise UsageError(str(err)) from None
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
@@ -209,7 +218,7 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
                           metrics_port=getattr(args, "metrics_port", None),
                           redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
                           prometheus=_prometheus(args, config), keymap=dict(config.keymap),
-                          notify=config.notify)
+                          notify=config.notify, audit_key=_audit_key(config))
     if getattr(args, "headless", False):
         from app.headless import run
 

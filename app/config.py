@@ -107,12 +107,19 @@ def check_redis_url(url: str) -> str:
     return url
 
 
+class AuditConfig(_Strict):
+    """`audit.key_file`: a file holding the secret every audit entry is signed with (HMAC-SHA256, chained)."""
+
+    key_file: str | None = None
+
+
 class Config(_Strict):
     theme: str = "dark"
     read_only: bool = False
     prometheus: PrometheusConfig | None = None
     redis: RedisConfig | None = None
     notify: NotifyConfig = NotifyConfig()
+    audit: AuditConfig = AuditConfig()
     keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"step": "s,ctrl+s"}
     source: str = Field("", exclude=True)
 

@@ -11,7 +11,7 @@ from textual.widgets._footer import FooterKey
 
 import backends.sim.store as sim_store
 from app.clock import VirtualClock
-from app.control.cohorts import experiment_user_ids, parse_user_ids
+from app.control.flag_edits import parse_user_ids
 from app.factory import RoomOptions, make_app
 from app.flags import cohort_diff, evaluate
 from app.room import ShiftroomApp
@@ -131,7 +131,7 @@ async def test_cohort_preview_numbers_match_cohort_diff(tmp_path: Path) -> None:
         editor.query_one("#field-percentage", Input).value = "40"
         await settle(pilot)
         after = dict(editor.form.config)
-        ids, label = await experiment_user_ids(app.engine)
+        ids, label = await app.engine.desk.sample_users()
         assert ids[0] == "sim-user-0" and label == "simulated experiment users"
         gain, lose = cohort_diff(before, after, ids, "production", "new-product-design")
         assert gain > 0 and editor.last_cohort == (gain, lose, len(ids))

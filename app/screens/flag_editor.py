@@ -5,7 +5,7 @@ flag). Every edit revalidates and recomputes, in thread workers, how many
 of a sample of user ids gain or lose the flag in the chosen environment,
 and (when the bucketing changes) the 100-bucket histogram of a million
 ids. Saving shows the before/after diff first, then writes through
-`store_ops.edit_flag`; when someone else saved meanwhile, their change is
+the engine's `SaveFlag` command; when someone else saved meanwhile, their change is
 shown and the edits stay, to be saved over the new version.
 """
 
@@ -23,9 +23,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Rule, Static
 
-from app.control.actions import Preview
-from app.control.cohorts import parse_user_ids
-from app.control.store_ops import NEW, StoreResult, diff_lines, edit_flag
+from app.control.commands import NEW_VERSION as NEW
+from app.control.commands import Preview, SaveFlag
+from app.control.commands import Result as StoreResult
+from app.control.flag_edits import diff_lines, parse_user_ids
 from app.flags import bucket_histogram, cohort_diff
 from app.screens.confirm import ConfirmScreen
 from widgets.cohort_preview import CohortPreview
@@ -255,27 +256,28 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             lines.append(f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
                          f"of {total:,} sample ids")
         title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(ConfirmScreen(Preview(title, lines), action="save"))
+        confirmed = await self.app.push_screen_wait(ConfirmScreen(
+            Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save"))
         if not confirmed:
             return
         try:
-            result = await edit_flag(self.engine, name, form.config, self.version, base=self.base)
+            result = await self.engine.execute(SaveFlag(name, form.config, self.version))
         except Exception as error:  # one sentence, never a traceback
             self.notify(f"Flag {name} was not saved: {error}", severity="error", timeout=8)
             return
         if result.ok:
             self.dismiss(result)
-        elif result.conflict:
+        elif result.stale:
             self.show_conflict(result)
         else:
-            if result.errors:
-                form.show_errors(result.errors)
+            if result.details.get("errors"):
+                form.show_errors(result.details["errors"])
             self.notify(result.message, title="Not saved", severity="error", timeout=8)
 
     def show_conflict(self, result: StoreResult) -> None:
         """Someone else saved first: show their change, keep the edits, rebase on their version."""
-        self.base = dict(result.current or {})
-        self.version = result.version or NEW
+        self.base = dict(result.details.get("current") or {})
+        self.version = result.details.get("version") or NEW
         self.query_one("#editor-conflict", Static).update(
             Content(f"{result.message} Your edits are kept; Review & save now compares them with the new version."))
         self.add_class("-conflict")
@@ -297,7 +299,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             self.dismiss(None)
             return
         what = "the new flag" if self.new else f"flag {self.flag_name}"
-        preview = Preview(f"Discard your changes to {what}?", [*lines, "nothing is saved"], destructive=True)
+        preview = Preview(SaveFlag(self.flag_name, self.form.config, self.version), f"Discard your changes to {what}?",
+                          (*lines, "nothing is saved"), destructive=True)
 
         def closed(discard: bool | None) -> None:
             if discard:

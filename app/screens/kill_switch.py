@@ -1,6 +1,6 @@
 """The kill switch confirmation: exactly what changes, the flag's name typed, and a reason.
 
-It dismisses with the reason (the caller then runs `store_ops.kill_flag`)
+It dismisses with the reason (the caller then executes the engine's `KillFlag`)
 or with None. The name field has focus first, so typing goes into it; it
 shows no placeholder that could pass for the name. Kill stays disabled until
 the typed name matches and a reason is given; Enter on an empty or wrong name
