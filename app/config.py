@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
+from app.model import Target
 from app.yamlfile import YamlFileError, compose, validate
 
 
@@ -66,6 +67,24 @@ class NotifyConfig(_Strict):
     timeout: float = Field(5.0, gt=0)
 
 
+class CanaryTarget(_Strict):
+    """A Flagger `Canary` manifest as a target, as it is: a file (relative to the config) or inline."""
+
+    canary_file: str | None = None
+    canary: dict[str, Any] | None = None
+    namespace: str | None = None  # overrides the Canary's metadata.namespace
+    production: bool = False
+
+
+def _target_kind(value: Any) -> str:
+    return "canary" if isinstance(value, dict) and ("canary_file" in value or "canary" in value) else "target"
+
+
+TargetEntry = Annotated[
+    Annotated[Target, Tag("target")] | Annotated[CanaryTarget, Tag("canary")], Discriminator(_target_kind)
+]
+
+
 class Config(_Strict):
     theme: str = "dark"
     read_only: bool = False
@@ -73,6 +92,8 @@ class Config(_Strict):
     redis: RedisConfig | None = None
     notify: NotifyConfig = NotifyConfig()
     keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"step": "s,ctrl+s"}
+    targets: list[TargetEntry] = Field(default_factory=list)  # what the room drives on a real cluster
+    production_contexts: list[str] = Field(default_factory=list)  # kubeconfig context names or globs
     source: str = Field("", exclude=True)
 
 
@@ -92,7 +113,7 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
 def load_config(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     path = config_path(explicit, env)
-    data: dict = {}
+    data: dict[str, Any] = {}
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
@@ -107,7 +128,7 @@ def load_config(explicit: str | None = None, env: Mapping[str, str] | None = Non
 
 
 def _with_env(config: Config, env: Mapping[str, str]) -> Config:
-    update: dict = {}
+    update: dict[str, Any] = {}
     try:
         if env.get("SHIFTROOM_PROMETHEUS_URL"):
             base = config.prometheus.model_dump() if config.prometheus else {}
