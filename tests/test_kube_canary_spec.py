@@ -12,7 +12,66 @@ from app.model import HookType, Strategy
 
 SEED = Path("/work/shared/seed/phase4-advanced-deployment.md")
 #: Verbatim from the seed's phase 4 document (section 2.2).
-CANARY_YAML = '# infrastructure/kubernetes/canary/canary.yaml\napiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: microservices-canary\n  namespace: microservices\nspec:\n  # Target deployment\n  targetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: microservices\n  \n  # Service configuration\n  service:\n    port: 80\n    targetPort: 80\n    gateways:\n    - microservices-gateway\n    hosts:\n    - microservices.example.com\n  \n  # Canary analysis\n  analysis:\n    # Schedule interval\n    interval: 30s\n    \n    # Max number of failed metric checks\n    threshold: 5\n    \n    # Max traffic percentage routed to canary\n    maxWeight: 50\n    \n    # Canary increment step\n    stepWeight: 10\n    \n    # Prometheus metrics\n    metrics:\n    - name: request-success-rate\n      thresholdRange:\n        min: 99\n      interval: 30s\n    - name: request-duration\n      thresholdRange:\n        max: 0.5\n      interval: 30s\n    - name: error-rate\n      thresholdRange:\n        max: 1\n      interval: 30s\n    \n    # Load testing webhook\n    webhooks:\n    - name: load-test\n      url: http://load-tester.test/\n      timeout: 5s\n      metadata:\n        cmd: "hey -z 1m -q 10 -c 2 http://microservices.example.com/"\n'
+CANARY_YAML = """\
+# infrastructure/kubernetes/canary/canary.yaml
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata:
+  name: microservices-canary
+  namespace: microservices
+spec:
+  # Target deployment
+  targetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: microservices
+  
+  # Service configuration
+  service:
+    port: 80
+    targetPort: 80
+    gateways:
+    - microservices-gateway
+    hosts:
+    - microservices.example.com
+  
+  # Canary analysis
+  analysis:
+    # Schedule interval
+    interval: 30s
+    
+    # Max number of failed metric checks
+    threshold: 5
+    
+    # Max traffic percentage routed to canary
+    maxWeight: 50
+    
+    # Canary increment step
+    stepWeight: 10
+    
+    # Prometheus metrics
+    metrics:
+    - name: request-success-rate
+      thresholdRange:
+        min: 99
+      interval: 30s
+    - name: request-duration
+      thresholdRange:
+        max: 0.5
+      interval: 30s
+    - name: error-rate
+      thresholdRange:
+        max: 1
+      interval: 30s
+    
+    # Load testing webhook
+    webhooks:
+    - name: load-test
+      url: http://load-tester.test/
+      timeout: 5s
+      metadata:
+        cmd: "hey -z 1m -q 10 -c 2 http://microservices.example.com/"
+"""
 
 
 def test_copy_is_the_seed_verbatim() -> None:
