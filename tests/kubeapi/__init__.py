@@ -1,0 +1,1 @@
+"""A test Kubernetes API server written from the Kubernetes API documentation (see README.md)."""
