@@ -1,3 +1,4 @@
+# ruff: noqa: W293  (the seed's YAML is kept verbatim, trailing blanks included)
 """The seed's canary.yaml (Flagger `Canary`), unchanged, as a Shiftroom target."""
 
 from __future__ import annotations
