@@ -85,11 +85,18 @@ class Informer:
                             yield ev
                     listed.append((src, rv))
                 self.lists += 1
-                yield WatchEvent(type="SYNCED")
-                self.backoff.reset()
-                async for event in self._follow(listed):
-                    yield event
-                # _follow returned: a 410 Gone; list everything again
+                queue: asyncio.Queue[Any] = asyncio.Queue()
+                tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
+                self.backoff.reset()  # listed: the API server is back
+                try:
+                    yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
+                    async for event in self._drain(queue):
+                        yield event
+                finally:
+                    for t in tasks:
+                        t.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                # _drain returned: a 410 Gone; list everything again
         except Unavailable:
             self.backoff.fail()
             raise
@@ -120,21 +127,14 @@ class Informer:
             return None  # not an object of ours (a router object no target uses)
         return WatchEvent(type=type_, kind=src.kind, object=model)
 
-    async def _follow(self, listed: list[tuple[Source, str]]) -> AsyncIterator[WatchEvent]:
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
-        try:
-            while True:
-                item = await queue.get()
-                if item is _GONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    async def _drain(self, queue: asyncio.Queue[Any]) -> AsyncIterator[WatchEvent]:
+        while True:
+            item = await queue.get()
+            if item is _GONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
     async def _watch(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> None:
         try:
@@ -200,6 +200,8 @@ class Informer:
                 return ""
             raise from_status(code, json.dumps(obj), what, self.api.identity)
         if type_ in ("ADDED", "MODIFIED", "DELETED"):
+            if obj.get("kind") not in (None, src.res.kind):
+                return new_rv  # not of this resource (a server that replays every kind): not ours
             obj.setdefault("apiVersion", src.res.api_version)
             obj.setdefault("kind", src.res.kind)
             ev = self._event(type_, src, obj)
