@@ -71,7 +71,7 @@ async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -
     await discovery.version(api)
     identity = await discovery.whoami(api)
     cache: dict[str, bool] = {}
-    crds = tuple(CrdRow(what, res.crd, await discovery.served(api, res, cache)) for what, res in CRDS)
+    crds = tuple([CrdRow(what, res.crd, await discovery.served(api, res, cache)) for what, res in CRDS])
     installed = {c.crd for c in crds if c.installed}
     rows: list[Row] = []
     for ns in namespaces or [None]:
