@@ -76,8 +76,8 @@ async def make_cluster(kubeconfig: Path | str, *, context: str | None = None, ta
     from backends.kubernetes.cluster import KubeCluster
     from backends.kubernetes.discovery import whoami
 
-    client, where = await connect(str(kubeconfig), context, env={})
-    api = Api(client, where.server)
+    cfg, where = await connect(str(kubeconfig), context, env={})
+    api = Api(cfg, where.server)
     identity = await whoami(api)
     return KubeCluster(api, namespaces=namespaces or [where.namespace], targets=targets or [], read_only=read_only,
                        identity=identity, where=where, **kw)

@@ -53,7 +53,8 @@ def kubeconfig_paths(explicit: str | None, env: Mapping[str, str]) -> str | None
 async def connect(
     kubeconfig: str | None = None, context: str | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[Any, Where]:
-    """An `ApiClient` and where it points; `NoCluster` with one sentence when there is nothing."""
+    """A client `Configuration` and where it points; `NoCluster` with one sentence when there is none.
+    (The `ApiClient` itself is made by `Api` inside the event loop that uses it.)"""
     from kubernetes_asyncio import client
     from kubernetes_asyncio.config import ConfigException
     from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
@@ -78,11 +79,10 @@ async def connect(
     ctx = current.get("context", {}) or {}
     where = Where(context=str(current.get("name", context or "")), cluster=str(ctx.get("cluster", "")),
                   namespace=str(ctx.get("namespace") or "default"), server=str(cfg.host))
-    return client.ApiClient(configuration=cfg), where
+    return cfg, where
 
 
 async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
-    from kubernetes_asyncio import client
     from kubernetes_asyncio.config import ConfigException
     from kubernetes_asyncio.config.incluster_config import load_incluster_config
 
@@ -99,15 +99,16 @@ async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
         namespace = "default"
     where = Where(context="in-cluster", cluster="in-cluster", namespace=namespace, server=str(cfg.host),
                   in_cluster=True)
-    return client.ApiClient(configuration=cfg), where
+    return cfg, where
 
 
 class Api:
     """JSON requests and watch streams over one `ApiClient`; failures are `BackendError`s."""
 
-    def __init__(self, api_client: Any, server: str = "", timeout: float = 10.0) -> None:
-        self.client = api_client
-        self.server = server
+    def __init__(self, configuration: Any, server: str = "", timeout: float = 10.0) -> None:
+        self.configuration = configuration
+        self._client: Any = None  # made on first use, in the loop that uses it
+        self.server = server or str(getattr(configuration, "host", ""))
         self.timeout = timeout
         self.identity = ""  # filled once known (SelfSubjectReview), for 403 sentences
         self.requests = 0  # every request sent, for the tests and the bench
@@ -172,7 +173,7 @@ class Api:
                     headers: dict[str, str], body: Any, timeout: Any = None) -> Any:
         self.requests += 1
         try:
-            return await self.client.call_api(
+            return await self.client().call_api(
                 path, method, query_params=list(query), header_params=headers, body=body,
                 auth_settings=["BearerToken"], _preload_content=False,
                 _request_timeout=timeout if timeout is not None else self.timeout,
@@ -180,5 +181,14 @@ class Api:
         except Exception as exc:
             raise translate(exc, what, self.identity, self.server) from None
 
+    def client(self) -> Any:
+        if self._client is None:
+            from kubernetes_asyncio.client import ApiClient
+
+            self._client = ApiClient(configuration=self.configuration)
+        return self._client
+
     async def close(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()

@@ -74,7 +74,8 @@ async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -
     crds = tuple([CrdRow(what, res.crd, await discovery.served(api, res, cache)) for what, res in CRDS])
     installed = {c.crd for c in crds if c.installed}
     rows: list[Row] = []
-    for ns in namespaces or [None]:
+    spaces: list[str | None] = list(namespaces) if namespaces else [None]
+    for ns in spaces:
         for need in OPERATOR:
             counts = not need.crd or need.res.crd in installed
             verbs = need.verbs
