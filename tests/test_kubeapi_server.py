@@ -1,66 +1,36 @@
 """The test Kubernetes API server, exercised with the real kubernetes-asyncio client over HTTP.
 
 Each test checks a behaviour the Kubernetes API documentation describes (api-concepts, the API
-reference, RBAC, the Deployment controller), so the backend tested against this server is tested
-against documented behaviour, not against its own assumptions.
+reference, RBAC), so the backend tested against this server is tested against documented behaviour,
+not against its own assumptions. Watches: test_kubeapi_watch.py; controller and proxies:
+test_kubeapi_controller.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from kubernetes_asyncio import client, config, watch
+from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tests.kubeapi.catalog import load_crds
 from tests.kubeapi.server import KubeApiServer
-
-MERGE = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
-STRATEGIC = "application/strategic-merge-patch+json"
+from tests.kubeapi.testing import JSON_PATCH, MERGE, STRATEGIC, client_for, deployment, status_of
 
 
-def deployment(name: str = "web", image: str = "nginx:1.25", replicas: int = 2, **labels: str) -> dict[str, Any]:
-    labels = {"app": name, **labels}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": image, "ports": [{"containerPort": 8080}]},
-                        {"name": "sidecar", "image": "envoy:1"},
-                    ]
-                },
-            },
-        },
-    }
-
-
-def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body or b"{}")
-    assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
-    assert body["code"] == exc.status
-    return body
-
-
-async def _client(server: KubeApiServer, context: str | None = None) -> client.ApiClient:
-    assert server.kubeconfig is not None
-    return await config.new_client_from_config(config_file=str(server.kubeconfig), context=context)
+@pytest.fixture
+def kube_api(kube_api_factory: Callable[..., KubeApiServer]) -> KubeApiServer:
+    """The suite's fixture, but with the Deployment controller stepped by the tests (deterministic)."""
+    return kube_api_factory(controller="manual")
 
 
 @pytest.fixture
 async def api(kube_api: KubeApiServer) -> AsyncIterator[client.ApiClient]:
-    api_client = await _client(kube_api)
+    api_client = await client_for(kube_api)
     yield api_client
     await api_client.close()
 
@@ -219,115 +189,12 @@ async def test_strategic_merge_directives_and_keys() -> None:
     assert replaced["spec"]["containers"] == [{"name": "b"}]
 
 
-async def test_watch_from_list_resource_version_sees_changes_in_order_and_bookmarks(
-    kube_api: KubeApiServer, api: client.ApiClient
-) -> None:
-    apps: Any = client.AppsV1Api(api)
-    await apps.create_namespaced_deployment("default", deployment("a"))
-    listed = await apps.list_namespaced_deployment("default")
-    await apps.create_namespaced_deployment("default", deployment("b"))
-    await apps.patch_namespaced_deployment("a", "default", {"spec": {"replicas": 3}})
-    await apps.delete_namespaced_deployment("b", "default")
-    seen: list[tuple[str, str]] = []
-    rvs: list[int] = []
-    async with watch.Watch() as w:
-        async for ev in w.stream(
-            apps.list_namespaced_deployment,
-            "default",
-            allow_watch_bookmarks=True,
-            resource_version=listed.metadata.resource_version,
-            timeout_seconds=5,
-        ):
-            if ev["type"] == "BOOKMARK":
-                assert list(ev["raw_object"]["metadata"]) == ["resourceVersion"]
-                seen.append(("BOOKMARK", ""))
-                break
-            seen.append((ev["type"], ev["object"].metadata.name))
-            rvs.append(int(ev["object"].metadata.resource_version))
-    assert seen == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b"), ("BOOKMARK", "")]
-    assert rvs == sorted(rvs)
-
-
-async def test_watch_without_resource_version_starts_with_state_and_ends_at_timeout(
-    kube_api: KubeApiServer, api: client.ApiClient
-) -> None:
-    core: Any = client.CoreV1Api(api)
-    await core.create_namespaced_service(
-        "default",
-        {
-            "metadata": {"name": "svc", "labels": {"app": "x"}},
-            "spec": {"ports": [{"port": 80}], "selector": {"app": "x"}},
-        },
-    )
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    events = []
-    async with watch.Watch() as w:
-        async for ev in w.stream(core.list_namespaced_service, "default", label_selector="app=x", timeout_seconds=1):
-            events.append((ev["type"], ev["object"].metadata.name))
-    assert events == [("ADDED", "svc")]
-    assert 0.9 <= loop.time() - started < 3
-
-
-async def test_send_initial_events_ends_with_annotated_bookmark(api: client.ApiClient) -> None:
-    coord: Any = client.CoordinationV1Api(api)
-    await coord.create_namespaced_lease("default", {"metadata": {"name": "l1"}, "spec": {"holderIdentity": "me"}})
-    resp = await coord.list_namespaced_lease(
-        "default",
-        watch=True,
-        send_initial_events=True,
-        resource_version_match="NotOlderThan",
-        allow_watch_bookmarks=True,
-        timeout_seconds=2,
-        _preload_content=False,
-    )
-    first = json.loads(await resp.content.readline())
-    second = json.loads(await resp.content.readline())
-    resp.close()
-    assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "l1")
-    assert second["type"] == "BOOKMARK"
-    assert second["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
-
-
-async def test_watch_from_compacted_resource_version_gets_410_expired(
-    kube_api: KubeApiServer, api: client.ApiClient
-) -> None:
-    apps: Any = client.AppsV1Api(api)
-    await apps.create_namespaced_deployment("default", deployment())
-    listed = await apps.list_namespaced_deployment("default")
-    await apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 3}})
-    kube_api.compact()
-    resp = await apps.list_namespaced_deployment(
-        "default",
-        watch=True,
-        timeout_seconds=2,
-        _preload_content=False,
-        resource_version=listed.metadata.resource_version,
-    )
-    assert resp.status == 200  # the error arrives as a watch event, and the stream ends
-    lines = (await resp.read()).splitlines()
-    assert len(lines) == 1
-    event = json.loads(lines[0])
-    assert event["type"] == "ERROR"
-    assert (event["object"]["kind"], event["object"]["code"], event["object"]["reason"]) == ("Status", 410, "Expired")
-    with pytest.raises(ApiException) as exc:
-        async with watch.Watch() as w:
-            async for _ in w.stream(
-                apps.list_namespaced_deployment,
-                "default",
-                timeout_seconds=2,
-                resource_version=listed.metadata.resource_version,
-            ):
-                pass
-    assert exc.value.status == 410
-
-
 async def test_forbidden_and_unauthorized(kube_api: KubeApiServer, api: client.ApiClient) -> None:
     apps: Any = client.AppsV1Api(api)
     await apps.create_namespaced_deployment("default", deployment())
     kube_api.grant("viewer", "view")
     kube_api.write_kubeconfig(kube_api.kubeconfig, contexts={"test": ("admin", "default"), "ro": ("viewer", "default")})
-    viewer = await _client(kube_api, context="ro")
+    viewer = await client_for(kube_api, context="ro")
     try:
         apps = client.AppsV1Api(viewer)
         assert [d.metadata.name for d in (await apps.list_namespaced_deployment("default")).items] == ["web"]
@@ -512,26 +379,6 @@ async def test_unreachable_latency_and_recovery(kube_api: KubeApiServer, api: cl
     kube_api.set_latency(0)
 
 
-async def test_stalled_watch_stays_open_and_sends_nothing(kube_api: KubeApiServer, api: client.ApiClient) -> None:
-    core: Any = client.CoreV1Api(api)
-    listed = await core.list_namespaced_config_map("default")
-    kube_api.stall_watches()
-    resp = await core.list_namespaced_config_map(
-        "default",
-        watch=True,
-        allow_watch_bookmarks=True,
-        resource_version=listed.metadata.resource_version,
-        _preload_content=False,
-    )
-    await core.create_namespaced_config_map("default", {"metadata": {"name": "late"}})
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(resp.content.readline(), 0.6)  # several bookmark intervals
-    kube_api.stall_watches(False)
-    line = json.loads(await asyncio.wait_for(resp.content.readline(), 2))
-    resp.close()
-    assert (line["type"], line["object"]["metadata"]["name"]) == ("ADDED", "late")
-
-
 async def test_delete_returns_status_and_collects_dependents(kube_api: KubeApiServer, api: client.ApiClient) -> None:
     apps: Any = client.AppsV1Api(api)
     owner = await apps.create_namespaced_deployment("default", deployment())
@@ -556,7 +403,7 @@ async def test_delete_returns_status_and_collects_dependents(kube_api: KubeApiSe
 async def test_self_subject_review_and_access_review(kube_api: KubeApiServer) -> None:
     kube_api.grant("ops", "edit", namespace="default", groups=["team-a"])
     kube_api.write_kubeconfig(kube_api.kubeconfig, contexts={"ops": ("ops", "default")})
-    ops = await _client(kube_api)
+    ops = await client_for(kube_api)
     try:
         authn: Any = client.AuthenticationV1Api(ops)
         review = await authn.create_self_subject_review({})

@@ -13,14 +13,19 @@ Stable API (other tests code against it):
         kube_api.apply(obj) / .get(api_version, kind, name, ns) / .list(...) / .delete(...)  # no RBAC
         kube_api.requests / .clear_requests()   # RequestRecord(method, path, query, content_type, body, user, status)
         kube_api.set_reachable(False) / .set_latency(s) / .stall_watches(True|False) / .compact()
-    Being added next (same names): the Deployment controller and the proxies --
         kube_api.settle() / .clock.advance(s)   # Deployment controller to a fixed point; virtual time
         kube_api.set_image_readiness(image, after_steps=0 | None)   # None: never ready
-        kube_api.set_pod_handler(image, fn) / .set_service_handler(ns, name, fn)   # proxy answers
+        kube_api.set_image_health(image, False)                     # /health through the pod proxy → 503
+        kube_api.set_pod_handler(image, fn) / .set_service_handler(ns, name, fn)   # proxy answers:
+                                                # fn(method, path, query, body) -> (status, body[, content_type])
+        tester = kube_api.install_flagger_loadtester("test")        # Service test/flagger-loadtester with
+                                                # Flagger's gate endpoints; tester.is_open(name, ns), .tasks
 
 The server has namespaces default, kube-system, kube-public; ClusterRoles cluster-admin, view, edit;
-bookmarks every 0.2 s in this fixture.  `kube_api_factory(**options)` starts more servers with other
-options (history_window, bookmark_interval); all are stopped at teardown.
+bookmarks every 0.2 s in this fixture; the Deployment controller runs by itself (reacts to changes, one
+readiness step every 0.1 s) -- `kube_api_factory(controller="manual")` leaves it to `settle()`.
+`kube_api_factory(**options)` starts more servers with other options (history_window, bookmark_interval,
+controller, controller_tick); all are stopped at teardown.
 """
 
 from __future__ import annotations

@@ -149,11 +149,10 @@ class Api:
         return Route(group, version, t, namespace, name, sub, "/".join(rest[3:]))
 
     def _authorize(self, user: User, verb: str, route: Route) -> None:
-        name = route.name.split(":")[0] if route.sub == "proxy" else route.name
         attrs = Attributes(verb, route.group, route.t.plural, route.sub, route.name, route.namespace)
         allowed, _ = self.state.authorizer.decide(user, attrs)
         if not allowed:
-            raise forbidden(user.name, verb, route.group, route.t.plural, route.sub, name, route.namespace)
+            raise forbidden(user.name, verb, route.group, route.t.plural, route.sub, route.name, route.namespace)
 
     # ---- resources -----------------------------------------------------------------------------------------
 

@@ -25,11 +25,13 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
+from .controllers import DeploymentController
 from .errors import ApiError
 from .handlers import Api
+from .proxy import FlaggerLoadTester, Handler
 from .rbac import SUPERUSER_GROUP, User
 from .resources import ResourceType
-from .state import RequestRecord, ServerState
+from .state import RequestRecord, ServerState, VirtualClock
 
 T = TypeVar("T")
 ADMIN_TOKEN = "admin-token"
@@ -42,8 +44,19 @@ def _free_port() -> int:
 
 
 class KubeApiServer:
-    def __init__(self, *, history_window: int = 10_000, bookmark_interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        history_window: int = 10_000,
+        bookmark_interval: float = 60.0,
+        controller: str = "auto",
+        controller_tick: float = 0.1,
+    ) -> None:
+        """`controller`: "auto" (the Deployment controller reacts to changes and steps every
+        `controller_tick` seconds) or "manual" (it runs only in `settle()`)."""
         self.state = ServerState(history_window=history_window, bookmark_interval=bookmark_interval)
+        self.controller_mode = controller
+        self.controller_tick = controller_tick
         self.state.tokens[ADMIN_TOKEN] = User("admin", [SUPERUSER_GROUP])
         self.host = "127.0.0.1"
         self.port = 0
@@ -87,7 +100,7 @@ class KubeApiServer:
         from .controllers import attach as attach_controllers
         from .proxy import attach as attach_proxy
 
-        attach_controllers(self)
+        attach_controllers(self, auto=self.controller_mode == "auto", tick=self.controller_tick)
         attach_proxy(self)
 
     async def _listen(self) -> None:
@@ -240,6 +253,59 @@ class KubeApiServer:
             return True
 
         return self.call(remove)
+
+    # ---- the stand-in Deployment controller and the proxies ---------------------------------------------------
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The server's time (creationTimestamp, conditions, progress deadlines): `clock.advance(seconds)`."""
+        return self.state.clock
+
+    def settle(self) -> int:
+        """Run the Deployment/ReplicaSet controller to a fixed point and count one readiness step."""
+        controller: DeploymentController = self.state.controller
+        return self.call(controller.settle)
+
+    @property
+    def controller_errors(self) -> builtins.list[Exception]:
+        return list(self.state.controller.errors)
+
+    def set_image_readiness(self, image: str, after_steps: int | None = 0) -> None:
+        """Pods running `image` turn Ready `after_steps` controller steps after creation; None: never."""
+        self.call(self.state.controller.readiness.by_image.__setitem__, image, after_steps)
+
+    def set_default_readiness(self, after_steps: int | None = 0) -> None:
+        self.call(setattr, self.state.controller.readiness, "default_after", after_steps)
+
+    def set_image_health(self, image: str, healthy: bool) -> None:
+        """What the default pod proxy handler answers on /health for `image`: 200 "OK" or 503."""
+        self.call(self.state.proxy.image_health.__setitem__, image, healthy)
+
+    def set_pod_handler(self, image: str, handler: Handler) -> None:
+        """Answer pod proxy requests for pods running `image`: handler(method, path, query, body) ->
+        (status, body[, content_type])."""
+        self.call(self.state.proxy.pod_handlers.__setitem__, image, handler)
+
+    def set_service_handler(self, namespace: str, name: str, handler: Handler) -> None:
+        self.call(self.state.proxy.service_handlers.__setitem__, (namespace, name), handler)
+
+    def install_flagger_loadtester(
+        self, namespace: str = "test", name: str = "flagger-loadtester", port: int = 80
+    ) -> FlaggerLoadTester:
+        """A Service `name` (port → 8080) in `namespace` (created if missing) answered by a FlaggerLoadTester."""
+        if self.get("v1", "Namespace", namespace, "") is None:
+            self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        self.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+                "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": 8080}]},
+            }
+        )
+        tester = FlaggerLoadTester()
+        self.set_service_handler(namespace, name, tester)
+        return tester
 
     # ---- faults --------------------------------------------------------------------------------------------
 

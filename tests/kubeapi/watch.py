@@ -120,6 +120,8 @@ class Watcher:
             store.listeners.discard(self._listener)
             return [_line("ERROR", exc.status())]
         for event in events:
+            if event.key != self.t.key:
+                continue
             seen = translate(event, self.namespace if self.t.namespaced else None, self.match)
             if seen:
                 lines.append(_line(seen[0], self._out(seen[1])))
