@@ -83,7 +83,9 @@ async def make_cluster(kubeconfig: Path | str, *, context: str | None = None, ta
                        identity=identity, where=where, **kw)
 
 
-async def env_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
+async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual") -> AsyncIterator[Env]:
+    """controller="manual": the test server's Deployment controller runs only on `settle()`, so
+    tests can write status by hand; "auto": it reacts to every change, as a real one does."""
     if REAL:
         ns = f"shiftroom-test-{secrets.token_hex(3)}"
         cluster = await make_cluster(REAL, namespaces=[ns])
@@ -100,7 +102,7 @@ async def env_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
             await cluster.api.call("DELETE", nsres.path(None, ns), What("delete", nsres, None, ns))
             await cluster.close()
         return
-    server = request.getfixturevalue("kube_api")
+    server = request.getfixturevalue("kube_api_factory")(**({"controller": "manual"} if controller == "manual" else {}))
     cluster = await make_cluster(server.kubeconfig)
     env = Env(server.kubeconfig, "default", server, cluster)
     try:
