@@ -37,7 +37,7 @@ class Env:
 
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create or replace `obj` (with its status on the test server)."""
-        obj = {**obj, "metadata": {**obj["metadata"], "namespace": obj["metadata"].get("namespace", self.namespace)}}
+        obj = {**obj, "metadata": {**obj["metadata"], "namespace": self.namespace}}
         if self.server is not None:
             return await asyncio.to_thread(self.server.apply, obj)
         return await _real_apply(self.cluster.api, obj)
@@ -83,7 +83,8 @@ async def make_cluster(kubeconfig: Path | str, *, context: str | None = None, ta
                        identity=identity, where=where, **kw)
 
 
-async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual") -> AsyncIterator[Env]:
+async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual",
+                      namespace: str = "default") -> AsyncIterator[Env]:
     """controller="manual": the test server's Deployment controller runs only on `settle()`, so
     tests can write status by hand; "auto": it reacts to every change, as a real one does."""
     if REAL:
@@ -103,8 +104,10 @@ async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual"
             await cluster.close()
         return
     server = request.getfixturevalue("kube_api_factory")(**({"controller": "manual"} if controller == "manual" else {}))
-    cluster = await make_cluster(server.kubeconfig)
-    env = Env(server.kubeconfig, "default", server, cluster)
+    if namespace != "default":
+        server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    cluster = await make_cluster(server.kubeconfig, namespaces=[namespace])
+    env = Env(server.kubeconfig, namespace, server, cluster)
     try:
         yield env
     finally:
