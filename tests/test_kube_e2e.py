@@ -298,3 +298,28 @@ async def test_seed_canary_rolls_back_on_bad_metrics(env: Env) -> None:
     warnings = [e for e in await env.cluster.events(NS) if e.reason == "Rollback"]
     assert warnings and warnings[0].type == "Warning"
     await engine.stop()
+
+
+async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_one_driver(env: Env) -> None:
+    target = await _seed_canary(env)
+    key = target.key
+    first, clock = engine_for(env, [target], HealthyMetrics(), LoadTester())
+    await first.run_pass()
+    await env.cluster.set_image(NS, "microservices", "app", "microservices/api:2.0")
+    await run_until(first, clock, lambda: rollout(first, key).step >= 2, limit=300)
+    step, desired = rollout(first, key).step, rollout(first, key).desired
+    other = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
+                   webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="other@host")
+    await other.run_pass()  # a second room while the first one lives: hands-off
+    assert rollout(other, key).driver == first.identity
+    assert not other.preview("pause", key).possible
+    await first.stop()  # the room is killed: its lease is released
+    again = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
+                   webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="tester@host")
+    await again.run_pass()
+    r = rollout(again, key)
+    assert r.driver == again.identity and r.phase is Phase.PROGRESSING
+    assert (r.step, r.desired) == (step, desired)  # from the shiftroom.io/state annotation
+    await run_until(again, clock, lambda: rollout(again, key).phase is Phase.SUCCEEDED, limit=600)
+    await again.stop()
+    await other.stop()
