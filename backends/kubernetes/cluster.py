@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
 from app.model import Strategy, Target
@@ -248,7 +248,7 @@ class KubeCluster:
         return Informer(self.api, self.sources(namespace), stall=self.stall, timeout_seconds=self.watch_timeout,
                         backoff=self.backoff)
 
-    def watch(self, namespace: str | None = None) -> AsyncIterator[WatchEvent]:
+    def watch(self, namespace: str | None = None) -> AsyncGenerator[WatchEvent, None]:
         return self.informer(namespace).events()
 
     # ------------------------------------------------------------ ObjectWrites

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +67,7 @@ class Informer:
     backoff: Backoff = field(default_factory=Backoff)
     lists: int = 0  # full lists done (for tests: a 410 makes one more)
 
-    async def events(self) -> AsyncIterator[WatchEvent]:
+    async def events(self) -> AsyncGenerator[WatchEvent, None]:
         if self.backoff.delay:
             await asyncio.sleep(self.backoff.delay)
         try:
