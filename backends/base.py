@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample, Webhook
 
-
 # ---------------------------------------------------------------- errors
 
 
