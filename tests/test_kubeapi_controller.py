@@ -85,6 +85,18 @@ async def test_rollout_creates_revisioned_replicasets_and_undo_reuses_the_old_on
     assert d.metadata.annotations[REVISION] == "2" and d.status.observed_generation == 2
     images = {p.spec.containers[0].image for p in (await core.list_namespaced_pod("default")).items}
     assert images == {"app:v2"}
+    events = await core.list_namespaced_event("default", field_selector="involvedObject.kind=Deployment")
+    assert sorted((e.reason, e.message, e.source.component) for e in events.items) == sorted(
+        [
+            ("ScalingReplicaSet", f"Scaled up replica set {first.metadata.name} from 0 to 3", "deployment-controller"),
+            ("ScalingReplicaSet", f"Scaled up replica set {rs[2].metadata.name} from 0 to 3", "deployment-controller"),
+            (
+                "ScalingReplicaSet",
+                f"Scaled down replica set {first.metadata.name} from 3 to 0",
+                "deployment-controller",
+            ),
+        ]
+    )
 
     # rollout undo as kubectl does it: revision 1's template without pod-template-hash, into the Deployment
     template = api.sanitize_for_serialization(rs[1].spec.template)
@@ -249,3 +261,28 @@ async def test_service_proxy_answers_flagger_load_tester_gates(kube_api: KubeApi
         await core.connect_get_namespaced_service_proxy_with_path("empty:80", "default", "health")
     assert exc.value.status == 503
     assert status_of(exc.value)["message"] == 'no endpoints available for service "empty"'
+
+
+async def test_standalone_pods_run_on_the_test_node_and_others_keep_their_status(
+    kube_api: KubeApiServer, api: client.ApiClient
+) -> None:
+    core: Any = client.CoreV1Api(api)
+    spec = {"containers": [{"name": "c", "image": "tool:1"}]}
+    await core.create_namespaced_pod("default", {"metadata": {"name": "solo"}, "spec": spec})
+    kube_api.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "elsewhere", "namespace": "default"},
+            "spec": {**spec, "nodeName": "node-b"},
+            "status": {"phase": "Failed"},
+        }
+    )
+    kube_api.settle()
+    solo = await core.read_namespaced_pod("solo", "default")
+    assert solo.spec.node_name == "kubeapi-test-node" and solo.status.phase == "Running" and solo.status.pod_ip
+    assert await core.connect_get_namespaced_pod_proxy_with_path("solo", "default", "healthz") == "OK"
+    assert (await core.read_namespaced_pod("elsewhere", "default")).status.phase == "Failed"
+    with pytest.raises(ApiException) as exc:
+        await core.connect_get_namespaced_pod_proxy_with_path("elsewhere", "default", "healthz")
+    assert exc.value.status == 503

@@ -431,3 +431,76 @@ async def test_self_subject_review_and_access_review(kube_api: KubeApiServer) ->
         assert not await can("create", "customresourcedefinitions", "apiextensions.k8s.io", namespace="")
     finally:
         await ops.close()
+
+
+async def test_server_side_apply_creates_then_merges_and_lists_show_item_kinds_as_the_server_does(
+    kube_api: KubeApiServer, api: client.ApiClient
+) -> None:
+    core: Any = client.CoreV1Api(api)
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}}
+    apply = "application/apply-patch+yaml"
+    with pytest.raises(ApiException) as exc:
+        await core.patch_namespaced_config_map("cfg", "default", manifest, _content_type=apply)
+    assert exc.value.status == 422 and "fieldManager" in status_of(exc.value)["message"]
+    made = await core.patch_namespaced_config_map("cfg", "default", manifest, field_manager="t", _content_type=apply)
+    assert made.data == {"a": "1"}
+    manifest["data"] = {"b": "2"}
+    out = await core.patch_namespaced_config_map("cfg", "default", manifest, field_manager="t", _content_type=apply)
+    assert out.data == {"a": "1", "b": "2"}
+    raw = await core.list_namespaced_config_map("default", _preload_content=False)
+    listed = json.loads(await raw.read())
+    assert (listed["kind"], listed["apiVersion"]) == ("ConfigMapList", "v1")
+    assert "kind" not in listed["items"][0] and "apiVersion" not in listed["items"][0]
+    kube_api.install_crds("smi")
+    custom: Any = client.CustomObjectsApi(api)
+    split = {
+        "apiVersion": "split.smi-spec.io/v1alpha4",
+        "kind": "TrafficSplit",
+        "metadata": {"name": "s"},
+        "spec": {"service": "web", "backends": [{"service": "web-primary", "weight": 100}]},
+    }
+    await custom.create_namespaced_custom_object("split.smi-spec.io", "v1alpha4", "default", "trafficsplits", split)
+    items = (await custom.list_namespaced_custom_object("split.smi-spec.io", "v1alpha4", "default", "trafficsplits"))[
+        "items"
+    ]
+    assert (items[0]["kind"], items[0]["apiVersion"]) == ("TrafficSplit", "split.smi-spec.io/v1alpha4")
+
+
+async def test_events_v1_and_core_events_are_one_resource(kube_api: KubeApiServer, api: client.ApiClient) -> None:
+    events: Any = client.EventsV1Api(api)
+    core: Any = client.CoreV1Api(api)
+    event = {
+        "metadata": {"name": "web.1"},
+        "eventTime": "2026-12-02T06:00:00.000000Z",
+        "reportingController": "shiftroom.io/room",
+        "reportingInstance": "room-1",
+        "action": "Promote",
+        "reason": "Promoted",
+        "type": "Normal",
+        "note": "promoted web to 100%",
+        "regarding": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "default"},
+    }
+    with pytest.raises(ApiException) as exc:
+        await events.create_namespaced_event("default", {**event, "reportingController": None})
+    assert exc.value.status == 422 and "reportingController: Required value" in status_of(exc.value)["message"]
+    listed = await core.list_namespaced_event("default")
+    await events.create_namespaced_event("default", event)
+    seen = await core.list_namespaced_event("default", field_selector="involvedObject.name=web")
+    assert [(e.reason, e.message, e.reporting_component, e.involved_object.kind) for e in seen.items] == [
+        ("Promoted", "promoted web to 100%", "shiftroom.io/room", "Deployment")
+    ]
+    resp = await core.list_namespaced_event(
+        "default",
+        watch=True,
+        resource_version=listed.metadata.resource_version,
+        timeout_seconds=1,
+        _preload_content=False,
+    )
+    line = json.loads((await resp.read()).splitlines()[0])
+    assert (line["type"], line["object"]["apiVersion"], line["object"]["message"]) == (
+        "ADDED",
+        "v1",
+        "promoted web to 100%",
+    )
+    back = await events.read_namespaced_event("web.1", "default")
+    assert back.note == "promoted web to 100%" and back.regarding.name == "web"

@@ -137,7 +137,6 @@ async def test_watch_from_compacted_resource_version_gets_410_expired(
 async def test_stalled_watch_stays_open_and_sends_nothing(kube_api: KubeApiServer, api: client.ApiClient) -> None:
     core: Any = client.CoreV1Api(api)
     listed = await core.list_namespaced_config_map("default")
-    kube_api.stall_watches()
     resp = await core.list_namespaced_config_map(
         "default",
         watch=True,
@@ -145,10 +144,15 @@ async def test_stalled_watch_stays_open_and_sends_nothing(kube_api: KubeApiServe
         resource_version=listed.metadata.resource_version,
         _preload_content=False,
     )
+    kube_api.stall_watches()
     await core.create_namespaced_config_map("default", {"metadata": {"name": "late"}})
+    second = await core.list_namespaced_config_map("default", watch=True, timeout_seconds=5, _preload_content=False)
+    assert second.status == 200  # a new watch opens, but sends nothing either
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(resp.content.readline(), 0.6)  # several bookmark intervals
     kube_api.stall_watches(False)
     line = json.loads(await asyncio.wait_for(resp.content.readline(), 2))
     resp.close()
     assert (line["type"], line["object"]["metadata"]["name"]) == ("ADDED", "late")
+    assert json.loads(await asyncio.wait_for(second.content.readline(), 2))["type"] == "ADDED"
+    second.close()

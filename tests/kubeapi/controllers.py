@@ -40,6 +40,7 @@ from .workloads import (
     owned_by,
     owner_ref,
     parse_stamp,
+    record_event,
     revision_of,
     rtype,
     set_condition,
@@ -118,6 +119,8 @@ class DeploymentController:
                 changed |= self._sync_deployment(copy.deepcopy(d))
             for rs in self.state.store.list(RS):
                 changed |= self.replicasets.sync(copy.deepcopy(rs))
+            for pod in self.state.store.list(PODS):
+                changed |= self.replicasets.sync_pod(copy.deepcopy(pod))
             if not changed:
                 return passes
             passes += 1
@@ -144,19 +147,14 @@ class DeploymentController:
             changed = True
         desired = d["spec"].get("replicas", 1)
         if new["spec"].get("replicas") != desired:
-            scaled = copy.deepcopy(new)
-            scaled["spec"]["replicas"] = desired
-            scaled["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(desired)
-            new = write(self.state, RS, scaled)
+            new = self._scale(d, new, desired)
             changed = True
         available = (new.get("status") or {}).get("availableReplicas", 0) >= desired
         recreate = (d["spec"].get("strategy") or {}).get("type") == "Recreate"
         if (available or recreate) and not paused:
             for rs in old:
                 if rs["spec"].get("replicas", 0) != 0:
-                    scaled = copy.deepcopy(rs)
-                    scaled["spec"]["replicas"] = 0
-                    write(self.state, RS, scaled)
+                    self._scale(d, rs, 0)
                     changed = True
         changed |= self._prune_history(d, old)
         changed |= self._annotate_revision(d, revision_of(new))
@@ -201,8 +199,27 @@ class DeploymentController:
             },
         }
         created = self.state.ops.create(rtype(self.state, RS), d["metadata"]["namespace"], rs)
+        if replicas:
+            self._scaling_event(d, name, 0, replicas)
         self._set_progressing(d, "True", "NewReplicaSetCreated", f'Created new replica set "{name}"')
         return created
+
+    def _scale(self, d: dict[str, Any], rs: dict[str, Any], replicas: int) -> dict[str, Any]:
+        before = rs["spec"].get("replicas", 0)
+        scaled = copy.deepcopy(rs)
+        scaled["spec"]["replicas"] = replicas
+        if replicas:
+            scaled["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(
+                d["spec"].get("replicas", 1)
+            )
+        out = write(self.state, RS, scaled)
+        self._scaling_event(d, rs["metadata"]["name"], before, replicas)
+        return out
+
+    def _scaling_event(self, d: dict[str, Any], rs_name: str, before: int, after: int) -> None:
+        way = "up" if after > before else "down"
+        message = f"Scaled {way} replica set {rs_name} from {before} to {after}"
+        record_event(self.state, d, "ScalingReplicaSet", message, "deployment-controller")
 
     def _bump_revision(self, rs: dict[str, Any], revision: int) -> dict[str, Any]:
         bumped = copy.deepcopy(rs)

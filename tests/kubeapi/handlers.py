@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import ApiError, bad_request, expired, forbidden, unauthorized
+from .errors import ApiError, bad_request, expired, forbidden, invalid, unauthorized
+from .patch import APPLY
 from .rbac import Attributes, User
 from .resources import ResourceType
 from .selectors import field_matcher, label_matcher
@@ -60,7 +61,7 @@ class Api:
         self.state.requests.append(record)
         if not self.state.reachable:
             _abort(request)
-            raise ConnectionResetError("unreachable")
+            return web.Response(status=503)  # never sent: the connection is already reset
         if self.state.latency:
             await asyncio.sleep(self.state.latency)
         try:
@@ -178,6 +179,16 @@ class Api:
             return json_response(self._out(route, obj))
         if verb == "patch":
             ctype = request.headers.get("Content-Type", "")
+            if ctype.startswith(APPLY):
+                if not request.query.get("fieldManager"):
+                    raise invalid(
+                        "PatchOptions",
+                        "meta.k8s.io",
+                        "",
+                        [("fieldManager", "Required value: is required for apply patch")],
+                    )
+                obj = ops.server_side_apply(t, route.namespace, route.name, body, route.sub)
+                return json_response(obj if route.sub == "scale" else self._out(route, obj))
             obj = ops.patch(t, route.namespace, route.name, ctype, body, route.sub)
             return json_response(obj if route.sub == "scale" else self._out(route, obj))
         if verb == "delete":
@@ -197,7 +208,7 @@ class Api:
         labels = label_matcher(q.get("labelSelector"))
         fields = field_matcher(q.get("fieldSelector"), route.t.builtin)
         ns = route.namespace if route.t.namespaced and route.namespace else None
-        items = [o for o in self.state.store.list(route.t.key, ns) if labels(o) and fields(o)]
+        items = [o for o in self.state.ops.list_view(route.t, ns) if labels(o) and fields(o)]
         rv = self.state.store.rv
         start = 0
         if q.get("continue"):
@@ -219,7 +230,11 @@ class Api:
         out = []
         for obj in page:
             obj = copy.deepcopy(obj)
-            obj["apiVersion"] = route.t.api_version(route.version)
+            if route.t.builtin:  # items of built-in lists carry no kind/apiVersion; custom resources' do
+                obj.pop("kind", None)
+                obj.pop("apiVersion", None)
+            else:
+                obj["apiVersion"] = route.t.api_version(route.version)
             out.append(obj)
         return {
             "kind": route.t.list_kind,

@@ -20,6 +20,7 @@ from .resources import Registry, ResourceType, type_from_crd
 from .selectors import selector_string
 from .store import Store
 from .validate import validate
+from .views import storage_key, to_storage, to_view
 
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY = ("", "namespaces")
@@ -52,11 +53,22 @@ class Operations:
 
     # ---- reads ---------------------------------------------------------------------------------------------
 
+    def read(self, t: ResourceType, namespace: str, name: str) -> dict[str, Any] | None:
+        """The stored object as `t` shows it (a copy), or None."""
+        obj = self.store.get(storage_key(t), namespace if t.namespaced else "", name)
+        return None if obj is None else to_view(t, copy.deepcopy(obj))
+
+    def list_view(self, t: ResourceType, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [to_view(t, copy.deepcopy(o)) for o in self.store.list(storage_key(t), namespace)]
+
+    def _put(self, t: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        return to_view(t, self.store.put(storage_key(t), to_storage(t, obj)))
+
     def get(self, t: ResourceType, namespace: str, name: str) -> dict[str, Any]:
-        obj = self.store.get(t.key, namespace if t.namespaced else "", name)
+        obj = self.read(t, namespace, name)
         if obj is None:
             raise not_found(t.group, t.plural, name)
-        return copy.deepcopy(obj)
+        return obj
 
     # ---- writes --------------------------------------------------------------------------------------------
 
@@ -84,7 +96,7 @@ class Operations:
         apply_defaults(t.key, obj)
         validate(t, obj)
         self._check_namespace(t, namespace)
-        if self.store.get(t.key, meta.get("namespace", ""), meta["name"]) is not None:
+        if self.read(t, meta.get("namespace", ""), meta["name"]) is not None:
             raise already_exists(t.group, t.plural, meta["name"])
         meta.pop("resourceVersion", None)
         meta["uid"] = str(uuid.uuid4())
@@ -93,7 +105,7 @@ class Operations:
             meta["generation"] = 1
         if t.status and t.key not in (NS_KEY, CRD_KEY, ("", "pods")):
             obj.pop("status", None)
-        stored = self.store.put(t.key, obj)
+        stored = self._put(t, obj)
         if t.key == CRD_KEY:
             self.registry.add(type_from_crd(stored))
         return stored
@@ -118,7 +130,7 @@ class Operations:
         if not isinstance(body, dict):
             raise bad_request("the object provided is unrecognized (must be of type object)")
         ns = namespace if t.namespaced else ""
-        old = self.store.get(t.key, ns, name)
+        old = self.read(t, ns, name)
         if old is None:
             raise not_found(t.group, t.plural, name)
         meta = body.get("metadata") or {}
@@ -141,13 +153,17 @@ class Operations:
                 new_meta.pop(keep, None)
         new["apiVersion"] = old["apiVersion"]
         new["kind"] = t.kind
+        if t.key == ("", "services"):  # an update that omits the allocated cluster IP keeps it
+            for field in ("clusterIP", "clusterIPs"):
+                if field in (old.get("spec") or {}) and field not in (new.get("spec") or {}):
+                    new.setdefault("spec", {})[field] = old["spec"][field]
         apply_defaults(t.key, new)
         validate(t, new)
         if t.generation and self._spec_changed(t, old, new):
             new_meta["generation"] = old["metadata"].get("generation", 1) + 1
         if new == old or _same_ignoring_rv(new, old):
             return copy.deepcopy(old)
-        stored = self.store.put(t.key, new)
+        stored = self._put(t, new)
         if t.key == CRD_KEY:
             self.registry.add(type_from_crd(stored))
         return stored
@@ -169,6 +185,27 @@ class Operations:
                 raise conflict(t.group, t.plural, name)
             patched.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
         return self.update(t, namespace, name, patched, sub)
+
+    def server_side_apply(
+        self, t: ResourceType, namespace: str, name: str, raw: bytes, sub: str = ""
+    ) -> dict[str, Any]:
+        """`application/apply-patch+yaml`: creates the object when missing, else merges the applied
+        configuration (field ownership and conflicts are not tracked)."""
+        ns = namespace if t.namespaced else ""
+        if sub or self.read(t, ns, name) is not None:
+            return self.patch(t, namespace, name, patches.APPLY, raw, sub)
+        try:
+            doc = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise bad_request(f"error decoding YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise bad_request("the body of an apply patch must be an object")
+        doc.setdefault("metadata", {})["name"] = doc.get("metadata", {}).get("name") or name
+        if doc["metadata"]["name"] != name:
+            raise bad_request(
+                f"the name of the object ({doc['metadata']['name']}) does not match the name on the URL ({name})"
+            )
+        return self.create(t, namespace, doc)
 
     def _apply_patch(self, t: ResourceType, current: dict[str, Any], content_type: str, raw: bytes) -> Any:
         ctype = content_type.split(";")[0].strip()
@@ -251,12 +288,12 @@ class Operations:
         if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
             raise conflict(t.group, t.plural, name)
         if t.key == NS_KEY:
-            for other in list(self.registry.types.values()):
-                if other.namespaced:
-                    for obj in self.store.list(other.key, name):
-                        self.store.remove(other.key, name, obj["metadata"]["name"])
-        gone = self.store.remove(t.key, ns, name)
-        assert gone is not None
+            for key in {storage_key(other) for other in self.registry.types.values() if other.namespaced}:
+                for obj in self.store.list(key, name):
+                    self.store.remove(key, name, obj["metadata"]["name"])
+        removed = self.store.remove(storage_key(t), ns, name)
+        assert removed is not None
+        gone = to_view(t, removed)
         if t.key == CRD_KEY:
             plural_group = (gone["spec"]["group"], gone["spec"]["names"]["plural"])
             self.store.drop_type(plural_group)
@@ -272,12 +309,12 @@ class Operations:
     def _cascade(self, owner: dict[str, Any]) -> None:
         """Background garbage collection: dependents whose ownerReferences name the deleted uid go too."""
         uid = owner["metadata"]["uid"]
-        for t in list(self.registry.types.values()):
-            for obj in self.store.list(t.key):
+        for key in {storage_key(t) for t in self.registry.types.values()}:
+            for obj in self.store.list(key):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if any(r.get("uid") == uid for r in refs):
                     meta = obj["metadata"]
-                    gone = self.store.remove(t.key, meta.get("namespace", ""), meta["name"])
+                    gone = self.store.remove(key, meta.get("namespace", ""), meta["name"])
                     if gone is not None:
                         self._cascade(gone)
 

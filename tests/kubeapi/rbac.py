@@ -96,55 +96,67 @@ class Authorizer:
 
 
 def default_cluster_roles() -> list[dict[str, Any]]:
-    """`cluster-admin`, `view` and `edit`-like roles, enough for tests to bind."""
+    """`cluster-admin`, and the parts of the user-facing `view` and `edit` roles that cover the resources
+    this server serves (as the RBAC documentation lists them: no Leases, no events.k8s.io, no custom
+    resources; `edit` may use pods/proxy and services/proxy, `view` may not)."""
     read = ["get", "list", "watch"]
     write = ["create", "delete", "deletecollection", "patch", "update"]
+    view_rules = [
+        {
+            "apiGroups": [""],
+            "verbs": read,
+            "resources": [
+                "configmaps",
+                "endpoints",
+                "events",
+                "namespaces",
+                "namespaces/status",
+                "pods",
+                "pods/log",
+                "pods/status",
+                "services",
+                "services/status",
+            ],
+        },
+        {
+            "apiGroups": ["apps"],
+            "verbs": read,
+            "resources": [
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status",
+            ],
+        },
+        {"apiGroups": ["networking.k8s.io"], "verbs": read, "resources": ["ingresses", "ingresses/status"]},
+    ]
+    edit_rules = [
+        *view_rules,
+        {"apiGroups": [""], "verbs": read, "resources": ["pods/proxy", "services/proxy"]},
+        {
+            "apiGroups": [""],
+            "verbs": write,
+            "resources": ["configmaps", "endpoints", "pods", "pods/proxy", "services", "services/proxy"],
+        },
+        {
+            "apiGroups": ["apps"],
+            "verbs": write,
+            "resources": [
+                "deployments",
+                "deployments/rollback",
+                "deployments/scale",
+                "replicasets",
+                "replicasets/scale",
+            ],
+        },
+        {"apiGroups": ["networking.k8s.io"], "verbs": write, "resources": ["ingresses"]},
+    ]
     return [
         _cluster_role("cluster-admin", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
-        _cluster_role(
-            "view",
-            [
-                {
-                    "apiGroups": ["", "apps", "coordination.k8s.io", "events.k8s.io", "networking.k8s.io"],
-                    "resources": [
-                        "pods",
-                        "services",
-                        "events",
-                        "configmaps",
-                        "deployments",
-                        "deployments/scale",
-                        "deployments/status",
-                        "replicasets",
-                        "leases",
-                        "ingresses",
-                        "namespaces",
-                    ],
-                    "verbs": read,
-                }
-            ],
-        ),
-        _cluster_role(
-            "edit",
-            [
-                {
-                    "apiGroups": ["", "apps", "coordination.k8s.io", "events.k8s.io", "networking.k8s.io"],
-                    "resources": [
-                        "pods",
-                        "services",
-                        "events",
-                        "configmaps",
-                        "deployments",
-                        "deployments/scale",
-                        "replicasets",
-                        "leases",
-                        "ingresses",
-                        "pods/proxy",
-                        "services/proxy",
-                    ],
-                    "verbs": read + write,
-                }
-            ],
-        ),
+        _cluster_role("view", view_rules),
+        _cluster_role("edit", edit_rules),
     ]
 
 

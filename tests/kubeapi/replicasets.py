@@ -11,7 +11,22 @@ from typing import Any
 from .errors import ApiError
 from .selectors import selector_matches
 from .state import ServerState
-from .workloads import PODS, RS, changed_write, owned_by, owner_ref, pod_ready, rtype, set_condition, template_hash
+from .workloads import (
+    PODS,
+    RS,
+    changed_write,
+    owned_by,
+    owner_ref,
+    pod_ready,
+    record_event,
+    rtype,
+    set_condition,
+    template_hash,
+    write,
+)
+
+NODE = "kubeapi-test-node"
+COMPONENT = "replicaset-controller"
 
 
 @dataclass
@@ -46,10 +61,10 @@ class ReplicaSetController:
         ]:
             self.state.ops.delete(rtype(self.state, PODS), ns, pod["metadata"]["name"])
             self.born.pop(pod["metadata"]["uid"], None)
+            record_event(self.state, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", COMPONENT)
             changed = True
-        pods = [p for p in self.state.store.list(PODS, ns) if owned_by(p, rs)]
-        for pod in pods:
-            changed |= self._sync_pod(copy.deepcopy(pod))
+        for pod in [p for p in self.state.store.list(PODS, ns) if owned_by(p, rs)]:
+            changed |= self.sync_pod(copy.deepcopy(pod))
         pods = [p for p in self.state.store.list(PODS, ns) if owned_by(p, rs)]
         ready = sum(1 for p in pods if pod_ready(p))
         labels = rs["spec"]["template"].get("metadata", {}).get("labels") or {}
@@ -77,12 +92,22 @@ class ReplicaSetController:
                 "namespace": rs["metadata"]["namespace"],
                 "ownerReferences": [owner_ref(rs, "ReplicaSet")],
             },
-            "spec": {**template.get("spec", {}), "nodeName": "kubeapi-test-node"},
+            "spec": {**template.get("spec", {}), "nodeName": NODE},
         }
         created = self.state.ops.create(rtype(self.state, PODS), rs["metadata"]["namespace"], pod)
+        record_event(self.state, rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT)
         self.born[created["metadata"]["uid"]] = self.steps
 
-    def _sync_pod(self, pod: dict[str, Any]) -> bool:
+    def sync_pod(self, pod: dict[str, Any]) -> bool:
+        """The kubelet's part: a pod on the test node (or on no node: it is scheduled there) runs, with Ready
+        as its images' readiness says. Pods on any other node are left as the tests write them."""
+        node = pod["spec"].get("nodeName")
+        if node not in (None, "", NODE):
+            return False
+        if not node:
+            scheduled = copy.deepcopy(pod)
+            scheduled["spec"]["nodeName"] = NODE
+            pod = write(self.state, PODS, scheduled)
         images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
         after = self.readiness.after(images)
         born = self.born.setdefault(pod["metadata"]["uid"], self.steps)

@@ -222,7 +222,7 @@ class KubeApiServer:
         ns = obj.get("metadata", {}).get("namespace", "default") if t.namespaced else ""
         name = obj["metadata"]["name"]
         ops = self.state.ops
-        if self.state.store.get(t.key, ns, name) is None:
+        if ops.read(t, ns, name) is None:
             stored = ops.create(t, ns, obj)
         else:
             obj["metadata"].pop("resourceVersion", None)
@@ -235,13 +235,12 @@ class KubeApiServer:
     def get(self, api_version: str, kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
         def read() -> dict[str, Any] | None:
             t = self._type(api_version, kind)
-            obj = self.state.store.get(t.key, namespace if t.namespaced else "", name)
-            return copy.deepcopy(obj)
+            return self.state.ops.read(t, namespace, name)
 
         return self.call(read)
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> builtins.list[dict[str, Any]]:
-        return self.call(lambda: copy.deepcopy(self.state.store.list(self._type(api_version, kind).key, namespace)))
+        return self.call(lambda: self.state.ops.list_view(self._type(api_version, kind), namespace))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "default") -> bool:
         def remove() -> bool:

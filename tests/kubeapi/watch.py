@@ -23,6 +23,7 @@ from .errors import ApiError
 from .resources import ResourceType
 from .selectors import Matcher
 from .store import Event
+from .views import storage_key, to_view
 
 if TYPE_CHECKING:
     from .state import ServerState
@@ -78,8 +79,14 @@ class Watcher:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
 
     def _listener(self, event: Event) -> None:
-        if event.key == self.t.key:
+        if event.key == storage_key(self.t):
             self.queue.put_nowait(event)
+
+    def _viewed(self, event: Event) -> Event:
+        if storage_key(self.t) == self.t.key:
+            return event
+        old = None if event.old is None else to_view(self.t, event.old)
+        return Event(event.rv, event.type, self.t.key, to_view(self.t, event.obj), old)
 
     def _out(self, obj: dict[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(obj)
@@ -103,7 +110,7 @@ class Watcher:
         lines: list[bytes] = []
         if rv in ("", "0") or send_initial:
             ns = self.namespace if self.t.namespaced else None
-            for obj in store.list(self.t.key, ns):
+            for obj in self.state.ops.list_view(self.t, ns):
                 if self.match(obj):
                     lines.append(_line("ADDED", self._out(obj)))
             if send_initial and truthy(self.query.get("allowWatchBookmarks")):
@@ -120,9 +127,9 @@ class Watcher:
             store.listeners.discard(self._listener)
             return [_line("ERROR", exc.status())]
         for event in events:
-            if event.key != self.t.key:
+            if event.key != storage_key(self.t):
                 continue
-            seen = translate(event, self.namespace if self.t.namespaced else None, self.match)
+            seen = translate(self._viewed(event), self.namespace if self.t.namespaced else None, self.match)
             if seen:
                 lines.append(_line(seen[0], self._out(seen[1])))
         return lines
@@ -131,10 +138,10 @@ class Watcher:
         lines = self.initial()
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
-        await response.prepare(request)
         self.state.open_streams[id(request)] = request
         try:
-            await self._pump(response, lines)
+            await response.prepare(request)  # stalled or not, a watch gets its headers; then nothing while stalled
+            await self._pump(request, response, lines)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -142,7 +149,7 @@ class Watcher:
             self.state.open_streams.pop(id(request), None)
         return response
 
-    async def _pump(self, response: web.StreamResponse, lines: list[bytes]) -> None:
+    async def _pump(self, request: web.Request, response: web.StreamResponse, lines: list[bytes]) -> None:
         if lines and lines[0].startswith(b'{"type":"ERROR"'):
             await response.write(lines[0])
             return
@@ -154,6 +161,9 @@ class Watcher:
             await response.write(line)
         next_bookmark = time.monotonic() + self.state.bookmark_interval
         while not self.state.closing:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return  # the client went away
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return
@@ -164,7 +174,7 @@ class Watcher:
                 event = None
             await self._wait_unstalled()
             if event is not None:
-                seen = translate(event, self.namespace if self.t.namespaced else None, self.match)
+                seen = translate(self._viewed(event), self.namespace if self.t.namespaced else None, self.match)
                 if seen:
                     await response.write(_line(seen[0], self._out(seen[1])))
             if bookmarks and time.monotonic() >= next_bookmark:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import secrets
 from typing import Any
 
 from .resources import ResourceType
@@ -59,6 +60,35 @@ def owner_ref(owner: dict[str, Any], kind: str) -> dict[str, Any]:
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+def record_event(state: ServerState, obj: dict[str, Any], reason: str, message: str, component: str) -> None:
+    """A core v1 Event on `obj`, as the controllers' event recorders write them (type Normal)."""
+    meta = obj["metadata"]
+    now = state.clock.stamp()
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": reason,
+        "message": message,
+        "source": {"component": component},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "type": "Normal",
+        "reportingComponent": component,
+        "reportingInstance": "",
+    }
+    state.ops.create(rtype(state, ("", "events")), meta["namespace"], event)
 
 
 def rtype(state: ServerState, key: tuple[str, str]) -> ResourceType:
