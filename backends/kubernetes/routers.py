@@ -72,7 +72,9 @@ class Router:
             weights = self.read(obj, b)
         except (TypeError, ValueError, AttributeError) as exc:
             raise Invalid(NAME, f"{self.res.kind} {ns}/{_name} has weights Shiftroom cannot read: {exc}.") from None
-        return Route(name=b.route, namespace=ns or b.namespace, weights=weights, resource_version=rv)
+        annotations = {str(k): str(v) for k, v in _dict(_dict(obj.get("metadata")).get("annotations")).items()}
+        return Route(name=b.route, namespace=ns or b.namespace, weights=weights, resource_version=rv,
+                     **{"annotations": annotations} if "annotations" in Route.model_fields else {})
 
     @staticmethod
     def _rv(obj: dict[str, Any]) -> dict[str, Any]:
