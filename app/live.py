@@ -174,6 +174,7 @@ class EventAudit:
 
     def __init__(self, inner: Any, cluster: KubeCluster, targets: Sequence[Target]) -> None:
         self.inner = inner
+        self.notes: list[AuditEvent] = []  # what the room says about itself at start (shown in the event log)
         self.cluster = cluster
         self.read_only = cluster.read_only
         self.objects: dict[str, tuple[Any, str, str]] = {}
@@ -196,7 +197,7 @@ class EventAudit:
         await self.cluster.record_event(kind, ns, name, event.action, note, warning=event.level is not Level.INFO)
 
     async def recent(self, limit: int = 200) -> list[AuditEvent]:
-        return list(await self.inner.recent(limit))
+        return sorted([*await self.inner.recent(limit), *self.notes], key=lambda e: e.t)[-limit:]
 
 
 def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | None = None) -> Engine:
@@ -231,11 +232,11 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)
     engine.state = engine.state.model_copy(update={"cluster": pre.where.cluster, "identity": pre.identity})
     for key in sorted(pre.flagger_driven):
-        engine._events.append(AuditEvent(t=clock.now(), actor="shiftroom", target=key, action="flagger-driven",
+        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target=key, action="flagger-driven",
                                          reason=f"{key} is driven by a Flagger Canary in the cluster; "
                                                 "this room shows it and does not drive it."))
     if not pre.targets:
-        engine._events.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="no-targets",
+        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="no-targets",
                                          reason="No targets are configured: add targets: to shiftroom.yaml "
                                                 "(scenario-shaped targets or Flagger Canary manifests).",
                                          level=Level.WARN))

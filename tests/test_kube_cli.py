@@ -111,7 +111,7 @@ def test_a_canary_flagger_drives_is_not_driven(kube_api: Any, tmp_path: Path) ->
 
     engine = asyncio.run(room())
     assert engine.controllers == {}  # shown, not driven
-    (event,) = [e for e in engine._events if e.action == "flagger-driven"]
+    (event,) = [e for e in asyncio.run(engine.audit.recent()) if e.action == "flagger-driven"]  # type: ignore[union-attr]
     assert "Flagger" in event.reason and event.target == "microservices/microservices"
     assert engine.state.mode is Mode.READ_ONLY
 
