@@ -88,9 +88,6 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     audit = EventAudit(SimAudit(), cluster, ts)  # decisions also become Events, as in the live room
     engine = Engine(clock=clock, cluster=cluster, metrics=Quiet(), targets=ts, audit=audit, mode=Mode.LIVE,
                     context="bench", actor="bench@host", series_every=1e9)
-    for _ in range(3):  # leases taken, states saved: steady from here
-        await engine.run_pass()
-        await clock.advance(1)
     server.clear_requests()
     for _ in range(passes):
         for t in ts:  # the polling baseline: 3 GETs per canary per pass
@@ -98,6 +95,9 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
             await cluster.get_deployment(NS, f"{t.deployment}-primary")
             await cluster.get_route(NS, t.name)
     polled = server.requests
+    for _ in range(3):  # leases taken, states saved: steady from here
+        await engine.run_pass()
+        await clock.advance(1)
     server.clear_requests()
     for _ in range(passes):
         await engine.run_pass()

@@ -220,6 +220,13 @@ async def do(engine: Engine, verb: str, key: str) -> tuple[bool, str]:
     return out.ok, out.message
 
 
+async def flushed(engine: Engine) -> None:
+    """The reworked engine hands decisions to its audit trail, flushed by a task of `start()`."""
+    trail = getattr(engine, "trail", None)
+    if trail is not None:
+        await trail.flush()
+
+
 async def possible(engine: Engine, verb: str, key: str) -> bool:
     if hasattr(engine, "execute"):
         from app.control.commands import RolloutCommand, Verb
@@ -259,6 +266,7 @@ async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
     assert svc["spec"]["selector"]["version"] == "blue"
     lease = await env.cluster.get_lease(NS, "shiftroom-microservices")
     assert lease is not None and lease.holder == engine.identity
+    await flushed(engine)
     events = [e for e in await env.cluster.events(NS) if e.object == "Service/microservices"]
     assert {"Start", "Switch", "SwitchBack"} <= {e.reason for e in events}
     await engine.stop()
@@ -300,6 +308,7 @@ async def test_seed_canary_walks_to_promotion(env: Env) -> None:
     assert route.weights == {"microservices-primary": 100, "microservices": 0}
     assert (await env.cluster.get_deployment(NS, "microservices")).replicas == 0
     assert "load-test" in tester.calls
+    await flushed(engine)
     events = {e.reason for e in await env.cluster.events(NS) if e.object == "Deployment/microservices"}
     assert {"Start", "Step", "Promote"} <= events, events
     await engine.stop()
@@ -316,6 +325,7 @@ async def test_seed_canary_rolls_back_on_bad_metrics(env: Env) -> None:
     await run_until(engine, clock, lambda: rollout(engine, key).phase is Phase.FAILED, limit=600)
     assert (await env.cluster.get_deployment(NS, "microservices-primary")).image == "microservices/api:1.0"
     assert (await env.cluster.get_route(NS, "microservices")).weights["microservices"] == 0
+    await flushed(engine)
     warnings = [e for e in await env.cluster.events(NS) if e.reason == "Rollback"]
     assert warnings and warnings[0].type == "Warning"
     await engine.stop()
@@ -331,13 +341,22 @@ async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_o
     step, desired = rollout(first, key).step, rollout(first, key).desired
     other = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
                    webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="other@host")
-    await other.run_pass()  # a second room while the first one lives: hands-off
+    for _ in range(40):  # a second room while the first one lives: hands-off
+        await other.run_pass()
+        if rollout(other, key).driver == first.identity:
+            break
+        await asyncio.sleep(0.05)
     assert rollout(other, key).driver == first.identity
     assert not await possible(other, "pause", key)
     await first.stop()  # the room is killed: its lease is released
     again = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
                    webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="tester@host")
-    await again.run_pass()
+    for _ in range(40):
+        await again.run_pass()
+        if rollout(again, key).driver == again.identity:
+            break
+        await clock.advance(1.0)
+        await asyncio.sleep(0.05)
     r = rollout(again, key)
     assert r.driver == again.identity and r.phase is Phase.PROGRESSING
     assert (r.step, r.desired) == (step, desired)  # from the shiftroom.io/state annotation
