@@ -19,11 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/shiftroom demo $(ARGS)
 
-## redis-server and prometheus are real parts of the test suite.
+## redis-server, prometheus and chromium (the browser test of `shiftroom serve`) are real parts of the test suite.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v prometheus   >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium     >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing with apt-get"; \

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app import cli_live
 
     cli_live.add_parsers(p, sub)
+    from app import cli_verbs
+
+    cli_verbs.add_parsers(sub)
     return p
 
 
@@ -115,6 +118,10 @@ def _main(argv: list[str]) -> int:
             return cli_live.UNREACHABLE
     if args.command == "demo":
         return _demo(args, config)
+    from app import cli_verbs
+
+    if args.command in cli_verbs.COMMANDS:
+        return cli_verbs.run(args, config)
     raise UsageError(f"shiftroom: unknown command {args.command!r}.")
 
 

@@ -42,6 +42,7 @@ class Demo:
     engine: Engine
     clock: Clock
     exporter: object | None = None
+    autopilot: Engine | None = None  # read-only demos: the world's own controller drives the releases
 
 
 def make_clock(options: RoomOptions) -> Clock:
@@ -77,6 +78,12 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
 
         metrics = prometheus_from_config(options.prometheus, clock)
     cluster = SimCluster(world, read_only=True) if options.read_only else world.cluster
+    pilot = None
+    if options.read_only:
+        from app.autopilot import autopilot, beside
+
+        pilot = autopilot(world, clock)
+        background.append(beside(pilot))
     # Snapshots at most `publish_hz` per real second, whatever the demo speed.
     speed = 1.0 if options.virtual else options.speed
     publish_every = max(1.0, speed / options.publish_hz)
@@ -104,7 +111,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         from backends.sim.exporter import start_exporter
 
         exporter = start_exporter(world, port=options.metrics_port)
-    return Demo(world=world, engine=engine, clock=clock, exporter=exporter)
+    return Demo(world=world, engine=engine, clock=clock, exporter=exporter, autopilot=pilot)
 
 
 def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":

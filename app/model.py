@@ -35,10 +35,18 @@ class Phase(StrEnum):
     FINALISING = "Finalising"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    # Flagger's other phases, and Argo Rollouts' (for rollouts another controller drives).
+    INITIALIZING = "Initializing"
+    WAITING_PROMOTION = "WaitingPromotion"
+    TERMINATING = "Terminating"
+    TERMINATED = "Terminated"
+    HEALTHY = "Healthy"
+    PAUSED = "Paused"
+    DEGRADED = "Degraded"
 
     @property
     def terminal(self) -> bool:
-        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED)
+        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.TERMINATED, Phase.HEALTHY)
 
 
 class Mode(StrEnum):
@@ -54,13 +62,13 @@ class Weights(Frozen):
     canary: int = 0
 
     @model_validator(mode="after")
-    def _sum_to_100(self) -> "Weights":
+    def _sum_to_100(self) -> Weights:
         if self.stable < 0 or self.canary < 0 or self.stable + self.canary != 100:
             raise ValueError(f"weights must be non-negative and add up to 100, got {self.stable}/{self.canary}")
         return self
 
     @classmethod
-    def of_canary(cls, canary: int) -> "Weights":
+    def of_canary(cls, canary: int) -> Weights:
         canary = max(0, min(100, int(canary)))
         return cls(stable=100 - canary, canary=canary)
 

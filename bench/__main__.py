@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import canary_timing, first_frame, flag_eval, prometheus_batch, redis_results, terminal_bytes
+from bench import canary_timing, first_frame, flag_eval, prometheus_batch, redis_results, terminal_bytes, wall
 
 
 def main() -> int:
@@ -14,7 +14,7 @@ def main() -> int:
     failed = False
     for name, module in (("canary_timing", canary_timing), ("first_frame", first_frame),
                          ("terminal_bytes", terminal_bytes), ("prometheus_batch", prometheus_batch),
-                         ("redis_results", redis_results), ("flag_eval", flag_eval)):
+                         ("redis_results", redis_results), ("flag_eval", flag_eval), ("wall", wall)):
         print(f"== {name}", flush=True)
         try:
             m = module.measure()

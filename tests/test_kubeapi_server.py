@@ -2,8 +2,8 @@
 
 Each test checks a behaviour the Kubernetes API documentation describes (api-concepts, the API
 reference, RBAC), so the backend tested against this server is tested against documented behaviour,
-not against its own assumptions. Watches: test_kubeapi_watch.py; controller and proxies:
-test_kubeapi_controller.py.
+not against its own assumptions. Watches: test_kubeapi_watch.py; custom resources:
+test_kubeapi_crds.py; controller and proxies: test_kubeapi_controller.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from tests.kubeapi.catalog import load_crds
 from tests.kubeapi.server import KubeApiServer
 from tests.kubeapi.testing import JSON_PATCH, MERGE, STRATEGIC, client_for, deployment, status_of
 
@@ -69,6 +68,11 @@ async def test_create_get_list_and_conflicts_as_status_objects(api: client.ApiCl
     assert body["message"] == 'deployments.apps "web" already exists'
     assert body["details"] == {"name": "web", "group": "apps", "kind": "deployments"}
 
+    stale_copy = deployment("copy")
+    stale_copy["metadata"]["resourceVersion"] = created.metadata.resource_version
+    with pytest.raises(ApiException) as exc:  # an object read back must lose its resourceVersion to be created
+        await apps.create_namespaced_deployment("default", stale_copy)
+    assert exc.value.status == 400 and status_of(exc.value)["reason"] == "BadRequest"
     await apps.create_namespaced_deployment("default", deployment("api", tier="backend"))
     listed = await apps.list_namespaced_deployment("default")
     assert [d.metadata.name for d in listed.items] == ["api", "web"]
@@ -126,6 +130,12 @@ async def test_three_patch_types_and_resource_version_precondition(
     out = await apps.patch_namespaced_deployment("web", "default", merge, _content_type=MERGE)
     assert [c.name for c in out.spec.template.spec.containers] == ["only"]
     assert out.metadata.labels == {"extra": "1"}
+    with pytest.raises(ApiException) as exc:  # apps/v1 selectors are immutable
+        await apps.patch_namespaced_deployment(
+            "web", "default", {"spec": {"selector": {"matchLabels": {"app": "web", "x": "1"}}}}, _content_type=MERGE
+        )
+    assert exc.value.status == 422 and "spec.selector" in status_of(exc.value)["message"]
+    assert "field is immutable" in status_of(exc.value)["message"]
     # JSON patch (RFC 6902) with a passing and a failing test op
     rv = out.metadata.resource_version
     ops = [
@@ -143,7 +153,7 @@ async def test_three_patch_types_and_resource_version_precondition(
         await apps.patch_namespaced_deployment("web", "default", stale, _content_type=MERGE)
     assert exc.value.status == 409 and status_of(exc.value)["reason"] == "Conflict"
     types = [r.content_type for r in kube_api.requests if r.method == "PATCH"]
-    assert types == [STRATEGIC, MERGE, MERGE, JSON_PATCH, JSON_PATCH, MERGE]
+    assert types == [STRATEGIC, MERGE, MERGE, MERGE, JSON_PATCH, JSON_PATCH, MERGE]
     first = next(r for r in kube_api.requests if r.method == "PATCH")
     assert json.loads(first.body) == patch and first.user == "admin"
 
@@ -254,68 +264,6 @@ async def test_status_subresource_is_separate_from_the_main_endpoint(api: client
         "web", "default", {"status": {"replicas": 9}}, _content_type=MERGE
     )
     assert out.status.replicas == 9 and out.metadata.generation == 1
-
-
-async def test_crd_makes_custom_objects_servable(kube_api: KubeApiServer, api: client.ApiClient) -> None:
-    custom: Any = client.CustomObjectsApi(api)
-    with pytest.raises(ApiException) as exc:
-        await custom.list_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries")
-    assert exc.value.status == 404
-    ext: Any = client.ApiextensionsV1Api(api)
-    crd = load_crds(["canaries.flagger.app"])[0]
-    assert "description" not in json.dumps(crd)
-    created_crd = await ext.create_custom_resource_definition(crd)
-    assert {c.type for c in created_crd.status.conditions} >= {"Established", "NamesAccepted"}
-    canary = {
-        "apiVersion": "flagger.app/v1beta1",
-        "kind": "Canary",
-        "metadata": {"name": "podinfo"},
-        "spec": {
-            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
-            "analysis": {"interval": "30s", "threshold": 5},
-        },
-    }
-    made = await custom.create_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries", canary)
-    assert made["metadata"]["generation"] == 1 and made["kind"] == "Canary"
-    out = await custom.patch_namespaced_custom_object(
-        "flagger.app", "v1beta1", "default", "canaries", "podinfo", {"spec": {"suspend": True}}, _content_type=MERGE
-    )
-    assert out["spec"]["suspend"] is True and out["metadata"]["generation"] == 2
-    status = {"status": {"phase": "Progressing", "canaryWeight": 10}}
-    out = await custom.patch_namespaced_custom_object_status(
-        "flagger.app", "v1beta1", "default", "canaries", "podinfo", status, _content_type=MERGE
-    )
-    assert out["status"]["phase"] == "Progressing" and out["metadata"]["generation"] == 2
-    with pytest.raises(ApiException) as exc:
-        await custom.patch_namespaced_custom_object(
-            "flagger.app",
-            "v1beta1",
-            "default",
-            "canaries",
-            "podinfo",
-            {"spec": {"suspend": False}},
-            _content_type=STRATEGIC,
-        )
-    assert exc.value.status == 415 and status_of(exc.value)["reason"] == "UnsupportedMediaType"
-    listed = await custom.list_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries")
-    assert listed["kind"] == "CanaryList" and [i["metadata"]["name"] for i in listed["items"]] == ["podinfo"]
-    kube_api.install_crds("argo")
-    rollout = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": "r"},
-        "spec": {"replicas": 3},
-    }
-    await custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", "default", "rollouts", rollout)
-    scale = await custom.get_namespaced_custom_object_scale("argoproj.io", "v1alpha1", "default", "rollouts", "r")
-    assert scale["spec"]["replicas"] == 3
-    cluster = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterAnalysisTemplate", "metadata": {"name": "t"}}
-    await custom.create_cluster_custom_object("argoproj.io", "v1alpha1", "clusteranalysistemplates", cluster)
-    assert kube_api.get("argoproj.io/v1alpha1", "ClusterAnalysisTemplate", "t", "") is not None
-    await ext.delete_custom_resource_definition("canaries.flagger.app")
-    with pytest.raises(ApiException) as exc:
-        await custom.list_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries")
-    assert exc.value.status == 404
 
 
 async def test_invalid_objects_get_422_with_field_causes(api: client.ApiClient) -> None:

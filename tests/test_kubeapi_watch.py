@@ -156,3 +156,23 @@ async def test_stalled_watch_stays_open_and_sends_nothing(kube_api: KubeApiServe
     assert (line["type"], line["object"]["metadata"]["name"]) == ("ADDED", "late")
     assert json.loads(await asyncio.wait_for(second.content.readline(), 2))["type"] == "ADDED"
     second.close()
+
+
+async def test_history_window_overflow_expires_old_resource_versions(
+    kube_api_factory: Callable[..., KubeApiServer],
+) -> None:
+    server = kube_api_factory(controller="manual", history_window=3)
+    api_client = await client_for(server)
+    try:
+        core: Any = client.CoreV1Api(api_client)
+        start = (await core.list_namespaced_config_map("default")).metadata.resource_version
+        for n in range(5):
+            await core.create_namespaced_config_map("default", {"metadata": {"name": f"c{n}"}})
+        resp = await core.list_namespaced_config_map(
+            "default", watch=True, resource_version=start, timeout_seconds=1, _preload_content=False
+        )
+        event = json.loads((await resp.read()).splitlines()[0])
+        assert (event["type"], event["object"]["code"]) == ("ERROR", 410)
+        assert event["object"]["message"].startswith(f"too old resource version: {start} (")
+    finally:
+        await api_client.close()

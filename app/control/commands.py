@@ -27,9 +27,16 @@ class Verb(StrEnum):
     RESUME = "resume"  # set running (idempotent)
     AUTO = "auto"  # set automatic analysis on
     MANUAL = "manual"  # set manual driving (automatic analysis off)
+    # Verbs of rollouts another controller drives (app/control/foreign.py), with their tools' meaning.
+    PROMOTE_FULL = "promote-full"  # Argo: `promote --full` (skip remaining steps, pauses and analysis)
+    RETRY = "retry"  # Argo: `retry` an aborted rollout
+    RESTART = "restart"  # Argo: `restart` (spec.restartAt = now)
+    SKIP_ANALYSIS = "skip-analysis"  # Flagger: spec.skipAnalysis (promotes without checks)
+    OPEN_GATE = "open-gate"  # Flagger load tester: open the `gate` ("promotion" or "rollback")
+    CLOSE_GATE = "close-gate"  # Flagger load tester: close it
 
 
-DESTRUCTIVE = frozenset({Verb.PROMOTE, Verb.ABORT, Verb.SWITCH, Verb.UNDO})
+DESTRUCTIVE = frozenset({Verb.PROMOTE, Verb.ABORT, Verb.SWITCH, Verb.UNDO, Verb.PROMOTE_FULL, Verb.SKIP_ANALYSIS})
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class RolloutCommand:
     verb: Verb
     target: str  # Target.key: "namespace/name"
     reason: str = ""
+    revision: int | None = None  # UNDO: the revision to go back to (None: the previous one)
+    gate: str = ""  # OPEN_GATE / CLOSE_GATE: "promotion" or "rollback"
 
 
 @dataclass(frozen=True)

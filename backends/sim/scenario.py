@@ -9,6 +9,8 @@ A scenario is a YAML file (see `scenarios/*.yaml` for commented examples):
     behaviour: {<image or glob>: <Behaviour>}         # how each version behaves
     events:    [{at: <s> | when: {...}, <one action>}]
 
+`loop: {every, first, stagger, bad_share, ...}` keeps releasing new tags for ever (see `loop.py`).
+
 Actions: `release: {target, image}`, `behaviour: {image, ...fields to change}`,
 `metrics: down|up`, `cluster: down|up`, `note: "text"`.
 
@@ -29,6 +31,7 @@ from app.yamlfile import YamlFileError, compose, error_at, validate
 
 from app.model import Target
 from backends.sim.behaviour import Behaviour, Ramp
+from backends.sim.loop import Loop
 
 ACTIONS = ("release", "behaviour", "metrics", "cluster", "note")
 
@@ -109,6 +112,7 @@ class Scenario(_Strict):
     images: dict[str, str] = Field(default_factory=dict)
     behaviour: dict[str, Behaviour] = Field(default_factory=dict)
     events: tuple[Event, ...] = ()
+    loop: Loop | None = None  # release rounds that never end (see backends/sim/loop.py)
     source: str = Field("", exclude=True)  # the file it came from
 
     @model_validator(mode="after")
@@ -189,6 +193,8 @@ def _target_refs(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """Every place the scenario names a target: (pydantic-style location, name)."""
     refs: list[tuple[tuple[Any, ...], str]] = [(("rps", k), k) for k in scenario.rps]
     refs += [(("images", k), k) for k in scenario.images]
+    if scenario.loop is not None:
+        refs += [(("loop", "targets", i), name) for i, name in enumerate(scenario.loop.targets)]
     for i, ev in enumerate(scenario.events):
         if ev.release is not None:
             refs.append((("events", i, "release", "target"), ev.release.target))

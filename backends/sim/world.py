@@ -26,6 +26,7 @@ from backends.base import ClusterEvent, Invalid, NotFound, WatchEvent
 from backends.sim.behaviour import Behaviour, Effective
 from backends.sim.defaults import service_of
 from backends.sim.director import DESIRED_IMAGE, Director  # noqa: F401 - re-exported
+from backends.sim.loop import Looper
 from backends.sim.scenario import Scenario
 from backends.sim.state import SimDeployment, SimLease, SimRoute, SimService
 from backends.sim.traffic import RING_SECONDS, Destination, Flow, TrafficGenerator
@@ -58,7 +59,9 @@ class SimWorld:
         self.cluster_down = False
         self.traffic = TrafficGenerator(self.seed)
         self.director = Director(self, self.scenario)
+        self.looper = Looper(self, self.scenario.loop) if self.scenario.loop is not None else None
         self._steps = 0  # whole seconds processed since `start`
+        self._settled: float | None = None  # the clock time pods were last settled at
         self._published_ready: dict[tuple[str, str], int] = {}
         self._subscribers: list[tuple[str | None, asyncio.Queue]] = []
         from backends.sim.cluster import SimCluster
@@ -92,7 +95,12 @@ class SimWorld:
             self._settle_pods(t)
             self.traffic.step(t, self.flows(t), self._behaviour_at(t))
             self.director.step(t)
-        self._settle_pods(max(now, self.now))
+            if self.looper is not None:
+                self.looper.step(t)
+        settle = max(now, self.now)
+        if settle != self._settled:  # every call of one instant settles once (writes settle their own object)
+            self._settle_pods(settle)
+            self._settled = settle
 
     def sync(self) -> float:
         now = self.clock.now()

@@ -15,7 +15,7 @@ import yaml
 
 from . import patch as patches
 from .defaults import apply_defaults
-from .errors import ApiError, already_exists, bad_request, conflict, not_found, unsupported_media_type
+from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, unsupported_media_type
 from .resources import Registry, ResourceType, type_from_crd
 from .selectors import selector_string
 from .store import Store
@@ -81,6 +81,8 @@ class Operations:
             raise bad_request("the object provided is unrecognized (must be of type object)")
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
+        if meta.get("resourceVersion"):
+            raise bad_request("resourceVersion can not be set for Create requests")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + "0123456789", k=5))
         if t.namespaced:
@@ -98,7 +100,6 @@ class Operations:
         self._check_namespace(t, namespace)
         if self.read(t, meta.get("namespace", ""), meta["name"]) is not None:
             raise already_exists(t.group, t.plural, meta["name"])
-        meta.pop("resourceVersion", None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.now()
         if t.generation:
@@ -158,7 +159,15 @@ class Operations:
                 if field in (old.get("spec") or {}) and field not in (new.get("spec") or {}):
                     new.setdefault("spec", {})[field] = old["spec"][field]
         apply_defaults(t.key, new)
-        validate(t, new)
+        immutable: list[tuple[str, str]] = []
+        old_selector = (old.get("spec") or {}).get("selector")
+        if (
+            t.key in (("apps", "deployments"), ("apps", "replicasets"))
+            and (new.get("spec") or {}).get("selector") != old_selector
+        ):
+            shown = json.dumps((new.get("spec") or {}).get("selector"), sort_keys=True)
+            immutable.append(("spec.selector", f"Invalid value: {shown}: field is immutable"))
+        validate(t, new, immutable)
         if t.generation and self._spec_changed(t, old, new):
             new_meta["generation"] = old["metadata"].get("generation", 1) + 1
         if new == old or _same_ignoring_rv(new, old):
@@ -257,8 +266,6 @@ class Operations:
             raise conflict(t.group, t.plural, name)
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         if not isinstance(replicas, int) or replicas < 0:
-            from .errors import invalid
-
             raise invalid(
                 "Scale",
                 "autoscaling",
@@ -309,14 +316,16 @@ class Operations:
     def _cascade(self, owner: dict[str, Any]) -> None:
         """Background garbage collection: dependents whose ownerReferences name the deleted uid go too."""
         uid = owner["metadata"]["uid"]
-        for key in {storage_key(t) for t in self.registry.types.values()}:
-            for obj in self.store.list(key):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    meta = obj["metadata"]
-                    gone = self.store.remove(key, meta.get("namespace", ""), meta["name"])
-                    if gone is not None:
-                        self._cascade(gone)
+        dependents = [
+            (key, obj["metadata"])
+            for key in {storage_key(t) for t in self.registry.types.values()}
+            for obj in self.store.list(key)
+            if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
+        ]
+        for key, meta in dependents:
+            gone = self.store.remove(key, meta.get("namespace", ""), meta["name"])
+            if gone is not None:
+                self._cascade(gone)
 
 
 def _same_ignoring_rv(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -8,7 +8,6 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ApiError
 from .selectors import selector_matches
 from .state import ServerState
 from .workloads import (
@@ -140,10 +139,7 @@ class ReplicaSetController:
             }
             for c in pod["spec"].get("containers") or []
         ]
-        try:
-            return changed_write(self.state, PODS, pod, {**pod, "status": st}, "status")
-        except ApiError:
-            return False
+        return changed_write(self.state, PODS, pod, {**pod, "status": st}, "status")
 
 
 def _pod_ip(pod: dict[str, Any]) -> str:

@@ -121,6 +121,8 @@ class KubeApiServer:
         self._loop = None
 
     async def _stop_app(self) -> None:
+        for queue in list(self.state.watch_queues):
+            queue.put_nowait(None)  # wake every watch: it ends
         controller = self.state.controller
         if controller is not None:
             await controller.stop()
@@ -199,10 +201,10 @@ class KubeApiServer:
         return self.token_for(user)
 
     def install_crds(self, *names: str) -> list[str]:
-        """Apply schema-only upstream CRDs (names or aliases: flagger, argo, istio, gateway-api, smi)."""
+        """Apply schema-only upstream CRDs (names or aliases: flagger, argo, istio, gateway-api, smi; none: all)."""
         from .catalog import load_crds
 
-        return [self.apply(crd)["metadata"]["name"] for crd in load_crds(list(names))]
+        return [self.apply(crd)["metadata"]["name"] for crd in load_crds(list(names) or None)]
 
     # ---- direct object access (bypasses authentication and RBAC) ---------------------------------------------
 
@@ -222,10 +224,10 @@ class KubeApiServer:
         ns = obj.get("metadata", {}).get("namespace", "default") if t.namespaced else ""
         name = obj["metadata"]["name"]
         ops = self.state.ops
+        obj.get("metadata", {}).pop("resourceVersion", None)
         if ops.read(t, ns, name) is None:
             stored = ops.create(t, ns, obj)
         else:
-            obj["metadata"].pop("resourceVersion", None)
             stored = ops.update(t, ns, name, obj)
         if t.status and "status" in obj:
             status_body = {"metadata": {"name": name}, "status": obj["status"]}
@@ -247,7 +249,9 @@ class KubeApiServer:
             t = self._type(api_version, kind)
             try:
                 self.state.ops.delete(t, namespace if t.namespaced else "", name)
-            except ApiError:
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
                 return False
             return True
 

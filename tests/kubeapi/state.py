@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ class ServerState:
     reachable: bool = True
     latency: float = 0.0
     open_streams: dict[int, web.Request] = field(default_factory=dict)
+    watch_queues: set[asyncio.Queue[Any]] = field(default_factory=set)
     requests: list[RequestRecord] = field(default_factory=list)
     proxy: Any = None
     controller: Any = None

@@ -103,10 +103,11 @@ def _event_causes(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return causes
 
 
-def validate(t: ResourceType, obj: dict[str, Any]) -> None:
+def validate(t: ResourceType, obj: dict[str, Any], extra: list[tuple[str, str]] | None = None) -> None:
+    """422 Invalid with every cause found (plus `extra`, e.g. immutable fields an update changed)."""
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
-    causes = _name_causes(t, name)
+    causes = [*(extra or []), *_name_causes(t, name)]
     causes += _label_causes(meta.get("labels"), "metadata.labels")
     if t.key in {("apps", "deployments"), ("apps", "replicasets")}:
         causes += _workload_causes(obj)

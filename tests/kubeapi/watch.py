@@ -76,7 +76,7 @@ class Watcher:
         self.namespace = namespace
         self.match = match
         self.query = query
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()  # None: the server is stopping
 
     def _listener(self, event: Event) -> None:
         if event.key == storage_key(self.t):
@@ -139,14 +139,16 @@ class Watcher:
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         self.state.open_streams[id(request)] = request
+        self.state.watch_queues.add(self.queue)
         try:
             await response.prepare(request)  # stalled or not, a watch gets its headers; then nothing while stalled
             await self._pump(request, response, lines)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the client went away: there is no one left to tell
         finally:
             self.state.store.listeners.discard(self._listener)
             self.state.open_streams.pop(id(request), None)
+            self.state.watch_queues.discard(self.queue)
         return response
 
     async def _pump(self, request: web.Request, response: web.StreamResponse, lines: list[bytes]) -> None:
@@ -167,7 +169,7 @@ class Watcher:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return
-            wake = min(x for x in (deadline, next_bookmark if bookmarks else None, now + 0.25) if x is not None)
+            wake = min(x for x in (deadline, next_bookmark if bookmarks else None, now + 1.0) if x is not None)
             try:
                 event = await asyncio.wait_for(self.queue.get(), max(0.0, wake - now))
             except TimeoutError:

@@ -1,0 +1,214 @@
+"""CLI registration of the headless verbs (`status`, `wait`, the rollout commands), `watch` and `serve`.
+
+`add_parsers(sub)` adds the sub-commands; `run(args, config)` runs one and
+returns its exit code (see `app.verbs` for their meaning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from app.verbs import BAD_INPUT, UNREACHABLE, UNTIL, VERBS
+
+if TYPE_CHECKING:
+    from app.config import Config
+    from app.verbs.backend import BackendOptions
+
+COMMANDS = frozenset({"status", "wait", "watch", "serve", *VERBS})
+#: The wall never asks the engine for more than one snapshot per this many real seconds.
+REFRESH_FLOOR = 1.0
+
+
+def _backend_flags(p: argparse.ArgumentParser) -> None:
+    from app.factory import DEFAULT_SCENARIO
+
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const=DEFAULT_SCENARIO,
+        default=None,
+        metavar="SCENARIO",
+        help=f"run on the simulator, on a virtual clock (scenario default: {DEFAULT_SCENARIO})",
+    )
+    p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
+    p.add_argument(
+        "--at",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="demo: simulated seconds to run the scenario before the verb looks or acts",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line (see the README)")
+    p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+
+
+def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's own parser class
+    status = sub.add_parser("status", help="print every rollout (or one) and exit")
+    status.add_argument("target", nargs="?", default=None, metavar="TARGET", help="name or namespace/name")
+    _backend_flags(status)
+    wait = sub.add_parser("wait", help="wait until a rollout reaches a state; the exit code says how it ended")
+    wait.add_argument("target", metavar="TARGET", help="name or namespace/name")
+    wait.add_argument("--until", required=True, choices=UNTIL, help="the state to wait for")
+    wait.add_argument("--timeout", default="30m", help="give up after this long (90s, 30m, 1h; default 30m)")
+    _backend_flags(wait)
+    watch = sub.add_parser("watch", help="a read-only wall: one tile per rollout, health and a large clock")
+    _watch_flags(watch)
+    serve = sub.add_parser("serve", help="the room (or --watch, the wall) in a browser through textual-serve")
+    serve.add_argument("--watch", action="store_true", help="serve the read-only wall instead of the room")
+    serve.add_argument("--read-only", action="store_true", help="serve the room read-only")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; others need "
+        "--watch or --read-only: textual-serve has no authentication)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument("--demo", default=None, metavar="SCENARIO", help="scenario of the simulated room")
+    serve.add_argument("--cycle", type=float, default=0.0, metavar="SECONDS", help="--watch: rotate pages")
+    serve.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+    for verb in VERBS:
+        one = sub.add_parser(verb, help=f"{verb} a rollout (destructive ones need --yes without a terminal)")
+        one.add_argument("target", metavar="TARGET", help="name or namespace/name")
+        one.add_argument("--reason", required=True, help="why, for the audit trail")
+        one.add_argument("--yes", action="store_true", help="confirm a destructive command without asking")
+        _backend_flags(one)
+
+
+def _watch_flags(p: argparse.ArgumentParser) -> None:
+    from app.factory import DEFAULT_SCENARIO
+
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const="loop",
+        default=None,
+        metavar="SCENARIO",
+        help=f"watch the simulator (scenario default: loop; the room's default is {DEFAULT_SCENARIO})",
+    )
+    p.add_argument("--speed", type=float, default=10.0, help="demo: simulated seconds per real second (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
+    p.add_argument(
+        "--cycle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="rotate through rollouts, flags and experiments every SECONDS (default: no rotation)",
+    )
+    p.add_argument(
+        "--refresh",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help=f"seconds between two snapshots (default 2, at least {REFRESH_FLOOR:g})",
+    )
+    p.add_argument("--theme", default="wall", help="wall (default), dark or light")
+    p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+
+
+def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions:
+    """The one place the backend choice is read from the command line (kube flags join here)."""
+    from app.verbs.backend import BackendOptions
+
+    if args.demo is None and args.at:
+        raise ValueError("--at only applies to --demo")
+    demo = args.demo
+    if demo == "":
+        from app.factory import DEFAULT_SCENARIO
+
+        demo = DEFAULT_SCENARIO
+    return BackendOptions(demo=demo, seed=args.seed, at=args.at, read_only=read_only)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from app.verbs.backend import NoBackend, Unreachable
+    from app.verbs.targets import UnknownTarget, parse_duration
+
+    try:
+        if args.command == "watch":
+            return watch(args)
+        if args.command == "serve":
+            from app.verbs.serve import Refused, ServeOptions, serve
+
+            try:
+                return serve(
+                    ServeOptions(
+                        watch=args.watch,
+                        read_only=args.read_only or config.read_only,
+                        host=args.host,
+                        port=args.port,
+                        scenario=args.demo,
+                        cycle=args.cycle,
+                    )
+                )
+            except Refused as err:
+                return _fail(args, str(err), BAD_INPUT)
+        if args.command == "status":
+            from app.verbs.status import status
+
+            return asyncio.run(status(backend_options(args, read_only=True), args.target, args.json))
+        if args.command == "wait":
+            from app.verbs.wait import wait
+
+            timeout = parse_duration(args.timeout)
+            return asyncio.run(wait(backend_options(args, read_only=True), args.target, args.until, timeout, args.json))
+        from app.verbs.act import act
+
+        return asyncio.run(
+            act(
+                backend_options(args, read_only=config.read_only),
+                args.command,
+                args.target,
+                args.reason,
+                args.yes,
+                args.json,
+            )
+        )
+    except (UnknownTarget, NoBackend) as err:
+        return _fail(args, str(err), BAD_INPUT)
+    except ValueError as err:
+        return _fail(args, f"shiftroom: {err}.", BAD_INPUT)
+    except Unreachable as err:
+        return _fail(args, str(err), UNREACHABLE)
+
+
+def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
+    from app.verbs.report import emit
+
+    print(sentence, file=sys.stderr)
+    if getattr(args, "json", False):
+        emit({"kind": "error", "error": sentence, "exit": code})
+    return code
+
+
+def watch_app(args: argparse.Namespace) -> object:
+    """The wall's App on read-only backends (raises NoBackend or ValueError with one sentence)."""
+    import themes
+    from app.factory import RoomOptions, make_demo
+    from app.verbs.backend import NoBackend
+    from app.wall import WatchApp
+    from backends.sim.scenario import ScenarioError
+
+    if args.demo is None:
+        raise NoBackend("shiftroom: watch needs a backend: give --demo [SCENARIO] to watch the simulator.")
+    if args.theme not in themes.names():
+        raise ValueError(f"unknown theme {args.theme!r}; choose one of {', '.join(themes.names())}")
+    if args.cycle < 0 or args.speed <= 0:
+        raise ValueError("--cycle must be 0 or more and --speed more than 0")
+    refresh = max(REFRESH_FLOOR, args.refresh)
+    options = RoomOptions(
+        scenario=args.demo, speed=args.speed, seed=args.seed, theme=args.theme, read_only=True, publish_hz=1.0 / refresh
+    )
+    try:
+        demo = make_demo(options)
+    except ScenarioError as err:
+        raise NoBackend(f"shiftroom: {err}") from None
+    return WatchApp(demo.engine, theme=args.theme, cycle=args.cycle, simulated=True)
+
+
+def watch(args: argparse.Namespace) -> int:
+    app = watch_app(args)
+    app.run()  # type: ignore[attr-defined]
+    return 0
