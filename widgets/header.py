@@ -92,7 +92,8 @@ class RoomHeader(Horizontal):
             cluster = f" ({state.cluster})" if state.cluster and state.cluster != context else ""
             who = f" │ as {state.identity}" if state.identity else ""
             self.query_one(".context", Static).update(f"⎈ {context}{cluster} │ ns {state.namespace}{who}")
-        self.set_class(any(r.production for r in state.rollouts) and state.mode is not Mode.DEMO, "-production")
+        # A production kubeconfig context (production_contexts:): the red context badge.
+        self.set_class(bool(state.cluster) and any(r.production for r in state.rollouts), "-production")
         if before is None or before.mode is not state.mode:
             # The lock badge only adds something when the mode badge does not already say it.
             self.set_class(self.read_only and state.mode is not Mode.READ_ONLY, "-locked")
