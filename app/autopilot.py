@@ -34,6 +34,7 @@ def autopilot(world: SimWorld, clock: Clock) -> Engine:
         context="sim",
         scenario=world.scenario.name,
         actor=ACTOR,
+        identity=ACTOR,  # the lease holder and the actor of its decisions
         tick_every=1.0,
         publish_every=60.0,
         series_every=1e9,

@@ -12,11 +12,12 @@ The statistics live in `app.stats` and are re-exported here. Pure code: no I/O.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from app import safejson
+from app.flag_json import shown
 from app.model import Experiment, VariantStats
 from app.stats import (  # noqa: F401 - re-exported
     SRM_WARN_P,
@@ -93,7 +94,10 @@ def experiment_variant(
 
 
 def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A JSON number a double holds (a huge Python int is not: `math.isfinite` would overflow on it)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return abs(v) < 2**1023 if isinstance(v, int) else math.isfinite(v)
 
 
 def experiment_errors(config: Any) -> list[str]:
@@ -107,14 +111,15 @@ def experiment_errors(config: Any) -> list[str]:
     if not isinstance(split, Mapping) or not split:
         errs.append("traffic_split must be an object of variant -> percent")
     elif not all(_num(v) and v >= 0 for v in split.values()):
-        errs.append("every traffic_split value must be a non-negative number")
+        bad = next(k for k, v in split.items() if not (_num(v) and v >= 0))
+        errs.append(f"traffic_split.{bad} must be a non-negative number, not {shown(split[bad])}")
     elif abs(sum(split.values()) - 100) > 1e-9:
         errs.append(f"traffic_split adds up to {sum(split.values()):g}, not 100 (the rest goes to control)")
     if "status" in config and not isinstance(config["status"], str):
-        errs.append("status must be a string")
+        errs.append(f"status must be a string, not {safejson.kind(config['status'])} {shown(config['status'])}")
     for key in ("duration_days", "min_sample_size"):
         if key in config and not (_num(config[key]) and config[key] >= 0):
-            errs.append(f"{key} must be a non-negative number")
+            errs.append(f"{key} must be a non-negative number, not {shown(config[key])}")
     metrics = config.get("metrics")
     if metrics is not None and not isinstance(metrics, Mapping):
         errs.append("metrics must be an object")
@@ -130,11 +135,14 @@ def parse_experiment(
 
     Invalid data sets `error` to one sentence; the fields that could be read are kept.
     """
-    try:
-        config = json.loads(raw) if isinstance(raw, (bytes, bytearray, str)) else raw
-    except (ValueError, UnicodeDecodeError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "it is not UTF-8"
-        return Experiment(id=experiment_id, error=f"Experiment {experiment_id} is not valid JSON ({msg}).")
+    if isinstance(raw, (bytes, bytearray, str)):
+        parsed = safejson.loads_object(raw)
+        if not parsed.ok:
+            return Experiment(id=experiment_id, error=f"Experiment {experiment_id} is not a valid JSON object: "
+                              f"{parsed.error}.")
+        config: Any = parsed.value
+    else:
+        config = raw
     errs = experiment_errors(config)
     if not isinstance(config, Mapping):
         return Experiment(id=experiment_id, error=f"Experiment {experiment_id} is not a JSON object.")
@@ -157,8 +165,7 @@ def parse_experiment(
     mss = config.get("min_sample_size", 0)
     error = ""
     if errs:
-        more = f" ({len(errs) - 1} more)" if len(errs) > 1 else ""
-        error = f"Experiment {experiment_id}: {errs[0]}{more}."
+        error = f"Experiment {experiment_id}: {'; '.join(errs)}."
     return Experiment(
         id=experiment_id,
         name=name if isinstance(name, str) else "",
@@ -182,16 +189,21 @@ def import_experiments(source: bytes | str | Mapping[str, Any]) -> list[tuple[st
     """
     data: Any = source
     if isinstance(source, (bytes, bytearray, str)):
-        text = source.decode() if isinstance(source, (bytes, bytearray)) else source
-        try:
-            data = json.loads(text)
-        except ValueError:
-            import yaml  # a ConfigMap manifest is YAML
+        text, problem = safejson.decode(source)
+        if problem:
+            raise ValueError(f"The experiments file is not readable text: it {problem}.")
+        parsed = safejson.loads(text)
+        if parsed.ok:
+            data = parsed.value
+        elif text.lstrip().startswith(("{", "[")):
+            raise ValueError(f"The experiments file is not valid JSON: {parsed.error}.")
+        else:
+            from app.yamlfile import YamlFileError, safe_yaml  # a ConfigMap manifest is YAML
 
             try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise ValueError(f"The experiments file is neither JSON nor YAML ({exc.__class__.__name__}).") from None
+                data = safe_yaml(text, "the experiments file")
+            except YamlFileError as exc:
+                raise ValueError(str(exc)) from None
     if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping) and "experiments.json" in data["data"]:
         return import_experiments(str(data["data"]["experiments.json"]))
     if not isinstance(data, Mapping):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.clock import Clock, ScaledClock, VirtualClock
 from app.control.engine import Engine
 from app.model import Mode
+from backends.base import AuditLog, Store
 
 if TYPE_CHECKING:
     from app.config import NotifyConfig, PrometheusConfig
@@ -25,12 +27,14 @@ class RoomOptions:
     theme: str = "dark"
     read_only: bool = False
     actor: str | None = None
+    instance: str | None = None  # the room's own actor and lease holder (default `shiftroom@host#pid`)
     virtual: bool = False  # tests and headless runs: time moves only when told
     publish_hz: float = 2.0  # snapshots per real second at most
     metrics_port: int | None = None  # serve the simulated traffic as Istio metrics on 127.0.0.1:PORT
     redis_url: str | None = None  # flags, experiments and audit in Redis instead of the simulator's store
-    prometheus: "PrometheusConfig | None" = None  # metrics from Prometheus instead of the simulator
-    notify: "NotifyConfig | None" = None  # Slack / JSON webhooks for rollbacks
+    audit_key: bytes | None = None  # audit.key_file's contents: sign and chain every audit entry (Redis)
+    prometheus: PrometheusConfig | None = None  # metrics from Prometheus instead of the simulator
+    notify: NotifyConfig | None = None  # Slack / JSON webhooks for rollbacks
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from shiftroom.yaml
 
 
@@ -38,7 +42,7 @@ class RoomOptions:
 class Demo:
     """A simulated world and the engine driving it."""
 
-    world: "SimWorld"
+    world: SimWorld
     engine: Engine
     clock: Clock
     exporter: object | None = None
@@ -55,23 +59,28 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     from backends.sim.build import build_world
     from backends.sim.cluster import SimCluster
     from backends.sim.scenario import load_scenario
-    from backends.sim.store import SimAudit, SimStore
+    from backends.sim.store import AuditedSimStore, SimAudit
     from backends.webhooks import HttpWebhooks
 
     clock = clock or make_clock(options)
     scenario = load_scenario(options.scenario)
     world = build_world(scenario, clock, seed=options.seed)
     seed = options.seed if options.seed is not None else scenario.seed
-    background = [world.run]
+    background: list[Callable[[], Awaitable[None]]] = [world.run]
+    store: Store
+    audit: AuditLog
     if options.redis_url:
-        from backends.redis import RedisAudit, RedisStore
+        from backends.redis import RedisStore
 
-        store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock)
-        audit = RedisAudit(options.redis_url, read_only=options.read_only)
+        redis_store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock,
+                                 audit_key=options.audit_key)
+        store = redis_store
+        audit = redis_store.audit  # one connection: a write and its audit entry share a MULTI
     else:
-        store = SimStore(clock, seed=seed, read_only=options.read_only)
-        audit = SimAudit(read_only=options.read_only)
-        background.append(store.population.run)
+        sim_audit = SimAudit(read_only=options.read_only)
+        sim_store = AuditedSimStore(clock, sim_audit, seed=seed, read_only=options.read_only)
+        store, audit = sim_store, sim_audit
+        background.append(sim_store.population.run)
     metrics = world.metrics
     if options.prometheus is not None:
         from app.wiring import prometheus_from_config
@@ -101,6 +110,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         namespace=",".join(sorted({t.namespace for t in world.targets})) or "all",
         scenario=scenario.name,
         actor=options.actor,
+        identity=options.instance,
         tick_every=1.0,
         publish_every=publish_every,
         series_every=max(5.0, publish_every),
@@ -114,7 +124,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     return Demo(world=world, engine=engine, clock=clock, exporter=exporter, autopilot=pilot)
 
 
-def make_app(options: RoomOptions, clock: Clock | None = None) -> "ShiftroomApp":
+def make_app(options: RoomOptions, clock: Clock | None = None) -> ShiftroomApp:
     from app.room import ShiftroomApp
 
     demo = make_demo(options, clock)

@@ -9,22 +9,27 @@ no I/O, no clock.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.model import Flag
+from app.flag_json import (  # re-exported: parsing and validation live there
+    BUCKETINGS,
+    FORBIDDEN_NAME_CHARS,
+    MAX_NAME_LENGTH,
+    field_errors,
+    flag_to_json,
+    parse_flag,
+    validate_flag_config,
+    validate_flag_name,
+)
 
-#: Longest flag name accepted for new flags (Redis keys allow more; screens do not).
-MAX_NAME_LENGTH = 128
-#: Characters a name may not contain: Redis glob metacharacters and the key separator.
-FORBIDDEN_NAME_CHARS = frozenset(":*?[]\\")
-BUCKETINGS = ("seed", "flag-salted")
-_JSON_KEYS = {"user_whitelist": "userWhitelist"}  # Flag field -> JSON key where they differ
-_KNOWN = ("enabled", "environments", "userWhitelist", "percentage", "public", "bucketing")
+__all__ = [
+    "BUCKETINGS", "FORBIDDEN_NAME_CHARS", "MAX_NAME_LENGTH", "FlagEvaluationError", "bucket", "bucket_histogram",
+    "cohort_diff", "evaluate", "field_errors", "flag_to_json", "hash_numbered_ids", "parse_flag", "seed_hash",
+    "served", "validate_flag_config", "validate_flag_name",
+]
 
 
 class FlagEvaluationError(TypeError):
@@ -97,7 +102,8 @@ def _includes(container: Any, value: str | None, field: str) -> bool:
 
 _NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _RADIX = ((re.compile(r"0[xX][0-9a-fA-F]+"), 16), (re.compile(r"0[oO][0-7]+"), 8), (re.compile(r"0[bB][01]+"), 2))
-_WS = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WS = (" \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+       "\u2028\u2029\u202f\u205f\u3000\ufeff")
 
 
 def _string_to_number(s: str) -> float:
@@ -192,140 +198,6 @@ def served(config: Any, user_id: str | None, environment: str | None, *, name: s
         return False
 
 
-# ---------------------------------------------------------------- names and validation
-
-
-def validate_flag_name(name: str) -> None:
-    """Raise ValueError (one sentence) unless `name` is safe as `feature:<name>`.
-
-    Rule: 1..128 characters; no `:` (the key separator), no Redis glob
-    metacharacters `*`, `?`, `[`, `]`, `\\`, no whitespace and no control or
-    other non-printing characters. Such a name cannot escape its key prefix
-    nor match other keys when used in a SCAN pattern.
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError("A flag name cannot be empty.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"A flag name has at most {MAX_NAME_LENGTH} characters, this one has {len(name)}.")
-    for ch in name:
-        if ch in FORBIDDEN_NAME_CHARS:
-            raise ValueError(f"A flag name cannot contain {ch!r}: it would escape the feature: key prefix.")
-        if ch.isspace() or unicodedata.category(ch).startswith("C"):
-            raise ValueError(f"A flag name cannot contain whitespace or control characters (found {ch!r}).")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def validate_flag_config(config: Any) -> dict[str, str]:
-    """Field -> reason for every field Shiftroom cannot show faithfully; {} when valid.
-
-    Unknown fields are allowed (and kept on write).
-    """
-    if not isinstance(config, Mapping):
-        return {"config": "A flag must be a JSON object."}
-    errors: dict[str, str] = {}
-    if "enabled" in config and not isinstance(config["enabled"], bool):
-        errors["enabled"] = "enabled must be true or false."
-    envs = config.get("environments")
-    if envs is not None and not (isinstance(envs, list) and all(isinstance(e, str) for e in envs)):
-        errors["environments"] = "environments must be a list of strings, or absent for all environments."
-    wl = config.get("userWhitelist")
-    if wl is not None and not (isinstance(wl, list) and all(isinstance(u, str) for u in wl)):
-        errors["userWhitelist"] = "userWhitelist must be a list of user id strings."
-    if "percentage" in config:
-        p = config["percentage"]
-        if not _is_number(p):
-            errors["percentage"] = "percentage must be a number from 0 to 100."
-        elif not 0 <= p <= 100:
-            errors["percentage"] = f"percentage must be between 0 and 100, not {p:g}."
-    if "public" in config and not isinstance(config["public"], Mapping):
-        errors["public"] = "public must be a JSON object."
-    if "bucketing" in config and config["bucketing"] not in BUCKETINGS:
-        errors["bucketing"] = "bucketing must be \"seed\" or \"flag-salted\"."
-    return errors
-
-
-# ---------------------------------------------------------------- parse and write back
-
-
-def parse_flag(name: str, raw: bytes | str | Mapping[str, Any]) -> Flag:
-    """A `Flag` from the stored JSON; never raises. Invalid data sets `error` (one sentence)."""
-    try:
-        data = json.loads(raw) if isinstance(raw, (bytes, bytearray, str)) else raw
-    except (ValueError, UnicodeDecodeError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "it is not UTF-8"
-        return Flag(name=name, error=f"Flag {name} is not valid JSON ({msg}).")
-    errors = validate_flag_config(data)
-    if "config" in errors:
-        return Flag(name=name, error=f"Flag {name} is not a JSON object.")
-    kw: dict[str, Any] = {}
-    if "enabled" not in errors:
-        kw["enabled"] = bool(data.get("enabled", False))
-    if "environments" not in errors and data.get("environments") is not None:
-        kw["environments"] = tuple(data["environments"])
-    if "userWhitelist" not in errors and data.get("userWhitelist") is not None:
-        kw["user_whitelist"] = tuple(data["userWhitelist"])
-    if "percentage" not in errors and "percentage" in data:
-        kw["percentage"] = float(data["percentage"])
-    if "public" not in errors and "public" in data:
-        kw["public"] = dict(data["public"])
-    if "bucketing" not in errors and "bucketing" in data:
-        kw["bucketing"] = data["bucketing"]
-    error = ""
-    if errors:
-        field, reason = next(iter(errors.items()))
-        more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
-        error = f"Flag {name}: {reason[:-1]}{more}."
-    return Flag(name=name, error=error, **kw)
-
-
-def _json_number(x: float) -> int | float:
-    return int(x) if isinstance(x, float) and x.is_integer() else x
-
-
-def flag_to_json(changes: Flag | Mapping[str, Any], original: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON to store: `original` with `changes` applied, unknown fields kept.
-
-    `changes` is a `Flag` (every known field is taken from it) or a mapping of
-    the fields to change, keyed by JSON name (`userWhitelist`) or model name
-    (`user_whitelist`); a value of None removes the field. Fields the original
-    lacks and the change leaves at their default are not added, so a flag read
-    and written back unchanged stores the same JSON.
-    """
-    out: dict[str, Any] = dict(original or {})
-    if isinstance(changes, Flag):
-        items: dict[str, Any] = {
-            "enabled": changes.enabled,
-            "environments": None if changes.environments is None else list(changes.environments),
-            "userWhitelist": list(changes.user_whitelist),
-            "percentage": changes.percentage,
-            "public": dict(changes.public),
-            "bucketing": changes.bucketing,
-        }
-        defaults = {"enabled": False, "userWhitelist": [], "percentage": 0, "public": {}, "bucketing": "seed"}
-        for key, value in items.items():
-            if key not in out and (value is None or defaults.get(key) == value):
-                continue
-            _set(out, key, value)
-        return out
-    for key, value in changes.items():
-        _set(out, _JSON_KEYS.get(key, key), value)
-    return out
-
-
-def _set(out: dict[str, Any], key: str, value: Any) -> None:
-    if value is None:
-        out.pop(key, None)
-        return
-    if isinstance(value, tuple):
-        value = list(value)
-    if key == "percentage" and _is_number(value):
-        value = _json_number(float(value))
-    out[key] = value
-
-
 # ---------------------------------------------------------------- cohorts
 
 
@@ -388,4 +260,5 @@ def bucket_histogram(
 
     full = f"{name}:{prefix}" if bucketing == "flag-salted" and name is not None else prefix
     hashes = hash_numbered_ids(full, 0, n_ids)
-    return np.bincount(hashes % 100, minlength=100).tolist()
+    counts: list[int] = np.bincount(hashes % 100, minlength=100).tolist()
+    return counts

@@ -352,6 +352,7 @@ class Experiment(Frozen):
     elapsed_days: float = 0  # since the first assignment, when the store knows it
     error: str = ""
     history: tuple[ExperimentPoint, ...] = ()  # filled by the engine, oldest first
+    needs_rebuild: bool = False  # the seed's own events are there but not counted yet (Redis)
 
     @property
     def users(self) -> int:
@@ -378,6 +379,7 @@ class AuditEvent(Frozen):
     before: dict[str, Any] = Field(default_factory=dict)
     after: dict[str, Any] = Field(default_factory=dict)
     level: Level = Level.INFO
+    verified: bool | None = None  # with audit.key_file: signed, intact and in the chain; None: not checked
 
 
 class HealthStatus(StrEnum):
@@ -430,6 +432,9 @@ class RoomState(Frozen):
     events: tuple[AuditEvent, ...] = ()
     health: tuple[BackendHealth, ...] = ()
     jobs: tuple[Job, ...] = ()
+    invalid_flags: int = 0  # stored flags listed with an error (shown in the header)
+    invalid_experiments: int = 0
+    audit_queued: int = 0  # audit entries spooled locally, waiting for the audit backend
 
     def rollout(self, key: str) -> Rollout | None:
         return next((r for r in self.rollouts if r.key == key or r.name == key), None)

@@ -16,6 +16,7 @@ from textual.message import Message
 
 import themes
 from app.model import RoomState
+from app.sanitize import clean
 from app.screens.binding_list import room_bindings
 from app.screens.commands import RoomCommands
 from app.screens.control import ControlScreen
@@ -58,6 +59,11 @@ class ShiftroomApp(App[None]):
         self.title_context = title_context
         self.state: RoomState = engine.state
         self.main_screen: MainScreen | None = None
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Every toast: its text may hold names from outside, so it is sanitized and never read as markup."""
+        kwargs["markup"] = False
+        super().notify(clean(message, multiline=True), title=clean(title), **kwargs)
 
     def get_default_screen(self) -> MainScreen:
         screen_class = MainScreen if self.read_only else ControlScreen

@@ -7,10 +7,13 @@ valid number.` and nothing else.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+from app import safejson
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,12 +26,74 @@ class YamlFileError(Exception):
         self.path, self.line, self.field = path, line, field
 
 
+#: Deepest nesting accepted in a YAML file (PyYAML's composer recurses once per level).
+MAX_DEPTH = 64
+
+
+def read_text(path: Path, what: str, error: type[YamlFileError] = YamlFileError, *, article: str = "the ") -> str:
+    """The file as UTF-8 text; one sentence naming the file when it cannot be read or is not text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise error(f"Cannot read {article}{what} {path}: {reason}.", str(path)) from None
+    if b"\x00" in data[:8192]:
+        raise error(f"{path}: the {what} must be YAML text, but this file is binary (it holds NUL bytes).", str(path))
+    text, problem = safejson.decode(data.removeprefix(b"\xef\xbb\xbf"))  # YAML allows a UTF-8 BOM
+    if problem:
+        at = int(problem.rsplit(" ", 1)[-1]) if problem.startswith("not UTF-8") else 0
+        line = data[:at].count(b"\n") + 1
+        verb = "" if problem.startswith("starts") else "is "
+        raise error(f"{path}:{line}: the {what} must be UTF-8 text; it {verb}{problem}.", str(path), line)
+    return text
+
+
+def _depth(node: yaml.Node | None) -> int:
+    """The nesting depth of a composed node tree, walked without recursion."""
+    deepest, stack = 0, [(node, 1)] if node is not None else []
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend((child, depth + 1) for _, child in current.value)
+    return deepest
+
+
+def safe_yaml(text: str, source: str, error: type[YamlFileError] = YamlFileError) -> Any:
+    """`yaml.safe_load` that raises `error` (one sentence with file and line) for anything it cannot read."""
+    return _parse(text, source, error)[1]
+
+
+def _load(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Node | None, Any]:
+    """Compose and load, refusing nesting deeper than `MAX_DEPTH` instead of recursing."""
+    deep = f"{source}:1: the YAML is nested deeper than {MAX_DEPTH} levels; flatten it."
+    if safejson.depth_error(text, MAX_DEPTH):
+        raise error(deep, source, 1)
+    try:
+        root = yaml.compose(text)
+        if _depth(root) > MAX_DEPTH:
+            raise error(deep, source, 1)
+        return root, yaml.safe_load(text)
+    except RecursionError:
+        raise error(deep, source, 1) from None
+
+
 def compose(text: str, source: str, what: str,
             error: type[YamlFileError] = YamlFileError) -> tuple[yaml.Node | None, dict[str, Any]]:
     """Parse `text` into (node tree for line numbers, plain data); the top level must be a mapping."""
+    root, data = _parse(text, source, error)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise error(f"{source}:1: {what} must be a mapping of fields, not a {type(data).__name__}.", source, 1)
+    return root, data
+
+
+def _parse(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Node | None, Any]:
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return _load(text, source, error)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -39,11 +104,6 @@ def compose(text: str, source: str, what: str,
         raise error(f"{source}:{line}: the YAML does not parse{where} ({problem}).", source, line) from None
     except yaml.YAMLError as exc:
         raise error(f"{source}:1: the YAML does not parse ({' '.join(str(exc).split())}).", source, 1) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise error(f"{source}:1: {what} must be a mapping of fields, not a {type(data).__name__}.", source, 1)
-    return root, data
 
 
 def validate(model: type[M], data: dict[str, Any], root: yaml.Node | None, source: str,

@@ -104,6 +104,7 @@ class Route(Obj):
     name: str
     namespace: str
     weights: dict[str, int] = Field(default_factory=dict)  # destination workload → percent
+    annotations: dict[str, str] = Field(default_factory=dict)
     resource_version: str = "1"
 
 
@@ -212,6 +213,13 @@ class Cluster(Backend, Protocol):
 
     async def events(self, namespace: str | None = None, since: float = 0.0) -> list[ClusterEvent]: ...
     def watch(self, namespace: str | None = None) -> AsyncIterator[WatchEvent]: ...
+
+
+@runtime_checkable
+class ClosableStream(Protocol):
+    """A watch stream that can be closed early (async generators, the simulator's watch)."""
+
+    async def aclose(self) -> None: ...
 
 
 @runtime_checkable
@@ -328,3 +336,19 @@ class ObjectWrites(Protocol):
     ) -> tuple[int, str]:
         """(HTTP status, body text) of a request through `<kind>/<name>:<port>/proxy/<path>`."""
         ...
+
+
+@runtime_checkable
+class RawValues(Protocol):
+    """A store that hands out and takes the stored bytes as they are, so an edit can keep every byte it
+    does not change (unknown fields, odd escapes, nesting no parser reads). `event`, when given, is
+    written in the same transaction (only by stores that are also `AuditedWrites`)."""
+
+    async def get_flag_bytes(self, name: str) -> tuple[bytes | None, str]: ...
+    async def put_flag_bytes(
+        self, name: str, value: bytes, expected_version: str | None, event: AuditEvent | None = None
+    ) -> str: ...
+    async def get_experiment_bytes(self, experiment_id: str) -> tuple[bytes | None, str]: ...
+    async def put_experiment_bytes(
+        self, experiment_id: str, value: bytes, expected_version: str | None, event: AuditEvent | None = None
+    ) -> str: ...

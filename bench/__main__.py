@@ -5,7 +5,16 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import canary_timing, first_frame, flag_eval, prometheus_batch, redis_results, terminal_bytes, wall
+from bench import (
+    canary_timing,
+    cluster_reads,
+    first_frame,
+    flag_eval,
+    prometheus_batch,
+    redis_results,
+    terminal_bytes,
+    wall,
+)
 
 
 def main() -> int:
@@ -14,7 +23,8 @@ def main() -> int:
     failed = False
     for name, module in (("canary_timing", canary_timing), ("first_frame", first_frame),
                          ("terminal_bytes", terminal_bytes), ("prometheus_batch", prometheus_batch),
-                         ("redis_results", redis_results), ("flag_eval", flag_eval), ("wall", wall)):
+                         ("redis_results", redis_results), ("flag_eval", flag_eval), ("wall", wall),
+                         ("cluster_reads", cluster_reads)):
         print(f"== {name}", flush=True)
         try:
             m = module.measure()

@@ -21,7 +21,7 @@ failed tick, (threshold + 1) × interval after the onset. Shiftroom rolls back
 in the threshold-th failed tick itself.
 
 Wall figure (real microseconds, median over RUNS runs): from the controller's
-rollback decision (entry of `CanaryController._rollback`, instrumented here
+rollback decision (entry of `CanaryController.rollback`, instrumented here
 only) to the sim cluster's `set_weights` returning with the canary at 0 %;
 also from the start of that engine pass (reading the cluster, querying the
 metrics, analysing). Baseline: a bare `set_weights` call on the same sim
@@ -120,9 +120,11 @@ class Probe:
     """What one instrumented run saw."""
 
     demo: Any = None
-    samples: list[tuple[float, str, float | None, bool]] = field(default_factory=list)  # (clock t, check, value, in range)
+    # (clock t, check, value, in range)
+    samples: list[tuple[float, str, float | None, bool]] = field(default_factory=list)
     pass_started: float = 0.0  # perf_counter at the start of the current engine pass
-    decided: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter at `_rollback` entry, its pass start)
+    # (perf_counter at `rollback` entry, its pass start)
+    decided: list[tuple[float, float]] = field(default_factory=list)
     written: list[tuple[float, float, int]] = field(default_factory=list)  # (perf_counter before, after, canary weight)
 
 
@@ -135,7 +137,7 @@ def instrumented(target_key: str) -> Iterator[Probe]:
 
     probe = Probe()
     real_make_demo = headless.make_demo
-    real_rollback = CanaryController._rollback
+    real_rollback = CanaryController.rollback
     real_pass = Engine.run_pass
 
     async def run_pass(self, *a, **kw):
@@ -173,13 +175,13 @@ def instrumented(target_key: str) -> Iterator[Probe]:
         return demo
 
     headless.make_demo = make_demo
-    CanaryController._rollback = rollback
+    CanaryController.rollback = rollback
     Engine.run_pass = run_pass
     try:
         yield probe
     finally:
         headless.make_demo = real_make_demo
-        CanaryController._rollback = real_rollback
+        CanaryController.rollback = real_rollback
         Engine.run_pass = real_pass
 
 
@@ -271,7 +273,8 @@ def report(m: dict[str, Any]) -> list[str]:
         f"  failed ticks up to the rollback: {t.failed_ticks}; analysis intervals first failure → rollback: "
         f"{t.intervals:g}",
         f"  {'':<28} {'shiftroom':>22} {'flagger (same ticks)':>24}",
-        f"  {'from the first failed tick':<28} {f'{t.from_first_failure:g} s = {t.from_first_failure / iv:g}×interval':>22}"
+        f"  {'from the first failed tick':<28} "
+        f"{f'{t.from_first_failure:g} s = {t.from_first_failure / iv:g}×interval':>22}"
         f" {f'{t.flagger_from_first_failure:g} s = {t.flagger_from_first_failure / iv:g}×interval':>24}",
     ]
     if t.onset is not None:

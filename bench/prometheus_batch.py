@@ -136,6 +136,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
     engine = Engine(clock=clock, cluster=world.cluster, metrics=metrics, targets=world.targets, actor="bench@local")
     try:
         with lock:  # the world's thread waits while the engine reads the cluster
+            await engine._connect()  # the object cache lists the world once
             now = clock.now()
             driving = await engine._observe(now)
             wanted = [w for w in (engine.controllers[k].wants(now) for k in driving) if w]
@@ -148,7 +149,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
         async def batched() -> tuple[float, int, dict]:
             before = transport.count
             t0 = time.perf_counter()
-            samples = await engine._sample(wanted)
+            samples = await engine.sampler.sample(wanted)
             return time.perf_counter() - t0, transport.count - before, samples
 
         async def per_target() -> tuple[float, int, dict]:
@@ -186,6 +187,7 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
             "batched_ok": b_ok, "per_target_ok": p_ok, "samples": len(workloads) * len(checks),
         }
     finally:
+        await engine.cache.stop()
         await metrics.aclose()
 
 
@@ -217,9 +219,8 @@ def measure(targets: int = TARGETS, runs: int = RUNS) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp:
             try:
                 prom = start_prometheus(tmp, [exporter.url], scrape_interval="1s")
-                ready = ('count(count_over_time(istio_requests_total{destination_workload_namespace="%s",'
-                         'destination_workload!~".*-primary",response_code="200"}[%ds]) >= 3)'
-                         % (NAMESPACE, MIN_WINDOW))
+                ready = (f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
+                         f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)')
                 prom.wait_for(ready, targets, timeout=40)
             except (RuntimeError, TimeoutError) as err:  # say what went wrong; `python -m bench` goes on
                 raise SystemExit(f"Prometheus was not ready for the bench: {err}") from None
@@ -248,7 +249,8 @@ def report(m: dict[str, Any]) -> list[str]:
         f"{m['per_target_ms'] / m['batched_ms']:>7.1f}×",
         f"  {'  per target, all sent concurrently':<34} {'':>26} {m['gathered_ms']:>21.1f} ms "
         f"{m['gathered_ms'] / m['batched_ms']:>7.1f}×",
-        f"  {'samples with a value':<34} {m['batched_ok']:>20}/{m['samples']:<5} {m['per_target_ok']:>18}/{m['samples']:<5}",
+        f"  {'samples with a value':<34} {m['batched_ok']:>20}/{m['samples']:<5} "
+        f"{m['per_target_ok']:>18}/{m['samples']:<5}",
         "  (ratio = per target / batched; the baseline asks one target and one metric per query, in sequence,",
         f"   then all {m['samples']} at once with asyncio.gather over httpx's default connection pool)",
     ]
@@ -257,7 +259,8 @@ def report(m: dict[str, Any]) -> list[str]:
 def summary(m: dict[str, Any]) -> str:
     nb, npt = statistics.median(m["batched_queries"]), statistics.median(m["per_target_queries"])
     return (f"prometheus tick for {m['targets']} canaries: {nb:g} queries vs {npt:g} per target; "
-            f"{m['batched_ms']:.1f} ms vs {m['per_target_ms']:.1f} ms ({m['per_target_ms'] / m['batched_ms']:.1f}× faster)")
+            f"{m['batched_ms']:.1f} ms vs {m['per_target_ms']:.1f} ms "
+            f"({m['per_target_ms'] / m['batched_ms']:.1f}× faster)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,11 +78,11 @@ def load_seed_data(client, experiment_id: str, config: dict[str, Any], users: ra
     """Write `users` as the seed's manager would (pipelined, `chunk` users per round trip).
 
     Returns the number of events written. Variants come from the seed's hash
-    (`app.experiments.assign_variant`), events from `app.tracking.seed_event`
+    (`app.experiments.assign_variant`), events from `backends.redis.counters.seed_event`
     (the seed's JSON, key order and separators included).
     """
     from app.experiments import ASSIGNMENT_TTL_S, EVENTS_TTL_S, assign_variant, assignment_key, events_key
-    from app.tracking import ASSIGNED, CONVERSION, seed_event
+    from backends.redis.counters import ASSIGNED, CONVERSION, seed_event
 
     client.set(f"experiment:{experiment_id}", json.dumps(config))
     rng = random.Random(seed)
@@ -131,7 +131,7 @@ def comparable(variants: dict[Any, dict[str, Any]]) -> dict[str, tuple[int, int,
 
 
 def agreement(seed: dict[str, Any], counters: dict[str, Any]) -> tuple[bool, str]:
-    from app.tracking import seed_results
+    from backends.redis.counters import seed_results
 
     a, b = comparable(seed["variants"]), comparable(seed_results(counters))
     if a == b:

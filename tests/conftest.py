@@ -8,6 +8,13 @@ pytest_plugins = ["tests.kubeapi.fixtures"]
 
 
 @pytest.fixture(autouse=True)
+def _own_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test its own state directory: an audit spool left by one test is never replayed by another."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.delenv("SHIFTROOM_STATE_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHIFTROOM_CONFIG", "")
     for name in ("SHIFTROOM_PROMETHEUS_URL", "SHIFTROOM_REDIS_URL", "SHIFTROOM_THEME"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.control.commands import RolloutCommand, Verb
 from app.model import Phase
-from tests.control_world import CANARY, FRONTEND, actions, demo, rollout, run_until, t
+from tests.control_world import CANARY, FRONTEND, actions, demo, rollout, run_until
 
 RELEASE = """
     name: t-bg
@@ -42,7 +43,7 @@ async def test_release_switches_after_health_checks_and_scales_the_old_colour_do
         blue = await d.world.cluster.get_deployment("microservices", "microservices-blue")
         assert blue.replicas == 3, "the old colour stays up during the scale-down delay"
         # switching back is one selector change while blue is up
-        preview = d.engine.preview("switch", FRONTEND)
+        preview = await d.engine.preview(RolloutCommand(Verb.SWITCH, FRONTEND))
         assert preview.destructive and any("green → blue" in line for line in preview.lines)
         await run_until(d, lambda d: any(a == "scale-down" for _, a in actions(d, FRONTEND)), limit=400)
         blue = await d.world.cluster.get_deployment("microservices", "microservices-blue")
@@ -80,14 +81,14 @@ async def test_breach_while_stabilising_switches_straight_back(tmp_path: Path) -
 
 async def test_manual_switch_and_switch_back_by_key(tmp_path: Path) -> None:
     d = bg(tmp_path)
-    await d.engine.act("auto", FRONTEND)
+    await d.engine.execute(RolloutCommand(Verb.MANUAL, FRONTEND))
     await d.engine.start()
     try:
         await run_until(d, lambda d: "press b" in rollout(d, FRONTEND).message)
         assert await selector(d) == "blue"
-        assert (await d.engine.act("switch", FRONTEND)).ok
+        assert (await d.engine.execute(RolloutCommand(Verb.SWITCH, FRONTEND))).ok
         assert await selector(d) == "green"
-        assert (await d.engine.act("switch", FRONTEND)).ok
+        assert (await d.engine.execute(RolloutCommand(Verb.SWITCH, FRONTEND))).ok
         assert await selector(d) == "blue"
         events = [e for e in d.engine.state.events if e.action in ("switch", "switch-back")]
         assert [e.actor for e in events] == ["alice@desk", "alice@desk"]
@@ -127,14 +128,14 @@ async def test_pause_holds_a_blue_green_release_where_it_is(tmp_path: Path) -> N
     await d.engine.start()
     try:
         await run_until(d, lambda d: rollout(d, FRONTEND).stage == "health")
-        assert (await d.engine.act("pause", FRONTEND)).ok
+        assert (await d.engine.execute(RolloutCommand(Verb.PAUSE, FRONTEND))).ok
         stage = rollout(d, FRONTEND).stage
         await d.clock.run_for(200)
         await d.engine.idle()
         r = rollout(d, FRONTEND)
         assert r.paused and r.stage == stage and await selector(d) == "blue"
         assert r.message == "paused by alice@desk", "no health check ran while paused"
-        await d.engine.act("resume", FRONTEND)
+        await d.engine.execute(RolloutCommand(Verb.RESUME, FRONTEND))
         await run_until(d, lambda d: rollout(d, FRONTEND).phase is Phase.SUCCEEDED)
         assert [e.action for e in d.engine.state.events if e.actor == "alice@desk"] == ["pause", "resume"]
     finally:

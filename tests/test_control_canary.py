@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.control.commands import RolloutCommand, Verb
 from app.model import Phase
 from tests.control_world import CANARY, actions, demo, rollout, run_until, t
 
@@ -53,7 +54,7 @@ async def test_healthy_canary_walks_every_step_then_promotes(healthy) -> None:
     await run_until(d, lambda d: phase(d) is Phase.SUCCEEDED)
     steps = [a for a in d.engine.state.events if a.target == CANARY and a.action == "step"]
     assert [e.after["weights"] for e in steps] == ["90/10", "80/20", "70/30", "60/40", "50/50"]
-    gaps = [round(b.t - a.t) for a, b in zip(steps, steps[1:])]
+    gaps = [round(b.t - a.t) for a, b in zip(steps, steps[1:], strict=False)]
     assert gaps == [30, 30, 30, 30], "one step per analysis interval"
     r = rollout(d, CANARY)
     assert r.actual.canary == 0 and r.stable_image == "microservices/api:1.5.0"
@@ -117,22 +118,22 @@ async def test_metrics_recover_by_themselves(tmp_path: Path) -> None:
 async def test_pause_holds_the_weight_and_resume_continues(healthy) -> None:
     d = healthy
     await run_until(d, lambda d: rollout(d, CANARY).actual.canary == 20)
-    result = await d.engine.act("pause", CANARY)
+    result = await d.engine.execute(RolloutCommand(Verb.PAUSE, CANARY))
     assert result.ok and rollout(d, CANARY).paused
     await d.clock.run_for(300)
     r = rollout(d, CANARY)
     assert r.actual.canary == 20 and r.phase is Phase.PROGRESSING
-    await d.engine.act("resume", CANARY)
+    await d.engine.execute(RolloutCommand(Verb.RESUME, CANARY))
     await run_until(d, lambda d: rollout(d, CANARY).actual.canary == 30, limit=31)
 
 
 async def test_promote_while_paused_promotes(healthy) -> None:
     d = healthy
     await run_until(d, lambda d: rollout(d, CANARY).actual.canary == 10)
-    await d.engine.act("pause", CANARY)
-    preview = d.engine.preview("promote", CANARY)
+    await d.engine.execute(RolloutCommand(Verb.PAUSE, CANARY))
+    preview = await d.engine.preview(RolloutCommand(Verb.PROMOTE, CANARY))
     assert preview.destructive and any("1.5.0" in line for line in preview.lines)
-    result = await d.engine.act("promote", CANARY)
+    result = await d.engine.execute(RolloutCommand(Verb.PROMOTE, CANARY))
     assert result.ok
     await run_until(d, lambda d: phase(d) is Phase.SUCCEEDED, limit=60)
     assert rollout(d, CANARY).stable_image == "microservices/api:1.5.0"
@@ -143,11 +144,11 @@ async def test_promote_while_paused_promotes(healthy) -> None:
 async def test_abort_during_promotion_restores_the_stable_image(healthy) -> None:
     d = healthy
     await run_until(d, lambda d: rollout(d, CANARY).actual.canary == 10)
-    await d.engine.act("promote", CANARY)
+    await d.engine.execute(RolloutCommand(Verb.PROMOTE, CANARY))
     assert phase(d) is Phase.PROMOTING
-    preview = d.engine.preview("abort", CANARY)
+    preview = await d.engine.preview(RolloutCommand(Verb.ABORT, CANARY))
     assert "primary image microservices/api:1.5.0 → microservices/api:1.4.0" in preview.lines
-    assert (await d.engine.act("abort", CANARY)).ok
+    assert (await d.engine.execute(RolloutCommand(Verb.ABORT, CANARY))).ok
     await d.clock.run_for(30)
     r = rollout(d, CANARY)
     assert r.phase is Phase.FAILED and r.actual.canary == 0
@@ -157,12 +158,12 @@ async def test_abort_during_promotion_restores_the_stable_image(healthy) -> None
 
 async def test_manual_mode_waits_for_a_step(healthy) -> None:
     d = healthy
-    await d.engine.act("auto", CANARY)
+    await d.engine.execute(RolloutCommand(Verb.MANUAL, CANARY))
     assert not rollout(d, CANARY).auto
     await d.clock.run_for(200)
     r = rollout(d, CANARY)
     assert r.phase is Phase.PROGRESSING and r.actual.canary == 0 and "manual" in r.message
-    await d.engine.act("step", CANARY)
+    await d.engine.execute(RolloutCommand(Verb.STEP, CANARY))
     assert rollout(d, CANARY).actual.canary == 10
 
 
@@ -205,8 +206,10 @@ async def test_two_engines_one_driver(tmp_path: Path) -> None:
         assert len(steps) == 5, "each step decided exactly once"
         drivers = {rollout(d, CANARY).driver, other.state.rollout(CANARY).driver}
         assert len(drivers) == 1 and drivers.pop() == d.engine.identity
-        refused = await other.act("abort", CANARY)
+        refused = await other.execute(RolloutCommand(Verb.ABORT, CANARY))
         assert not refused.ok and "hands-off" in refused.message
+        await d.clock.advance(1)  # the watcher sees the driver's annotation through its watch, within a pass
+        await other.idle()
         assert other.state.rollout(CANARY).phase is Phase.SUCCEEDED, "the watcher shows the driver's state"
     finally:
         await other.stop()
@@ -223,7 +226,7 @@ async def test_read_only_room_changes_nothing(tmp_path: Path) -> None:
         # room watches); the room holds no lease and its own writes are refused.
         assert d.autopilot is not None and r.phase is Phase.PROGRESSING
         assert all(lease.holder.startswith("sim-controller") for lease in d.world.leases.values())
-        result = await d.engine.act("promote", CANARY)
+        result = await d.engine.execute(RolloutCommand(Verb.PROMOTE, CANARY))
         assert not result.ok and "read-only" in result.message
     finally:
         await d.engine.stop()
@@ -241,7 +244,7 @@ async def test_a_room_opened_mid_release_shows_history_at_once(tmp_path: Path) -
     series = {s.name: s for s in d.engine.state.series_for(CANARY)}
     assert set(series) == {"request-success-rate", "request-duration", "error-rate"}
     sr = series["request-success-rate"]
-    older = [v for t, v in zip(sr.times, sr.values) if t < opened]
+    older = [v for t, v in zip(sr.times, sr.values, strict=True) if t < opened]
     assert len(older) >= 40 and all(v is not None and v > 99 for v in older[-10:])
 
 

@@ -98,10 +98,11 @@ def test_parse_experiment_reads_the_seed_config() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [("{oops", "not valid JSON"), ("[]", "not a JSON object"), ('{"traffic_split": {"a": 100}}', "name"),
+    [("{oops", "not valid JSON"), ("[]", "not an object"), ('{"traffic_split": {"a": 100}}', "name"),
      ('{"name": "N", "traffic_split": {"a": "50"}}', "traffic_split"),
      ('{"name": "N", "traffic_split": {"a": 60}}', "adds up to 60"),
-     ('{"name": "N", "traffic_split": {"a": 100}, "duration_days": "2w", "status": 3}', "(1 more)")],
+     ('{"name": "N", "traffic_split": {"a": 100}, "duration_days": "2w", "status": 3}',
+          'status must be a string, not a number 3; duration_days must be a non-negative number, not "2w"')],
 )
 def test_parse_experiment_never_raises(raw: str, fragment: str) -> None:
     e = parse_experiment("x", raw)

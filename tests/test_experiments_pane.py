@@ -96,7 +96,8 @@ async def test_invalid_experiment_shows_its_sentence() -> None:
     real = store.list_experiments
 
     async def with_broken() -> list[Experiment]:
-        return [*await real(), Experiment(id="broken", error="Experiment broken: traffic_split adds up to 90, not 100.")]
+        broken = Experiment(id="broken", error="Experiment broken: traffic_split adds up to 90, not 100.")
+        return [*await real(), broken]
 
     store.list_experiments = with_broken  # type: ignore[method-assign]
     async with app.run_test(size=WIDE) as pilot:
@@ -117,7 +118,7 @@ async def test_status_key_pauses_the_experiment_after_confirmation() -> None:
         await pilot.press("3", "x")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        assert app.screen.preview.lines == ["status active → paused: the seed stops assigning new users"]
+        assert list(app.screen.preview.lines) == ["status active → paused: the seed stops assigning new users"]
         await pilot.click("#confirm")
         await pilot.pause()
         raw, _ = await app.engine.store.get_experiment_raw("checkout-flow-redesign")
@@ -136,14 +137,16 @@ def test_pure_rendering() -> None:
     exp = Experiment(id="e", name="E", status="active", variants=v, min_sample_size=10_000, duration_days=14,
                      elapsed_days=2.0, history=history)
     assert "Not enough data" in notes_content(exp, sequential=True).plain
-    assert "significance in ~" in notes_content(exp, sequential=True).plain or "significant now" in notes_content(exp, sequential=True).plain
+    notes = notes_content(exp, sequential=True).plain
+    assert "significance in ~" in notes or "significant now" in notes
     narrow = table_content(exp, sequential=True, width=80).plain
     assert max(len(line) for line in narrow.splitlines()) <= 80
     points = uplift_series(history, "control", "variant_a")
     assert len(points) == 10 and abs(points[-1].estimate - 0.2) < 1e-9
     lines = plot_lines(points, 78)
     assert all(len(line.plain) <= 78 for line in lines) and len(lines) == 9
-    assert "invalid" in summary_content(Experiment(id="x", error="Experiment x is not a JSON object."), sequential=True).plain
+    invalid = Experiment(id="x", error="Experiment x is not a JSON object.")
+    assert "invalid" in summary_content(invalid, sequential=True).plain
 
 
 # ---------------------------------------------------------------- snapshots

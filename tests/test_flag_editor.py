@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Button, Input, RadioButton, Static, Switch, TextArea
+import pytest
+from textual.widgets import Button, Footer, Input, RadioButton, Static, Switch, TextArea
+from textual.widgets._footer import FooterKey
 
+import backends.sim.store as sim_store
 from app.clock import VirtualClock
-from app.control.cohorts import experiment_user_ids, parse_user_ids
+from app.control.flag_edits import parse_user_ids
 from app.factory import RoomOptions, make_app
 from app.flags import cohort_diff, evaluate
 from app.room import ShiftroomApp
@@ -54,7 +57,8 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def open_editor(pilot: Any, clock: VirtualClock, flag: str = "new-product-design", key: str = "e") -> FlagEditorScreen:
+async def open_editor(pilot: Any, clock: VirtualClock, flag: str = "new-product-design",
+                      key: str = "e") -> FlagEditorScreen:
     await clock.run_for(30, step=5)
     await pilot.press("2")
     table = pilot.app.query_one(FlagsList)
@@ -127,7 +131,7 @@ async def test_cohort_preview_numbers_match_cohort_diff(tmp_path: Path) -> None:
         editor.query_one("#field-percentage", Input).value = "40"
         await settle(pilot)
         after = dict(editor.form.config)
-        ids, label = await experiment_user_ids(app.engine)
+        ids, label = await app.engine.desk.sample_users()
         assert ids[0] == "sim-user-0" and label == "simulated experiment users"
         gain, lose = cohort_diff(before, after, ids, "production", "new-product-design")
         assert gain > 0 and editor.last_cohort == (gain, lose, len(ids))
@@ -178,14 +182,16 @@ async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:
         assert 'environments ["production","staging"] → ["staging"]' in banner
         assert editor.query_one("#field-percentage", Input).value == "35"  # the edits stay
         assert (await stored(app, "new-product-design"))["environments"] == ["staging"]
-        # saving again goes over the new version (the form still says production, staging)
+        # a field this editor did not touch now shows their value, and saving keeps it
+        assert editor.query_one("#field-environments", Input).value == "staging"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        assert 'environments: ["staging"] → ["production", "staging"]' in app.screen.preview.lines
+        assert not any(line.startswith("environments") for line in app.screen.preview.lines)
         await pilot.click("#confirm")
         await settle(pilot)
-        assert (await stored(app, "new-product-design"))["percentage"] == 35
+        after = await stored(app, "new-product-design")
+        assert after is not None and after["percentage"] == 35 and after["environments"] == ["staging"]
 
 
 async def test_new_flag() -> None:
@@ -311,3 +317,155 @@ def test_snapshot_kill_switch_confirmation(snap_compare) -> None:  # type: ignor
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+# ---------------------------------------------------------------- stored values as they are (issue: bad data)
+
+GARBLED = {"enabled": "yes", "percentage": "20", "environments": "production", "userWhitelist": [1, 2],
+           "owner": "web"}
+
+
+def garbled_room(monkeypatch: pytest.MonkeyPatch) -> tuple[ShiftroomApp, VirtualClock]:
+    monkeypatch.setattr(sim_store, "SEED_FLAGS", {**sim_store.SEED_FLAGS, "garbled": dict(GARBLED)})
+    return room()
+
+
+async def test_wrong_typed_fields_show_their_stored_value_and_are_never_rewritten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app, clock = garbled_room(monkeypatch)
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await open_editor(pilot, clock, "garbled")
+        form = editor.form
+        assert editor.query_one("#field-environments", Input).value == '"production"'  # as stored, not reshaped
+        assert editor.query_one("#field-userWhitelist", Input).value == "[1, 2]"
+        assert editor.query_one("#field-percentage", Input).value == '"20"'
+        reasons = {key: text(editor.query_one(f"#reason-{key}", Static))
+                   for key in ("enabled", "environments", "userWhitelist", "percentage")}
+        assert 'not a string "yes"' in reasons["enabled"]
+        assert 'not a string "production"' in reasons["environments"]
+        assert "it holds a number 1" in reasons["userWhitelist"]
+        assert 'not a string "20"' in reasons["percentage"]
+        assert all(r.startswith("stored value invalid") for r in reasons.values())
+        assert set(form.stored_errors) == {"enabled", "environments", "userWhitelist", "percentage"}
+        assert form.config == GARBLED  # untouched: exactly what is stored
+        # touching one field changes only that field
+        editor.query_one("#field-enabled", Switch).value = True
+        await settle(pilot)
+        assert form.config == {**GARBLED, "enabled": True}
+        assert "enabled" not in form.stored_errors and not form.errors
+        # typing JSON into a field is read as JSON, never split: a string stays a string (and is refused)
+        editor.query_one("#field-environments", Input).value = '"staging"'
+        await settle(pilot)
+        assert form.config["environments"] == "staging" and "environments" in form.errors
+        editor.query_one("#field-environments", Input).value = '["production","qa"]'
+        await settle(pilot)
+        assert form.config["environments"] == ["production", "qa"] and "environments" not in form.errors
+        editor.query_one("#field-environments", Input).value = "production, staging"
+        await settle(pilot)
+        assert form.config["environments"] == ["production", "staging"]
+        assert form.config["userWhitelist"] == [1, 2] and form.config["percentage"] == "20"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        if isinstance(app.screen, ConfirmScreen):
+            await pilot.click("#confirm")
+            await settle(pilot)
+        after = await stored(app, "garbled")
+        assert after is not None
+        # whatever the store decided, the fields nobody touched are byte-for-byte what they were
+        assert after["userWhitelist"] == [1, 2] and after["percentage"] == "20" and after["owner"] == "web"
+
+
+async def test_esc_discards_only_after_asking(monkeypatch: pytest.MonkeyPatch) -> None:
+    app, clock = room()
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await open_editor(pilot, clock)
+        await pilot.press("escape")  # nothing changed: closes at once
+        await settle(pilot)
+        assert isinstance(app.screen, ControlScreen)
+        editor = await open_editor(pilot, clock)
+        editor.query_one("#field-percentage", Input).value = "60"
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        ask = app.screen
+        assert isinstance(ask, ConfirmScreen) and "Discard" in ask.preview.title
+        assert "percentage: 25 → 60" in ask.preview.lines
+        await pilot.press("escape")  # keep editing
+        await settle(pilot)
+        assert app.screen is editor and editor.query_one("#field-percentage", Input).value == "60"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert isinstance(app.screen, ControlScreen)
+        assert (await stored(app, "new-product-design"))["percentage"] == 25
+
+
+async def test_bucketing_choice_shows_a_glyph_and_ctrl_s_is_in_the_footer() -> None:
+    app, clock = room()
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await open_editor(pilot, clock)
+        seed, salted = (editor.query_one(f"#bucketing-{b}", RadioButton) for b in ("seed", "flag-salted"))
+        assert seed.render().plain.startswith("▐●▌") and salted.render().plain.startswith("▐○▌")
+        salted.value = True
+        await settle(pilot)
+        assert seed.render().plain.startswith("▐○▌") and salted.render().plain.startswith("▐●▌")
+        keys = {key.key for key in editor.query(FooterKey)}
+        assert "ctrl+s" in keys and "escape" in keys
+        assert "ctrl+s review & save" in text(editor.query_one("#editor-keys", Static))
+
+
+def _on_screen(app: ShiftroomApp, widget: Any) -> bool:
+    region = widget.region
+    width, height = app.size
+    footer = app.screen.query(Footer)
+    bottom = footer.first().region.y if footer else height
+    return region.width > 0 and region.height > 0 and region.right <= width and region.bottom <= bottom
+
+
+async def test_editor_at_80x24_buttons_reachable_and_histogram_unwrapped() -> None:
+    app, clock = room()
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = await open_editor(pilot, clock)
+        await settle(pilot)
+        for button_id in ("#editor-save-button", "#editor-cancel-button"):
+            assert _on_screen(app, editor.query_one(button_id, Button)), button_id
+        histogram = editor.query_one("#cohort-histogram", Static)
+        histogram.scroll_visible()
+        await pilot.pause()
+        lines = text(histogram).splitlines()
+        assert len(lines) == 6 and max(len(line) for line in lines) <= histogram.content_size.width
+        bars = lines[0]
+        assert len(bars) == 50  # two buckets a column at this width
+
+
+async def test_kill_dialog_takes_typing_and_says_what_is_expected() -> None:
+    app, clock = room()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await clock.run_for(30, step=5)
+        await pilot.press("2")
+        assert app.query_one(FlagsList).select_key("new-product-design")
+        await pilot.press("K")
+        await settle(pilot)
+        kill = app.screen
+        assert isinstance(kill, KillSwitchScreen)
+        name = kill.query_one("#kill-name", Input)
+        assert app.focused is name and "new-product-design" not in str(name.placeholder)
+        for button_id in ("#kill-confirm", "#kill-cancel-button"):
+            assert _on_screen(app, kill.query_one(button_id, Button)), button_id
+        await pilot.press("enter")  # empty name: nothing happens but a sentence
+        assert app.screen is kill and "Type the flag's name, new-product-design" in text(kill.query_one("#kill-hint"))
+        await pilot.press(*"new-product")
+        assert name.value == "new-product"
+        await pilot.press("enter")
+        assert app.screen is kill and "is not the flag's name" in text(kill.query_one("#kill-hint", Static))
+        await pilot.press(*"-design", "enter")
+        assert app.focused is kill.query_one("#kill-reason", Input)  # the name is right: on to the reason
+        await pilot.press("enter")
+        assert app.screen is kill and "Give a reason" in text(kill.query_one("#kill-hint", Static))
+        await pilot.press(*"errors", "enter")
+        await settle(pilot)
+        assert app.screen is not kill
+        raw = await stored(app, "new-product-design")
+        assert raw is not None and raw["killed"]["reason"] == "errors"

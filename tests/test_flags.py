@@ -109,8 +109,9 @@ def test_validate_flag_config_names_each_bad_field() -> None:
          "bucketing": "random"}
     )
     assert set(errs) == {"enabled", "environments", "userWhitelist", "percentage", "public", "bucketing"}
-    assert validate_flag_config({"percentage": True}) == {"percentage": "percentage must be a number from 0 to 100."}
-    assert validate_flag_config([]) == {"config": "A flag must be a JSON object."}
+    assert validate_flag_config({"percentage": True}) == {
+        "percentage": "percentage must be a number from 0 to 100, not a boolean true."}
+    assert validate_flag_config([]) == {"config": "A flag must be a JSON object, not an array."}
     assert validate_flag_config({"environments": None, "bucketing": "flag-salted"}) == {}
 
 
@@ -125,8 +126,9 @@ def test_parse_flag_reads_valid_json() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [(b"{not json", "not valid JSON"), (b"\xff\xfe", "not valid JSON"), ("[1,2]", "not a JSON object"),
-     ('{"percentage": "half"}', "percentage"), ('{"enabled": 1, "public": 3}', "1 more")],
+    [(b"{not json", "not valid JSON"), (b"\xff\xfe", "byte-order mark"), (b'{"a":"\xff"}', "not UTF-8 at byte 6"),
+     ("[1,2]", "not an object"), ('{"percentage": "half"}', 'not a string "half"'),
+     ('{"enabled": 1, "public": 3}', "enabled must be true or false, not a number 1; public must be")],
 )
 def test_parse_flag_never_raises_and_says_what_is_wrong(raw: bytes | str, fragment: str) -> None:
     f = parse_flag("f", raw)

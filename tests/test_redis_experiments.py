@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from app.experiments import assign_variant
-from app.tracking import seed_results
+from backends.redis.counters import seed_results
 from backends.base import Conflict, Invalid
 from backends.redis import RedisStore
 from backends.sim.store import SEED_EXPERIMENTS, SEED_EXPERIMENTS_JSON

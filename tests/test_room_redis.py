@@ -6,8 +6,10 @@ import asyncio
 import json
 import time
 
+import pytest
 import redis
 
+from app.control.engine import Engine
 from app.factory import RoomOptions, make_demo
 from app.model import HealthStatus
 from tests.servers.redis import redis_server  # noqa: F401 - fixture
@@ -66,7 +68,10 @@ async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_se
 
 
 async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) -> None:  # noqa: F811
-    from app.control.cohorts import experiment_user_ids
+    from app.clock import VirtualClock
+    from app.control.audit_trail import AuditTrail
+    from app.control.jobs import JobBoard
+    from app.control.store_desk import StoreDesk
     from backends.redis import RedisStore
 
     raw = redis.Redis.from_url(redis_server.url)
@@ -77,10 +82,58 @@ async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) 
     try:
         for i in range(30):
             await store.track_assignment("checkout-flow-redesign", f"shopper:{i}")
-        demo = make_demo(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url))
-        ids, label = await experiment_user_ids(demo.engine, limit=1000)
+        clock = VirtualClock()
+        desk = StoreDesk(store, AuditTrail(store.audit, clock=clock), JobBoard(clock), clock, False, "room#1")
+        ids, label = await desk.sample_users(1000)
         assert sorted(ids) == sorted(f"shopper:{i}" for i in range(30)), "ids with ':' survive"
         assert label == "assigned experiment users"
-        await demo.engine.store.aclose()
     finally:
         await store.aclose()
+
+
+@pytest.mark.skipif(not hasattr(Engine, "execute"), reason="the room kills through Engine.execute (typed commands)")
+async def test_kill_from_the_room_writes_the_flag_and_its_audit_entry_together_and_restore_undoes_it(
+        redis_server) -> None:  # noqa: F811
+    from textual.widgets import Input
+
+    from app.clock import VirtualClock
+    from app.control.commands import RestoreFlag
+    from app.factory import make_app
+    from app.screens.kill_switch import KillSwitchScreen
+    from widgets.flags_list import FlagsList
+
+    original = b'{"enabled":true,"percentage":25,"owner":"web","note":"\\ud800"}'
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.set("feature:with:colon", original)
+    app = make_app(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url,
+                               actor="oncall@room"), clock=VirtualClock())
+    app.animation_level = "none"
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_for(lambda: any(f.name == "with:colon" for f in app.engine.state.flags))
+            await pilot.press("2")
+            assert app.query_one(FlagsList).select_key("with:colon")
+            raw.execute_command("CONFIG", "RESETSTAT")
+            await pilot.press("K")
+            for _ in range(50):
+                if isinstance(app.screen, KillSwitchScreen):
+                    break
+                await pilot.pause(0.05)
+            kill = app.screen
+            assert isinstance(kill, KillSwitchScreen)
+            kill.query_one("#kill-name", Input).value = "with:colon"
+            kill.query_one("#kill-reason", Input).value = "checkout 500s"
+            await pilot.pause()
+            await pilot.click("#kill-confirm")
+            await wait_for(lambda: raw.xlen("shiftroom:audit") >= 1)
+            stats = raw.info("commandstats")
+            assert stats["cmdstat_exec"]["calls"] == 1 and stats["cmdstat_xadd"]["calls"] == 1, "one MULTI"
+            stored = json.loads(raw.get("feature:with:colon"))
+            assert stored["killed"]["reason"] == "checkout 500s" and stored["enabled"] is False
+            entry = raw.xrevrange("shiftroom:audit", count=1)[0][1]
+            assert entry[b"action"] == b"flag-kill" and json.loads(entry[b"after"])["enabled"] is False
+            result = await app.engine.execute(RestoreFlag("with:colon"))
+            assert result.ok, result.message
+            assert raw.get("feature:with:colon") == original
+    finally:
+        raw.close()

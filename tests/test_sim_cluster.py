@@ -27,15 +27,18 @@ def world(clock: VirtualClock):
 def test_default_world_is_the_seed(world) -> None:
     assert isinstance(world.cluster, Cluster)
     bg, canary = world.targets
-    assert (bg.name, bg.strategy, bg.deployment, bg.service) == ("frontend", Strategy.BLUE_GREEN, "microservices", "microservices")
+    assert (bg.name, bg.strategy, bg.deployment, bg.service) == ("frontend", Strategy.BLUE_GREEN, "microservices",
+                                                                 "microservices")
     assert (bg.blue_green.health_checks, bg.blue_green.health_interval, bg.blue_green.stabilize) == (10, 5.0, 30.0)
-    assert (canary.name, canary.strategy, canary.deployment) == ("microservices-canary", Strategy.CANARY, "microservices")
+    assert (canary.name, canary.strategy, canary.deployment) == ("microservices-canary", Strategy.CANARY,
+                                                                 "microservices")
     a = canary.analysis
     assert (a.interval, a.threshold, a.max_weight, a.step_weight) == (30.0, 5, 50, 10)
     assert [(m.name, m.min, m.max) for m in a.metrics] == [
         ("request-success-rate", 99, None), ("request-duration", None, 500), ("error-rate", None, 1)]
     blue = world.deployments[(NS, "microservices-blue")]
-    assert (blue.image, blue.replicas, blue.labels) == ("microservices/frontend:stable", 3, {"app": "microservices", "version": "blue"})
+    assert (blue.image, blue.replicas, blue.labels) == ("microservices/frontend:stable", 3,
+                                                        {"app": "microservices", "version": "blue"})
     assert world.deployments[(NS, "microservices-green")].replicas == 0
     assert world.services[(NS, "microservices")].selector == {"app": "microservices", "version": "blue"}
     assert world.routes[(NS, "microservices-canary")].weights == {"microservices-primary": 100, "microservices": 0}
@@ -145,7 +148,8 @@ async def test_stale_resource_version_conflicts(world) -> None:
         await c.patch_selector(NS, "microservices", {"version": "blue"}, resource_version=svc.resource_version)
     assert (await c.get_service(NS, "microservices")).selector == {"app": "microservices", "version": "green"}
     route = await c.get_route(NS, "microservices-canary")
-    new = await c.set_weights(NS, route.name, {"microservices-primary": 90, "microservices": 10}, route.resource_version)
+    split = {"microservices-primary": 90, "microservices": 10}
+    new = await c.set_weights(NS, route.name, split, route.resource_version)
     with pytest.raises(Conflict):
         await c.set_weights(NS, route.name, {"microservices-primary": 80, "microservices": 20}, route.resource_version)
     with pytest.raises(Conflict):
@@ -208,11 +212,15 @@ async def test_blue_green_probe_fails_first_checks_then_passes(clock) -> None:
 async def test_watch_streams_changes_and_breaks_when_the_cluster_goes_away(world) -> None:
     c = world.cluster
     watch = c.watch(NS)
-    first = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(6)]  # 4 deployments, 1 service, 1 route
+    first = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(8)]  # 4 deployments, 1 service, 1 route
     assert watch._queue.empty()
-    assert {e.type for e in first} == {"ADDED"}
-    assert {(e.kind, e.object.name) for e in first} >= {("Service", "microservices"), ("Route", "microservices-canary")}
+    assert [e.type for e in first] == ["RESET"] + ["ADDED"] * 6 + ["SYNCED"], "informer order: reset, list, synced"
+    listed = [int(e.object.resource_version) for e in first[1:-1]]
+    assert listed == sorted(listed), "the list comes in resourceVersion order"
+    assert {(e.kind, e.object.name) for e in first[1:-1]} >= {("Service", "microservices"),
+                                                            ("Route", "microservices-canary")}
     other = c.watch("elsewhere")
+    assert [(await other.__anext__()).type for _ in range(2)] == ["RESET", "SYNCED"], "an empty namespace lists nothing"
     await c.patch_selector(NS, "microservices", {"version": "green"})
     ev = await asyncio.wait_for(watch.__anext__(), 1)
     assert (ev.type, ev.kind, ev.object.selector["version"]) == ("MODIFIED", "Service", "green")
@@ -229,7 +237,7 @@ async def test_unreachable_flag_and_scenario_outage(world, clock) -> None:
     c = world.cluster
     await c.ping()
     watch = c.watch(NS)
-    for _ in range(6):
+    for _ in range(8):
         await asyncio.wait_for(watch.__anext__(), 1)
     waiting = asyncio.ensure_future(watch.__anext__())
     await clock.settle()
@@ -255,7 +263,8 @@ async def test_events_are_bounded_and_filtered_by_time(world, clock) -> None:
     await clock.advance(1)
     await c.scale(NS, "microservices-green", 2)
     later = await c.events(NS, since=t)
-    assert [e.message for e in later if e.reason == "ScalingReplicaSet"] == ["Scaled up replica set microservices-green-1 to 2"]
+    scaled = [e.message for e in later if e.reason == "ScalingReplicaSet"]
+    assert scaled == ["Scaled up replica set microservices-green-1 to 2"]
     for i in range(600):
         world.event(NS, "x", "Spam", str(i))
     assert len(await c.events()) == 500
@@ -276,3 +285,29 @@ def test_rps_of_a_target_and_a_long_clock_jump(world, clock) -> None:
     world.tick(clock.now() + 10 * 3600)  # hours at once: only the last 15 minutes are simulated
     assert world.now == clock.now() + 10 * 3600
     assert world.traffic.recorder.oldest == world.now - 899
+
+
+async def test_changes_come_in_resource_version_order_and_a_reopened_watch_lists_again(world) -> None:
+    c = world.cluster
+    watch = c.watch(NS)
+    for _ in range(8):
+        await asyncio.wait_for(watch.__anext__(), 1)
+    await c.patch_selector(NS, "microservices", {"version": "green"})
+    await c.set_weights(NS, "microservices-canary", {"microservices-primary": 90, "microservices": 10})
+    await c.acquire_lease(NS, "shiftroom-frontend", "room-a", 15)
+    seen = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(3)]
+    assert [(e.type, e.kind) for e in seen] == [("MODIFIED", "Service"), ("MODIFIED", "Route"), ("ADDED", "Lease")]
+    versions = [int(e.object.resource_version) for e in seen]
+    assert versions == sorted(versions) and len(set(versions)) == 3, "one increasing sequence across kinds"
+    c.unreachable = True
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(watch.__anext__(), 1)
+    with pytest.raises(Unavailable):  # a watch opened while the API is away fails at once
+        await c.watch(NS).__anext__()
+    c.unreachable = False
+    again = c.watch(NS)
+    relisted = [await asyncio.wait_for(again.__anext__(), 1) for _ in range(9)]
+    assert relisted[0].type == "RESET" and relisted[-1].type == "SYNCED"
+    lease = next(e.object for e in relisted if e.kind == "Lease")
+    assert lease.holder == "room-a", "the re-list carries what changed meanwhile"
+    await again.aclose()

@@ -3,15 +3,18 @@
 Nothing in these frames comes from the wall clock, the host or the process:
 the clock is a `VirtualClock` (it starts at a fixed instant and moves only in
 `run_before`), each scenario is seeded, animations are off, the actor is fixed
-(`oncall@room`), and the engine's lease identity (`actor#pid`) never renders —
-the why pane says "driven by this room" for it.
+(`oncall@room`), and so is the room instance that decides and holds the leases
+(`shiftroom`, instead of `shiftroom@host#pid`); the why pane says "driven by
+this room" for it, and no pid reaches the frame.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -26,6 +29,7 @@ from backends.sim.scenario import load_scenario
 WIDE = (160, 45)
 NARROW = (80, 24)
 ACTOR = "oncall@room"
+INSTANCE = "shiftroom"
 
 # bad-canary, seed 23: 1.5.0 is released at 20 s, passes at 10% and 20%, then
 # fails from 30%. At 215 s the analysis has counted 3 of 5 failures and the
@@ -38,7 +42,8 @@ HEALTH_STAGE = 152
 
 def room(scenario: str | Path, seed: int) -> tuple[ShiftroomApp, VirtualClock]:
     clock = VirtualClock()
-    app = make_app(RoomOptions(scenario=str(scenario), seed=seed, virtual=True, actor=ACTOR), clock=clock)
+    app = make_app(RoomOptions(scenario=str(scenario), seed=seed, virtual=True, actor=ACTOR, instance=INSTANCE),
+                   clock=clock)
     app.animation_level = "none"
     return app, clock
 
@@ -51,9 +56,9 @@ def advance(app: ShiftroomApp, clock: VirtualClock, seconds: float) -> Callable[
         await pilot.pause()
         await clock.run_for(seconds)
         await pilot.pause()
-        # This room drives every target, and its identity (with the pid) is not in the frame.
-        assert all(r.driver == app.engine.identity for r in app.engine.state.rollouts)
-        assert app.engine.identity not in app.export_screenshot()
+        # This room drives every target, and nothing of the process (its pid) is in the frame.
+        assert all(r.driver == app.engine.identity == INSTANCE for r in app.engine.state.rollouts)
+        assert f"#{os.getpid()}" not in app.export_screenshot()
 
     return run_before
 

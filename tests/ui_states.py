@@ -7,10 +7,11 @@ static state, for trying it by hand (e.g. in tmux at 160x45 and 80x24).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from app.clock import EPOCH
+from app.control.commands import Preview, Result, RolloutCommand
 from app.model import (
     AuditEvent,
     BackendHealth,
@@ -35,12 +36,14 @@ OTHER_ROOM = "alice@bastion#311"
 
 SUCCESS_Q = ('sum(rate(istio_requests_total{{reporter="destination",destination_workload_namespace="{ns}",'
              'destination_workload="{name}",response_code!~"5.*"}}[1m])) / sum(rate(istio_requests_total'
-             '{{reporter="destination",destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) * 100')
+             '{{reporter="destination",destination_workload_namespace="{ns}",'
+             'destination_workload="{name}"}}[1m])) * 100')
 P99_Q = ('histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{reporter="destination",'
          'destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) by (le))')
 ERRORS_Q = ('sum(rate(istio_requests_total{{reporter="destination",destination_workload_namespace="{ns}",'
             'destination_workload="{name}",response_code=~"5.*"}}[1m])) / sum(rate(istio_requests_total'
-            '{{reporter="destination",destination_workload_namespace="{ns}",destination_workload="{name}"}}[1m])) * 100')
+            '{{reporter="destination",destination_workload_namespace="{ns}",'
+            'destination_workload="{name}"}}[1m])) * 100')
 
 
 def _checks(ns: str, name: str, success: float | None, p99: float | None, errors: float | None,
@@ -48,7 +51,8 @@ def _checks(ns: str, name: str, success: float | None, p99: float | None, errors
     """The last tick's three checks, as the canary controller records them."""
     def one(metric: str, value: float | None, ok: bool, query: str, rng: str) -> Check:
         return Check(name=metric, value=value, passed=value is not None and ok, query=query.format(ns=ns, name=name),
-                     range=rng, status="ok" if value is not None else "no-data", error="" if value is not None else error)
+                     range=rng, status="ok" if value is not None else "no-data",
+                     error="" if value is not None else error)
 
     return (
         one("request-success-rate", success, success is not None and success >= 99, SUCCESS_Q, "≥ 99"),
@@ -149,7 +153,8 @@ EXPERIMENTS = (
 )
 
 EVENTS = (
-    AuditEvent(t=T0 - 600, actor="engine", target="web/frontend", action="switch", reason="green passed 10/10 health checks"),
+    AuditEvent(t=T0 - 600, actor="engine", target="web/frontend", action="switch",
+               reason="green passed 10/10 health checks"),
     AuditEvent(t=T0 - 420, actor="engine", target="shop/payments", action="check-failed", level=Level.WARN,
                reason="error-rate 4.1% > 1 (failed 4/5)"),
     AuditEvent(t=T0 - 390, actor="engine", target="shop/payments", action="rollback", level=Level.ERROR,
@@ -177,21 +182,6 @@ def replace_rollout(state: RoomState, key: str, **changes: object) -> RoomState:
 
 
 # ---------------------------------------------------------------- a stand-in engine
-
-
-@dataclass
-class Preview:
-    title: str
-    lines: list[str]
-    destructive: bool = False
-    confirm_name: str | None = None
-    possible: bool = True
-
-
-@dataclass
-class ActionResult:
-    ok: bool
-    message: str
 
 
 DESTRUCTIVE = {"abort", "promote", "switch", "undo"}
@@ -223,10 +213,12 @@ class StaticEngine:
         for callback in self.subscribers:
             callback(state)
 
-    def preview(self, action: str, key: str) -> Preview:
+    async def preview(self, command: RolloutCommand) -> Preview:
+        key, action = command.target, command.verb.value
         rollout = self.state.rollout(key)
         if rollout is not None and rollout.phase.terminal and action in ("step", "promote"):
-            return Preview(title=action, lines=[f"{rollout.name} is {rollout.phase.value}: nothing to {action}"], possible=False)
+            return Preview(command, action, (f"{rollout.name} is {rollout.phase.value}: nothing to {action}",),
+                           possible=False)
         production = bool(rollout and rollout.production)
         lines = [f"{key}: {action}"]
         if action == "abort" and rollout:
@@ -234,15 +226,17 @@ class StaticEngine:
                      f"scale {rollout.canary_image or 'canary'} to 0 replicas"]
         destructive = action in DESTRUCTIVE
         return Preview(
-            title=f"{action.capitalize()} {key}?", lines=lines, destructive=destructive,
-            confirm_name=rollout.name if destructive and production and rollout else None,
+            command, f"{action.capitalize()} {key}?", tuple(lines), version=f"seq {self.state.seq}",
+            destructive=destructive, confirm_name=rollout.name if destructive and production and rollout else None,
         )
 
-    async def act(self, action: str, key: str) -> ActionResult:
+    async def execute(self, command: RolloutCommand, confirmed: Preview | None = None,
+                      actor: str | None = None) -> Result:
+        key, action = command.target, command.verb.value
         if self.read_only:
-            return ActionResult(False, "read-only: writes are refused")
+            return Result(False, f"{key}: read-only: writes are refused", target=key)
         self.acted.append((action, key))
-        return ActionResult(True, f"{action} {key}: done")
+        return Result(True, f"{action} {key}: done", target=key)
 
 
 def main() -> None:

@@ -14,7 +14,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Input, Label, RadioSet, Static, TextArea
+
+from app.sanitize import clean
+from widgets.glyph_radio import GlyphRadioButton
 
 SOURCES = ("experiments", "paste", "file")
 BARS = " ▁▂▃▄▅▆▇█"
@@ -27,24 +30,35 @@ def _pct(value: Any) -> float:
     return max(0.0, min(100.0, float(value)))
 
 
-def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = HIST_ROWS) -> Content:
-    """100 columns, one per bucket; buckets a percentage serves (b < P) in colour.
+def histogram_columns(width: int) -> int:
+    """How many columns the histogram gets in `width` cells: 100 (one per bucket), else 50, 25 or 20."""
+    return next((c for c in (100, 50, 25, 20) if c <= width), 20)
+
+
+def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = HIST_ROWS,
+                      columns: int = 100) -> Content:
+    """`columns` columns (100: one per bucket; 50: two buckets each...); buckets a percentage serves in colour.
 
     Colours: served before and after `$accent`, newly served `$success`,
     no longer served `$error`, never served `$text-muted`. The bars are
     scaled between a little under the smallest bucket and the largest, so
-    the (small) unevenness of the hash shows.
+    the (small) unevenness of the hash shows. No line is wider than
+    `columns` (the summary goes on two lines below 100), so nothing wraps.
     """
     if len(hist) != 100 or not sum(hist):
         return Content.styled("no histogram", "$text-muted")
+    columns = columns if columns in (100, 50, 25, 20) else 100
+    per = 100 // columns
+    groups = [sum(hist[i : i + per]) / per for i in range(0, 100, per)]
     b, a = math.ceil(_pct(before)), math.ceil(_pct(after))
-    lo, hi = min(hist), max(hist)
+    lo, hi = min(groups), max(groups)
     floor = lo - max(1, (hi - lo)) * 2  # the smallest bucket a third as tall as the largest
     levels = rows * 8
-    heights = [max(1, round((h - floor) / (hi - floor) * levels)) if hi > floor else levels for h in hist]
+    heights = [max(1, round((h - floor) / (hi - floor) * levels)) if hi > floor else levels for h in groups]
     styles = []
-    for i in range(100):
-        was, now = i < b, i < a
+    for i in range(columns):
+        centre = i * per + (per - 1) / 2  # a column counts as served when its middle bucket is
+        was, now = centre < b, centre < a
         styles.append("$accent" if was and now else "$success" if now else "$error" if was else "$text-muted")
     lines = []
     for row in range(rows - 1, -1, -1):
@@ -53,30 +67,29 @@ def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = H
             fill = max(0, min(8, h - row * 8))
             parts.append((BARS[fill], styles[i]))
         lines.append(Content.assemble(*parts))
-    axis = [" "] * 100
-    for pos, text in ((0, "0"), (49, "50"), (97, "99")):
+    axis = [" "] * columns
+    for pos, text in ((0, "0"), (columns // 2 - 1 + (per == 1), "50"), (columns - 2, "99")):
         axis[pos : pos + len(text)] = list(text)
     lines.append(Content.styled("".join(axis), "$text-muted"))
     total = sum(hist)
     served_b, served_a = sum(hist[:b]) / total, sum(hist[:a]) / total
-    summary = Content.assemble(
-        (f"{total:,} ids user-0..user-{total - 1}", "$text-muted"),
-        f"  per bucket {lo:,}–{hi:,}  ",
-        ("percentage ", "$text-muted"),
-        f"{_pct(before):g} → {_pct(after):g}",
-        ("  serves ", "$text-muted"),
-        f"{served_b:.2%} → {served_a:.2%}",
-    )
-    lines.append(summary)
+    ids = (f"{total:,} ids user-0..user-{total - 1}", "$text-muted")
+    spread = f"  per bucket {min(hist):,}–{max(hist):,}"
+    serves: list[str | tuple[str, str]] = [("percentage ", "$text-muted"), f"{_pct(before):g} → {_pct(after):g}",
+              ("  serves ", "$text-muted"), f"{served_b:.2%} → {served_a:.2%}"]
+    if columns >= 100:
+        lines.append(Content.assemble(ids, spread, "  ", *serves))
+    else:
+        lines += [Content.assemble(ids, spread), Content.assemble(*serves)]
     return Content("\n").join(lines)
 
 
 def result_content(gain: int, lose: int, total: int, environment: str, source: str) -> Content:
     return Content.assemble(
-        ("in ", "$text-muted"), (environment or "(no environment)", "bold"), (": ", "$text-muted"),
+        ("in ", "$text-muted"), (clean(environment) or "(no environment)", "bold"), (": ", "$text-muted"),
         (f"+{gain:,} gain", "bold $success" if gain else "$text-muted"), "  ",
         (f"−{lose:,} lose", "bold $error" if lose else "$text-muted"),
-        (f"  of {total:,} ids ({source})", "$text-muted"),
+        (f"  of {total:,} ids ({clean(source)})", "$text-muted"),
     )
 
 
@@ -100,7 +113,7 @@ class CohortPreview(Vertical):
     """
 
     class Changed(Message):
-        def __init__(self, preview: "CohortPreview") -> None:
+        def __init__(self, preview: CohortPreview) -> None:
             super().__init__()
             self.preview = preview
 
@@ -108,15 +121,16 @@ class CohortPreview(Vertical):
         super().__init__(**kwargs)
         self.initial_environment = environment
         self.sample_label = sample_label
+        self._histogram: tuple[list[int] | None, Any, Any] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="cohort-row"):
             yield Label("environment")
             yield Input(self.initial_environment, id="cohort-environment", compact=True)
             with RadioSet(id="cohort-source", compact=True):
-                yield RadioButton(self.sample_label, value=True, id="source-experiments")
-                yield RadioButton("pasted ids", id="source-paste")
-                yield RadioButton("file", id="source-file")
+                yield GlyphRadioButton(clean(self.sample_label), value=True, id="source-experiments")
+                yield GlyphRadioButton("pasted ids", id="source-paste")
+                yield GlyphRadioButton("file", id="source-file")
         yield TextArea("", id="cohort-paste", compact=True, soft_wrap=True)
         yield Input("", placeholder="path to a file of user ids, one per line", id="cohort-path", compact=True)
         yield Static(Content.styled("computing…", "$text-muted"), id="cohort-result")
@@ -157,11 +171,17 @@ class CohortPreview(Vertical):
         self.query_one("#cohort-result", Static).update(result_content(gain, lose, total, self.environment, label))
 
     def show_problem(self, sentence: str) -> None:
-        self.query_one("#cohort-result", Static).update(Content.styled(sentence, "$warning"))
+        self.query_one("#cohort-result", Static).update(Content.styled(clean(sentence), "$warning"))
 
     def show_histogram(self, hist: list[int] | None, before: Any, after: Any) -> None:
+        self._histogram = (hist, before, after)
         widget = self.query_one("#cohort-histogram", Static)
         if hist is None:
             widget.update(Content.styled("bucket histogram: computing…", "$text-muted"))
         else:
-            widget.update(histogram_content(hist, before, after))
+            width = widget.content_size.width or (self.size.width - 15) or 100
+            widget.update(histogram_content(hist, before, after, columns=histogram_columns(width)))
+
+    def on_resize(self) -> None:
+        if self._histogram is not None and self.is_mounted:
+            self.show_histogram(*self._histogram)

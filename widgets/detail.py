@@ -11,6 +11,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from app.model import MetricSeries, Rollout, Strategy
+from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
@@ -30,7 +31,7 @@ def title_content(rollout: Rollout | None) -> Content:
     """Two lines: the target (and production mark), then strategy · phase · control."""
     if rollout is None:
         return Content.styled("no rollout selected", "$text-muted")
-    first: list[tuple[str, str] | str] = [(rollout.key, "bold")]
+    first: list[tuple[str, str] | str] = [(clean(rollout.key), "bold")]
     if rollout.production:
         first += ["  ", ("◆ production", "bold $error")]
     second: list[tuple[str, str] | str] = [

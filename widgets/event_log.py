@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from app.model import AuditEvent, Level
+from app.sanitize import clean
 from widgets.formatting import hhmmss
 from widgets.palette import Palette
 
@@ -20,15 +21,15 @@ def event_text(event: AuditEvent, p: Palette) -> Text:
     text = Text.assemble(
         (hhmmss(event.t), p.muted),
         " ",
-        (event.actor, p.primary),
+        (clean(event.actor), p.primary),
         " ",
-        (event.target, "bold"),
+        (clean(event.target), "bold"),
         " ",
-        (event.action, f"bold {colour}" if event.level is not Level.INFO else "bold"),
+        (clean(event.action), f"bold {colour}" if event.level is not Level.INFO else "bold"),
     )
     if event.reason:
         text.append(" — ", style=p.muted)
-        text.append(event.reason, style=colour)
+        text.append(clean(event.reason), style=colour)
     return text
 
 

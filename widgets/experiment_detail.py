@@ -18,6 +18,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from app.model import Experiment, VariantStats
+from app.sanitize import clean
 from app.stats import SRM_WARN_P, Comparison, compare, progress, srm_p_value
 from widgets.formatting import duration
 from widgets.rebuild_progress import RebuildProgress
@@ -76,7 +77,7 @@ def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Co
             (control.users, control.converters), (v.users, v.converters), sequential=sequential)
         rate = "–" if v.rate is None else f"{v.rate * 100:.2f}%"
         absolute, relative, p, win = comparison_cells(c)
-        cells = [v.name, f"{v.weight:g}%", f"{v.users:,}", f"{v.converters:,}", rate, absolute, relative, p, win]
+        cells = [clean(v.name), f"{v.weight:g}%", f"{v.users:,}", f"{v.converters:,}", rate, absolute, relative, p, win]
         style = "bold" if c is not None and c.significant else ("$text-muted" if c is None else "")
         rows.append(line(cells, style))
     return Content("\n").join(rows)
@@ -115,7 +116,7 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
             lines.append(Content.styled(c.note, "$text-muted"))
         elif c.significant and c.absolute is not None:
             direction = "above" if c.absolute.estimate > 0 else "below"
-            lines.append(Content.assemble((f"{v.name} ", "bold"),
+            lines.append(Content.assemble((f"{clean(v.name)} ", "bold"),
                                           f"converts {direction} control (p {p_text(c.absolute.p_value)})."))
     sample = "" if prog.sample_fraction is None else (
         f"sample {_bar(prog.sample_fraction)} {prog.sample_fraction:.0%} of {mss:,} per variant   ")
@@ -133,21 +134,21 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
         eta = f"significance in ~{when}{pace}"
     lines.append(Content.assemble((sample, ""), (timeline, ""), (eta, "$text-muted")))
     if experiment.status != "active":
-        lines.append(Content.styled(f"status {experiment.status}: the seed assigns no new users.", "$text-muted"))
+        lines.append(Content.styled(f"status {clean(experiment.status)}: the seed assigns no new users.", "$text-muted"))
     return Content("\n").join(lines)
 
 
 def summary_content(experiment: Experiment, *, sequential: bool) -> Content:
     mode = ("sequential 95% intervals (always valid)" if sequential
             else "fixed-horizon 95% intervals (one look at the planned sample only)")
-    head: list[Any] = [(experiment.id, "bold")]
+    head: list[Any] = [(clean(experiment.id), "bold")]
     if experiment.name:
-        head += ["  ", (experiment.name, "")]
-    head += ["  ", (experiment.status, "$text-muted")]
+        head += ["  ", (clean(experiment.name), "")]
+    head += ["  ", (clean(experiment.status), "$text-muted")]
     if experiment.error:
-        return Content.assemble(*head, "  ", ("invalid: ", "bold $error"), (experiment.error, "$error"))
+        return Content.assemble(*head, "  ", ("invalid: ", "bold $error"), (clean(experiment.error), "$error"))
     if experiment.primary_metric:
-        head += ["  ", ("metric ", "$text-muted"), experiment.primary_metric]
+        head += ["  ", ("metric ", "$text-muted"), clean(experiment.primary_metric)]
     head += ["  ", (mode, "$accent")]
     return Content.assemble(*head)
 
@@ -221,4 +222,4 @@ class ExperimentDetail(VerticalScroll):
         for widget, name in zip(widgets, others):
             points = uplift_series(experiment.history, control.name if control else "control", name,
                                    sequential=sequential)
-            widget.show(points, f"{name} vs {control.name if control else 'control'}: cumulative relative uplift, {kind} 95%")
+            widget.show(points, f"{clean(name)} vs {clean(control.name) if control else 'control'}: cumulative relative uplift, {kind} 95%")

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from rich.text import Text
 
 from app.model import Experiment, VariantStats
+from app.sanitize import clean
 from widgets.formatting import truncate
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.palette import Palette
@@ -34,10 +35,10 @@ def status_style(status: str, p: Palette) -> str:
 
 
 def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
-    status = Text(experiment.status, style=status_style(experiment.status, p))
+    status = Text(clean(experiment.status), style=status_style(experiment.status, p))
     name = truncate(experiment.id, 22)
     if experiment.error or not experiment.variants:
-        note = Text(experiment.error or "no variants yet", style=p.bad if experiment.error else p.muted)
+        note = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
         return [(experiment.id, (Text(name, style="bold"), status, Text("–"), Text("–"), Text("–"), Text("–"), Text("–"), note))]
     best = max((v.rate or 0.0) for v in experiment.variants)
     rows: list[Row] = []

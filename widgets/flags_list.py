@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from app.model import Flag
+from app.sanitize import clean
 from widgets.formatting import truncate
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.palette import Palette
@@ -32,7 +33,7 @@ def flag_cells(flag: Flag, p: Palette) -> tuple[Any, ...]:
             Text("–"),
             Text("–"),
             Text("–"),
-            Text(flag.error, style=p.bad),
+            Text(clean(flag.error), style=p.bad),
         )
     return (
         Text(truncate(flag.name, 24), style="bold"),
@@ -65,9 +66,9 @@ def flag_summary(flag: Flag | None) -> Content:
     """Everything about one flag, untruncated: the line under the flags table."""
     if flag is None:
         return Content.styled("no flag selected", "$text-muted")
-    head: list[tuple[str, str] | str] = [(flag.name, "bold")]
+    head: list[tuple[str, str] | str] = [(clean(flag.name), "bold")]
     if not flag.valid:
-        head += ["  ", ("invalid: ", "bold $error"), (flag.error, "$error")]
+        head += ["  ", ("invalid: ", "bold $error"), (clean(flag.error), "$error")]
         return Content.assemble(*head)
     envs = "all environments" if flag.environments is None else ("no environment" if not flag.environments else ", ".join(flag.environments))
     head += [

@@ -6,6 +6,7 @@ import math
 import time
 
 from app.model import MetricSeries, Rollout, Strategy, Weights
+from app.sanitize import clean
 
 STABLE_CELL = "▇"
 CANARY_CELL = "▁"
@@ -70,7 +71,8 @@ def fraction(k: int, n: int) -> str:
 
 
 def truncate(text: str, width: int) -> str:
-    """Cut from the right with an ellipsis."""
+    """Cut from the right with an ellipsis (sanitized first: names come from outside)."""
+    text = clean(text)
     if len(text) <= width:
         return text
     return text[: max(0, width - 1)] + ELLIPSIS
@@ -81,6 +83,7 @@ def target_label(key: str, width: int, *, namespace: bool = True) -> str:
 
     With `namespace=False` (every row shares one, and the header shows it) only the name.
     """
+    key = clean(key)
     ns, _, name = key.rpartition("/")
     if not namespace or not ns:
         return truncate(name, width)
@@ -100,7 +103,7 @@ def short_image(image: str, width: int) -> str:
     """
     if not image:
         return "–"
-    name = image.rsplit("/", 1)[-1]
+    name = clean(image).rsplit("/", 1)[-1]
     if len(name) <= width:
         return name
     return ELLIPSIS + name[-(width - 1):] if width > 1 else ELLIPSIS
@@ -129,7 +132,7 @@ def image_cell(image: str, other: str, width: int) -> str:
 
 def image_tail(image: str, width: int) -> str:
     """Drop leading path parts (the registry first) until the reference fits."""
-    parts = image.split("/")
+    parts = clean(image).split("/")
     while len(parts) > 1 and len("/".join(parts)) > width:
         parts = parts[1:]
     return short_image("/".join(parts), width) if len("/".join(parts)) > width else "/".join(parts)
@@ -165,7 +168,7 @@ def threshold_text(series: MetricSeries) -> str:
 
 def metric_label(series: MetricSeries) -> str:
     """`request-success-rate 99.20% (≥ 99)` — the label above a sparkline."""
-    return f"{series.name} {number(series.current, series.unit)} ({threshold_text(series)})"
+    return f"{clean(series.name)} {number(series.current, series.unit)} ({threshold_text(series)})"
 
 
 def sparkline_data(series: MetricSeries, width: int) -> list[float]:

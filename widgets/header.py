@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from app.model import BackendHealth, HealthStatus, Mode, RoomState
+from app.sanitize import clean
 from widgets.formatting import hhmmss
 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
@@ -18,8 +19,8 @@ HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStat
 
 def health_tooltip(health: BackendHealth) -> str:
     kind = f" ({health.kind})" if health.kind else ""
-    reason = f": {health.reason}" if health.reason else ""
-    return f"{health.name}{kind} {health.status.value}{reason}"
+    reason = f": {clean(health.reason)}" if health.reason else ""
+    return f"{clean(health.name)}{kind} {health.status.value}{reason}"
 
 
 class HealthDot(Static):
@@ -89,9 +90,9 @@ class RoomHeader(Horizontal):
         where = (state.context, state.cluster, state.identity, state.namespace)
         if before is None or (before.context, before.cluster, before.identity, before.namespace) != where:
             context = self.title_context or state.context
-            cluster = f" ({state.cluster})" if state.cluster and state.cluster != context else ""
-            who = f" │ as {state.identity}" if state.identity else ""
-            self.query_one(".context", Static).update(f"⎈ {context}{cluster} │ ns {state.namespace}{who}")
+            cluster = f" ({clean(state.cluster)})" if state.cluster and state.cluster != context else ""
+            who = f" │ as {clean(state.identity)}" if state.identity else ""
+            self.query_one(".context", Static).update(f"⎈ {clean(context)}{cluster} │ ns {clean(state.namespace)}{who}")
         # A production kubeconfig context (production_contexts:): the red context badge.
         self.set_class(bool(state.cluster) and any(r.production for r in state.rollouts), "-production")
         if before is None or before.mode is not state.mode:
@@ -102,7 +103,7 @@ class RoomHeader(Horizontal):
             for value, cls in MODE_CLASS.items():
                 mode.set_class(value is state.mode, cls)
         if before is None or before.scenario != state.scenario:
-            self.query_one(".scenario", Static).update(f"scenario {state.scenario}" if state.scenario else "")
+            self.query_one(".scenario", Static).update(f"scenario {clean(state.scenario)}" if state.scenario else "")
         if before is None or before.health != state.health:
             self._show_health(state.health)
         if before is None or int(before.t) != int(state.t):

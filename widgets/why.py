@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from app.model import Check, MetricSeries, Phase, Rollout, Strategy
+from app.sanitize import clean
 from widgets.formatting import (
     FAIL_MARK,
     PASS_MARK,
@@ -92,14 +93,14 @@ class MetricRow:
         if self.passed or (self.value is not None and not self.webhook):
             return ""
         if self.check is not None:
-            return self.check.error or self.check.status or "no sample"
+            return clean(self.check.error or self.check.status) or "no sample"
         return "no sample in the recent series"
 
     @property
     def source(self) -> str:
         if self.check is not None and self.check.query:
-            return self.check.query
-        return self.series.source if self.series is not None else ""
+            return clean(self.check.query, multiline=True)
+        return clean(self.series.source, multiline=True) if self.series is not None else ""
 
 
 def metric_rows(rollout: Rollout | None, series: Sequence[MetricSeries] = ()) -> list[MetricRow]:
@@ -146,13 +147,14 @@ def headline_content(rollout: Rollout | None) -> Content:
     if not rollout.message:
         idle = rollout.phase is Phase.INITIALIZED
         return Content.styled("idle: waiting for a new revision" if idle else "no decision recorded yet", "$text-muted")
+    message = clean(rollout.message)
     if rollout.phase is Phase.FAILED:
-        return Content.styled(rollout.message, "bold $error")
+        return Content.styled(message, "bold $error")
     if rollout.paused:
-        return Content.styled(rollout.message, "$warning")
+        return Content.styled(message, "$warning")
     if rollout.history and not rollout.history[-1]:  # the last check failed
-        return Content.styled(rollout.message, "$warning")
-    return Content(rollout.message)
+        return Content.styled(message, "$warning")
+    return Content(message)
 
 
 def failures_parts(rollout: Rollout) -> list[Part | Content]:
@@ -208,7 +210,7 @@ def router_content(rollout: Rollout) -> Content:
 
 
 def driver_content(rollout: Rollout, identity: str | None) -> Content:
-    text = driver_text(rollout.driver, identity)
+    text = clean(driver_text(rollout.driver, identity))
     if identity is not None and rollout.driver == identity:
         return Content.styled(text, "$success")
     return Content.styled(text, "$warning" if rollout.driver else "$text-muted")

@@ -2,9 +2,13 @@
 
 `record()` never waits for the network: the event joins the room's log at once
 and a queue, and `run()` (a background task the engine owns) delivers the queue
-in order. When the audit backend fails, the event stays at the head of the
-queue, the trail's health turns down with the backend's sentence, and delivery
-is retried after a ping succeeds; events keep their original times.
+in order. When the audit backend fails, the trail's health turns down with the
+backend's sentence and everything queued goes to the durable spool
+(`audit_spool`: appended and fsync'd in the user's state directory); the
+backend is pinged every `RETRY_EVERY` real seconds, health turns up as soon as
+a ping succeeds, and the spool is replayed in order, entries keeping their
+original times. A room started with a non-empty spool replays it first.
+`queued` counts what waits (memory and spool), for the header's "audit: N queued".
 An event a store already wrote in the same transaction as its change
 (`stored=True`) is shown but not written again.
 """
@@ -14,12 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from app.clock import Clock
+from app.control.audit_spool import Spool
 from app.model import AuditEvent, BackendHealth, HealthStatus
 from backends.base import AuditLog, BackendError
 
-RETRY_EVERY = 2.0  # clock seconds between delivery attempts while the backend is down
+RETRY_EVERY = 1.0  # real seconds between pings while the backend is down (an I/O cadence, not domain time)
 
 
 class AuditTrail:
@@ -30,20 +36,22 @@ class AuditTrail:
         clock: Clock,
         on_change: Callable[[], None] = lambda: None,
         limit: int = 300,
+        spool_dir: Path | None = None,
     ) -> None:
         self.audit = audit
+        self.spool = Spool(spool_dir)
         self.clock = clock
         self.on_change = on_change
         self.events: deque[AuditEvent] = deque(maxlen=limit)
         self._queue: deque[AuditEvent] = deque()
         self._wake = asyncio.Event()
-        kind = getattr(audit, "name", "audit") if audit is not None else "audit"
+        kind = audit.name if audit is not None else "audit"
         self._health = BackendHealth(name="audit", kind=kind, since=clock.now())
 
     # ------------------------------------------------------------ what the engine asks
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + self.spool.count
 
     @property
     def health(self) -> BackendHealth | None:
@@ -53,6 +61,8 @@ class AuditTrail:
         """The trail so far: what other rooms and earlier sessions decided."""
         if self.audit is None:
             return
+        if self.spool.pending():
+            self._wake.set()  # an earlier room left entries: replay them first
         try:
             self.events.extend(await self.audit.recent(self.events.maxlen or 300))
         except BackendError as err:
@@ -62,32 +72,65 @@ class AuditTrail:
         self.events.append(event)
         if self.audit is not None and not stored:
             self._queue.append(event)
+            if self._health.status is not HealthStatus.UP:
+                self._to_spool()  # the backend is down: durable at once, not at the next retry
             self._wake.set()
         self.on_change()
 
     async def flush(self) -> None:
-        """Deliver what is queued now (tests, shutdown); stops at the first failure."""
-        while self._queue and self.audit is not None:
-            try:
+        """Deliver what waits now, spool first (tests, shutdown); stops at the first failure."""
+        if self.audit is None:
+            return
+        try:
+            if self.spool.count:
+                await self.spool.replay(self.audit.append)
+            while self._queue:
                 await self.audit.append(self._queue[0])
-            except BackendError as err:
-                self._down(err)
-                return
-            self._queue.popleft()
-            self._up()
+                self._queue.popleft()
+        except BackendError as err:
+            self._down(err)
+            self._to_spool()
+            return
+        except Exception as err:  # a bug in a backend: the dot says so, the entries wait on disk
+            self._down(BackendError("audit", f"Delivering audit entries failed inside Shiftroom "
+                                             f"({type(err).__name__}: {err}); they wait in the local spool."))
+            self._to_spool()
+            return
+        self._up()
+
+    def _to_spool(self) -> None:
+        """What is queued in memory goes to disk, in order, so a crash of the room loses none of it."""
+        if not self._queue:
+            return
+        try:
+            self.spool.append(self._queue)
+        except OSError as err:  # the disk refused: keep them in memory and say so
+            self._health = self._health.model_copy(update={
+                "reason": f"{self._health.reason} The local audit spool {self.spool.path} cannot be written "
+                          f"({(err.strerror or str(err)).lower()}); {len(self._queue)} entries wait in memory."})
+            self.on_change()
+            return
+        self._queue.clear()
+        self.on_change()
 
     async def run(self) -> None:
         """Deliver forever, in order; while the backend is down, ping it until it answers."""
         while True:
-            if not self._queue:
+            if not self.queued and self._health.status is HealthStatus.UP:
                 self._wake.clear()
                 await self._wake.wait()
-            await self.flush()
-            if self._queue:
-                await self.clock.sleep(RETRY_EVERY)
+            if not self._is_up():
+                await asyncio.sleep(RETRY_EVERY)
                 await self._ping()
+                if not self._is_up():
+                    self._to_spool()
+                    continue
+            await self.flush()
 
     # ------------------------------------------------------------ health
+    def _is_up(self) -> bool:
+        return self._health.status is HealthStatus.UP
+
     async def _ping(self) -> None:
         if self.audit is None:
             return

@@ -1,43 +1,31 @@
-"""What every controller is handed: the backends, the clock, and how to record a decision."""
+"""What every controller is handed: the cached cluster, its writes, the clock, and how to record a decision."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.clock import Clock
+from app.control.cache import ObjectCache
+from app.control.writes import ClusterWrites
 from app.model import AuditEvent, Level
-from backends.base import Cluster, Metrics
-from backends.webhooks import Webhooks
+from backends.base import Webhooks
 
 #: Annotation holding a controller's state on the object it manages.
 STATE_ANNOTATION = "shiftroom.io/state"
 #: Annotation a pipeline (or the room) sets on a blue-green Service to request a release.
 DESIRED_IMAGE_ANNOTATION = "shiftroom.io/desired-image"
-#: The actor of automatic decisions.
-AUTOMATIC = "shiftroom"
-
-
-def local_actor() -> str:
-    """`user@host`, the actor recorded for keys pressed in this room."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = os.environ.get("USER", "unknown")
-    return f"{user}@{socket.gethostname()}"
 
 
 @dataclass
 class Context:
     clock: Clock
-    cluster: Cluster
-    metrics: Metrics
-    record: Callable[[AuditEvent], Awaitable[None]]
-    actor: str = "shiftroom"  # identity of this engine (lease holder)
+    cache: ObjectCache
+    writes: ClusterWrites
+    record: Callable[[AuditEvent], None]  # never waits: the trail and the outbox deliver in the background
+    actor: str  # this room instance: the actor of automatic decisions and the lease holder
+    defer: Callable[[str, Callable[[], Awaitable[None]]], None]  # (destination, work): run later, in order
     webhooks: Webhooks | None = None
 
     async def decide(
@@ -46,15 +34,15 @@ class Context:
         action: str,
         reason: str,
         *,
-        actor: str = AUTOMATIC,
+        actor: str | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         level: Level = Level.INFO,
     ) -> None:
-        await self.record(
+        self.record(
             AuditEvent(
                 t=self.clock.now(),
-                actor=actor,
+                actor=actor or self.actor,
                 target=target,
                 action=action,
                 reason=reason,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from app.control.context import AUTOMATIC, Context
+from app.control.context import Context
 from app.model import GuardSpec, Level, MetricCheck, MetricSample
 
 
@@ -46,10 +46,10 @@ def breach(spec: GuardSpec, g: GuardState, now: float, samples: dict[str, Metric
 
 
 async def undo(ctx: Context, key: str, namespace: str, deployment: str, reason: str,
-               actor: str = AUTOMATIC) -> str:
+               actor: str | None = None) -> str:
     """`kubectl rollout undo`: back to the previous revision's pod template; returns the image."""
-    before = await ctx.cluster.get_deployment(namespace, deployment)
-    after = await ctx.cluster.rollout_undo(namespace, deployment)
+    before = ctx.cache.deployment(namespace, deployment)
+    after = await ctx.writes.rollout_undo(namespace, deployment)
     await ctx.decide(
         key, "undo", f"{deployment} undone to its previous revision: {reason}", actor=actor, level=Level.ERROR,
         before={"image": before.image, "revision": before.revision},

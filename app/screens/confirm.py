@@ -1,4 +1,4 @@
-"""Confirmation for destructive actions: shows exactly what will change.
+"""Confirmation for destructive actions: shows exactly what will change; dismissed with the preview.
 
 The safe button has focus first. When the preview names a production target
 (`confirm_name`), the confirm button stays disabled until that name is typed.
@@ -6,6 +6,7 @@ The safe button has focus first. When the preview names a production target
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual import on
@@ -16,8 +17,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from app.sanitize import clean
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(ModalScreen[Any]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > #confirm-dialog {
@@ -36,20 +39,24 @@ class ConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm-cancel")]
 
-    def __init__(self, preview: Any, *, action: str = "") -> None:
+    def __init__(self, preview: Any, refresh: Callable[[], Awaitable[Any]] | None = None, *,
+                 action: str = "") -> None:
         super().__init__(classes="" if preview.destructive else "-safe")
         self.preview = preview
+        self.repreview = refresh  # re-previews (the room's rewrite of this screen calls it on every snapshot)
         self.action = action
         self.confirm_name: str | None = preview.confirm_name
 
     def compose(self) -> ComposeResult:
-        lines = list(self.preview.lines) or ["(no change listed)"]
+        lines = [clean(line) for line in self.preview.lines] or ["(no change listed)"]
         with Vertical(id="confirm-dialog"):
-            yield Static(self.preview.title, id="confirm-title", markup=False)
-            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines), id="confirm-lines")
+            yield Static(clean(self.preview.title), id="confirm-title", markup=False)
+            yield Static(Content("\n").join(Content.assemble(("• ", "$warning"), line) for line in lines),
+                         id="confirm-lines")
             if self.confirm_name:
                 yield Static(
-                    Content.assemble("This is production. Type ", (self.confirm_name, "bold $warning"), " to confirm:"),
+                    Content.assemble("This is production. Type ", (clean(self.confirm_name), "bold $warning"),
+                                     " to confirm:"),
                     id="confirm-prompt",
                 )
                 yield Input(placeholder=self.confirm_name, id="confirm-name")
@@ -72,14 +79,14 @@ class ConfirmScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#confirm-name")
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() == self.confirm_name:
-            self.dismiss(True)
+            self.dismiss(self.preview)
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
         if self.confirm_name and self.query_one("#confirm-name", Input).value.strip() != self.confirm_name:
             return
-        self.dismiss(True)
+        self.dismiss(self.preview)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.dismiss(None)

@@ -11,18 +11,17 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any, ClassVar, Literal
 
 from textual import work
 from textual.binding import Binding
 
-from app.control import store_ops
-from app.control.actions import Preview
-from app.control.cohorts import experiment_user_ids, kill_impact
+from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
+from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.screens.main import MainScreen, RebuildChanged
+from app.screens.main import MainScreen
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
 
@@ -33,7 +32,7 @@ ACTION_BINDINGS = [
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
     Binding("u", "act('undo')", "Undo", id="undo", tooltip="undo the deployment to its previous revision"),
-    Binding("m", "act('auto')", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
+    Binding("m", "auto_manual", "Auto", id="auto", tooltip="toggle automatic analysis and manual driving"),
 ]
 STORE_BINDINGS = [
     Binding("e", "edit_flag", "Edit flag", id="flag-edit", tooltip="flags: edit the selected flag"),
@@ -50,8 +49,16 @@ STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "
 ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
+def _needs_confirmation(preview: Preview) -> bool:
+    return preview.destructive or bool(preview.confirm_name)
+
+
 class ControlScreen(MainScreen):
-    BINDINGS = ACTION_BINDINGS + STORE_BINDINGS
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*ACTION_BINDINGS, *STORE_BINDINGS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
@@ -59,8 +66,10 @@ class ControlScreen(MainScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = STORE_TABS.get(action)
         if tab is not None:
-            if action == "rebuild_counters" and (self.rebuilds is None or not self.rebuilds.supported):
-                return False  # the simulator counts by itself: nothing to rebuild
+            if action == "rebuild_counters" and not (
+                    any(e.needs_rebuild for e in self.state.experiments)
+                    or any(j.kind == "rebuild" for j in self.state.jobs)):
+                return False  # nothing counted by the seed alone (the simulator counts by itself)
             return self.is_mounted and self.active_tab == tab
         return super().check_action(action, parameters)
 
@@ -69,8 +78,14 @@ class ControlScreen(MainScreen):
         return any(w.group == "actions" and w.is_running for w in self.workers)
 
     def action_pause_resume(self) -> None:
+        """Space says what the screen shows should change: pause what is shown running, resume what is
+        shown paused. The engine treats both as set operations, so a stale screen never reverses intent."""
         rollout = self.state.rollout(self.selected_key or "")
-        self.action_act("resume" if rollout is not None and rollout.paused else "pause")
+        self.action_act(Verb.RESUME.value if rollout is not None and rollout.paused else Verb.PAUSE.value)
+
+    def action_auto_manual(self) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        self.action_act(Verb.MANUAL.value if rollout is None or rollout.auto else Verb.AUTO.value)
 
     def action_act(self, action: str) -> None:
         key = self.selected_key
@@ -80,27 +95,45 @@ class ControlScreen(MainScreen):
         if self.busy:
             self.notify("An action is still running.", severity="warning")
             return
-        self.run_action_flow(action, key)
+        self.run_action_flow(Verb(action), key)
 
     @work(group="actions", exit_on_error=False)
-    async def run_action_flow(self, action: str, key: str) -> None:
+    async def run_action_flow(self, verb: Verb, key: str) -> None:
+        """Preview once; confirm what is destructive; execute with the preview, which the engine refuses
+        when the target changed since (then the confirmation opens again on the fresh preview)."""
         engine = self.app.engine  # type: ignore[attr-defined]
+        command = RolloutCommand(verb, key)
         try:
-            preview = engine.preview(action, key)
-            if not getattr(preview, "possible", True):
-                reason = "; ".join(preview.lines) or f"{action} does not apply to {key} now"
-                self.notify(reason, title=f"{action} {key}", severity="warning", timeout=6)
-                return
-            if preview.destructive or preview.confirm_name:
-                confirmed = await self.app.push_screen_wait(ConfirmScreen(preview, action=action))
-                if not confirmed:
-                    self.notify(f"{action} {key}: cancelled.", timeout=3)
-                    return
-            result = await engine.act(action, key)
+            preview = await engine.preview(command)
+            result = None
+            while result is None:
+                result = await self._confirm_and_execute(engine, command, preview)
+                if result is not None and result.stale and result.preview is not None and _needs_confirmation(preview):
+                    self.notify(result.message, severity="warning", timeout=6)
+                    preview, result = result.preview, None
         except Exception as error:  # the engine's failures end as one sentence, never a traceback
-            self.notify(f"{action} {key} failed: {error}", severity="error", timeout=8)
+            self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=5 if result.ok else 8)
+        if result.message:
+            self.notify(result.message, severity="information" if result.ok else "error",
+                        timeout=5 if result.ok else 8)
+
+    async def _confirm_and_execute(self, engine: Any, command: RolloutCommand, preview: Preview) -> Result:
+        """One round: say why it does not apply, or confirm (if destructive) and execute."""
+        verb, key = command.verb.value, command.target
+        if not preview.possible:
+            reason = "; ".join(preview.lines) or f"{verb} does not apply to {key} now"
+            self.notify(reason, title=f"{verb} {key}", severity="warning", timeout=6)
+            return Result(False, "", target=key)
+        confirmed = preview
+        if _needs_confirmation(preview):
+            confirmed = await self.app.push_screen_wait(
+                ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb))
+            if confirmed is None:
+                self.notify(f"{verb} {key}: cancelled.", timeout=3)
+                return Result(False, "", target=key)
+        result: Result = await engine.execute(command, confirmed=confirmed)
+        return result
 
     # ------------------------------------------------------------ flags and experiments
 
@@ -137,88 +170,103 @@ class ControlScreen(MainScreen):
         elif not self._store_busy():
             self.run_experiment_status(exp_id)
 
+    @property
+    def engine(self) -> Any:
+        return self.app.engine  # type: ignore[attr-defined]
+
+    def _told(self, result: Any, ok_severity: Literal["information", "warning"] = "information") -> None:
+        self.notify(result.message, severity=ok_severity if result.ok else "error", timeout=6 if result.ok else 8)
+
     @work(group="store", exit_on_error=False)
     async def run_flag_editor(self, name: str, new: bool) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        try:
-            raw, version = (None, store_ops.NEW) if new else await engine.store.get_flag_raw(name)
-        except Exception as error:
-            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
-            return
-        if not new and raw is None:
-            self.notify(f"Flag {name} no longer exists.", severity="warning")
-            return
-        ids, label = await experiment_user_ids(engine)
+        engine = self.engine
+        if new:
+            config, version = None, "0"
+        else:
+            read = await engine.desk.read_flag(name)
+            if read.error:
+                self.notify(read.error, severity="error", timeout=8)
+                return
+            if read.config is None:
+                self.notify(f"Flag {name} no longer exists.", severity="warning")
+                return
+            config, version = read.config, read.version
+        ids, label = await engine.desk.sample_users()
         result = await self.app.push_screen_wait(
-            FlagEditorScreen(engine, name, raw, version, sample_ids=ids, sample_label=label, new=new))
+            FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new))
         if result is not None:
-            self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+            self._told(result)
 
     @work(group="store", exit_on_error=False)
     async def run_kill_switch(self, name: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        try:
-            raw, _ = await engine.store.get_flag_raw(name)
-        except Exception as error:
-            self.notify(f"Flag {name} could not be read: {error}", severity="error", timeout=8)
-            return
-        if raw is None:
-            self.notify(f"Flag {name} no longer exists.", severity="warning")
-            return
-        after = store_ops.killed_config(raw, at=engine.clock.now(), by=engine.actor, reason="(your reason)")
-        ids, label = await experiment_user_ids(engine)
-        impact = await asyncio.to_thread(kill_impact, raw, after, name, ids, label)
-        record = after.pop("killed")
-        changes = store_ops.diff_lines(raw, after) + [
-            f"+ killed: by {record['by']} at {record['at']}, your reason, and the previous values "
-            f"{store_ops.value_text(record['previous'], 60)}"]
-        reason = await self.app.push_screen_wait(KillSwitchScreen(name, changes, impact))
-        if reason is None:
-            self.notify(f"Kill {name}: cancelled.", timeout=3)
-            return
-        result = await store_ops.kill_flag(engine, name, reason)
-        self.notify(result.message, severity="warning" if result.ok else "error", timeout=8)
+        """Preview the kill once, ask for the typed name and a reason, execute with that preview."""
+        engine = self.engine
+        preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
+        while True:
+            if not preview.possible:
+                self.notify(preview.lines[0] if preview.lines else f"Flag {name} cannot be killed now.",
+                            title=f"Kill {name}", severity="error", timeout=8)
+                return
+            changes = [line for line in preview.lines if not _impact_line(line)]
+            impact = [line for line in preview.lines if _impact_line(line)]
+            reason = await self.app.push_screen_wait(KillSwitchScreen(name, changes, impact))
+            if reason is None:
+                self.notify(f"Kill {name}: cancelled.", timeout=3)
+                return
+            result = await engine.execute(KillFlag(name, reason), preview)
+            if not result.stale or result.preview is None:
+                self._told(result, "warning")
+                return
+            self.notify(result.message, title=f"Kill {name}", severity="warning", timeout=8)
+            preview = result.preview  # the flag changed meanwhile: show the fresh preview
 
     @work(group="store", exit_on_error=False)
     async def run_experiment_status(self, exp_id: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
         experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
-        current = experiment.status if experiment else "?"
-        status = "paused" if current == "active" else "active"
-        what = "stops assigning new users" if status == "paused" else "assigns new users again"
-        preview = Preview(f"{'Pause' if status == 'paused' else 'Resume'} experiment {exp_id}?",
-                          [f"status {current} → {status}: the seed {what}"], destructive=status == "paused")
-        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else "resume")):
+        status = "paused" if experiment is not None and experiment.status == "active" else "active"
+        command = SetExperimentStatus(exp_id, status)
+        preview = await self.engine.preview(command)
+        if not preview.possible:
+            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id} cannot be changed now.",
+                        severity="warning", timeout=6)
             return
-        result = await store_ops.set_experiment_status(engine, exp_id, status)
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=6)
+        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else
+                                                             "resume")):
+            return
+        self._told(await self.engine.execute(command, preview))
 
     # ------------------------------------------------------------ counter rebuilds
+
+    def show_state(self, state: RoomState) -> None:
+        super().show_state(state)
+        for job in state.jobs:  # a job this screen started has ended: say how, once
+            if job.id in self._watched_jobs and job.status != "running":
+                self._watched_jobs.discard(job.id)
+                self.notify(job.message, severity="information" if job.status == "done" else "error",
+                            timeout=5 if job.status == "done" else 8)
 
     def action_rebuild_counters(self) -> None:
         exp_id = self.query_one(ExperimentsList).selected_experiment
         if exp_id is None:
             self.notify("Select an experiment first.", severity="warning")
-        elif self.rebuilds is not None:
+        else:
             self.run_rebuild(exp_id)
 
     @work(group="rebuild", exit_on_error=False)
     async def run_rebuild(self, exp_id: str) -> None:
-        """Start the rebuild and relay its progress as messages until it ends; the UI never waits."""
-        rebuilds = self.rebuilds
-        if rebuilds is None:
+        """Start the rebuild as an engine job; its progress arrives with the snapshots (`RoomState.jobs`)."""
+        command = RebuildCounters(exp_id)
+        preview = await self.engine.preview(command)
+        if not preview.possible:
+            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id}: nothing to rebuild.",
+                        severity="warning", timeout=6)
             return
-        stop = rebuilds.subscribe(lambda status: self.post_message(RebuildChanged(status)))
-        try:
-            refusal = rebuilds.start(exp_id)
-            if refusal:
-                self.notify(refusal, severity="warning", timeout=6)
-                return
-            status = await rebuilds.wait()
-        finally:
-            stop()
-        self.post_message(RebuildChanged(status))
-        if status.error:
-            self.notify(status.error, severity="error", timeout=8)
-        else:
-            self.notify(status.message, timeout=5)
+        result = await self.engine.execute(command, preview)
+        self._told(result)
+        if result.ok and result.details.get("job"):
+            self._watched_jobs.add(str(result.details["job"]))
+
+
+def _impact_line(line: str) -> bool:
+    """Lines of a kill preview that count who loses the flag (the rest are field changes)."""
+    return " have it → " in line or line.startswith("whitelisted ids lose it")

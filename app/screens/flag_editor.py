@@ -5,7 +5,7 @@ flag). Every edit revalidates and recomputes, in thread workers, how many
 of a sample of user ids gain or lose the flag in the chosen environment,
 and (when the bucketing changes) the 100-bucket histogram of a million
 ids. Saving shows the before/after diff first, then writes through
-`store_ops.edit_flag`; when someone else saved meanwhile, their change is
+the engine's `SaveFlag` command; when someone else saved meanwhile, their change is
 shown and the edits stay, to be saved over the new version.
 """
 
@@ -21,11 +21,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Rule, Static
+from textual.widgets import Button, Footer, Rule, Static
 
-from app.control.actions import Preview
-from app.control.cohorts import parse_user_ids
-from app.control.store_ops import NEW, StoreResult, diff_lines, edit_flag
+from app.control.commands import NEW_VERSION as NEW
+from app.control.commands import Preview, SaveFlag
+from app.control.commands import Result as StoreResult
+from app.control.flag_edits import diff_lines, parse_user_ids
 from app.flags import bucket_histogram, cohort_diff
 from app.screens.confirm import ConfirmScreen
 from widgets.cohort_preview import CohortPreview
@@ -45,7 +46,8 @@ class HistogramReady(Message):
 class CohortReady(Message):
     def __init__(self, token: int, gain: int, lose: int, total: int, label: str, problem: str = "") -> None:
         super().__init__()
-        self.token, self.gain, self.lose, self.total, self.label, self.problem = token, gain, lose, total, label, problem
+        self.token, self.gain, self.lose, self.total = token, gain, lose, total
+        self.label, self.problem = label, problem
 
 
 def read_ids(path: str) -> list[str]:
@@ -72,6 +74,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
     FlagEditorScreen #editor-footer { height: auto; margin-top: 1; }
     FlagEditorScreen #editor-status { width: 1fr; height: auto; }
     FlagEditorScreen #editor-buttons { width: auto; height: auto; }
+    FlagEditorScreen #editor-keys { height: 1; color: $text-muted; text-align: right; }
     FlagEditorScreen Button { margin-left: 2; }
     """
 
@@ -79,6 +82,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         Binding("escape", "cancel", "Cancel", id="editor-cancel"),
         Binding("ctrl+s", "review", "Review & save", id="editor-save"),
     ]
+    #: Shown under the buttons, so the keys are on screen even where the footer is cut.
+    KEYS_HINT = "tab next field · ctrl+s review & save · esc cancel"
 
     def __init__(self, engine: Any, name: str, raw: dict[str, Any] | None, version: str, *,
                  sample_ids: list[str], sample_label: str, new: bool = False) -> None:
@@ -113,9 +118,22 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
                 with Horizontal(id="editor-buttons"):
                     yield Button("Cancel", id="editor-cancel-button")
                     yield Button("Review & save", id="editor-save-button", variant="primary")
+            yield Static(self.KEYS_HINT, id="editor-keys")
+        yield Footer()
+
+    #: Rows around the scrolling body: border, title, button row and its margin, key hint, footer.
+    CHROME_ROWS = 9
 
     def on_mount(self) -> None:
         self.query_one("#field-name" if self.new else "#field-enabled").focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The body scrolls, the buttons stay on screen: at 80x24 as at 160x45."""
+        self.query_one("#editor-body").styles.max_height = max(3, self.size.height - self.CHROME_ROWS)
 
     @property
     def form(self) -> FlagForm:
@@ -144,12 +162,16 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         else:
             changes = diff_lines(self.base, self.form.config)
             text = f"{len(changes)} field{'s' if len(changes) != 1 else ''} changed" if changes else "no change yet"
-            self._status(Content.styled(text, "$text-muted"))
+            stored = self.form.stored_errors
+            if stored:
+                text += (f"; stored {'values' if len(stored) > 1 else 'value'} of {', '.join(stored)} invalid, "
+                         "kept as stored unless changed")
+            self._status(Content.styled(text, "$warning" if stored else "$text-muted"))
         self._token += 1
         self.compute_cohort(self._token, dict(self.base), dict(self.form.config), self.name_now,
                             self.preview.environment, self.preview.source, self.preview.pasted, self.preview.path)
         config = self.form.config
-        bucketing = config.get("bucketing") if config.get("bucketing") == "flag-salted" else "seed"
+        bucketing = "flag-salted" if config.get("bucketing") == "flag-salted" else "seed"
         key = (bucketing, self.name_now if bucketing == "flag-salted" else "")
         if key != self._hist_key:
             self._hist_key, self._hist = key, None
@@ -167,7 +189,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         if source == "paste":
             ids, label = parse_user_ids(pasted), "pasted"
             if not ids:
-                self.post_message(CohortReady(token, 0, 0, 0, label, "Paste user ids, one per line or comma separated."))
+                problem = "Paste user ids, one per line or comma separated."
+                self.post_message(CohortReady(token, 0, 0, 0, label, problem))
                 return
         elif source == "file":
             if not path:
@@ -233,32 +256,54 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             lines.append(f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
                          f"of {total:,} sample ids")
         title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(ConfirmScreen(Preview(title, lines), action="save"))
+        confirmed = await self.app.push_screen_wait(ConfirmScreen(
+            Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save"))
         if not confirmed:
             return
         try:
-            result = await edit_flag(self.engine, name, form.config, self.version, base=self.base)
+            result = await self.engine.execute(SaveFlag(name, form.config, self.version))
         except Exception as error:  # one sentence, never a traceback
             self.notify(f"Flag {name} was not saved: {error}", severity="error", timeout=8)
             return
         if result.ok:
             self.dismiss(result)
-        elif result.conflict:
+        elif result.stale:
             self.show_conflict(result)
         else:
-            if result.errors:
-                form.show_errors(result.errors)
+            if result.details.get("errors"):
+                form.show_errors(result.details["errors"])
             self.notify(result.message, title="Not saved", severity="error", timeout=8)
 
     def show_conflict(self, result: StoreResult) -> None:
         """Someone else saved first: show their change, keep the edits, rebase on their version."""
-        self.base = dict(result.current or {})
-        self.version = result.version or NEW
+        self.base = dict(result.details.get("current") or {})
+        self.version = result.details.get("version") or NEW
         self.query_one("#editor-conflict", Static).update(
             Content(f"{result.message} Your edits are kept; Review & save now compares them with the new version."))
         self.add_class("-conflict")
         self.form.set_base(self.base)
 
+    @property
+    def unsaved(self) -> list[str]:
+        """What closing now would throw away: the diff of the typed fields (and a typed name for a new flag)."""
+        lines = diff_lines(self.base, self.form.config) if self.form.is_mounted else []
+        if self.new and self.form.is_mounted and self.form.flag_name:
+            lines.insert(0, f"name: {self.form.flag_name}")
+        return lines
+
     @on(Button.Pressed, "#editor-cancel-button")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; with unsaved changes, ask first (Esc is easy to press by accident)."""
+        lines = self.unsaved
+        if not lines:
+            self.dismiss(None)
+            return
+        what = "the new flag" if self.new else f"flag {self.flag_name}"
+        preview = Preview(SaveFlag(self.flag_name, self.form.config, self.version), f"Discard your changes to {what}?",
+                          (*lines, "nothing is saved"), destructive=True)
+
+        def closed(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen(preview, action="discard"), closed)

@@ -7,16 +7,14 @@ nothing renders while a modal screen is on top.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
-from app.control.rebuild import RebuildCoordinator, RebuildStatus
 from app.model import RoomState
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
@@ -34,17 +32,6 @@ TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experim
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
-
-
-class RebuildChanged(Message):
-    """A counter rebuild moved on (or was checked for); a newer one replaces an older one in the queue."""
-
-    def __init__(self, status: RebuildStatus) -> None:
-        super().__init__()
-        self.status = status
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RebuildChanged)
 
 
 class MainScreen(Screen[None]):
@@ -74,8 +61,6 @@ class MainScreen(Screen[None]):
         self.filters: dict[str, str] = {tab: "" for tab in TABS}
         self.renders = 0  # how many snapshots were drawn (tests, benchmarks)
         self.sequential = True  # experiments: always-valid intervals unless switched
-        self.rebuilds: RebuildCoordinator | None = None  # counter rebuilds of seed-written experiments
-        self._checking: set[str] = set()
 
     def binding_group(self, binding: Binding) -> str:
         return "Room" if binding.id == "help" else "Navigation"
@@ -104,9 +89,6 @@ class MainScreen(Screen[None]):
         self.query_one("#events").border_title = "events"
         self.query_one("#detail").border_title = "detail"
         self.query_one(RolloutsTable).focus()
-        engine = getattr(self.app, "engine", None)
-        if engine is not None and getattr(engine, "store", None) is not None:
-            self.rebuilds = RebuildCoordinator(engine)
         self.render_state()
 
     # ------------------------------------------------------------ snapshots
@@ -190,47 +172,21 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------ counter rebuilds
 
     def _show_rebuild(self, exp_id: str | None) -> None:
-        """The selected experiment's rebuild: progress, its error, or a note that it needs one."""
+        """The selected experiment's rebuild, from the snapshot: progress, its outcome, or a note that it needs one."""
         detail = self.query_one(ExperimentDetail)
-        rebuilds = self.rebuilds
-        if rebuilds is None or exp_id is None or not rebuilds.supported:
-            detail.show_rebuild()
-            return
-        status = rebuilds.status
-        mine = status.experiment == exp_id
-        needs = rebuilds.needs(exp_id)
-        if needs is None and exp_id not in self._checking:
-            self._checking.add(exp_id)
-            self.check_rebuild(exp_id)
-        if mine and status.running:
-            detail.show_rebuild(running=True, done=status.done, total=status.total)
-        elif mine and status.error:
-            detail.show_rebuild(error=status.error)
-        elif needs:
-            detail.show_rebuild(note=REBUILD_NOTE_READ_ONLY if rebuilds.read_only else REBUILD_NOTE, warn=True)
-        elif mine and status.message:
-            detail.show_rebuild(note=status.message)
+        experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
+        job = next((j for j in reversed(self.state.jobs)
+                    if j.kind == "rebuild" and j.target == f"experiment/{exp_id}"), None)
+        if job is not None and job.status == "running":
+            detail.show_rebuild(running=True, done=job.done, total=job.total or 0)
+        elif job is not None and job.status in ("failed", "cancelled"):
+            detail.show_rebuild(error=job.message)
+        elif experiment is not None and experiment.needs_rebuild:
+            detail.show_rebuild(note=REBUILD_NOTE_READ_ONLY if self.read_only else REBUILD_NOTE, warn=True)
+        elif job is not None:
+            detail.show_rebuild(note=job.message)
         else:
             detail.show_rebuild()
-
-    @work(group="rebuild-check", exit_on_error=False)
-    async def check_rebuild(self, exp_id: str) -> None:
-        """Ask the store once whether this experiment has the seed's events but no counters."""
-        try:
-            if self.rebuilds is not None:
-                await self.rebuilds.check(exp_id)
-        finally:
-            self._checking.discard(exp_id)
-        if self.rebuilds is not None:
-            self.post_message(RebuildChanged(self.rebuilds.status))
-
-    async def on_unmount(self) -> None:
-        if self.rebuilds is not None:
-            await self.rebuilds.cancel()  # nothing is replaced unless the rebuild reached its final MULTI
-
-    def on_rebuild_changed(self, message: RebuildChanged) -> None:
-        if self.is_mounted and self.active_tab == "experiments":
-            self._show_rebuild(self.query_one(ExperimentsList).selected_experiment)
 
     @on(DataTable.RowHighlighted, "#experiments-table")
     def _experiment_changed(self) -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from app.clock import Clock
 from app.model import Strategy, Target
+from backends.sim.cluster import SimCluster
 from backends.sim.defaults import DEFAULT_IMAGES, DEFAULT_RPS, DEFAULT_TARGETS, colours_of, primary_of, service_of
+from backends.sim.director import Director
+from backends.sim.loop import Looper
+from backends.sim.metrics import SimMetrics
 from backends.sim.scenario import Scenario, load_scenario
 from backends.sim.state import SimDeployment, SimRoute, SimService
 from backends.sim.world import SimWorld
 
 
 def starting_image(scenario: Scenario, target: Target) -> str:
-    return scenario.images.get(target.name) or DEFAULT_IMAGES.get(target.name) or f"{target.namespace}/{target.name}:stable"
+    fallback = f"{target.namespace}/{target.name}:stable"
+    return scenario.images.get(target.name) or DEFAULT_IMAGES.get(target.name) or fallback
 
 
 def build_world(scenario: Scenario | str | None, clock: Clock, seed: int | None = None) -> SimWorld:
@@ -20,6 +25,10 @@ def build_world(scenario: Scenario | str | None, clock: Clock, seed: int | None 
         scenario = load_scenario(scenario)
     scenario = scenario or Scenario(name="seed", description="The seed's objects with steady traffic and no events.")
     world = SimWorld(clock, scenario, seed)
+    world.cluster = SimCluster(world)
+    world.metrics = SimMetrics(world)
+    world.director = Director(world, scenario)
+    world.looper = Looper(world, scenario.loop) if scenario.loop is not None else None
     targets = list(scenario.targets if scenario.targets is not None else DEFAULT_TARGETS)
     world.targets = targets
     for target in targets:

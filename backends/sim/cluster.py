@@ -7,8 +7,9 @@ Rules on top of the world's changes, the way a Kubernetes API server applies the
 - a write that passes a stale `resource_version` fails with `Conflict`;
 - while the scenario takes the cluster down, or `unreachable` is set (tests
   of "backend down"), every call raises `Unavailable` and open watches break;
-- `watch()` starts with an ADDED event per existing object, then streams
-  changes from a queue of its own until it is closed.
+- `watch()` behaves like an informer's watch: RESET, an ADDED per existing
+  object, SYNCED, then changes in resourceVersion order from a queue of its
+  own; a cut ends it with `Unavailable` and a new watch lists again.
 """
 
 from __future__ import annotations
@@ -18,9 +19,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from backends.base import (
-    ClusterEvent, Conflict, Deployment, Kind, Lease, ReadOnly, Revision, Route, Service, Unavailable, WatchEvent,
+    ClusterEvent,
+    Conflict,
+    Deployment,
+    Kind,
+    Lease,
+    ReadOnly,
+    Revision,
+    Route,
+    Service,
+    Unavailable,
+    WatchEvent,
+    WatchKind,
 )
-from backends.sim.state import SimLease
+from backends.sim.state import SimLease, SimRoute, SimService
 
 if TYPE_CHECKING:
     from backends.sim.world import SimWorld
@@ -29,7 +41,7 @@ if TYPE_CHECKING:
 class SimCluster:
     name = "sim"
 
-    def __init__(self, world: "SimWorld", read_only: bool = False) -> None:
+    def __init__(self, world: SimWorld, read_only: bool = False) -> None:
         self.world = world
         self.read_only = read_only
         self._unreachable = False
@@ -63,7 +75,8 @@ class SimCluster:
     @staticmethod
     def _check_version(kind: str, key: str, current: int, expected: str | None) -> None:
         if expected is not None and str(expected) != str(current):
-            raise Conflict("sim", f"{kind} {key} changed since it was read (version {expected}, now {current}); read it again and retry.")
+            raise Conflict("sim", f"{kind} {key} changed since it was read (version {expected}, now {current}); "
+                                  "read it again and retry.")
 
     async def ping(self) -> None:
         self._reach()
@@ -140,14 +153,15 @@ class SimCluster:
         now = self._write(f"take lease {namespace}/{name}")
         lease = self.world.leases.get((namespace, name))
         if lease is None:
-            lease = self.world.leases[(namespace, name)] = SimLease(name, namespace, holder, now, duration)
+            lease = self.world.leases[(namespace, name)] = SimLease(name, namespace, holder, now, duration,
+                                                                    rv=self.world.next_rv())
             self.world.emit("ADDED", "Lease", lease.view())
             return lease.view()
         if lease.view().held_by_other(holder, now):
             left = lease.renewed + lease.duration - now
             raise Conflict("sim", f"Lease {namespace}/{name} is held by {lease.holder} for another {left:.0f} s.")
         lease.holder, lease.renewed, lease.duration = holder, now, duration
-        lease.rv += 1
+        lease.rv = self.world.next_rv()
         self.world.emit("MODIFIED", "Lease", lease.view())
         return lease.view()
 
@@ -157,7 +171,7 @@ class SimCluster:
         if lease is None or lease.holder != holder:
             return  # not ours: nothing to give back
         lease.holder, lease.renewed = "", 0.0
-        lease.rv += 1
+        lease.rv = self.world.next_rv()
         self.world.emit("MODIFIED", "Lease", lease.view())
 
     async def get_lease(self, namespace: str, name: str) -> Lease | None:
@@ -176,34 +190,63 @@ class SimCluster:
         self._reach()
         return [e for e in self.world.events if e.t > since and namespace in (None, e.namespace)]
 
-    def watch(self, namespace: str | None = None) -> "SimWatch":
+    def watch(self, namespace: str | None = None) -> SimWatch:
         watch = SimWatch(self, namespace)
         self._watches.append(watch)
         return watch
 
 
 class SimWatch:
-    """An async iterator of `WatchEvent`s with its own queue; `aclose()` ends it."""
+    """An async iterator of `WatchEvent`s with informer semantics; `aclose()` ends it.
+
+    The first read connects: it raises `Unavailable` while the API is down, else
+    subscribes and lists in one step (so no change falls between the list and
+    the stream) and yields `RESET`, one `ADDED` per object in resourceVersion
+    order, `SYNCED`, then every change as it happens. A cut ends the stream with
+    `Unavailable`; a new watch lists again.
+    """
 
     def __init__(self, cluster: SimCluster, namespace: str | None) -> None:
         self.cluster = cluster
         self.namespace = namespace
-        world = cluster.world
-        self._queue: asyncio.Queue | None = world.subscribe(namespace)
-        now = world.clock.now()
-        for kind, objs in (("Deployment", world.deployments), ("Service", world.services),
-                           ("Route", world.routes), ("Lease", world.leases)):
-            for (ns, _), obj in sorted(objs.items()):
-                if namespace in (None, ns):
-                    view = obj.view(now) if kind == "Deployment" else obj.view()
-                    self._queue.put_nowait(WatchEvent(type="ADDED", kind=kind, object=view))
+        self._queue: asyncio.Queue[WatchEvent | None] | None = None
+        self._pending: list[WatchEvent] = []
+        self._closed = False
 
-    def __aiter__(self) -> "SimWatch":
+    def _connect(self) -> None:
+        self.cluster._reach()
+        world = self.cluster.world
+        self._queue = world.subscribe(self.namespace)
+        now = world.clock.now()
+        listed: list[tuple[int, WatchEvent]] = []
+        for (ns, _), dep in world.deployments.items():
+            if self.namespace in (None, ns):
+                listed.append((dep.rv, WatchEvent(type="ADDED", kind="Deployment", object=dep.view(now))))
+        others: list[tuple[WatchKind, dict[tuple[str, str], SimService] | dict[tuple[str, str], SimRoute]
+                           | dict[tuple[str, str], SimLease]]] = [
+            ("Service", world.services), ("Route", world.routes), ("Lease", world.leases)]
+        for kind, objs in others:
+            for (ns, _), obj in objs.items():
+                if self.namespace in (None, ns):
+                    listed.append((obj.rv, WatchEvent(type="ADDED", kind=kind, object=obj.view())))
+        listed.sort(key=lambda pair: pair[0])
+        self._pending = [WatchEvent(type="RESET"), *(ev for _, ev in listed), WatchEvent(type="SYNCED")]
+
+    def __aiter__(self) -> SimWatch:
         return self
 
     async def __anext__(self) -> WatchEvent:
-        if self._queue is None:
+        if self._closed:
             raise StopAsyncIteration
+        if self._queue is None:
+            try:
+                self._connect()
+            except Unavailable:
+                await self.aclose()
+                raise
+        if self._pending:
+            return self._pending.pop(0)
+        assert self._queue is not None
         if self.cluster.unreachable or self.cluster.world.cluster_down:
             await self.aclose()
             raise Unavailable("sim", "The sim cluster API is not reachable, so the watch was cut off.")
@@ -219,6 +262,7 @@ class SimWatch:
             self._queue.put_nowait(None)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._queue is not None:
             self.cluster.world.unsubscribe(self._queue)
             self._queue = None

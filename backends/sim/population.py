@@ -67,6 +67,11 @@ class Population:
             return 0.0
         return max(0.0, ((self.clock.now() if now is None else now) - start) / 86400)
 
+    @property
+    def users_so_far(self) -> int:
+        """How many simulated users have arrived (`sim-user-0` .. `sim-user-{n-1}`)."""
+        return self._next_user
+
     def rate(self, experiment_id: str, variant: str) -> float:
         return self.rates.get(experiment_id, {}).get(variant, self.default_rate)
 

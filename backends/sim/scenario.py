@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.yamlfile import YamlFileError, compose, error_at, validate
-
 from app.model import Target
+from app.yamlfile import YamlFileError, compose, error_at, read_text, validate
 from backends.sim.behaviour import Behaviour, Ramp
 from backends.sim.loop import Loop
 
@@ -37,7 +36,11 @@ ACTIONS = ("release", "behaviour", "metrics", "cluster", "note")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: Requests per second: a finite number, 0 or more (`.nan`, `.inf` and negatives are refused).
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Release(_Strict):
@@ -73,7 +76,7 @@ class Condition(_Strict):
     after: float | None = Field(None, ge=0)  # and not before this many seconds
 
     @model_validator(mode="after")
-    def _something(self) -> "Condition":
+    def _something(self) -> Condition:
         if self.canary_weight_at_least is None and self.active_color is None:
             raise ValueError("a `when` needs canary_weight_at_least or active_color")
         return self
@@ -89,7 +92,7 @@ class Event(_Strict):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _one_trigger_one_action(self) -> "Event":
+    def _one_trigger_one_action(self) -> Event:
         if (self.at is None) == (self.when is None):
             raise ValueError("an event needs exactly one of `at` (seconds) or `when` (a condition)")
         given = [a for a in ACTIONS if getattr(self, a) is not None]
@@ -107,7 +110,7 @@ class Scenario(_Strict):
     description: str = ""
     seed: int = 1
     duration: float = Field(600.0, gt=0)
-    rps: dict[str, float] = Field(default_factory=dict)
+    rps: dict[str, Rate] = Field(default_factory=dict)
     targets: tuple[Target, ...] | None = None
     images: dict[str, str] = Field(default_factory=dict)
     behaviour: dict[str, Behaviour] = Field(default_factory=dict)
@@ -116,7 +119,7 @@ class Scenario(_Strict):
     source: str = Field("", exclude=True)  # the file it came from
 
     @model_validator(mode="after")
-    def _names_exist(self) -> "Scenario":
+    def _names_exist(self) -> Scenario:
         if self.targets is not None:
             names = [t.name for t in self.targets]
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -160,11 +163,7 @@ def _read(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path).expanduser()
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in name_or_path or path.exists()
     if looks_like_path:
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise ScenarioError(f"Cannot read scenario file {path}: {reason.lower()}.", str(path)) from None
+        return read_text(path, "scenario file", ScenarioError, article=""), str(path)
     entry = _builtin_dir().joinpath(f"{name_or_path}.yaml")
     if not entry.is_file():
         known = ", ".join(n for n, _ in list_scenarios())

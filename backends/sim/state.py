@@ -121,7 +121,8 @@ class SimRoute:
     rv: int = 1
 
     def view(self) -> Route:
-        return Route(name=self.name, namespace=self.namespace, weights=dict(self.weights), resource_version=str(self.rv))
+        return Route(name=self.name, namespace=self.namespace, weights=dict(self.weights),
+                     annotations=dict(self.annotations), resource_version=str(self.rv))
 
 
 @dataclass(slots=True)

@@ -6,6 +6,12 @@ object has a version token, as a Redis WATCH or a Kubernetes resourceVersion
 would give: a write that names a stale version fails with `Conflict`, so two
 editors never overwrite each other silently. A read-only store refuses every
 write with `ReadOnly`. Experiment results come from a simulated population.
+
+Like the Redis store it hands out the stored bytes (`RawValues`: a flag
+written as bytes keeps them exactly), names the users its population has
+assigned (`UserSampler`), and, built with its `SimAudit`
+(`AuditedSimStore`), writes a value and its audit entry together
+(`AuditedWrites`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from typing import Any
 
 from app.clock import Clock
 from app.experiments import experiment_errors, parse_experiment
-from app.flags import parse_flag, validate_flag_name
+from app.flag_json import parse_flag, validate_flag_name
 from app.model import AuditEvent, Experiment, Flag
 from backends.base import Conflict, Invalid, ReadOnly, Unavailable
 from backends.sim.population import Population
+
+#: What a parser may raise on hostile input besides its own "invalid" results.
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, RecursionError, OverflowError, UnicodeError)
 
 #: The two flags the seed's frontend reads (ProductList.jsx).
 SEED_FLAGS: dict[str, dict[str, Any]] = {
@@ -89,7 +98,8 @@ def _json_copy(config: Any, what: str) -> dict[str, Any]:
     if not isinstance(config, Mapping):
         raise Invalid("sim", f"{what} must be a JSON object.")
     try:
-        return json.loads(json.dumps(config, allow_nan=False))
+        copied: dict[str, Any] = json.loads(json.dumps(config, allow_nan=False))
+        return copied
     except (TypeError, ValueError) as exc:
         raise Invalid("sim", f"{what} cannot be stored as JSON ({exc}).") from None
 
@@ -97,7 +107,7 @@ def _json_copy(config: Any, what: str) -> dict[str, Any]:
 class _Versioned:
     """Objects by key, each with a version token from one monotonic counter."""
 
-    def __init__(self, counter: itertools.count, items: Mapping[str, Any]) -> None:
+    def __init__(self, counter: itertools.count[int], items: Mapping[str, Any]) -> None:
         self._counter = counter
         self.data: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, str] = {}
@@ -151,6 +161,7 @@ class SimStore:
             clock, seed, self._experiments.data, users_per_second=users_per_second, rates=rates
         )
         self._down = ""
+        self._flag_bytes: dict[str, bytes] = {}  # flags written as bytes, kept exactly
 
     # ------------------------------------------------------------ health
 
@@ -174,7 +185,7 @@ class SimStore:
 
     async def list_flags(self) -> list[Flag]:
         self._up()
-        return [parse_flag(n, self._flags.data[n]) for n in sorted(self._flags.data)]
+        return [_flag(n, self._flag_bytes.get(n, self._flags.data[n])) for n in sorted(self._flags.data)]
 
     async def get_flag_raw(self, name: str) -> tuple[dict[str, Any] | None, str]:
         """The stored JSON and its version token; (None, "0") when there is no such flag."""
@@ -190,12 +201,43 @@ class SimStore:
             raise Invalid("sim", str(exc)) from None
         value = _json_copy(config, f"Flag {name}")
         self._flags.check(name, expected_version, f"Flag {name}")
+        self._flag_bytes.pop(name, None)
         return self._flags.put(name, value)
+
+    async def get_flag_bytes(self, name: str) -> tuple[bytes | None, str]:
+        self._up()
+        if name not in self._flags.data:
+            return None, ABSENT
+        raw = self._flag_bytes.get(name)
+        if raw is None:
+            raw = json.dumps(self._flags.data[name], ensure_ascii=False, separators=(",", ":")).encode(
+                "utf-8", "surrogateescape")
+        return raw, self._flags.versions[name]
+
+    async def put_flag_bytes(self, name: str, value: bytes, expected_version: str | None,
+                             event: AuditEvent | None = None) -> str:
+        """Store these exact bytes; only an existing flag (of any name) or a valid new name."""
+        self._writable(f"flag {name}")
+        if name not in self._flags.data:
+            try:
+                validate_flag_name(name)
+            except ValueError as exc:
+                raise Invalid("sim", str(exc)) from None
+        self._flags.check(name, expected_version, f"Flag {name}")
+        self._audit_too(event)
+        self._flag_bytes[name] = bytes(value)
+        parsed = _object_or_empty(value)
+        return self._flags.put(name, parsed)
+
+    def _audit_too(self, event: AuditEvent | None) -> None:
+        if event is not None:
+            raise Invalid("sim", "This store has no audit log of its own; record the event separately.")
 
     async def delete_flag(self, name: str, expected_version: str | None) -> None:
         self._writable(f"flag {name}")
         self._flags.check(name, expected_version, f"Flag {name}")
         self._flags.delete(name)
+        self._flag_bytes.pop(name, None)
 
     # ------------------------------------------------------------ experiments
 
@@ -227,6 +269,66 @@ class SimStore:
         self._experiments.check(experiment_id, expected_version, f"Experiment {experiment_id}")
         return self._experiments.put(experiment_id, value)
 
+    async def get_experiment_bytes(self, experiment_id: str) -> tuple[bytes | None, str]:
+        value, version = await self.get_experiment_raw(experiment_id)
+        return (json.dumps(value).encode() if value is not None else None), version
+
+    async def put_experiment_bytes(self, experiment_id: str, value: bytes, expected_version: str | None,
+                                   event: AuditEvent | None = None) -> str:
+        self._writable(f"experiment {experiment_id}")
+        parsed = _object_or_empty(value)
+        errs = experiment_errors(parsed)
+        if errs:
+            raise Invalid("sim", f"Experiment {experiment_id}: {errs[0]}.")
+        self._experiments.check(experiment_id, expected_version, f"Experiment {experiment_id}")
+        self._audit_too(event)
+        return self._experiments.put(experiment_id, parsed)
+
+    # ------------------------------------------------------------ sampling
+
+    async def sample_user_ids(self, limit: int = 10_000) -> list[str]:
+        """The ids the population has assigned so far (`sim-user-N`)."""
+        self._up()
+        return [f"sim-user-{i}" for i in range(min(limit, self.population.users_so_far))]
+
+
+class AuditedSimStore(SimStore):
+    """`SimStore` built with its `SimAudit`: a value and its audit entry are written together."""
+
+    def __init__(self, clock: Clock, audit: SimAudit, **kwargs: Any) -> None:
+        super().__init__(clock, **kwargs)
+        self.audit = audit
+
+    def _audit_too(self, event: AuditEvent | None) -> None:
+        if event is not None:
+            self.audit.append_now(event)
+
+    async def put_flag_audited(self, name: str, config: Mapping[str, Any], expected_version: str | None,
+                               event: AuditEvent) -> str:
+        raw = json.dumps(_json_copy(config, f"Flag {name}"), ensure_ascii=False, separators=(",", ":"))
+        return await self.put_flag_bytes(name, raw.encode("utf-8", "surrogateescape"), expected_version, event)
+
+    async def put_experiment_audited(self, experiment_id: str, config: Mapping[str, Any],
+                                     expected_version: str | None, event: AuditEvent) -> str:
+        return await self.put_experiment_bytes(experiment_id, json.dumps(_json_copy(config, "Experiment")).encode(),
+                                               expected_version, event)
+
+
+def _object_or_empty(value: bytes) -> dict[str, Any]:
+    """The JSON object in `value` (for evaluation in the simulator); {} when it cannot be read as one."""
+    try:
+        parsed = json.loads(value.decode("utf-8", "surrogateescape"))
+    except _PARSE_ERRORS:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _flag(name: str, raw: bytes | Mapping[str, Any]) -> Flag:
+    try:
+        return parse_flag(name, raw)
+    except _PARSE_ERRORS as exc:
+        return Flag(name=name, error=f"Flag {name} is not usable: it cannot be read ({type(exc).__name__}).")
+
 
 class SimAudit:
     """`backends.base.AuditLog` in memory: the newest `limit` events."""
@@ -243,6 +345,9 @@ class SimAudit:
         return None
 
     async def append(self, event: AuditEvent) -> None:
+        self.append_now(event)
+
+    def append_now(self, event: AuditEvent) -> None:
         if self.read_only:
             raise ReadOnly("sim", "The audit log is read-only, so the event was not recorded.")
         self._events.append(event)

@@ -57,7 +57,7 @@ class Aggregate:
         hist[bisect.bisect_left(BUCKETS_MS, latency_ms)] += 1
         self.sums[code] = self.sums.get(code, 0.0) + latency_ms
 
-    def merge(self, other: "Aggregate") -> None:
+    def merge(self, other: Aggregate) -> None:
         for code, n in other.codes.items():
             self.codes[code] = self.codes.get(code, 0) + n
             self.sums[code] = self.sums.get(code, 0.0) + other.sums[code]
@@ -68,7 +68,7 @@ class Aggregate:
                 for i, k in enumerate(other.hist[code]):
                     mine[i] += k
 
-    def copy(self) -> "Aggregate":
+    def copy(self) -> Aggregate:
         return Aggregate(dict(self.codes), {c: list(h) for c, h in self.hist.items()}, dict(self.sums))
 
     @property
@@ -134,7 +134,7 @@ def split(rng: random.Random, total: int, weights: Sequence[float]) -> list[int]
         return [0] * len(weights)
     exact = [total * max(w, 0.0) / wsum for w in weights]
     parts = [int(x) for x in exact]
-    fractions = [x - p for x, p in zip(exact, parts)]
+    fractions = [x - p for x, p in zip(exact, parts, strict=True)]
     for _ in range(total - sum(parts)):
         fsum = sum(fractions)
         if fsum <= 0:  # only float dust is left: give it to the heaviest share
@@ -175,17 +175,20 @@ class TrafficRecorder:
             for t, second in reversed(self._ring):
                 if t <= start:
                     break
-                if t > end:
-                    continue
-                for (ns, wl, _svc), agg in second.items():
-                    if ns == namespace and wl == workload:
-                        out.merge(agg)
+                if t <= end:
+                    _merge_workload(out, second, namespace, workload)
         return out
 
     @property
     def oldest(self) -> float | None:
         with self._lock:
             return self._ring[0][0] if self._ring else None
+
+
+def _merge_workload(out: Aggregate, second: dict[Key, Aggregate], namespace: str, workload: str) -> None:
+    for (ns, wl, _svc), agg in second.items():
+        if ns == namespace and wl == workload:
+            out.merge(agg)
 
 
 class TrafficGenerator:
@@ -202,19 +205,24 @@ class TrafficGenerator:
         for flow in flows:
             total = draw_count(rng, flow.rps)
             parts = split(rng, total, [d.weight for d in flow.destinations])
-            for dest, n in zip(flow.destinations, parts):
-                if n == 0:
-                    continue
-                agg = second.setdefault((flow.namespace, dest.workload, dest.service), Aggregate())
-                images = [(img, pods) for img, pods in dest.pods.items() if pods > 0]
-                if not images:
-                    for _ in range(n):
-                        agg.add(*NO_UPSTREAM.draw(rng))
-                    continue
-                shares = split(rng, n, [pods for _, pods in images])
-                for (image, _), share in zip(images, shares):
-                    eff = behaviour(flow.namespace, image)
-                    for _ in range(share):
-                        agg.add(*eff.draw(rng))
+            for dest, n in zip(flow.destinations, parts, strict=True):
+                if n:
+                    agg = second.setdefault((flow.namespace, dest.workload, dest.service), Aggregate())
+                    self._serve(agg, dest, n, flow.namespace, behaviour)
         self.recorder.record(t, second)
         return second
+
+    def _serve(self, agg: Aggregate, dest: Destination, n: int, namespace: str,
+               behaviour: Callable[[str, str], Effective]) -> None:
+        """`n` requests to one destination, split over its ready pods by image (none ready: 503s)."""
+        rng = self.rng
+        images = [(img, pods) for img, pods in dest.pods.items() if pods > 0]
+        if not images:
+            for _ in range(n):
+                agg.add(*NO_UPSTREAM.draw(rng))
+            return
+        shares = split(rng, n, [pods for _, pods in images])
+        for (image, _), share in zip(images, shares, strict=True):
+            eff = behaviour(namespace, image)
+            for _ in range(share):
+                agg.add(*eff.draw(rng))

@@ -10,30 +10,67 @@ so the numbers never depend on who asked first.
 The methods here apply changes without permission checks: `SimCluster` adds
 read-only, outage and optimistic-concurrency rules on top, and the scenario
 (the outside world: a CI pipeline, a flaky dependency) calls them directly.
+
+The world imports none of the objects built around it: `build_world` makes the
+cluster, the metrics and the director from the outside and hands them in, so
+the modules depend one way only (they on the world).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import itertools
 from collections import deque
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Mapping
+from typing import Literal, Protocol
 
 from app.clock import Clock
 from app.model import Strategy, Target
-from backends.base import ClusterEvent, Invalid, NotFound, WatchEvent
+from backends.base import (
+    Cluster,
+    ClusterEvent,
+    Deployment,
+    Invalid,
+    Lease,
+    Metrics,
+    NotFound,
+    Route,
+    Service,
+    WatchEvent,
+    WatchKind,
+)
 from backends.sim.behaviour import Behaviour, Effective
 from backends.sim.defaults import service_of
-from backends.sim.director import DESIRED_IMAGE, Director  # noqa: F401 - re-exported
-from backends.sim.loop import Looper
-from backends.sim.scenario import Scenario
+from backends.sim.scenario import Event, Scenario
 from backends.sim.state import SimDeployment, SimLease, SimRoute, SimService
 from backends.sim.traffic import RING_SECONDS, Destination, Flow, TrafficGenerator
 
-if TYPE_CHECKING:
-    from backends.sim.cluster import SimCluster
-    from backends.sim.metrics import SimMetrics
+
+class Script(Protocol):
+    """What plays the scenario's events, one simulated second at a time (`Director`)."""
+
+    pending: list[Event]
+
+    def step(self, t: float) -> None: ...
+    def apply(self, event: Event) -> None: ...
+
+
+class Stepper(Protocol):
+    """Anything else that acts once per simulated second (`Looper`: release rounds)."""
+
+    def step(self, t: float) -> None: ...
+
+
+class NoScript:
+    pending: list[Event] = []
+
+    def step(self, t: float) -> None:
+        return None
+
+    def apply(self, event: Event) -> None:
+        return None
+
 
 EVENT_LIMIT = 500
 
@@ -58,17 +95,20 @@ class SimWorld:
         self.metrics_down = False
         self.cluster_down = False
         self.traffic = TrafficGenerator(self.seed)
-        self.director = Director(self, self.scenario)
-        self.looper = Looper(self, self.scenario.loop) if self.scenario.loop is not None else None
+        self.director: Script = NoScript()  # build_world hands in the scenario's director
+        self.looper: Stepper | None = None  # and the release rounds of its `loop:` section, if any
         self._steps = 0  # whole seconds processed since `start`
         self._settled: float | None = None  # the clock time pods were last settled at
         self._published_ready: dict[tuple[str, str], int] = {}
-        self._subscribers: list[tuple[str | None, asyncio.Queue]] = []
-        from backends.sim.cluster import SimCluster
-        from backends.sim.metrics import SimMetrics
+        self._subscribers: list[tuple[str | None, asyncio.Queue[WatchEvent | None]]] = []
+        self._versions = itertools.count(1)  # one resourceVersion sequence for every object, as etcd's
+        # The world's own API server and metrics, built around it by `build_world`.
+        self.cluster: Cluster
+        self.metrics: Metrics
 
-        self.cluster: SimCluster = SimCluster(self)
-        self.metrics: SimMetrics = SimMetrics(self)
+    def next_rv(self) -> int:
+        """The next resourceVersion: increasing across every kind, so watch events have one order."""
+        return next(self._versions)
 
     # ------------------------------------------------------------ time
 
@@ -123,7 +163,7 @@ class SimWorld:
                                f"{ready}/{dep.replicas} pods of {dep.image} are ready")
             self._published_ready[key] = ready
             if changed:
-                dep.rv += 1
+                dep.rv = self.next_rv()
                 self.emit("MODIFIED", "Deployment", dep.view(now))
 
     # ------------------------------------------------------------ behaviour and traffic
@@ -136,7 +176,7 @@ class SimWorld:
                 return b
         return self.default_behaviour
 
-    def _behaviour_at(self, t: float):
+    def _behaviour_at(self, t: float) -> Callable[[str, str], Effective]:
         def effective(_namespace: str, image: str) -> Effective:
             first = self.first_served.setdefault(image, t)
             return self.behaviour(image).at(t - first)
@@ -229,6 +269,7 @@ class SimWorld:
 
     def add(self, obj: SimDeployment | SimService | SimRoute) -> None:
         key = (obj.namespace, obj.name)
+        obj.rv = self.next_rv()
         if isinstance(obj, SimDeployment):
             if not obj.history:
                 obj.record_revision(obj.image, self.clock.now())
@@ -243,7 +284,8 @@ class SimWorld:
     def set_image(self, namespace: str, name: str, container: str, image: str) -> SimDeployment:
         dep = self.deployment(namespace, name)
         if container != dep.container:
-            raise Invalid("sim", f"Deployment {namespace}/{name} has no container named '{container}' (it has '{dep.container}').")
+            raise Invalid("sim", f"Deployment {namespace}/{name} has no container named '{container}' "
+                                 f"(it has '{dep.container}').")
         if image == dep.image:
             return dep
         now = self.clock.now()
@@ -291,7 +333,7 @@ class SimWorld:
     def _changed(self, dep: SimDeployment, now: float) -> None:
         dep.reconcile(now, self.behaviour(dep.image).ready_after)
         self._published_ready[(dep.namespace, dep.name)] = dep.ready_count(now)
-        dep.rv += 1
+        dep.rv = self.next_rv()
         self.emit("MODIFIED", "Deployment", dep.view(now))
 
     def patch_selector(self, namespace: str, name: str, selector: Mapping[str, str]) -> SimService:
@@ -300,19 +342,21 @@ class SimWorld:
         if merged != svc.selector:
             before = svc.selector
             svc.selector = merged
-            svc.rv += 1
+            svc.rv = self.next_rv()
             self.emit("MODIFIED", "Service", svc.view())
-            self.event(namespace, f"service/{name}", "SelectorChanged", f"Selector {_labels(before)} -> {_labels(merged)}")
+            self.event(namespace, f"service/{name}", "SelectorChanged",
+                       f"Selector {_labels(before)} -> {_labels(merged)}")
         return svc
 
     def set_weights(self, namespace: str, name: str, weights: Mapping[str, int]) -> SimRoute:
         route = self.route(namespace, name)
         clean = {str(k): int(v) for k, v in weights.items()}
         if any(v < 0 for v in clean.values()) or sum(clean.values()) != 100:
-            raise Invalid("sim", f"Route {namespace}/{name} weights must be non-negative and add up to 100, got {clean}.")
+            raise Invalid("sim", f"Route {namespace}/{name} weights must be non-negative and add up to 100, "
+                                 f"got {clean}.")
         if clean != route.weights:
             route.weights = clean
-            route.rv += 1
+            route.rv = self.next_rv()
             self.emit("MODIFIED", "Route", route.view())
             split = ", ".join(f"{k} {v}%" for k, v in clean.items())
             self.event(namespace, f"route/{name}", "WeightsChanged", f"Traffic split: {split}")
@@ -337,7 +381,7 @@ class SimWorld:
                 new[k] = str(v)
         if new != obj.annotations:
             obj.annotations = new
-            obj.rv += 1
+            obj.rv = self.next_rv()
             if isinstance(obj, SimDeployment):
                 self.emit("MODIFIED", "Deployment", obj.view(self.clock.now()))
             elif isinstance(obj, SimService):
@@ -367,18 +411,19 @@ class SimWorld:
         self.events.append(ClusterEvent(t=self.clock.now(), namespace=namespace, object=obj,
                                         reason=reason, message=message, type=type))
 
-    def emit(self, type: Literal["ADDED", "MODIFIED", "DELETED"], kind: str, obj) -> None:
+    def emit(self, type: Literal["ADDED", "MODIFIED", "DELETED"], kind: WatchKind,
+             obj: Deployment | Service | Route | Lease) -> None:
         ev = WatchEvent(type=type, kind=kind, object=obj)
         for namespace, queue in self._subscribers:
             if namespace is None or namespace == obj.namespace:
                 queue.put_nowait(ev)
 
-    def subscribe(self, namespace: str | None) -> asyncio.Queue:
-        queue: asyncio.Queue = asyncio.Queue()
+    def subscribe(self, namespace: str | None) -> asyncio.Queue[WatchEvent | None]:
+        queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
         self._subscribers.append((namespace, queue))
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[WatchEvent | None]) -> None:
         self._subscribers = [(ns, q) for ns, q in self._subscribers if q is not queue]
 
     def set_cluster_down(self, down: bool) -> None:

@@ -1,4 +1,4 @@
-"""What every Redis backend shares: the client, error sentences, versions and JSON.
+"""The connection every Redis object uses: the client and its error sentences.
 
 - One `redis.asyncio` client per backend object, built from the URL as
   redis-py parses it (`redis://`, `rediss://` for TLS, `user:password@`,
@@ -6,20 +6,15 @@
   Redis comes back, so a backend object survives a Redis restart.
 - Every failure becomes a `BackendError` whose text is one sentence naming
   Redis, the URL without its password and what to do.
-- A version token is a hash of the stored bytes ("0" for an absent key): it
-  changes exactly when the value does, whoever wrote it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -28,9 +23,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
 
 from backends.base import BackendError, Invalid, ReadOnly, Unavailable
+from backends.redis.values import BACKEND
 
-ABSENT = "0"  # the version token of a key that does not exist
-BACKEND = "redis"
+T = TypeVar("T")
+RETRY: Any = object()  # what a transaction body's WatchError turns into: run it again
 
 
 def redact(url: str) -> str:
@@ -50,62 +46,6 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
-def version_of(raw: bytes | None) -> str:
-    if raw is None:
-        return ABSENT
-    return hashlib.blake2b(raw, digest_size=10).hexdigest()
-
-
-def glob_escape(text: str) -> str:
-    """`text` matched literally inside a SCAN/PSUBSCRIBE glob pattern."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
-
-
-def _js_numbers(value: Any) -> Any:
-    """Integral floats as ints, recursively: `JSON.stringify(25.0)` is `25`."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("NaN and infinities are not JSON")
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if isinstance(value, Mapping):
-        return {str(k): _js_numbers(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_js_numbers(v) for v in value]
-    return value
-
-
-def dump_json(value: Mapping[str, Any], what: str, *, compact: bool) -> bytes:
-    """The bytes to store for a JSON object.
-
-    compact=True writes what the seed's Node service writes (`JSON.stringify`:
-    no spaces, non-ASCII kept); compact=False what its Python manager would
-    (`json.dumps` defaults). Key order is kept either way.
-    """
-    if not isinstance(value, Mapping):
-        raise Invalid(BACKEND, f"{what} must be a JSON object.")
-    try:
-        if compact:
-            text = json.dumps(_js_numbers(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        else:
-            text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise Invalid(BACKEND, f"{what} cannot be stored as JSON ({exc}).") from None
-    return text.encode("utf-8")
-
-
-def load_object(raw: bytes) -> dict[str, Any] | None:
-    """The JSON object in `raw`, or None when it is not one."""
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def key_text(key: bytes | str) -> str:
-    return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
-
-
 _CONNECT_ERROR = re.compile(r"Error (\d+) connecting to \S+?\.")
 
 
@@ -122,13 +62,14 @@ def _detail(exc: BaseException) -> str:
     return text[:160] or type(exc).__name__
 
 
-class RedisBase:
-    """A connection to one Redis and the error handling every Redis backend uses."""
+class Connection:
+    """A connection to one Redis and the error handling every Redis object uses; owned, not inherited."""
 
     name = BACKEND
 
-    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 3.0,
-                 command_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, read_only: bool = False, connect_timeout: float = 3.0, command_timeout: float = 10.0
+    ) -> None:
         self.url = url
         self.read_only = read_only
         self.safe_url = redact(url)
@@ -144,26 +85,48 @@ class RedisBase:
                 health_check_interval=15,
             )
         except ValueError as exc:
-            raise Invalid(BACKEND, f"The Redis URL {self.safe_url} is not valid ({exc}); use redis://host:port/db or rediss:// for TLS.") from None
+            raise Invalid(
+                BACKEND,
+                f"The Redis URL {self.safe_url} is not valid ({exc}); use redis://host:port/db or rediss:// for TLS.",
+            ) from None
         self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0) or 0)
 
     # ------------------------------------------------------------ errors
 
-    def _fail(self, exc: BaseException, doing: str) -> NoReturn:
+    def fail(self, exc: BaseException, doing: str) -> NoReturn:
         where = f"Redis at {self.safe_url}"
         detail = _detail(exc)
         if isinstance(exc, rx.AuthenticationError) or "NOAUTH" in detail or "WRONGPASS" in detail:
-            raise Unavailable(BACKEND, f"{where} refused the credentials while {doing}; check the user and password in the URL.") from None
+            raise Unavailable(
+                BACKEND, f"{where} refused the credentials while {doing}; check the user and password in the URL."
+            ) from None
         if isinstance(exc, rx.BusyLoadingError):
-            raise Unavailable(BACKEND, f"{where} is still loading its data set while {doing}; wait a moment, Shiftroom retries by itself.") from None
+            raise Unavailable(
+                BACKEND,
+                f"{where} is still loading its data set while {doing}; wait a moment, Shiftroom retries by itself.",
+            ) from None
         if isinstance(exc, (rx.ConnectionError, rx.TimeoutError, OSError)):
-            raise Unavailable(BACKEND, f"{where} cannot be reached while {doing} ({detail}); check that it is running and the URL is right, Shiftroom reconnects by itself.") from None
+            raise Unavailable(
+                BACKEND,
+                f"{where} cannot be reached while {doing} ({detail}); check that it is running and the URL is right, "
+                "Shiftroom reconnects by itself.",
+            ) from None
         if isinstance(exc, rx.ReadOnlyError):
-            raise Unavailable(BACKEND, f"{where} is a read-only replica, so {doing} failed; point Shiftroom at the primary.") from None
+            raise Unavailable(
+                BACKEND, f"{where} is a read-only replica, so {doing} failed; point Shiftroom at the primary."
+            ) from None
         if isinstance(exc, rx.NoPermissionError):
-            raise Unavailable(BACKEND, f"{where} denied a command while {doing} ({detail}); grant the Redis user that command or use read-only mode.") from None
+            raise Unavailable(
+                BACKEND,
+                f"{where} denied a command while {doing} ({detail}); grant the Redis user that command or use "
+                "read-only mode.",
+            ) from None
         if isinstance(exc, rx.ResponseError):
-            raise Invalid(BACKEND, f"{where} rejected a command while {doing} ({detail}); the key may hold another type than Shiftroom expects.") from None
+            raise Invalid(
+                BACKEND,
+                f"{where} rejected a command while {doing} ({detail}); the key may hold another type than "
+                "Shiftroom expects.",
+            ) from None
         raise Unavailable(BACKEND, f"{where} failed while {doing} ({detail}); try again.") from None
 
     @asynccontextmanager
@@ -174,7 +137,7 @@ class RedisBase:
         except (BackendError, rx.WatchError):
             raise
         except (rx.RedisError, OSError) as exc:
-            self._fail(exc, doing)
+            self.fail(exc, doing)
 
     def writable(self, what: str) -> None:
         """Raise `ReadOnly` before any command is sent."""
@@ -187,3 +150,25 @@ class RedisBase:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def transaction(self, doing: str, body: Callable[[Any], Awaitable[T]], exhausted: BackendError,
+                          attempts: int = 5) -> T:
+        """Run `body(pipe)` on a transactional pipeline until no WATCHed key changed under it.
+
+        `body` WATCHes what it reads, queues its commands after `pipe.multi()` and
+        executes; a WatchError (someone wrote in between) runs it again, up to
+        `attempts` times, then raises `exhausted`.
+        """
+        for _ in range(attempts):
+            async with self.io(doing):
+                result = await self._attempt(body)
+            if result is not RETRY:
+                return result  # type: ignore[no-any-return]
+        raise exhausted
+
+    async def _attempt(self, body: Callable[[Any], Awaitable[T]]) -> Any:
+        async with self.client.pipeline(transaction=True) as pipe:
+            try:
+                return await body(pipe)
+            except rx.WatchError:
+                return RETRY

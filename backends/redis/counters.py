@@ -34,7 +34,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 ASSIGNED = "assigned"
@@ -47,7 +47,7 @@ FIRST_T = "first_t"
 
 def seed_timestamp(t: float) -> str:
     """`datetime.utcnow().isoformat()` at clock time `t` (naive, microseconds unless zero)."""
-    return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).isoformat()
+    return datetime.fromtimestamp(t, UTC).replace(tzinfo=None).isoformat()
 
 
 def seed_event(experiment_id: str, user_id: str, event_type: str, data: Mapping[str, Any], t: float) -> str:
@@ -67,7 +67,7 @@ def parse_seed_timestamp(text: object) -> float | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
 
@@ -246,7 +246,8 @@ class Tally:
             self.malformed += 1
             return
         data = event.get("data")
-        variant = data.get("variant") if isinstance(data, dict) else None
+        data = data if isinstance(data, dict) else {}
+        variant = data.get("variant")
         if not isinstance(variant, str):
             self.skipped += 1
             return
