@@ -70,26 +70,31 @@ def config_targets(config: Config, production: bool) -> list[Target]:
     base = Path(config.source).parent if config.source else Path.cwd()
     out: list[Target] = []
     for i, entry in enumerate(config.targets):
-        if isinstance(entry, CanaryTarget):
-            source = f"{config.source or 'config'}: targets[{i}]"
-            doc: Any = entry.canary
-            if entry.canary_file:
-                path = (base / entry.canary_file).expanduser()
-                source = str(path)
-                try:
-                    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-                except OSError as exc:
-                    raise LiveError(f"targets[{i}].canary_file {path}: {(exc.strerror or str(exc)).lower()}.") from None
-                except yaml.YAMLError as exc:
-                    raise LiveError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}.") from None
-            try:
-                target = canary_to_target(doc, source, entry.namespace, entry.production).target
-            except CanarySpecError as err:
-                raise LiveError(str(err)) from None
-        else:
-            target = entry
+        target = _canary_target(config, entry, i, base) if isinstance(entry, CanaryTarget) else entry
         out.append(target.model_copy(update={"production": True}) if production else target)
     return out
+
+
+def _canary_target(config: Config, entry: Any, i: int, base: Path) -> Target:
+    source = f"{config.source or 'config'}: targets[{i}]"
+    doc: Any = entry.canary
+    if entry.canary_file:
+        path = (base / entry.canary_file).expanduser()
+        source = str(path)
+        doc = _read_yaml(path, i)
+    try:
+        return canary_to_target(doc, source, entry.namespace, entry.production).target
+    except CanarySpecError as err:
+        raise LiveError(str(err)) from None
+
+
+def _read_yaml(path: Path, i: int) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LiveError(f"targets[{i}].canary_file {path}: {(exc.strerror or str(exc)).lower()}.") from None
+    except yaml.YAMLError as exc:
+        raise LiveError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}.") from None
 
 
 def flagger_driven(targets: Sequence[Target], canaries: Sequence[dict[str, Any]]) -> set[str]:
