@@ -130,6 +130,7 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
         before = len([e for e in engine.state.events if e.action == "step"])
         server.clear_requests()
         await engine.run_pass()
+        await engine.idle()  # the pass's ticks write after it returns: all of their writes belong to it
         if len([e for e in engine.state.events if e.action == "step"]) > before:
             step_writes = [r for r in server.requests if r.method in ("PATCH", "POST", "PUT")]
             break
