@@ -184,8 +184,9 @@ class Informer:
             resp.release()
 
     async def _read(self, resp: Any, src: Source) -> bytes:
-        try:
-            chunk: bytes = await asyncio.wait_for(resp.content.readany(), self.stall)
+        try:  # asyncio.timeout, not wait_for: a cancel of the watch (the room stopping) must reach the read at once
+            async with asyncio.timeout(self.stall):
+                chunk: bytes = await resp.content.readany()
         except TimeoutError:
             raise Unavailable(NAME, f"The watch of {src.res.plural} sent nothing (not even a bookmark) "
                                     f"for {self.stall:g} s; reconnecting.") from None
