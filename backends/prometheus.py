@@ -38,7 +38,13 @@ from app.model import MetricCheck, MetricSample, SampleStatus
 from backends.base import Invalid, Unavailable
 from backends.prometheus_http import Failure, PrometheusHTTP
 from backends.promql import (
-    NS_LABEL, TARGET_LABEL, MetricTemplate, TemplateError, builtin_templates, format_duration, joined_query,
+    NS_LABEL,
+    TARGET_LABEL,
+    MetricTemplate,
+    TemplateError,
+    builtin_templates,
+    format_duration,
+    joined_query,
     parse_duration,
 )
 

@@ -206,7 +206,7 @@ class MetricTemplate(BaseModel):
         })
 
     @classmethod
-    def from_flagger(cls, obj: Mapping[str, Any] | str) -> "MetricTemplate":
+    def from_flagger(cls, obj: Mapping[str, Any] | str) -> MetricTemplate:
         """A Flagger `MetricTemplate` (flagger.app/v1beta1), as a mapping or YAML text, taken as it is."""
         if isinstance(obj, str):
             try:

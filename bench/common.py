@@ -58,3 +58,18 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def kib(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
+
+
+__all__ = [
+    "BASELINE_MARKERS",
+    "ROOM_MARKERS",
+    "ROOT",
+    "SIZE",
+    "baseline_command",
+    "check_painted",
+    "env_for",
+    "kib",
+    "median",
+    "ratio",
+    "room_command",
+]

@@ -13,7 +13,15 @@ import argparse
 import sys
 
 from bench.common import (
-    BASELINE_MARKERS, ROOM_MARKERS, ROOT, SIZE, baseline_command, check_painted, median, ratio, room_command,
+    BASELINE_MARKERS,
+    ROOM_MARKERS,
+    ROOT,
+    SIZE,
+    baseline_command,
+    check_painted,
+    median,
+    ratio,
+    room_command,
 )
 from bench.pty_run import run_in_pty
 

@@ -189,7 +189,7 @@ async def _store_part(url: str, live_users: range, runs: int, seed_runs: int,
     return out
 
 
-def start_redis_or_exit(tmp: str):  # noqa: ANN201 - tests.servers.redis.RedisServer
+def start_redis_or_exit(tmp: str):
     """A fresh redis-server for a bench; a failure to start is one sentence (SystemExit)."""
     from tests.servers.redis import start_redis
 

@@ -21,7 +21,16 @@ import argparse
 import sys
 
 from bench.common import (
-    BASELINE_MARKERS, ROOM_MARKERS, ROOT, SIZE, baseline_command, check_painted, env_for, kib, ratio, room_command,
+    BASELINE_MARKERS,
+    ROOM_MARKERS,
+    ROOT,
+    SIZE,
+    baseline_command,
+    check_painted,
+    env_for,
+    kib,
+    ratio,
+    room_command,
 )
 from bench.pty_run import CLK_TCK, PtyResult, run_in_pty
 

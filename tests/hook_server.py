@@ -22,7 +22,7 @@ class HookServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
 
-    async def start(self) -> "HookServer":
+    async def start(self) -> HookServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

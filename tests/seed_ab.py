@@ -7,7 +7,6 @@ numbers against: what the seed itself would compute from the same data.
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Dict, Optional
 
 import redis
 
@@ -18,7 +17,7 @@ class SeedABTestManager:
     def __init__(self, redis_url: str):
         self.redis_client = redis.from_url(redis_url)
 
-    def get_experiment_variant(self, experiment_id: str, user_id: str) -> Optional[str]:
+    def get_experiment_variant(self, experiment_id: str, user_id: str) -> str | None:
         assignment_key = f"assignment:{experiment_id}:{user_id}"
         existing_assignment = self.redis_client.get(assignment_key)
         if existing_assignment:
@@ -39,7 +38,7 @@ class SeedABTestManager:
             return
         self._track_event(experiment_id, user_id, 'conversion', {'variant': variant, 'metric': metric, 'value': value})
 
-    def get_experiment_results(self, experiment_id: str) -> Dict:
+    def get_experiment_results(self, experiment_id: str) -> dict:
         results = {'experiment_id': experiment_id, 'variants': {}, 'summary': {}}
         events_key = f"events:{experiment_id}:*"
         event_keys = self.redis_client.keys(events_key)
@@ -61,16 +60,16 @@ class SeedABTestManager:
         results['variants'] = variant_stats
         return results
 
-    def _get_experiment_config(self, experiment_id: str) -> Optional[Dict]:
+    def _get_experiment_config(self, experiment_id: str) -> dict | None:
         config_data = self.redis_client.get(f"experiment:{experiment_id}")
         if config_data:
             return json.loads(config_data)
         return None
 
-    def _matches_targeting(self, experiment: Dict, user_id: str) -> bool:
+    def _matches_targeting(self, experiment: dict, user_id: str) -> bool:
         return True
 
-    def _assign_variant(self, experiment: Dict, user_id: str) -> str:
+    def _assign_variant(self, experiment: dict, user_id: str) -> str:
         hash_input = f"{experiment['name']}:{user_id}"
         hash_value = int(hashlib.md5(hash_input.encode()).hexdigest(), 16)
         traffic_split = experiment['traffic_split']
@@ -82,7 +81,7 @@ class SeedABTestManager:
                 return variant
         return 'control'
 
-    def _track_event(self, experiment_id: str, user_id: str, event_type: str, data: Dict):
+    def _track_event(self, experiment_id: str, user_id: str, event_type: str, data: dict):
         event = {
             'timestamp': datetime.utcnow().isoformat(),
             'experiment_id': experiment_id,

@@ -13,8 +13,16 @@ from app.model import MetricCheck, SampleStatus
 from backends.base import Invalid, Unavailable
 from backends.prometheus import PrometheusMetrics, RangeCursor
 from backends.promql import (
-    MetricTemplate, TemplateError, alternation, builtin_templates, escape_regex, escape_string, format_duration,
-    joined_query, parse_duration, render,
+    MetricTemplate,
+    TemplateError,
+    alternation,
+    builtin_templates,
+    escape_regex,
+    escape_string,
+    format_duration,
+    joined_query,
+    parse_duration,
+    render,
 )
 
 URL = "http://prom.test:9090"
@@ -349,7 +357,8 @@ async def test_history_errors_raise_typed_backend_errors() -> None:
 
 
 def test_a_missing_prometheus_binary_skips_locally_and_fails_under_ci(monkeypatch) -> None:
-    from tests.servers import binaries, prometheus as servers
+    from tests.servers import binaries
+    from tests.servers import prometheus as servers
 
     monkeypatch.setattr(binaries, "find_binary", lambda name: None)
     monkeypatch.delenv("CI", raising=False)

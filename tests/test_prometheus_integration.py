@@ -27,7 +27,11 @@ from backends.sim.exporter import start_exporter
 from backends.sim.metrics import value_of
 from backends.sim.world import SimWorld
 from tests.servers.prometheus import (  # noqa: F401 - prometheus_factory is a fixture
-    PromServer, free_port, prometheus_factory, require_prometheus, start_prometheus,
+    PromServer,
+    free_port,
+    prometheus_factory,
+    require_prometheus,
+    start_prometheus,
 )
 
 pytestmark = pytest.mark.integration

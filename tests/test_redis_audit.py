@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.audit import describe_changes, event_from_fields, event_fields, events_to_json, format_event
+from app.audit import describe_changes, event_fields, event_from_fields, events_to_json, format_event
 from app.model import AuditEvent, Level
 from backends.base import AuditLog, Unavailable
 from backends.redis import RedisAudit, read_audit

@@ -10,9 +10,9 @@ import pytest
 import redis
 
 from app.experiments import assign_variant
-from backends.redis.counters import seed_results
 from backends.base import Conflict, Invalid
 from backends.redis import RedisStore
+from backends.redis.counters import seed_results
 from backends.sim.store import SEED_EXPERIMENTS, SEED_EXPERIMENTS_JSON
 from tests.seed_ab import SeedABTestManager
 from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture

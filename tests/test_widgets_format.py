@@ -6,7 +6,17 @@ import pytest
 
 from app.model import MetricSeries, Rollout, Strategy, Weights
 from themes import check, names
-from widgets.formatting import duration, target_label, hhmmss, image_cell, image_tail, number, sparkline_data, split_cells, traffic_bar
+from widgets.formatting import (
+    duration,
+    hhmmss,
+    image_cell,
+    image_tail,
+    number,
+    sparkline_data,
+    split_cells,
+    target_label,
+    traffic_bar,
+)
 from widgets.metric_spark import metric_label
 from widgets.palette import Palette
 from widgets.rollouts_table import traffic_text

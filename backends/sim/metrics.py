@@ -90,7 +90,7 @@ def promql(name: str, namespace: str, workload: str, window: str) -> str:
 class SimMetrics:
     name = "sim"
 
-    def __init__(self, world: "SimWorld", read_only: bool = False) -> None:
+    def __init__(self, world: SimWorld, read_only: bool = False) -> None:
         self.world = world
         self.read_only = read_only
         self.unreachable = False  # set to simulate a Prometheus nobody can reach

@@ -76,7 +76,7 @@ class PromServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout: float = 20.0) -> "PromServer":
+    def start(self, timeout: float = 20.0) -> PromServer:
         if self.running:
             return self
         with open(self.log, "ab") as log:
@@ -110,7 +110,7 @@ class PromServer:
 
     close = stop
 
-    def __enter__(self) -> "PromServer":
+    def __enter__(self) -> PromServer:
         return self.start() if not self.running else self
 
     def __exit__(self, *exc: object) -> None:
