@@ -199,7 +199,7 @@ def srm_p_value(users_per_variant: Sequence[int], expected_weights: Sequence[flo
     if total == 0 or total_w <= 0:
         return 1.0
     stat, k = 0.0, 0
-    for o, w in zip(users_per_variant, expected_weights):
+    for o, w in zip(users_per_variant, expected_weights, strict=True):
         if w <= 0:
             if o > 0:
                 return 0.0  # users in a variant that should get none

@@ -159,7 +159,7 @@ class PrometheusMetrics(PrometheusHTTP):
             return self._pick(w, series, None, check, t, shown[w])
 
         got = await asyncio.gather(*(one(w) for w in targets))
-        return dict(zip(targets, got))
+        return dict(zip(targets, got, strict=True))
 
     def _all(self, targets: list[Workload], t: float, error: str, query: str,
              shown: dict[Workload, str] | None = None) -> dict[Workload, MetricSample]:

@@ -146,7 +146,7 @@ def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
     out, pos = [], 0
     for slot in _slots(text):
         if slot.name not in values:
-            known = ", ".join("{{ %s }}" % k for k in values)
+            known = ", ".join(f"{{{{ {k} }}}}" for k in values)
             raise TemplateError(f"it uses the unknown placeholder {{{{ {slot.name} }}}} (known: {known})")
         value = values[slot.name]
         if isinstance(value, str):

@@ -54,7 +54,7 @@ class SeedABTestManager:
                     variant_stats[variant]['assignments'] += 1
                 elif event['event_type'] == 'conversion':
                     variant_stats[variant]['conversions'] += 1
-        for variant, stats in variant_stats.items():
+        for stats in variant_stats.values():
             if stats['assignments'] > 0:
                 stats['conversion_rate'] = stats['conversions'] / stats['assignments']
         results['variants'] = variant_stats

@@ -61,7 +61,7 @@ def test_exporter_counters_equal_the_world(world) -> None:
             assert sorted(buckets) == list(BUCKETS_MS)
             assert buckets[float("inf")] == agg.codes[code]
             cumulative = 0
-            for le, n in zip(BUCKETS_MS, agg.hist[code]):
+            for le, n in zip(BUCKETS_MS, agg.hist[code], strict=True):
                 cumulative += n
                 assert buckets[le] == cumulative
             count = next(s.value for s in mine if s.name.endswith("_count"))

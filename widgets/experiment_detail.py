@@ -219,7 +219,7 @@ class ExperimentDetail(VerticalScroll):
             widgets = [UpliftPlot(name=name) for name in others]
             plots.mount_all(widgets)
         kind = "sequential" if sequential else "fixed-horizon"
-        for widget, name in zip(widgets, others):
+        for widget, name in zip(widgets, others, strict=True):
             points = uplift_series(experiment.history, control.name if control else "control", name,
                                    sequential=sequential)
             widget.show(points, f"{clean(name)} vs {clean(control.name) if control else 'control'}: cumulative relative uplift, {kind} 95%")

@@ -39,7 +39,7 @@ def collect(app: App, nodes: list[DOMNode]) -> list[BoundKey]:
     """One entry per binding (keys merged) that has a description, in declaration order."""
     entries: dict[tuple[int, str], BoundKey] = {}
     for node in nodes:
-        for key, binding in _with_keymap(app, node._bindings):
+        for _key, binding in _with_keymap(app, node._bindings):
             if not binding.description or binding.system:
                 continue
             slot = (id(node), binding.id or binding.action)

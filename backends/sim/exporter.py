@@ -60,7 +60,7 @@ class IstioCollector:
                 labels = [*base, str(code)]
                 requests.add_metric(labels, n)
                 cumulative, buckets = 0, []
-                for bound, k in zip(BUCKETS_MS, agg.hist[code]):
+                for bound, k in zip(BUCKETS_MS, agg.hist[code], strict=True):
                     cumulative += k
                     buckets.append((_le(bound), cumulative))
                 duration.add_metric(labels, buckets, agg.sums[code])
