@@ -19,7 +19,7 @@ from bench.redis_results import (
     user_id,
 )
 from tests.seed_ab import SeedABTestManager
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - redis_server is a fixture
+from tests.servers.redis import RedisServer
 
 
 async def test_counting_transport_counts_every_request_once() -> None:

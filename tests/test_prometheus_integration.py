@@ -26,10 +26,9 @@ from backends.sim.behaviour import Behaviour
 from backends.sim.exporter import start_exporter
 from backends.sim.metrics import value_of
 from backends.sim.world import SimWorld
-from tests.servers.prometheus import (  # noqa: F401 - prometheus_factory is a fixture
+from tests.servers.prometheus import (
     PromServer,
     free_port,
-    prometheus_factory,
     require_prometheus,
     start_prometheus,
 )

@@ -10,7 +10,7 @@ from app.audit import describe_changes, event_fields, event_from_fields, events_
 from app.model import AuditEvent, Level
 from backends.base import AuditLog, Unavailable
 from backends.redis import RedisAudit, read_audit
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z
 

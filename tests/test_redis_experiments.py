@@ -15,7 +15,7 @@ from backends.redis import RedisStore
 from backends.redis.counters import seed_results
 from backends.sim.store import SEED_EXPERIMENTS, SEED_EXPERIMENTS_JSON
 from tests.seed_ab import SeedABTestManager
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 pytestmark = [
     pytest.mark.integration,
