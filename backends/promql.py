@@ -215,7 +215,8 @@ class MetricTemplate(BaseModel):
                 reason = " ".join(str(exc).split())
                 raise Invalid("prometheus", f"The Flagger MetricTemplate is not valid YAML ({reason}).") from None
         if not isinstance(obj, Mapping):
-            raise Invalid("prometheus", "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
+            raise Invalid("prometheus",
+                          "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
         api, kind = str(obj.get("apiVersion", "")), obj.get("kind")
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
         spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
@@ -227,7 +228,8 @@ class MetricTemplate(BaseModel):
         provider = spec.get("provider") if isinstance(spec.get("provider"), Mapping) else {}
         ptype = str(provider.get("type") or "prometheus")
         if ptype != "prometheus":
-            raise Invalid("prometheus", f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates.")
+            raise Invalid("prometheus",
+                          f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates.")
         query = spec.get("query")
         if not name or not isinstance(query, str) or not query.strip():
             raise Invalid("prometheus", f"{label} needs metadata.name and a non-empty spec.query.")

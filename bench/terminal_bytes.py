@@ -86,7 +86,8 @@ def report(m: dict[str, object]) -> list[str]:
                  f"first frame {ratio(c256['first_frame_bytes'], tc['first_frame_bytes'])}")
     low = [m[f"baseline/{c}"]["cpu_share"] for c in COLORS]
     if any(x is not None and x < 0.01 for x in low):
-        lines.append(f"  (the baseline's CPU is near the {100 / CLK_TCK / (end - start):.1f} % resolution of /proc's clock "
+        resolution = 100 / CLK_TCK / (end - start)
+        lines.append(f"  (the baseline's CPU is near the {resolution:.1f} % resolution of /proc's clock "
                      "ticks over the window: its CPU ratio gives the order of magnitude only)")
     if any(m[f"baseline/{c}"]["bytes_per_s"] == 0 for c in COLORS):
         lines.append("  (—: the bare app writes nothing once painted, so there is no ratio to take)")

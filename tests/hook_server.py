@@ -47,7 +47,8 @@ class HookServer:
                 await asyncio.sleep(self.delay[path])
             code = self.status.get(path, 200)
             text = b"ok" if code < 300 else b"not yet"
-            writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (code, len(text), text))
+            head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (code, len(text))
+            writer.write(head + text)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

@@ -87,7 +87,8 @@ def test_format_event_is_one_line_with_what_changed() -> None:
 
 def test_describe_changes_names_added_removed_and_counts_the_rest() -> None:
     assert describe_changes({"a": 1}, {"a": 1}) == ""
-    assert describe_changes({"a": 1, "gone": "x"}, {"a": 2, "new": [1]}) == 'a 1 → 2, gone "x" → absent, new absent → [1]'
+    changes = describe_changes({"a": 1, "gone": "x"}, {"a": 2, "new": [1]})
+    assert changes == 'a 1 → 2, gone "x" → absent, new absent → [1]'
     many = describe_changes({}, {f"k{i}": i for i in range(6)}, limit=2)
     assert many == "k0 absent → 0, k1 absent → 1, and 4 more"
 

@@ -42,7 +42,8 @@ async def test_seed_written_flag_round_trips_with_unknown_fields_and_key_order(r
         # Byte for byte what the seed would have written for the edited config.
         assert raw.get("feature:new-product-design").decode() == SEED_TEXT.replace('"percentage":25', '"percentage":50')
         # Unchanged write stores the same bytes, so the version does not move.
-        again = await store.put_flag_raw("new-product-design", (await store.get_flag_raw("new-product-design"))[0], new_version)
+        stored = (await store.get_flag_raw("new-product-design"))[0]
+        again = await store.put_flag_raw("new-product-design", stored, new_version)
         assert again == new_version
         # A Flag model written back keeps the unknown fields too.
         edited = flag.model_copy(update={"enabled": False})

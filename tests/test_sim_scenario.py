@@ -106,7 +106,8 @@ def test_error_for_a_rule_across_fields(tmp_path: Path) -> None:
 
 
 def test_error_for_an_unknown_target(tmp_path: Path) -> None:
-    err = _error(tmp_path, GOOD_HEAD + "events:\n  - when: {target: checkout, canary_weight_at_least: 30}\n    note: x\n")
+    events = "events:\n  - when: {target: checkout, canary_weight_at_least: 30}\n    note: x\n"
+    err = _error(tmp_path, GOOD_HEAD + events)
     assert err.field == "events[0].when.target" and err.line == 6
     assert "checkout" in str(err) and "microservices-canary" in str(err)
     err = _error(tmp_path, "rps:\n  frontend: 1\n  nope: 2\n")
