@@ -169,7 +169,7 @@ class PrometheusMetrics(PrometheusHTTP):
     def _series(self, data: Any) -> list[tuple[dict[str, str], str]] | str:
         """(labels, value text) of an instant vector or scalar; a sentence when it is neither."""
         rtype = data.get("resultType") if isinstance(data, dict) else None
-        result = data.get("result") if isinstance(data, dict) else None
+        result: Any = data.get("result") if isinstance(data, dict) else None  # JSON: checked by the lookups below
         try:
             if rtype == "vector":
                 return [(dict(s.get("metric") or {}), str(s["value"][1])) for s in result]

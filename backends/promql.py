@@ -172,6 +172,11 @@ def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
     return "".join(out)
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """`value` when it is a mapping, else an empty one (a Flagger field that is missing or of the wrong kind)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def placeholders(text: str) -> set[str]:
     return {m.group(1) for m in PLACEHOLDER.finditer(text)}
 
@@ -218,14 +223,13 @@ class MetricTemplate(BaseModel):
             raise Invalid("prometheus",
                           "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
         api, kind = str(obj.get("apiVersion", "")), obj.get("kind")
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+        meta, spec = _mapping(obj.get("metadata")), _mapping(obj.get("spec"))
         name = str(meta.get("name") or "")
         label = f"MetricTemplate '{name}'" if name else "The MetricTemplate"
         if not api.startswith("flagger.app/") or kind != "MetricTemplate":
             raise Invalid("prometheus", f"{label} must have apiVersion flagger.app/v1beta1 and kind MetricTemplate, "
                                         f"not {api or '(none)'} {kind or '(none)'}.")
-        provider = spec.get("provider") if isinstance(spec.get("provider"), Mapping) else {}
+        provider = _mapping(spec.get("provider"))
         ptype = str(provider.get("type") or "prometheus")
         if ptype != "prometheus":
             raise Invalid("prometheus",
