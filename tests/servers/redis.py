@@ -18,10 +18,14 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.servers.binaries import find_binary, free_port, require_binary
+
+if TYPE_CHECKING:
+    import redis
 
 
 def redis_binary() -> str | None:
@@ -119,7 +123,7 @@ class RedisServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def client(self):
+    def client(self) -> redis.Redis:
         """A synchronous redis-py client, as the seed's Python manager uses."""
         import redis
 
