@@ -100,7 +100,11 @@ def load_seed_data(client: redis.Redis, experiment_id: str, config: dict[str, An
         variant = assign_variant(config, user)
         t = T0 + i * 0.01
         ekey = events_key(experiment_id, user)
-        pipe.setex(assignment_key(experiment_id, user), ASSIGNMENT_TTL_S, variant)  # SETEX, as the seed
+        # SETEX as the seed sends it (pipe.setex warns that SETEX is deprecated); redis-py leaves
+        # Pipeline.execute_command unannotated.
+        pipe.execute_command(  # type: ignore[no-untyped-call]
+            "SETEX", assignment_key(experiment_id, user), ASSIGNMENT_TTL_S, variant
+        )
         pipe.lpush(ekey, seed_event(experiment_id, user, ASSIGNED, {"variant": variant}, t))
         pipe.expire(ekey, EVENTS_TTL_S)
         events += 1
