@@ -29,7 +29,7 @@ async def test_listing_survives_every_malformed_value_and_rewrites_nothing(
     raw_key_bytes: bool,
 ) -> None:
     rng = random.Random(SEED)
-    client = redis_server.client()  # type: ignore[no-untyped-call]
+    client = redis_server.client()
     written: dict[bytes, bytes] = {}
     pipe = client.pipeline(transaction=False)
     for i in range(REDIS_VALUES):

@@ -112,7 +112,7 @@ async def test_hostile_names_values_and_events_are_shown_escaped(monkeypatch: py
 
 
 def _xadd_hostile(server: RedisServer) -> int:
-    client = server.client()  # type: ignore[no-untyped-call]
+    client = server.client()
     stream = "shiftroom:audit"
     count = 0
     for i, s in enumerate(HOSTILE):
