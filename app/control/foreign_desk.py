@@ -19,7 +19,7 @@ from app.control.foreign import ForeignRollouts
 from app.control.foreign_writes import ObjectWrites
 from app.control.sampling import Sampler, Wanted, check_key
 from app.foreign.flagger_checks import FlaggerCheck
-from app.model import AuditEvent, Check, MetricSample, Rollout, Target
+from app.model import AuditEvent, Check, MetricSample, Rollout, Strategy, Target
 from app.sanitize import clean
 from backends.base import Cluster, ForeignObject, Metrics, MetricTemplates
 
@@ -58,13 +58,14 @@ class ForeignDesk:
         return self.cache.foreign_objects()
 
     def claimed(self, targets: Iterable[Target]) -> set[str]:
-        """Keys of configured targets a cluster Canary drives: the same key, or its deployment is the targetRef."""
+        """Keys of configured targets a cluster Canary drives: the same key, or a canary target whose deployment
+        is the Canary's targetRef."""
         canaries = self.foreign.index(self.objects()).canaries
         refs = {(v.rollout.namespace, v.target_ref) for v in canaries.values() if v.target_ref}
         return {
             t.key
             for t in targets
-            if t.key in canaries or (t.namespace, t.deployment or t.name) in refs
+            if t.key in canaries or t.strategy is Strategy.CANARY and (t.namespace, t.deployment or t.name) in refs
         }
 
     def rows(self) -> list[Rollout]:
@@ -127,8 +128,14 @@ class ForeignDesk:
 def _check(c: FlaggerCheck, sample: MetricSample | None) -> Check:
     """One line of the why pane: the value the room read for the check Flagger runs, or why there is none."""
     if sample is None:  # not run: a template the cluster lacks, or one the room cannot run
-        return Check(name=c.check.name, value=None, passed=False, status="not run",
-                     error=clean(c.note, 200), range=c.check.range_text)
+        return Check(
+            name=c.check.name,
+            value=None,
+            passed=False,
+            status="not run",
+            error=clean(c.note, 200),
+            range=c.check.range_text,
+        )
     value = sample.value if sample.ok else None
     judged = c.source != "skipped"
     return Check(
