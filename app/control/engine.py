@@ -25,6 +25,7 @@ from typing import Any
 from app.clock import Clock
 from app.control.audit_trail import AuditTrail
 from app.control.cache import ObjectCache
+from app.control.chart_book import ChartBook
 from app.control.commands import Command, Preview, Result, RolloutCommand
 from app.control.context import Context
 from app.control.controllers import Controller, make_controller
@@ -42,7 +43,6 @@ from app.model import (
     AuditEvent,
     BackendHealth,
     Experiment,
-    ExperimentPoint,
     Flag,
     HealthStatus,
     Level,
@@ -120,10 +120,9 @@ class Engine:
                                     read_only=self.read_only, done=lambda: self._publish(self.clock.now()))
         self._ticking: dict[str, asyncio.Task[None]] = {}
         self._loaded: set[str] = set()
-        self._series_points = series_points
+        self.charts = ChartBook(bucket=series_every)  # whole-life histories and decision marks
         self._flags: tuple[Flag, ...] = ()
         self._experiments: tuple[Experiment, ...] = ()
-        self._exp_history: dict[str, list[ExperimentPoint]] = {}
         self._subscribers: list[Callable[[RoomState], None]] = []
         self._pass = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -165,6 +164,8 @@ class Engine:
 
     async def start(self) -> None:
         await self.trail.load()
+        for event in self.trail.events:
+            self.charts.add_event(event)
         for factory in self._background:
             self._tasks.append(asyncio.ensure_future(factory()))
         self._tasks.append(asyncio.create_task(self.trail.run()))
@@ -314,6 +315,7 @@ class Engine:
     async def _refresh_series(self, now: float) -> None:
         plotted: dict[str, Wanted] = {key: (ctl.workload, ctl.checks) for key, ctl in self.controllers.items()}
         await self.sampler.refresh_series(now, plotted)
+        self.charts.add_series(self.sampler.series({key: ctl.checks for key, ctl in self.controllers.items()}))
         self._dirty = True
 
     async def _refresh_store(self) -> None:
@@ -321,15 +323,7 @@ class Engine:
             flags, experiments = await self.desk.refresh()
         except BackendError:
             return  # the desk marks its own health
-        now = self.clock.now()
-        out = []
-        for e in experiments:
-            ring = self._exp_history.setdefault(e.id, [])
-            if e.variants and (not ring or ring[-1].variants != e.variants):
-                ring.append(ExperimentPoint(t=now, variants=e.variants))
-                del ring[:-self._series_points]
-            out.append(e.model_copy(update={"history": tuple(ring)}))
-        self._flags, self._experiments = flags, tuple(out)
+        self._flags, self._experiments = flags, self.charts.experiments(self.clock.now(), experiments)
         self._dirty = True
 
     async def refresh_store(self) -> None:
@@ -370,6 +364,7 @@ class Engine:
     def _record(self, event: AuditEvent) -> None:
         """Never waits: the trail delivers to the audit backend, the outbox to the notifier."""
         self.trail.record(event)
+        self.charts.add_event(event)
         self._touch()
         notifier = self.notifier
         if notifier is not None and event.level is Level.ERROR:
@@ -400,6 +395,7 @@ class Engine:
         self._dirty = False
         self._next_publish = now + self.publish_every
         checks_of = {key: ctl.checks for key, ctl in self.controllers.items()}
+        histories, marks = self.charts.published()
         own = [ctl.rollout(self.leases.holder(k)) for k, ctl in self.controllers.items() if k not in self._claimed]
         self.state = RoomState(
             t=now, seq=self._seq, **self._base,
@@ -408,7 +404,7 @@ class Engine:
             events=tuple(self.trail.events), health=self._healths(now), jobs=self.jobs.snapshot(),
             invalid_flags=sum(1 for f in self._flags if f.error),
             invalid_experiments=sum(1 for e in self._experiments if e.error),
-            audit_queued=self.trail.queued,
+            audit_queued=self.trail.queued, histories=histories, marks=marks,
         )
         for cb in list(self._subscribers):
             cb(self.state)
