@@ -136,7 +136,7 @@ def _binding_ids() -> set[str]:
     return ids
 
 
-def _run_app(app: Any) -> int:
+def run_app(app: Any) -> int:
     """Run the Textual app; an exception inside it ends in one sentence, a saved traceback and exit 70."""
     import io
 
@@ -229,11 +229,9 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             print(json.dumps(result))
         else:
-            for e in result["timeline"]:
-                print(f"{e['t']:>8.1f}s  {clean(e['target']):<28} {clean(e['action']):<14} {e['weights'] or '':<7} "
-                      f"{clean(e['reason'])}")
-            for key, t in result["targets"].items():
-                print(f"{clean(key)}: {clean(t['phase'])}")
+            from app.headless import timeline_text
+
+            print("\n".join(timeline_text(result)))
         return 0
     from app.factory import make_app
     from app.wiring import WiringError
@@ -245,7 +243,7 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     except OSError as err:
         raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
                          f"{err.strerror or err}; pick another --metrics-port.") from None
-    return _run_app(app)
+    return run_app(app)
 
 
 def _prometheus(args: argparse.Namespace, config: Config) -> PrometheusConfig | None:

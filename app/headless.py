@@ -8,6 +8,7 @@ from typing import Any
 from app.clock import EPOCH, VirtualClock
 from app.factory import Demo, RoomOptions, make_demo
 from app.model import Phase
+from app.sanitize import clean
 
 #: How often the headless run looks whether everything has settled (clock seconds).
 CHECK_EVERY = 5.0
@@ -23,7 +24,8 @@ def settled(demo: Demo) -> bool:
     return idle and acted and not pending and not guarding
 
 
-async def run_headless(options: RoomOptions, until_settled: bool = True, duration: float | None = None) -> dict[str, Any]:
+async def run_headless(options: RoomOptions, until_settled: bool = True,
+                       duration: float | None = None) -> dict[str, Any]:
     clock = VirtualClock()
     options.virtual = True
     demo = make_demo(options, clock)
@@ -64,3 +66,16 @@ def report(demo: Demo, clock: VirtualClock) -> dict[str, Any]:
 
 def run(options: RoomOptions, until_settled: bool, duration: float | None) -> dict[str, Any]:
     return asyncio.run(run_headless(options, until_settled, duration))
+
+
+def timeline_text(result: dict[str, Any]) -> list[str]:
+    """The report as aligned text columns: each as wide as its longest value, so no name pushes the rest."""
+    timeline = result["timeline"]
+    target_w = max((len(e["target"]) for e in timeline), default=6)
+    action_w = max((len(e["action"]) for e in timeline), default=6)
+    weights_w = max((len(e["weights"] or "") for e in timeline), default=0)
+    lines = [f"{e['t']:>8.1f}s  {clean(e['target']):<{target_w}}  {clean(e['action']):<{action_w}}  "
+             f"{e['weights'] or '':<{weights_w}}  {clean(e['reason'])}".rstrip() for e in timeline]
+    key_w = max((len(k) for k in result["targets"]), default=0)
+    lines += [f"{clean(key + ':'):<{key_w + 1}} {t['phase']}" for key, t in result["targets"].items()]
+    return lines

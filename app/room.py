@@ -7,6 +7,8 @@ main screen. Read-only engines get the screen without write keys.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -15,6 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 import themes
+from app.clock import VirtualClock
 from app.model import RoomState
 from app.sanitize import clean
 from app.screens.binding_list import room_bindings
@@ -22,9 +25,16 @@ from app.screens.commands import RoomCommands
 from app.screens.control import ControlScreen
 from app.screens.help import HelpScreen
 from app.screens.main import MainScreen
+from app.screens.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from app.control.engine import Engine
+
+
+def default_wall_clock(engine: Any) -> Callable[[], float]:
+    """Real time, except on a virtual clock (tests, headless runs): there nothing moves unless told to."""
+    clock = getattr(engine, "clock", None)
+    return clock.now if isinstance(clock, VirtualClock) else time.time
 
 
 class StateUpdated(Message):
@@ -48,9 +58,11 @@ class ShiftroomApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, engine: "Engine | Any", *, theme: str = themes.DEFAULT, title_context: str | None = None) -> None:
+    def __init__(self, engine: Engine | Any, *, theme: str = themes.DEFAULT, title_context: str | None = None,
+                 wall_clock: Callable[[], float] | None = None) -> None:
         themes.check(theme)
         super().__init__()
+        self.wall_clock = wall_clock or default_wall_clock(engine)  # the header's real time; tests freeze it
         for one in themes.THEMES.values():
             self.register_theme(one)
         self.theme = theme
@@ -90,6 +102,9 @@ class ShiftroomApp(App[None]):
         self.state = message.state
         if self.main_screen is not None:
             self.main_screen.show_state(message.state)
+        for screen in self.screen_stack:  # dialogs above it keep living too (a confirmation's live preview)
+            if screen is not self.main_screen:
+                screen.post_message(Snapshot(message.state))
 
     async def on_unmount(self) -> None:
         try:

@@ -11,7 +11,7 @@ from app.screens.confirm import ConfirmScreen
 from app.screens.control import ACTION_BINDINGS, ControlScreen
 from app.screens.help import HelpScreen
 from app.screens.main import MainScreen
-from tests.ui_states import STATE, StaticEngine, replace_rollout
+from tests.ui_states import STATE, WALL, StaticEngine, replace_rollout
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
 from widgets.flags_list import FlagsList
@@ -24,7 +24,7 @@ ALL_KEYS = [r.key for r in STATE.rollouts]
 
 def make(read_only: bool = False, **kw: object) -> tuple[ShiftroomApp, StaticEngine]:
     engine = StaticEngine(state=STATE, read_only=read_only)
-    app = ShiftroomApp(engine, **kw)  # type: ignore[arg-type]
+    app = ShiftroomApp(engine, wall_clock=lambda: WALL, **kw)  # type: ignore[arg-type]
     app.animation_level = "none"
     return app, engine
 
@@ -211,14 +211,17 @@ async def test_a_burst_of_snapshots_costs_one_render() -> None:
         assert app.query_one(RolloutsTable).get_cell("shop/checkout", "phase").plain == "Promoting"
 
 
-async def test_header_clock_comes_from_the_state() -> None:
+async def test_header_clock_shows_real_time_and_labels_the_simulated_time() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
         header = app.query_one(RoomHeader)
-        assert header.clock_text == "09:41:07 UTC"
+        assert header.clock_text == "sim 09:41:07 │ 12:00:00 UTC"  # the simulator's own time, then the wall clock
         engine.publish(STATE.model_copy(update={"t": STATE.t + 3600 + 2}))
         await pilot.pause()
-        assert header.clock_text == "10:41:09 UTC"
+        assert header.clock_text == "sim 10:41:09 │ 12:00:00 UTC"
+        engine.publish(STATE.model_copy(update={"t": WALL, "context": "prod-eu", "seq": 77}))
+        await pilot.pause()
+        assert header.clock_text == "12:00:00 UTC"  # a real cluster: one clock, the real one
 
 
 async def test_non_destructive_action_acts_and_toasts() -> None:
@@ -248,11 +251,10 @@ async def test_destructive_production_action_needs_the_typed_name() -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ConfirmScreen)
-        assert app.focused is screen.query_one("#cancel", Button)  # the safe button first
+        assert app.focused is screen.query_one("#confirm-name", Input)  # typing goes into the name
         confirm = screen.query_one("#confirm", Button)
         assert confirm.disabled
         assert "traffic 70/30 → 100/0 (all to stable)" in str(screen.query_one("#confirm-lines").render())
-        screen.query_one("#confirm-name", Input).focus()
         await pilot.press(*"checkou")
         assert confirm.disabled
         await pilot.press("t")
@@ -308,9 +310,10 @@ async def test_narrow_terminal_uses_compact_columns() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.query_one(RolloutsTable)
-        assert [c.key for c in table.column_specs] == ["target", "phase", "control", "traffic", "step", "failed"]
+        assert [c.key for c in table.column_specs] == ["target", "strategy", "phase", "control", "traffic", "step",
+                                                        "failed", "images"]
         assert table.shown_keys == ALL_KEYS
-        assert sum(c.width + 2 for c in table.column_specs) <= 80
+        assert sum(c.width + 2 for c in table.column_specs) <= 79  # and a scrollbar
 
 
 async def test_invalid_flag_error_is_shown_in_full_even_at_80_columns() -> None:
@@ -322,7 +325,7 @@ async def test_invalid_flag_error_is_shown_in_full_even_at_80_columns() -> None:
         assert "invalid: not valid flag JSON: Expecting ',' delimiter: line 1 column 31" in text
 
 
-async def test_snapshots_wait_while_a_modal_is_open() -> None:
+async def test_the_room_keeps_living_under_a_modal() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
         screen = app.screen
@@ -331,12 +334,13 @@ async def test_snapshots_wait_while_a_modal_is_open() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         before = screen.renders
-        engine.publish(replace_rollout(STATE, "shop/checkout", step=4))
+        engine.publish(replace_rollout(STATE, "shop/checkout", step=4).model_copy(update={"t": STATE.t + 60}))
         await pilot.pause()
-        assert screen.renders == before  # covered by the help screen: not drawn
+        assert screen.renders == before + 1  # drawn under the help screen: nothing jumps when it closes
+        assert app.query_one(RolloutsTable).get_cell("shop/checkout", "step").plain == "4/5"
+        assert app.query_one(RoomHeader).clock_text.startswith("sim 09:42:07")
         await pilot.press("escape")
         await pilot.pause()
-        assert screen.renders == before + 1
         assert app.query_one(RolloutsTable).get_cell("shop/checkout", "step").plain == "4/5"
 
 
@@ -354,8 +358,14 @@ async def test_lock_badge_only_when_the_mode_badge_does_not_say_read_only() -> N
 async def test_an_action_that_does_not_apply_says_why_and_does_nothing() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("j", "s")  # web/frontend has Succeeded
+        await pilot.press("j", "j", "j", "j", "s")  # ml/recommendations is idle (Initialized)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert engine.acted == [] and not isinstance(app.screen, ConfirmScreen)
-        assert any("frontend is Succeeded: nothing to step" in str(n.message) for n in app._notifications)
+        assert any("recommendations is Initialized: nothing to step" in str(n.message) for n in app._notifications)
+        await pilot.press("k", "k", "k", "s")  # web/frontend is a blue-green pair: no step (and none in the footer)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert engine.acted == []
+        assert any("step does not apply to web/frontend: it is a blue-green pair" in str(n.message)
+                   for n in app._notifications)

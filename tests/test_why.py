@@ -101,6 +101,7 @@ async def test_after_an_abort_the_why_pane_names_who_rolled_back() -> None:
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"microservices-canary")  # the seed's targets are production: the name is typed
         await pilot.click("#confirm")
         await app.workers.wait_for_complete()
         await clock.run_for(2)
@@ -154,8 +155,9 @@ async def test_narrow_terminal_packs_the_status_into_two_lines() -> None:
 
 
 def test_status_texts() -> None:
-    r = Rollout(name="api", phase=Phase.PROGRESSING, failed_checks=4, threshold=5, history=(True, False), next_tick=112.0,
-                earliest_rollback=112.0, desired=Weights.of_canary(20), actual=Weights.of_canary(20), driver="x#1")
+    r = Rollout(name="api", phase=Phase.PROGRESSING, failed_checks=4, threshold=5, history=(True, False),
+                next_tick=112.0, earliest_rollback=112.0,
+                desired=Weights.of_canary(20), actual=Weights.of_canary(20), driver="x#1")
     text = status_content(r, 100.0, "x#1").plain
     assert text.splitlines() == [
         "failed checks 4/5  ●✕", "next check in 12s", "earliest automatic rollback in 12s",
@@ -170,6 +172,8 @@ def test_status_texts() -> None:
 def test_metric_row_without_a_number_says_why() -> None:
     row = MetricRow("error-rate", Check(name="error-rate", value=None, passed=False, status="error",
                                         error="metrics backend down: connection refused", range="≤ 1"))
-    assert (row.value_text, row.verdict, row.error) == ("no data", "NO DATA", "metrics backend down: connection refused")
-    hook = MetricRow("webhook load", Check(name="webhook load", value=None, passed=False, error="HTTP 500", range="2xx"))
+    assert (row.value_text, row.verdict, row.error) == \
+        ("no data", "NO DATA", "metrics backend down: connection refused")
+    hook = MetricRow("webhook load", Check(name="webhook load", value=None, passed=False, error="HTTP 500",
+                                           range="2xx"))
     assert (hook.value_text, hook.verdict, hook.error) == ("failed", "FAILED", "HTTP 500")

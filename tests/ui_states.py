@@ -31,6 +31,7 @@ from app.model import (
 )
 
 T0 = EPOCH + 9 * 3600 + 41 * 60 + 7  # 09:41:07 UTC, fixed
+WALL = EPOCH + 12 * 3600  # the wall clock the tests freeze (12:00:00 UTC): the header's real time
 ROOM = "oncall@room#7c9f"  # the StaticEngine's identity: rollouts it drives show "driven by this room"
 OTHER_ROOM = "alice@bastion#311"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -33,7 +34,7 @@ def title_content(rollout: Rollout | None) -> Content:
         return Content.styled("no rollout selected", "$text-muted")
     first: list[tuple[str, str] | str] = [(clean(rollout.key), "bold")]
     if rollout.production:
-        first += ["  ", ("◆ production", "bold $error")]
+        first += ["  ", ("! production", "bold $error")]
     second: list[tuple[str, str] | str] = [
         ("blue-green" if rollout.strategy is Strategy.BLUE_GREEN else "canary", "$text-muted"),
         " · ",
@@ -52,10 +53,11 @@ def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
     if rollout.strategy is Strategy.BLUE_GREEN and rollout.active_color:
         old_label, new_label = f"{rollout.active_color:<6}", f"{idle_color(rollout.active_color) or 'idle':<6}"
     lines = [
-        Content.assemble((old_label, "$text-muted"), image_tail(rollout.stable_image, width) if rollout.stable_image else "–"),
+        Content.assemble((old_label, "$text-muted"),
+                         clean(image_tail(rollout.stable_image, width)) if rollout.stable_image else "–"),
         Content.assemble(
             (new_label, "$text-muted"),
-            (image_tail(rollout.canary_image, width) if rollout.canary_image else "–", "$canary-color"),
+            (clean(image_tail(rollout.canary_image, width)) if rollout.canary_image else "–", "$canary-color"),
         ),
     ]
     progress: list[tuple[str, str] | str] = []

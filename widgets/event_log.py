@@ -1,22 +1,38 @@
-"""The audit log: newest at the bottom, one line per event, coloured by level."""
+"""The audit log: newest at the bottom, one line per event, coloured by level.
+
+It follows new events while its view is at the bottom; once the user scrolls up
+it stays where it is and its title counts what arrived since ("3 new ↓").
+Scrolling back to the end (End, or down) follows again. Each line says what
+changed, before → after, when the event carries it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
+from app.audit import describe_changes
 from app.model import AuditEvent, Level
 from app.sanitize import clean
 from widgets.formatting import hhmmss
 from widgets.palette import Palette
 
 MAX_LINES = 500
+#: Events whose line ends with `field before → after`: flag edits, kills, restores, experiment status.
+STORE_ACTIONS = ("flag", "experiment")
+
+
+def changes_text(event: AuditEvent) -> str:
+    """`enabled true → false, percentage 35 → 0`: only the fields that differ (app.audit's phrase)."""
+    return clean(describe_changes(event.before, event.after)) if (event.before or event.after) else ""
 
 
 def event_text(event: AuditEvent, p: Palette) -> Text:
-    """`HH:MM:SS actor target action — reason`."""
+    """`HH:MM:SS actor target action — reason · field before → after`."""
     colour = p.level(event.level)
     text = Text.assemble(
         (hhmmss(event.t), p.muted),
@@ -30,19 +46,29 @@ def event_text(event: AuditEvent, p: Palette) -> Text:
     if event.reason:
         text.append(" — ", style=p.muted)
         text.append(clean(event.reason), style=colour)
+    diff = changes_text(event) if event.action.startswith(STORE_ACTIONS) else ""  # rollout reasons say it already
+    if diff:
+        text.append(" · ", style=p.muted)
+        text.append(diff, style=p.info)
     return text
 
 
 class EventLog(RichLog):
-    """Appends only the events it has not shown yet."""
+    """Appends only the events it has not shown yet; follows them unless scrolled up."""
 
     DEFAULT_CSS = """
-    EventLog { height: 1fr; overflow-y: auto; }
+    EventLog { height: 1fr; overflow-y: auto; scrollbar-gutter: stable; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True, **kwargs)
+    def __init__(self, title: str = "events", **kwargs: Any) -> None:
+        # min_width: RichLog renders at least this wide, which would cut wrapped lines under the scrollbar.
+        super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=False, min_width=10, **kwargs)
         self._shown: list[AuditEvent] = []
+        self.title = title
+        self.following = True
+        self.unseen = 0
+        self._width = 0
+        self.border_title = title
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rewrite(self._shown))
@@ -53,10 +79,15 @@ class EventLog(RichLog):
         if new is None:
             self._rewrite(events)
             return
+        if not new:
+            return
         p = Palette.of(self)
         for event in new:
-            self.write(event_text(event, p))
+            self.write(event_text(event, p), scroll_end=self.following)
         self._shown = (self._shown + new)[-MAX_LINES:]
+        if not self.following:
+            self.unseen += len(new)
+            self._show_title()
 
     def _new_since_last(self, events: list[AuditEvent]) -> list[AuditEvent] | None:
         """Events after the last one shown, or None when the history no longer lines up."""
@@ -69,11 +100,40 @@ class EventLog(RichLog):
         return None
 
     def _rewrite(self, events: list[AuditEvent]) -> None:
+        following = self.following
         self.clear()
         p = Palette.of(self)
         for event in events:
-            self.write(event_text(event, p))
+            self.write(event_text(event, p), scroll_end=following)
         self._shown = events[-MAX_LINES:]
+        self.following = following
+
+    def on_resize(self, event: Resize) -> None:
+        """Wrapped lines were cut for the old width: lay them out again for the new one."""
+        if event.size.width != self._width:
+            self._width = event.size.width
+            if self._shown:
+                self._rewrite(self._shown)
+
+    # ------------------------------------------------------------ following
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        at_end = new_value >= self.max_scroll_y
+        if at_end:
+            if not self.following or self.unseen:
+                self.following = True
+                self.unseen = 0
+                self._show_title()
+        elif new_value < old_value and self.lines:
+            self.following = False  # the user went up to read: stay there
+
+    def _show_title(self) -> None:
+        self.border_title = f"{self.title}  {self.unseen} new ↓ (End)" if self.unseen else self.title
+
+    def action_scroll_end(self) -> None:
+        self.following = True
+        super().action_scroll_end()
 
     @property
     def shown(self) -> list[AuditEvent]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 
 from app.model import Experiment, VariantStats
 from app.sanitize import clean
 from widgets.formatting import truncate
-from widgets.keyed_table import Column, KeyedTable, Row
+from widgets.keyed_table import Column, KeyedTable, Row, pick
 from widgets.palette import Palette
 
 EXPERIMENT_COLUMNS = (
@@ -22,6 +23,15 @@ EXPERIMENT_COLUMNS = (
     Column("rate", "rate", 7),
     Column("note", "note", 30),
 )
+COMPACT_EXPERIMENT_COLUMNS = (
+    Column("experiment", "experiment", 16),
+    Column("status", "status", 8),
+    Column("variant", "variant", 12),
+    Column("split", "split", 5),
+    Column("users", "users", 7),
+    Column("converted", "conv", 6),
+    Column("rate", "rate", 6),
+)  # the note is the detail pane's: "Not enough data ..."
 
 
 def rate_text(variant: VariantStats) -> str:
@@ -34,12 +44,17 @@ def status_style(status: str, p: Palette) -> str:
             "paused": p.warn}.get(status, p.muted)
 
 
-def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
-    status = Text(clean(experiment.status), style=status_style(experiment.status, p))
-    name = truncate(experiment.id, 22)
+def experiment_rows(experiment: Experiment, p: Palette,
+                    columns: tuple[Column, ...] = EXPERIMENT_COLUMNS) -> list[Row]:
+    width = {c.key: c.width for c in columns} | {"note": 30}
+    status = Text(truncate(clean(experiment.status), width["status"]), style=status_style(experiment.status, p))
+    name = truncate(clean(experiment.id), width["experiment"])
     if experiment.error or not experiment.variants:
-        note = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
-        return [(experiment.id, (Text(name, style="bold"), status, Text("–"), Text("–"), Text("–"), Text("–"), Text("–"), note))]
+        why = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
+        dash = Text("–")
+        return [(experiment.id, pick({"experiment": Text(name, style="bold"), "status": status, "variant": dash,
+                                      "split": dash, "users": dash, "converted": dash, "rate": dash, "note": why},
+                                     columns))]
     best = max((v.rate or 0.0) for v in experiment.variants)
     rows: list[Row] = []
     for index, variant in enumerate(experiment.variants):
@@ -52,17 +67,17 @@ def experiment_rows(experiment: Experiment, p: Palette) -> list[Row]:
         rows.append(
             (
                 f"{experiment.id}/{variant.name}",
-                (
+                pick({
                     # The id on every row keeps filtering and sorting per row meaningful.
-                    Text(name, style="bold" if first else p.muted),
-                    status if first else Text(""),
-                    Text(truncate(variant.name, 14)),
-                    Text(f"{variant.weight:g}%"),
-                    Text(f"{variant.users:,}"),
-                    Text(f"{variant.converters:,}"),
-                    Text(rate_text(variant), style=f"bold {p.ok}" if leading else ""),
-                    Text(note, style=p.muted),
-                ),
+                    "experiment": Text(name, style="bold" if first else p.muted),
+                    "status": status if first else Text(""),
+                    "variant": Text(truncate(clean(variant.name), width["variant"])),
+                    "split": Text(f"{variant.weight:g}%"),
+                    "users": Text(f"{variant.users:,}"),
+                    "converted": Text(f"{variant.converters:,}"),
+                    "rate": Text(rate_text(variant), style=f"bold {p.ok}" if leading else ""),
+                    "note": Text(note, style=p.muted),
+                }, columns),
             )
         )
     return rows
@@ -72,9 +87,12 @@ class ExperimentsList(KeyedTable):
     """Every experiment's variants, keyed `experiment/variant`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(EXPERIMENT_COLUMNS, **kwargs)
+        super().__init__(EXPERIMENT_COLUMNS, COMPACT_EXPERIMENT_COLUMNS, **kwargs)
         self._experiments: tuple[Experiment, ...] = ()
         self._experiment_of: dict[str, str] = {}  # row key -> experiment id
+
+    def refill(self) -> None:
+        self.show(self._experiments)
 
     @property
     def selected_experiment(self) -> str | None:
@@ -90,7 +108,7 @@ class ExperimentsList(KeyedTable):
         rows: list[Row] = []
         self._experiment_of = {}
         for experiment in self._experiments:
-            mine = experiment_rows(experiment, p)
+            mine = experiment_rows(experiment, p, self.column_specs)
             self._experiment_of.update((key, experiment.id) for key, _ in mine)
             rows.extend(mine)
         self.sync(rows)

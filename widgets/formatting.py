@@ -62,8 +62,11 @@ def idle_color(active: str) -> str:
     return {"blue": "green", "green": "blue"}.get(active, "")
 
 
-def strategy_short(strategy: Strategy) -> str:
-    return "b/g" if strategy is Strategy.BLUE_GREEN else "canary"
+def strategy_short(strategy: Strategy, width: int = 6) -> str:
+    """`canary` / `b/g`; in three cells `can` / `b/g`."""
+    if strategy is Strategy.BLUE_GREEN:
+        return "b/g"
+    return "canary" if width >= 6 else "can"
 
 
 def fraction(k: int, n: int) -> str:

@@ -1,8 +1,17 @@
-"""The top line: context, namespace, mode badge, lock, backend health, clock."""
+"""The top line: context, namespace, mode badge, lock, scenario, backend health, clock.
+
+The clock is the real time (from the App's `wall_clock`, which tests freeze);
+when the room runs on the simulator its own clock runs faster than real time,
+so that time is shown too, labelled `sim`. At 80 columns (`compact`) every
+backend keeps its whole name, the scenario stays, and the simulator's context
+word goes (the DEMO badge says it).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -11,16 +20,28 @@ from textual.widgets import Static
 
 from app.model import BackendHealth, HealthStatus, Mode, RoomState
 from app.sanitize import clean
-from widgets.formatting import hhmmss
+from widgets.formatting import hhmmss, truncate
+
+COMPACT_SCENARIO = 12  # cells the scenario's name gets at 80 columns
+
+
+def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = False) -> str:
+    """`09:41:07 UTC`, or with the simulator's own time: `sim 09:52:31 │ 09:41:07 UTC`."""
+    if compact:  # 80 columns: minutes are enough for both
+        real = f"{hhmmss(wall)[:5]} UTC"
+        return f"sim {hhmmss(state_t)[:5]} · {real}" if simulated else real
+    real = f"{hhmmss(wall)} UTC"
+    return f"sim {hhmmss(state_t)} │ {real}" if simulated else real
 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
+HEALTH_COLOUR = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}
 HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStatus.DOWN: "-down"}
 
 
 def health_tooltip(health: BackendHealth) -> str:
     kind = f" ({health.kind})" if health.kind else ""
-    reason = f": {clean(health.reason)}" if health.reason else ""
-    return f"{clean(health.name)}{kind} {health.status.value}{reason}"
+    reason = f": {health.reason}" if health.reason else ""
+    return clean(f"{health.name}{kind} {health.status.value}{reason}")
 
 
 class HealthDot(Static):
@@ -30,19 +51,22 @@ class HealthDot(Static):
     HealthDot { width: auto; margin-left: 1; }
     """
 
-    def __init__(self, health: BackendHealth, **kwargs: Any) -> None:
+    def __init__(self, health: BackendHealth, *, compact: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.health: BackendHealth | None = None
+        self.compact = compact
         self.show(health)
 
-    def show(self, health: BackendHealth) -> None:
-        if health == self.health:
+    def show(self, health: BackendHealth, compact: bool | None = None) -> None:
+        compact = self.compact if compact is None else compact
+        if health == self.health and compact == self.compact:
             return
-        self.health = health
-        colour = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}[health.status]
+        self.health, self.compact = health, compact
+        colour = HEALTH_COLOUR[health.status]
         # The word is there for colour-blind eyes and monochrome terminals; the dot for a glance.
         word = "" if health.status is HealthStatus.UP else f" {health.status.value}"
-        self.update(Content.assemble(("●", colour), f" {health.name}", (word, f"bold {colour}")))
+        gap = "" if compact else " "
+        self.update(Content.assemble(("●", colour), f"{gap}{clean(health.name)}", (word, f"bold {colour}")))
         self.tooltip = health_tooltip(health)
         for status, cls in HEALTH_CLASS.items():
             self.set_class(status is health.status, cls)
@@ -60,6 +84,10 @@ class RoomHeader(Horizontal):
     RoomHeader > .scenario { width: auto; padding: 0 1; }
     RoomHeader > .health { width: 1fr; height: 1; }
     RoomHeader > .clock { width: auto; padding: 0 1; text-style: bold; }
+    RoomHeader.-compact > .context, RoomHeader.-compact > .scenario { padding: 0 0 0 1; }
+    RoomHeader.-compact.-simulated > .context { display: none; }
+    RoomHeader.-compact > .health > HealthDot { margin-left: 1; }
+    RoomHeader.-compact > .clock { padding: 0 0 0 1; }
     """
 
     def __init__(self, *, read_only: bool = False, title_context: str | None = None, **kwargs: Any) -> None:
@@ -68,6 +96,7 @@ class RoomHeader(Horizontal):
         self.title_context = title_context
         self.state: RoomState | None = None
         self.clock_text = "--:--:-- UTC"
+        self.compact = False
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="context", markup=False)
@@ -87,8 +116,8 @@ class RoomHeader(Horizontal):
         before = self.state
         self.state = state
         if before is None or (before.context, before.namespace) != (state.context, state.namespace):
-            context = self.title_context or state.context
-            self.query_one(".context", Static).update(f"⎈ {clean(context)} │ ns {clean(state.namespace)}")
+            context = clean(self.title_context or state.context)
+            self.query_one(".context", Static).update(f"⎈ {context} │ ns {clean(state.namespace)}")
         if before is None or before.mode is not state.mode:
             # The lock badge only adds something when the mode badge does not already say it.
             self.set_class(self.read_only and state.mode is not Mode.READ_ONLY, "-locked")
@@ -97,19 +126,53 @@ class RoomHeader(Horizontal):
             for value, cls in MODE_CLASS.items():
                 mode.set_class(value is state.mode, cls)
         if before is None or before.scenario != state.scenario:
-            self.query_one(".scenario", Static).update(f"scenario {clean(state.scenario)}" if state.scenario else "")
+            self._show_scenario()
         if before is None or before.health != state.health:
             self._show_health(state.health)
-        if before is None or int(before.t) != int(state.t):
-            self.clock_text = f"{hhmmss(state.t)} UTC"
-            self.query_one(".clock", Static).update(self.clock_text)
+        self._show_clock()
+
+    @property
+    def simulated(self) -> bool:
+        """The simulator's clock is its own (the demo runs it faster than real time)."""
+        return self.state is not None and self.state.context == "sim"
+
+    def _show_scenario(self) -> None:
+        scenario = clean(self.state.scenario) if self.state else ""
+        # 80 columns: the scenario gives way before a backend's name does (the tooltip has it whole).
+        label = truncate(scenario, COMPACT_SCENARIO) if self.compact else f"scenario {scenario}"
+        label = label if scenario else ""
+        self.query_one(".scenario", Static).tooltip = f"scenario {scenario}" if scenario else None
+        self.query_one(".scenario", Static).update(label)
+
+    def _show_clock(self) -> None:
+        if self.state is None:
+            return
+        wall: Callable[[], float] = getattr(self.app, "wall_clock", time.time)
+        self.set_class(self.simulated, "-simulated")
+        text = clock_text(self.state.t, wall(), simulated=self.simulated, compact=self.compact)
+        if text != self.clock_text:
+            self.clock_text = text
+            self.query_one(".clock", Static).update(text)
+
+    def set_compact(self, compact: bool) -> None:
+        """80 columns: tighter spacing, whole names, the real clock without seconds."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.set_class(compact, "-compact")
+        if self.state is not None and self.is_mounted:
+            self._show_scenario()
+            for dot in self.query(HealthDot):
+                if dot.health is not None:
+                    dot.show(dot.health, compact)
+            self._show_clock()
 
     def _show_health(self, health: Sequence[BackendHealth]) -> None:
         box = self.query_one(".health", Horizontal)
         dots = list(box.query_children(HealthDot))
         if [d.health.name for d in dots if d.health] == [h.name for h in health]:
-            for dot, one in zip(dots, health):
+            for dot, one in zip(dots, health, strict=True):
                 dot.show(one)
             return
         box.remove_children()
-        box.mount_all(HealthDot(h) for h in health)
+        box.mount_all(HealthDot(h, compact=self.compact) for h in health)

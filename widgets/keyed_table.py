@@ -8,10 +8,12 @@ filter is applied here, on the text of the whole row.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from widgets.row_filter import NO_FILTER, RowFilter
@@ -31,22 +33,32 @@ def cell_signature(cell: Any) -> Hashable:
     """What decides whether a cell changed: Text equality ignores the base style."""
     if isinstance(cell, Text):
         return (cell.plain, str(cell.style), tuple((s.start, s.end, str(s.style)) for s in cell.spans))
-    return cell
+    return str(cell)
+
+
+def pick(cells: dict[str, Any], columns: Sequence[Column]) -> tuple[Any, ...]:
+    """The cells of one row for the columns shown, from every cell the row has."""
+    return tuple(cells.get(c.key, Text("")) for c in columns)
 
 
 def row_text(cells: tuple[Any, ...]) -> str:
     return " ".join(c.plain if isinstance(c, Text) else str(c) for c in cells)
 
 
-class KeyedTable(DataTable):
+class KeyedTable(DataTable[Any]):
     """DataTable with `sync(rows)`; subclasses build the rows from model objects."""
 
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; }
     """
 
-    def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
+    compact: reactive[bool] = reactive(False)
+
+    def __init__(self, columns: Sequence[Column], compact_columns: Sequence[Column] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(cursor_type="row", cell_padding=1, **kwargs)
+        self._wide: tuple[Column, ...] = tuple(columns)
+        self._narrow: tuple[Column, ...] = tuple(compact_columns or columns)
         self._columns: tuple[Column, ...] = tuple(columns)
         self._shown: dict[str, tuple[Hashable, ...]] = {}
         self._all_rows: list[Row] = []
@@ -62,6 +74,20 @@ class KeyedTable(DataTable):
     @property
     def column_specs(self) -> tuple[Column, ...]:
         return self._columns
+
+    def watch_compact(self, compact: bool) -> None:
+        if self.is_mounted:
+            columns = self._narrow if compact else self._wide
+            if columns != self._columns:
+                selected = self.selected_key
+                self._all_rows = []  # the cells were made for the other columns
+                self.set_columns(columns)
+                self.refill()
+                if selected is not None:
+                    self.select_key(selected)
+
+    def refill(self) -> None:
+        """Show the last model objects again (after a column switch); subclasses that cache them override."""
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         """Switch to another column set (wide/compact): the one time rows are rebuilt."""
@@ -116,7 +142,7 @@ class KeyedTable(DataTable):
                 if old is None:
                     self.add_row(*cells, key=key)
                 elif old != signature:
-                    for column_key, new, before, cell in zip(column_keys, signature, old, cells):
+                    for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False):
                         if new != before:
                             self.update_cell(key, column_key, cell)
                 self._shown[key] = signature

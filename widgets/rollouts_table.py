@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
-from textual.reactive import reactive
 
-from app.model import Rollout, Strategy
+from app.model import Phase, Rollout, Strategy
+from app.sanitize import clean
 from widgets.formatting import (
+    CANARY_CELL,
+    STABLE_CELL,
     fraction,
     idle_color,
-    moving,
     image_cell,
+    moving,
     split_cells,
     strategy_short,
     target_label,
     weights_text,
-    STABLE_CELL,
-    CANARY_CELL,
 )
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.palette import Palette
@@ -26,29 +27,34 @@ from widgets.palette import Palette
 TRAFFIC_BAR = 10
 
 WIDE_COLUMNS = (
-    Column("target", "target", 20),
+    Column("target", "target", 21),
     Column("strategy", "kind", 6),
     Column("phase", "phase", 11),
-    Column("control", "ctl", 6),
+    Column("control", "ctl/by", 7),
     Column("traffic", "traffic", 17),
     Column("step", "step", 5),
     Column("failed", "fail", 5),
-    Column("stable", "stable", 10),
+    Column("stable", "stable", 8),
     Column("canary", "canary", 9),
 )
 
-# 80 columns: images and the strategy live in the detail pane instead.
+# 80 columns: every column stays, abbreviated; the bar is drawn large in the detail pane.
 COMPACT_COLUMNS = (
-    Column("target", "target", 20),
+    Column("target", "target", 15),
+    Column("strategy", "kind", 4),
     Column("phase", "phase", 11),
-    Column("control", "ctl", 6),
-    Column("traffic", "traffic", 17),
-    Column("step", "step", 5),
-    Column("failed", "fail", 5),
+    Column("control", "ctl/by", 7),
+    Column("traffic", "traffic", 7),
+    Column("step", "step", 4),
+    Column("failed", "fail", 4),
+    Column("images", "stable→new", 11),
 )
 
 
 def control_text(rollout: Rollout, p: Palette) -> Text:
+    """Who drives it and how: `auto`/`manual`/`paused` for this room's controller, else `flagger`/`argo`."""
+    if rollout.driven_by and rollout.driven_by != "shiftroom":
+        return Text(clean(rollout.driven_by) + (" ‖" if rollout.paused else ""), style=f"italic {p.info}")
     if rollout.paused:
         return Text("paused", style=f"bold {p.warn}")
     return Text("auto" if rollout.auto else "manual", style=p.text if rollout.auto else p.primary)
@@ -76,7 +82,7 @@ def traffic_text(rollout: Rollout, p: Palette, width: int = TRAFFIC_BAR) -> Text
     text = Text.assemble(
         (STABLE_CELL * stable, p.text),  # not the cursor colour: stays visible on the selected row
         (CANARY_CELL * canary, p.canary),
-        " ",
+        " " if width else "",
         (weights_text(rollout.actual), p.warn if moving(rollout) else p.text),
     )
     if moving(rollout):
@@ -96,10 +102,31 @@ def failed_text(rollout: Rollout, p: Palette) -> Text:
     return Text(fraction(rollout.failed_checks, rollout.threshold), style=style)
 
 
+PRODUCTION_MARK = "!"  # one cell in every terminal (East-Asian-ambiguous glyphs are two in some)
+
+
 def target_text(rollout: Rollout, p: Palette, width: int, namespace: bool = True) -> Text:
     if rollout.production:
-        return Text.assemble(("◆ ", p.bad), (target_label(rollout.key, width - 2, namespace=namespace), "bold"))
-    return Text(target_label(rollout.key, width, namespace=namespace))
+        label = target_label(rollout.key, width - 2, namespace=namespace)
+        return Text.assemble((f"{PRODUCTION_MARK} ", f"bold {p.bad}"), (clean(label), "bold"))
+    return Text(clean(target_label(rollout.key, width, namespace=namespace)))
+
+
+def new_image(rollout: Rollout) -> str:
+    """The image being rolled out: a blue-green pair's idle colour only while it is being released."""
+    if rollout.strategy is Strategy.BLUE_GREEN and rollout.phase is not Phase.PROGRESSING:
+        return ""
+    return rollout.canary_image
+
+
+def images_text(rollout: Rollout, p: Palette, width: int) -> Text:
+    """`1.4.2→1.5.0` (compact): the stable tag, and the new one while a release runs."""
+    new = new_image(rollout)
+    if not new or new == rollout.stable_image:
+        return Text(clean(image_cell(rollout.stable_image, new, width)))
+    half = (width - 1) // 2
+    return Text.assemble((clean(image_cell(rollout.stable_image, new, width - 1 - half)), p.text), "→",
+                         (clean(image_cell(new, rollout.stable_image, half)), p.canary))
 
 
 def rollout_cells(
@@ -108,17 +135,18 @@ def rollout_cells(
     widths = {c.key: c.width for c in columns}
     makers = {
         "target": lambda: target_text(rollout, p, widths["target"], namespace),
-        "strategy": lambda: Text(strategy_short(rollout.strategy)),
+        "strategy": lambda: Text(strategy_short(rollout.strategy, widths["strategy"])),
         "phase": lambda: phase_text(rollout, p),
         "control": lambda: control_text(rollout, p),
-        "traffic": lambda: traffic_text(rollout, p),
+        "traffic": lambda: traffic_text(rollout, p, 0 if widths["traffic"] < TRAFFIC_BAR else TRAFFIC_BAR),
         "step": lambda: Text(fraction(rollout.step, rollout.steps)),
         "failed": lambda: failed_text(rollout, p),
-        "stable": lambda: Text(image_cell(rollout.stable_image, rollout.canary_image, widths["stable"])),
+        "stable": lambda: Text(clean(image_cell(rollout.stable_image, new_image(rollout), widths["stable"]))),
         "canary": lambda: Text(
-            image_cell(rollout.canary_image, rollout.stable_image, widths["canary"]),
-            style=p.canary if rollout.canary_image != rollout.stable_image else p.text,
+            clean(image_cell(new_image(rollout), rollout.stable_image, widths["canary"])),
+            style=p.canary if new_image(rollout) != rollout.stable_image else p.text,
         ),
+        "images": lambda: images_text(rollout, p, widths["images"]),
     }
     return tuple(makers[c.key]() for c in columns)
 
@@ -126,11 +154,12 @@ def rollout_cells(
 class RolloutsTable(KeyedTable):
     """Every rollout; the cursor row is the selected target."""
 
-    compact: reactive[bool] = reactive(False)
-
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(WIDE_COLUMNS, **kwargs)
+        super().__init__(WIDE_COLUMNS, COMPACT_COLUMNS, **kwargs)
         self._rollouts: tuple[Rollout, ...] = ()
+
+    def refill(self) -> None:
+        self.show(self._rollouts)
 
     def show(self, rollouts: Sequence[Rollout]) -> None:
         self._rollouts = tuple(rollouts)
@@ -142,19 +171,6 @@ class RolloutsTable(KeyedTable):
         namespace = len({r.namespace for r in self._rollouts}) > 1
         return [(r.key, rollout_cells(r, p, self.column_specs, namespace=namespace)) for r in self._rollouts]
 
-    def watch_compact(self, compact: bool) -> None:
-        if self.is_mounted:
-            self._switch_columns(compact)
-
     def on_mount(self) -> None:
         # KeyedTable.on_mount (called by Textual before this one) added the columns.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self._rollouts))
-
-    def _switch_columns(self, compact: bool) -> None:
-        columns = COMPACT_COLUMNS if compact else WIDE_COLUMNS
-        if columns == self.column_specs:
-            return
-        selected = self.selected_key
-        self._all_rows = []
-        self.set_columns(columns)
-        self.sync(self._rows(), selected=selected)

@@ -78,7 +78,8 @@ def plot_lines(points: Sequence[UpliftPoint], width: int, height: int = 7) -> li
                 grid[r][c] = (ZERO if r == zero_row else BAND, "$primary")
             elif r == zero_row:
                 grid[r][c] = (ZERO, "$text-muted")
-    labels = {0: _label(hi_y - step / 2), zero_row: "0%", height - 1: _label(lo_y + step / 2)}
+    labels = {0: _label(hi_y - step / 2), height - 1: _label(lo_y + step / 2)}
+    labels[zero_row] = "0%"  # the zero rule is labelled zero, even on the top or bottom row
     lines = []
     for r in range(height):
         label = labels.get(r, "")

@@ -9,14 +9,15 @@ has caught up with the desired split, and whether this room is the one driving.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from app.model import Check, MetricSeries, Phase, Rollout, Strategy
 from app.sanitize import clean
@@ -28,10 +29,10 @@ from widgets.formatting import (
     fraction,
     in_time,
     number,
-    sparkline_data,
     threshold_text,
     weights_text,
 )
+from widgets.spark import ThresholdSpark
 
 SPARK_WIDTH = 40  # cells, as the metric sparklines elsewhere
 HISTORY = 24  # ticks in the strip
@@ -118,7 +119,7 @@ def label_content(row: MetricRow) -> Content:
     return Content.assemble(
         (PASS_MARK, "$success") if row.passed else (FAIL_MARK, "bold $error"),
         " ",
-        (row.name, "bold"),
+        (clean(row.name), "bold"),
         " ",
         (row.value_text, style),
         " ",
@@ -129,7 +130,8 @@ def label_content(row: MetricRow) -> Content:
 
 
 def source_content(row: MetricRow) -> Content:
-    return Content.assemble(("url " if row.webhook else "query ", "$text-muted"), (row.source, "$text-muted italic"))
+    label = "url " if row.webhook else "query "
+    return Content.assemble((label, "$text-muted"), (clean(row.source), "$text-muted italic"))
 
 
 # ---------------------------------------------------------------- the decision and what comes next
@@ -141,20 +143,27 @@ def strip_content(history: Sequence[bool], limit: int = HISTORY) -> Content:
 
 
 def headline_content(rollout: Rollout | None) -> Content:
-    """The controller's last decision, in its own words."""
+    """The controller's last analysis decision, in its own words, with its numbers.
+
+    A later mode change (paused, manual) never replaces the decision: it is the
+    line under it, so "rolled back: failed checks 5/5 …" stays readable after `m`.
+    """
     if rollout is None:
         return Content.styled("no rollout selected", "$text-muted")
-    if not rollout.message:
+    decision = clean(rollout.decision or rollout.message)
+    if not decision:
         idle = rollout.phase is Phase.INITIALIZED
         return Content.styled("idle: waiting for a new revision" if idle else "no decision recorded yet", "$text-muted")
-    message = clean(rollout.message)
     if rollout.phase is Phase.FAILED:
-        return Content.styled(message, "bold $error")
-    if rollout.paused:
-        return Content.styled(message, "$warning")
-    if rollout.history and not rollout.history[-1]:  # the last check failed
-        return Content.styled(message, "$warning")
-    return Content(message)
+        head = Content.styled(decision, "bold $error")
+    elif rollout.paused or (rollout.history and not rollout.history[-1]):  # paused, or the last check failed
+        head = Content.styled(decision, "$warning")
+    else:
+        head = Content(decision)
+    later = clean(rollout.message) if rollout.decision and rollout.message != rollout.decision else ""
+    if later:
+        head = Content("\n").join([head, Content.assemble(("then ", "$text-muted"), (later, "$text-muted italic"))])
+    return head
 
 
 def failures_parts(rollout: Rollout) -> list[Part | Content]:
@@ -240,11 +249,7 @@ class CheckView(Widget):
     CheckView { height: auto; margin-bottom: 1; }
     CheckView > .check-head { height: auto; layout: vertical; }
     CheckView .check-label { height: auto; width: 1fr; }
-    CheckView Sparkline { width: 40; max-width: 100%; height: 1; }
-    CheckView Sparkline > .sparkline--max-color { color: $success; }
-    CheckView Sparkline > .sparkline--min-color { color: $success 40%; }
-    CheckView.-failing Sparkline > .sparkline--max-color { color: $error; }
-    CheckView.-failing Sparkline > .sparkline--min-color { color: $error 50%; }
+    CheckView ThresholdSpark { width: 1fr; max-width: 100%; height: 1; }
     CheckView > .check-error { height: auto; color: $error; }
     CheckView > .check-source { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     CheckView .-none { display: none; }
@@ -253,16 +258,21 @@ class CheckView(Widget):
     def __init__(self, row: MetricRow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.row = row
+        self._ready = False  # composed and mounted: only then are the parts there to update
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="check-head"):
             yield Static(classes="check-label", markup=False)
-            yield Sparkline([])
+            yield ThresholdSpark()
         yield Static(classes="check-error", markup=False)
         yield Static(classes="check-source", markup=False)
 
     def on_mount(self) -> None:
+        self._ready = True
         self._apply()
+
+    def on_unmount(self) -> None:
+        self._ready = False
 
     def show(self, row: MetricRow) -> None:
         if row == self.row:
@@ -271,19 +281,21 @@ class CheckView(Widget):
         self._apply()
 
     def _apply(self) -> None:
+        """Draw the row; before the children are composed (or after removal) on_mount will."""
+        if not self._ready or self._closing or self._pruning:
+            return
         row = self.row
         self.set_class(not row.passed, "-failing")
         self.query_one(".check-label", Static).update(label_content(row))
-        spark = self.query_one(Sparkline)
-        data = sparkline_data(row.series, SPARK_WIDTH) if row.series is not None else []
-        spark.data = data
-        spark.set_class(not data, "-none")
+        spark = self.query_one(ThresholdSpark)
+        spark.series = row.series
+        spark.set_class(row.series is None or not row.series.values, "-none")
         error = self.query_one(".check-error", Static)
-        error.update(Content.assemble(("no data: " if row.value is None else "", "bold"), row.error))
+        error.update(Content.assemble(("no data: " if row.value is None else "", "bold"), clean(row.error)))
         error.set_class(not row.error, "-none")
         source = self.query_one(".check-source", Static)
         source.update(source_content(row))
-        source.tooltip = row.source or None
+        source.tooltip = clean(row.source) or None
         source.set_class(not row.source, "-none")
 
     @property
@@ -303,7 +315,7 @@ class WhyPane(Vertical):
     WhyPane.-compact > .why-headline, WhyPane.-compact > .why-status { margin-bottom: 0; }
     WhyPane.-compact CheckView { margin-bottom: 0; }
     WhyPane.-compact CheckView > .check-head { layout: horizontal; }
-    WhyPane.-compact CheckView Sparkline { width: 24; }
+    WhyPane.-compact CheckView ThresholdSpark { width: 30; }
     WhyPane.-compact CheckView > .check-source { display: none; }
     WhyPane .-empty { display: none; }
     App.-theme-wall WhyPane { border-top: heavy $foreground; }
@@ -354,8 +366,8 @@ class WhyPane(Vertical):
     def _show_rows(self) -> None:
         """Reuse the row widgets in place; mount or remove only the difference."""
         box = self.query_one("#why-checks", Vertical)
-        existing = list(box.query_children(CheckView))
-        for view, row in zip(existing, self.rows):
+        existing = [view for view in box.query_children(CheckView) if not (view._closing or view._pruning)]
+        for view, row in zip(existing, self.rows, strict=False):
             view.show(row)
         if len(self.rows) > len(existing):
             box.mount_all(CheckView(row) for row in self.rows[len(existing):])

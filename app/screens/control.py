@@ -21,13 +21,14 @@ from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
 from app.screens.kill_switch import KillSwitchScreen
-from app.screens.main import MainScreen
+from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
 
 ACTION_BINDINGS = [
     Binding("s", "act('step')", "Step", id="step", tooltip="canary: go to the next weight now"),
-    Binding("p", "act('promote')", "Promote", id="promote", tooltip="send all traffic to the canary and finish"),
+    Binding("p", "act('promote')", "Promote", id="promote",
+            tooltip="canary: its image becomes the primary's, then 100/0 to the primary"),
     Binding("space", "pause_resume", "Pause", id="pause-resume", tooltip="pause or resume the analysis"),
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
@@ -54,7 +55,8 @@ def _needs_confirmation(preview: Preview) -> bool:
 
 
 class ControlScreen(MainScreen):
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*ACTION_BINDINGS, *STORE_BINDINGS]
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        *ACTION_BINDINGS, *STORE_BINDINGS, *strategy_fallbacks(ACTION_BINDINGS)]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +117,7 @@ class ControlScreen(MainScreen):
             self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
         if result.message:
-            self.notify(result.message, severity="information" if result.ok else "error",
+            self.notify(result.message, title=f"{verb.value} {key}", severity="information" if result.ok else "error",
                         timeout=5 if result.ok else 8)
 
     async def _confirm_and_execute(self, engine: Any, command: RolloutCommand, preview: Preview) -> Result:

@@ -1,8 +1,12 @@
 """The main screen: header, tabs (rollouts | flags | experiments), filter, footer.
 
 It receives every snapshot from the App and hands each widget its slice, but
-only for what is visible: a hidden tab is rendered when it is shown, and
-nothing renders while a modal screen is on top.
+only for what is visible: a hidden tab is rendered when it is shown. It keeps
+rendering under a modal (help, an editor, a confirmation), so the clock, the
+tables and the event log never freeze and nothing jumps when the modal closes.
+
+Keys act only on what the current tab shows: `TAB_OF_ACTION` names the tab of
+every tab-bound action, `check_action` hides the others (from the footer too).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
-from app.model import RoomState
+from app.model import RoomState, Strategy
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
 from widgets.experiment_detail import ExperimentDetail
@@ -29,6 +33,30 @@ from widgets.row_filter import RowFilter
 NARROW = 120  # below this many columns the detail pane goes under the table
 TABS = ("rollouts", "flags", "experiments")
 TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experiments": "#experiments-table"}
+#: The tab whose rows an action works on; it is hidden (and unbound) on every other tab.
+TAB_OF_ACTION = {
+    "act": "rollouts", "pause_resume": "rollouts", "auto_manual": "rollouts", "not_for_strategy": "rollouts",
+    "edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "restore_flag": "flags",
+    "experiment_status": "experiments", "rebuild_counters": "experiments", "toggle_sequential": "experiments",
+}
+#: Verbs a strategy has not got: the footer does not offer them for such a rollout.
+NOT_FOR = {Strategy.CANARY: frozenset({"switch"}), Strategy.BLUE_GREEN: frozenset({"step", "promote"})}
+STRATEGY_NAME = {Strategy.CANARY: "a canary", Strategy.BLUE_GREEN: "a blue-green pair"}
+
+
+def strategy_fallbacks(bindings: list[Binding]) -> list[Binding]:
+    """Hidden bindings on the same keys that answer when a verb is not offered for the selected rollout.
+
+    Textual tries a key's bindings in order: when `check_action` refuses `act('switch')` for a
+    canary, the next binding for `b` runs and says why, so a key is never silently ignored.
+    """
+    verbs = frozenset().union(*NOT_FOR.values())
+    out = []
+    for binding in bindings:
+        verb = binding.action.removeprefix("act('").removesuffix("')")
+        if binding.action.startswith("act(") and verb in verbs:
+            out.append(Binding(binding.key, f"not_for_strategy('{verb}')", show=False))
+    return out
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
@@ -40,6 +68,7 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         # Declared here rather than on the App so that the footer shows it first, even at 80 columns.
         Binding("question_mark", "app.help", "Help", id="help", tooltip="every key of the room"),
+        Binding("q", "app.quit", "Quit", id="quit-room", tooltip="leave the room (the engine stops driving)"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows: text or regex, ! inverts"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
         Binding("j,down", "row_down", "Next row", show=False, id="row-down"),
@@ -95,11 +124,8 @@ class MainScreen(Screen[None]):
 
     def show_state(self, state: RoomState) -> None:
         self.state = state
-        if self.is_mounted and self.is_active:  # a modal on top: catch up on resume
+        if self.is_mounted:  # under a modal too: the room keeps living, nothing jumps on close
             self.render_state()
-
-    def on_screen_resume(self) -> None:
-        self.render_state()  # catch up on what arrived while a modal was open
 
     @property
     def active_tab(self) -> str:
@@ -153,6 +179,7 @@ class MainScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#rollouts-table")
     def _row_changed(self) -> None:
         self._show_detail()
+        self.refresh_bindings()  # the footer offers the selected rollout's keys
 
     def _show_flag(self) -> None:
         key = self.query_one(FlagsList).selected_key
@@ -192,13 +219,24 @@ class MainScreen(Screen[None]):
     def _experiment_changed(self) -> None:
         self._show_experiment()
 
+    def action_not_for_strategy(self, verb: str) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        if rollout is not None:
+            self.notify(f"{verb} does not apply to {rollout.key}: it is {STRATEGY_NAME[rollout.strategy]}.",
+                        title=f"{verb} {rollout.key}", severity="warning", timeout=5)
+
     def action_toggle_sequential(self) -> None:
         self.sequential = not self.sequential
         self._show_experiment()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_sequential":
-            return self.is_mounted and self.active_tab == "experiments"
+        tab = TAB_OF_ACTION.get(action)
+        if tab is not None and not (self.is_mounted and self.active_tab == tab):
+            return False
+        if action == "act" and parameters:  # a verb the selected rollout's strategy has not got
+            rollout = self.state.rollout(self.selected_key or "") if self.is_mounted else None
+            verbs = NOT_FOR.get(rollout.strategy, frozenset()) if rollout is not None else frozenset()
+            return str(parameters[0]) not in verbs
         return True
 
     @on(TabbedContent.TabActivated)
@@ -206,8 +244,12 @@ class MainScreen(Screen[None]):
         self.render_state()
         self.refresh_bindings()
         filter_input = self.query_one("#filter", Input)
-        filter_input.value = self.filters.get(self.active_tab, "")
-        self.set_class(bool(filter_input.value), "-filtering")
+        if self.focused is filter_input:  # `1/canary` in one burst: the text typed since is this tab's filter
+            self.set_filter(filter_input.value, typed=True)
+            return
+        text = self.filters.get(self.active_tab, "")
+        self._set_input(text)
+        self.set_class(bool(text), "-filtering")
 
     # ------------------------------------------------------------ layout
 
@@ -215,6 +257,10 @@ class MainScreen(Screen[None]):
         narrow = event.size.width < NARROW
         self.set_class(narrow, "-narrow")
         self.query_one(RolloutsTable).compact = narrow
+        self.query_one(ExperimentsList).compact = narrow
+        self.query_one(FlagsList).compact = narrow
+        self.query_one(RoomHeader).set_compact(narrow)
+        self.query_one(Footer).show_command_palette = not narrow  # ctrl+p still opens it; Quit needs the room
 
     # ------------------------------------------------------------ navigation
 
@@ -223,7 +269,7 @@ class MainScreen(Screen[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        self.active_table().focus()
+        self.set_focus(self.active_table())  # now: a `/` right behind it in a burst must not lose its focus
 
     def action_row_down(self) -> None:
         self.active_table().action_cursor_down()
@@ -235,20 +281,27 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
-        filter_input = self.query_one("#filter", Input)
-        filter_input.value = self.filters.get(self.active_tab, "")
-        filter_input.focus()
+        self._set_input(self.filters.get(self.active_tab, ""))
+        # Focus now, not after the queue: keys that arrived with `/` (a paste) are text, never commands.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         self.set_filter("")
         self.remove_class("-filtering")
         self.active_table().focus()
 
-    def set_filter(self, text: str) -> None:
-        self.filters[self.active_tab] = text
+    def _set_input(self, text: str) -> None:
+        """Show `text` in the filter field without it answering with an `Input.Changed` of its own."""
         filter_input = self.query_one("#filter", Input)
         if filter_input.value != text:
-            filter_input.value = text
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = text
+
+    def set_filter(self, text: str, *, typed: bool = False) -> None:
+        """Filter the current tab's rows; `typed`: the text came from the field itself, which is left alone."""
+        self.filters[self.active_tab] = text
+        if not typed:
+            self._set_input(text)
         table = self.active_table()
         table.set_filter(RowFilter(text))
         table.border_title = f"{self.active_tab}  /{text}" if text else self.active_tab
@@ -259,7 +312,8 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        self.set_filter(event.value)
+        # A burst of keys queues one Changed per key: apply what the field holds now, never an older value.
+        self.set_filter(event.input.value, typed=True)
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self, event: Input.Submitted) -> None:

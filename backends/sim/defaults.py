@@ -18,16 +18,18 @@ from __future__ import annotations
 from app.model import Analysis, BlueGreen, MetricCheck, Strategy, Target
 
 NAMESPACE = "microservices"
+# The seed runs both with ENVIRONMENT=production: its destructive keys ask for the typed name.
+PRODUCTION = True
 
 DEFAULT_TARGETS: tuple[Target, ...] = (
     Target(
         name="frontend", namespace=NAMESPACE, strategy=Strategy.BLUE_GREEN,
-        deployment="microservices", service="microservices", container="frontend", replicas=3,
+        deployment="microservices", service="microservices", container="frontend", replicas=3, production=PRODUCTION,
         blue_green=BlueGreen(health_checks=10, health_interval=5.0, stabilize=30.0),
     ),
     Target(
         name="microservices-canary", namespace=NAMESPACE, strategy=Strategy.CANARY,
-        deployment="microservices", service="", container="app", replicas=3,
+        deployment="microservices", service="", container="app", replicas=3, production=PRODUCTION,
         analysis=Analysis(
             interval=30.0, threshold=5, max_weight=50, step_weight=10,
             metrics=(
