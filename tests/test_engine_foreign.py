@@ -25,6 +25,8 @@ from backends.base import BackendError, ForeignObject, WatchEvent
 from backends.sim.build import build_world
 from backends.sim.scenario import load_scenario
 from tests.control_world import CANARY, scenario_file
+from widgets.palette import Palette
+from widgets.rollouts_table import WIDE_COLUMNS, rollout_cells
 
 DATA = Path(__file__).parent / "foreign_data"
 ARGO = "shop/checkout"
@@ -346,6 +348,10 @@ async def test_flagger_suspend_from_the_room(tmp_path: Path) -> None:
         ]
         await settle(engine, clock)
         assert row(engine, CANARY).paused and row(engine, CANARY).driven_by == "flagger"
+        cells = dict(
+            zip([c.key for c in WIDE_COLUMNS], rollout_cells(row(engine, CANARY), Palette(), WIDE_COLUMNS), strict=True)
+        )
+        assert cells["control"].plain == "flagger ‖"  # the table's ctl/by column: Flagger drives it, suspended
         gates = await engine.preview(RolloutCommand(Verb.PROMOTE, CANARY))
         assert not gates.possible  # the seed's Canary has no load tester gates: the sentence says so
     finally:
