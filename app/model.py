@@ -306,6 +306,9 @@ class MetricHistory(Frozen):
 
     target: str
     name: str
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
     bucket: float = 0.0  # seconds per bucket now (it doubles as the life grows)
     times: tuple[float, ...] = ()
     values: tuple[float | None, ...] = ()

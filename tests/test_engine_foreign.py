@@ -243,6 +243,10 @@ async def test_the_room_shows_a_flagger_canary_and_an_argo_rollout_with_who_driv
         await settle(engine, clock)
         assert (row(engine, CANARY).actual.canary, row(engine, CANARY).failed_checks) == (30, 3)
         assert engine.leases.holder(CANARY) == ""
+        await settle(engine, clock, 61)  # two more analysis intervals: the charts keep the checks' history
+        kept = {h.name: h for h in engine.state.histories if h.target == CANARY}
+        assert set(kept) == {"request-success-rate", "request-duration", "error-rate"}
+        assert len(kept["request-success-rate"].times) >= 3 and kept["request-success-rate"].min == 99
         assert ("microservices", "shiftroom-microservices-canary") not in world.leases, "never leased, never driven"
     finally:
         await engine.stop()

@@ -54,6 +54,7 @@ class ChartBook:
         self.marks_limit = marks
         self._histories: dict[tuple[str, str], History] = {}
         self._last: dict[tuple[str, str], float] = {}
+        self._shape: dict[tuple[str, str], MetricSeries] = {}  # unit and range of each history
         self._marks: dict[str, Marks] = {}
         self._timelines: dict[str, Timeline] = {}
         self._published: tuple[tuple[MetricHistory, ...], tuple[DecisionMark, ...]] | None = None
@@ -62,6 +63,7 @@ class ChartBook:
         for s in series:
             key = (s.target, s.name)
             history = self._histories.setdefault(key, History(bucket=self.bucket, limit=self.limit))
+            self._shape[key] = s
             last = self._last.get(key, float("-inf"))
             for t, v in zip(s.times, s.values, strict=False):
                 if t > last:
@@ -92,6 +94,9 @@ class ChartBook:
                 MetricHistory(
                     target=target,
                     name=name,
+                    unit=self._shape[(target, name)].unit,
+                    min=self._shape[(target, name)].min,
+                    max=self._shape[(target, name)].max,
                     bucket=h.width,
                     times=tuple(t for t, _ in points),
                     values=tuple(v for _, v in points),

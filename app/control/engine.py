@@ -232,6 +232,7 @@ class Engine:
                 self._ticking[key] = asyncio.create_task(self._tick(key, now, got))
             await asyncio.sleep(0)  # ticks that wait for nothing finish inside the pass
             if await self.foreign.refresh(now):
+                self.charts.add_series(self.foreign.latest)
                 self._dirty = True
             if now >= self._next_series:
                 self._next_series = now + self.series_every

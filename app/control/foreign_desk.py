@@ -19,7 +19,7 @@ from app.control.foreign import ForeignRollouts
 from app.control.foreign_writes import ObjectWrites
 from app.control.sampling import Sampler, Wanted, check_key
 from app.foreign.flagger_checks import FlaggerCheck
-from app.model import AuditEvent, Check, MetricSample, Rollout, Strategy, Target
+from app.model import AuditEvent, Check, MetricSample, MetricSeries, Rollout, Strategy, Target
 from app.sanitize import clean
 from backends.base import Cluster, ForeignObject, Metrics, MetricTemplates
 
@@ -52,6 +52,7 @@ class ForeignDesk:
         self._gate_states: dict[str, dict[str, str]] = {}
         self._checks: dict[str, tuple[Check, ...]] = {}
         self._next_checks = 0.0
+        self.latest: tuple[MetricSeries, ...] = ()
 
     # ------------------------------------------------------------ reading
     def objects(self) -> list[ForeignObject]:
@@ -91,10 +92,14 @@ class ForeignDesk:
         wanted: list[Wanted] = [(w, (c.check,)) for _, w, c in found if c.runnable or c.source == "skipped"]
         samples = await self.sampler.sample(wanted) if wanted else {}
         checks: dict[str, list[Check]] = {}
+        latest: list[MetricSeries] = []  # one point per check, for the charts' whole-life history
         for key, workload, c in found:
-            sample = samples.get(check_key(c.check), {}).get(workload)
-            checks.setdefault(key, []).append(_check(c, sample))
+            line = _check(c, samples.get(check_key(c.check), {}).get(workload))
+            checks.setdefault(key, []).append(line)
+            latest.append(MetricSeries(target=key, name=c.check.name, unit=c.check.unit, min=c.check.min,
+                                       max=c.check.max, times=(now,), values=(line.value,)))
         self._checks = {k: tuple(v) for k, v in checks.items()}
+        self.latest = tuple(latest)
         if self.writes is not None:
             self._gate_states = await self.foreign.gate_states(self.writes, objs)
         return True

@@ -101,7 +101,11 @@ class ChartScreen(Screen[None]):
             f"{clean(rollout.key)} · {rollout.phase.value} · {rollout.actual.stable}/{rollout.actual.canary}"
         )
         marks = marks_of(state, rollout.key)
-        series = state.series_for(rollout.key)
+        series = state.series_for(rollout.key) or tuple(  # a Flagger Canary: the engine's history of its checks
+            MetricSeries(target=h.target, name=h.name, unit=h.unit, min=h.min, max=h.max)
+            for h in state.histories
+            if h.target == rollout.key
+        )
         charts = self._charts(MetricChart, len(series))
         for chart, s in zip(charts, series, strict=False):
             chart.show(
