@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app import cli_store
 
     cli_store.add_parsers(sub)
+    from app import cli_live
+
+    cli_live.add_parsers(p, sub)
     from app import cli_verbs
 
     cli_verbs.add_parsers(sub)
@@ -176,7 +179,15 @@ def _main(argv: list[str]) -> int:
             return cli_store.run(args, config)
         except cli_store.StoreCommandError as err:
             raise UsageError(str(err)) from None
-    if args.command in (None, "demo"):
+    if args.command in (None, "room", "doctor"):
+        from app import cli_live
+
+        try:
+            return cli_live.run(args, config)
+        except cli_live.LiveUnavailable as err:
+            print(str(err), file=sys.stderr)
+            return cli_live.UNREACHABLE
+    if args.command == "demo":
         return _demo(args, config)
     from app import cli_verbs
 
