@@ -84,6 +84,8 @@ class ForeignDesk:
             return False
         objs = self.objects()
         canaries = self.foreign.index(objs).canaries
+        if not canaries and not self._checks:
+            return False  # nothing to judge yet: look again at the next pass (reading the cache costs nothing)
         self._next_checks = now + min((v.interval for v in canaries.values()), default=IDLE_EVERY)
         if self.templates is not None:
             self.templates.add_queries(self.foreign.queries(objs))
