@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.clock import VirtualClock
 from app.control.chart_book import ChartBook, Timeline
 from app.history import MARK_KINDS
 from app.model import AuditEvent, DecisionMark, ExperimentPoint, MetricHistory, MetricSeries, RoomState, VariantStats
@@ -22,11 +23,12 @@ RELEASE = """
 
 
 async def test_the_engine_publishes_each_checks_history_and_the_decisions(tmp_path: Path) -> None:
-    d = demo(tmp_path, RELEASE)
+    clock = VirtualClock()
+    d = demo(tmp_path, RELEASE, clock=clock)
     await d.engine.start()
     try:
         await run_until(d, lambda d: rollout(d, CANARY).step >= 2, limit=300)
-        await d.clock.run_for(30)
+        await clock.run_for(30)
         await d.engine.idle()
         state = d.engine.state
         names = {c.name for c in d.engine.controllers[CANARY].checks}
