@@ -105,6 +105,10 @@ class History:
         return len(self.buckets)
 
 
+#: The decisions (audit actions) drawn as marks on a rollout's charts.
+MARK_KINDS = frozenset({"step", "check-failed", "rollback", "failed", "switch-back", "promote", "succeeded", "switch"})
+
+
 @dataclass(frozen=True)
 class Mark:
     t: float

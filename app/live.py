@@ -256,6 +256,7 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
         mode=Mode.READ_ONLY if options.read_only else Mode.LIVE, context=pre.where.context,
         namespace=",".join(pre.namespaces) if pre.namespaces else "all", actor=f"{who}@{socket.gethostname()}",
         tick_every=1.0, publish_every=1.0, series_every=10.0,
+        namespaces=pre.namespaces or (), production=pre.production,  # Flagger / Argo objects live there too
     )
     # The header's cluster and identity (RoomState fields the engine does not take as arguments yet).
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)

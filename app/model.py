@@ -300,6 +300,29 @@ class MetricSeries(Frozen):
         return MetricCheck(name=self.name, min=self.min, max=self.max).passes(value)
 
 
+class MetricHistory(Frozen):
+    """A metric's whole life for one target, in time buckets (`app.history.History`), oldest first:
+    each point is the middle of a bucket and the mean of its values (None: no data in it)."""
+
+    target: str
+    name: str
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    bucket: float = 0.0  # seconds per bucket now (it doubles as the life grows)
+    times: tuple[float, ...] = ()
+    values: tuple[float | None, ...] = ()
+
+
+class DecisionMark(Frozen):
+    """An analysis decision to draw on a target's charts (step, failed check, rollback, promotion...)."""
+
+    target: str
+    t: float
+    kind: str
+    label: str = ""
+
+
 # ---------------------------------------------------------------- flags and experiments
 
 
@@ -435,9 +458,17 @@ class RoomState(Frozen):
     invalid_flags: int = 0  # stored flags listed with an error (shown in the header)
     invalid_experiments: int = 0
     audit_queued: int = 0  # audit entries spooled locally, waiting for the audit backend
+    histories: tuple[MetricHistory, ...] = ()  # whole-life metric histories, for the charts
+    marks: tuple[DecisionMark, ...] = ()  # decisions per target, oldest first, for the charts
 
     def rollout(self, key: str) -> Rollout | None:
         return next((r for r in self.rollouts if r.key == key or r.name == key), None)
 
     def series_for(self, key: str) -> tuple[MetricSeries, ...]:
         return tuple(s for s in self.series if s.target == key)
+
+    def history_of(self, key: str, name: str) -> MetricHistory | None:
+        return next((h for h in self.histories if h.target == key and h.name == name), None)
+
+    def marks_for(self, key: str) -> tuple[DecisionMark, ...]:
+        return tuple(m for m in self.marks if m.target == key)

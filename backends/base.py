@@ -275,6 +275,14 @@ class Webhooks(Protocol):
 
 
 @runtime_checkable
+class MetricTemplates(Protocol):
+    """A metrics backend that takes more named queries while it runs (a Flagger MetricTemplate's PromQL,
+    keyed by `MetricCheck.template`); a name it already has is replaced."""
+
+    def add_queries(self, queries: Mapping[str, str]) -> None: ...
+
+
+@runtime_checkable
 class ChangeFeed(Protocol):
     """A store that tells when flags or experiments change (Redis keyspace events or polling)."""
 

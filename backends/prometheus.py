@@ -80,6 +80,13 @@ class PrometheusMetrics(PrometheusHTTP):
         self.templates: dict[str, MetricTemplate] = {**builtin_templates(provider), **(templates or {})}
         self.last_query = ""
 
+    def add_queries(self, queries: Mapping[str, str]) -> None:
+        """`MetricTemplates`: queries found at run time (Flagger MetricTemplates), named as the checks name them."""
+        for name, query in queries.items():
+            old = self.templates.get(name)
+            if old is None or old.query != query:
+                self.templates[name] = MetricTemplate(name=name, query=query, source=name)
+
     # ------------------------------------------------------------ time
 
     def now(self) -> float:

@@ -25,12 +25,8 @@ PURE = ("app.model", "app.flags", "app.experiments", "app.stats", "app.clock", "
         "app.flag_json",  # flag parsing and validation, split out of app.flags (pure)
         "app.audit")  # audit entry fields, signatures and change phrases (pure)
 KNOWN: dict[str, set[str]] = {
-    "backend-app-imports": {"backends/redis_store.py", "backends/redis_rebuild.py", "backends/redis_audit.py",
-                            "backends/redis_tracking.py"},
-    "control-uses-protocols": {"app/control/rebuild.py"},
-    "no-probing": {"app/control/store_ops.py", "app/control/rebuild.py", "app/control/cohorts.py"},
-    "nesting": {"backends/redis_store.py", "backends/redis_tracking.py", "backends/redis_watch.py",
-                "app/screens/main.py", "app/yamlfile.py", "widgets/keyed_table.py"},
+    "nesting": {"app/screens/main.py", "app/yamlfile.py", "widgets/keyed_table.py",
+                "backends/kubernetes/informer.py"},  # landed with Informer.events/_stream 5 deep
 }
 BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -189,6 +185,14 @@ def test_the_tree_keeps_the_rule(rule: str) -> None:
     known = KNOWN.get(rule, set())
     offenders = [o for o in check(files) if o.split(" ")[0].split(":")[0] not in known]
     assert offenders == []
+
+
+@pytest.mark.parametrize("rule", sorted(KNOWN))
+def test_every_known_entry_still_breaks_its_rule(rule: str) -> None:
+    """A file that was fixed (or removed) leaves the list, so the rule holds for it from then on."""
+    check, parts = RULES[rule]
+    offenders = {o.split(" ")[0].split(":")[0] for o in check(_files(*parts))}
+    assert KNOWN[rule] - offenders == set()
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

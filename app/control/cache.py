@@ -33,12 +33,16 @@ from backends.base import (
 )
 
 Object = Deployment | Service | Route | Lease | ForeignObject
-Key = tuple[str, str, str]  # (kind, namespace, name)
+Key = tuple[str, str, str]  # (kind, namespace, name); a foreign object's kind is "<api group>/<kind>"
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # clock seconds before reopening a broken watch
 
 
 def _kind(obj: Object) -> str:
-    return "Foreign" if isinstance(obj, ForeignObject) else type(obj).__name__
+    """A Canary, a MetricTemplate and a ReplicaSet of the same name are three objects: foreign ones are
+    keyed by API group and kind ("flagger.app/Canary", "apps/ReplicaSet")."""
+    if isinstance(obj, ForeignObject):
+        return f"{obj.api_version.rpartition('/')[0]}/{obj.kind}"
+    return type(obj).__name__
 
 
 def _newer(new: Object, old: Object | None) -> bool:
@@ -236,6 +240,13 @@ class ObjectCache:
         obj = self._need("Route", namespace, name)
         assert isinstance(obj, Route)
         return obj
+
+    def foreign_objects(self) -> list[ForeignObject]:
+        """Every Flagger / Argo Rollouts object (and ReplicaSet) the watches delivered, in no particular order."""
+        return [o for o in self._objects.values() if isinstance(o, ForeignObject)]
+
+    def deployments(self) -> list[Deployment]:
+        return [o for o in self._objects.values() if isinstance(o, Deployment)]
 
     def lease(self, namespace: str, name: str) -> Lease | None:
         obj = self._objects.get(("Lease", namespace, name))

@@ -20,15 +20,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from app.clock import Clock
 from app.control.audit_trail import AuditTrail
-from app.control.bluegreen import BlueGreenController
 from app.control.cache import ObjectCache
-from app.control.canary import CanaryController
+from app.control.chart_book import ChartBook
 from app.control.commands import Command, Preview, Result, RolloutCommand
 from app.control.context import Context
+from app.control.controllers import Controller, make_controller
+from app.control.foreign_desk import ForeignDesk
 from app.control.health import HealthBoard
 from app.control.jobs import JobBoard
 from app.control.leases import LeaseKeeper
@@ -42,51 +43,17 @@ from app.model import (
     AuditEvent,
     BackendHealth,
     Experiment,
-    ExperimentPoint,
     Flag,
     HealthStatus,
     Level,
-    MetricCheck,
     MetricSample,
     Mode,
-    Rollout,
     RoomState,
-    Strategy,
     Target,
 )
 from backends.base import AuditLog, BackendError, Cluster, Metrics, Notifier, Store, Unavailable, Webhooks
 
 _ENGINES = itertools.count(1)  # distinguishes engines of one process (tests, a second room)
-
-
-class Commands(Protocol):
-    def preview(self, cmd: RolloutCommand) -> Preview: ...
-    async def act(self, cmd: RolloutCommand, actor: str) -> str: ...
-
-
-class Controller(Protocol):
-    target: Target
-    strategy: Strategy
-
-    @property
-    def commands(self) -> Commands: ...
-
-    def load(self) -> None: ...
-    def observe(self) -> None: ...
-    def version(self) -> dict[str, str]: ...
-    def wants(self, now: float) -> tuple[tuple[str, str], tuple[MetricCheck, ...]] | None: ...
-    async def tick(self, now: float, samples: dict[str, MetricSample]) -> None: ...
-    @property
-    def workload(self) -> tuple[str, str]: ...
-    @property
-    def checks(self) -> tuple[MetricCheck, ...]: ...
-    def rollout(self, driver: str = "") -> Rollout: ...
-
-
-def make_controller(target: Target, ctx: Context) -> Controller:
-    if target.strategy is Strategy.BLUE_GREEN:
-        return BlueGreenController(target, ctx)
-    return CanaryController(target, ctx)
 
 
 class Engine:
@@ -113,7 +80,11 @@ class Engine:
         series_points: int = 48,
         lease_duration: float = 15.0,
         background: Iterable[Callable[[], Awaitable[None]]] = (),
+        namespaces: Iterable[str] = (),
+        production: bool = False,
     ) -> None:
+        """`namespaces`: watched besides the targets' (where Flagger Canaries or Argo Rollouts live);
+        `production`: the context is a production one (destructive commands ask for the typed name)."""
         targets = list(targets)
         self.clock = clock
         self.cluster = cluster
@@ -134,7 +105,7 @@ class Engine:
         self.trail = AuditTrail(audit, clock=clock, on_change=self._touch)
         self.jobs = JobBoard(clock, self._touch)
         self.outbox = Outbox(self.health)
-        self.cache = ObjectCache(cluster, clock, {t.namespace for t in targets}, on_change=self._touch,
+        self.cache = ObjectCache(cluster, clock, {t.namespace for t in targets} | set(namespaces), on_change=self._mark,
                                  stale_after=min((t.analysis.interval for t in targets), default=30.0))
         self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration)
         self.sampler = Sampler(metrics, clock, self.health, every=series_every, points=series_points)
@@ -142,20 +113,23 @@ class Engine:
         self.ctx = Context(clock=clock, cache=self.cache, writes=ClusterWrites(cluster, self.cache),
                            record=self._record, actor=self.identity, defer=self._defer, webhooks=webhooks)
         self.controllers: dict[str, Controller] = {t.key: make_controller(t, self.ctx) for t in targets}
+        self.foreign = ForeignDesk(self.cache, cluster, metrics, self.sampler, clock, record=self._record,
+                                   read_only=self.read_only, production=production)
+        self._claimed: set[str] = set()  # configured targets a cluster Canary drives: shown, never driven
         self.rollouts = RolloutDesk(self.controllers, self.leases, self.health, identity=self.identity,
                                     read_only=self.read_only, done=lambda: self._publish(self.clock.now()))
         self._ticking: dict[str, asyncio.Task[None]] = {}
         self._loaded: set[str] = set()
-        self._series_points = series_points
+        self.charts = ChartBook(bucket=series_every)  # whole-life histories and decision marks
         self._flags: tuple[Flag, ...] = ()
         self._experiments: tuple[Experiment, ...] = ()
-        self._exp_history: dict[str, list[ExperimentPoint]] = {}
         self._subscribers: list[Callable[[RoomState], None]] = []
         self._pass = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._next_series = 0.0
         self._next_publish = 0.0
         self._dirty = True
+        self._flush_soon = False
         self._seq = 0
         self._base: dict[str, Any] = dict(mode=mode, context=context, namespace=namespace, scenario=scenario)
         self.state = RoomState(t=clock.now(), mode=mode, context=context, namespace=namespace, scenario=scenario)
@@ -163,8 +137,26 @@ class Engine:
         if notifier is not None:
             self.health.add("notify", "notify")
 
+    def _mark(self) -> None:
+        self._dirty = True  # the next pass reads it and publishes
+
     def _touch(self) -> None:
+        """A change the next pass would not notice (a job's progress, the audit queue, a health dot):
+        publish it promptly, at most once per event-loop turn, never inside a pass."""
         self._dirty = True
+        if self._flush_soon:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not running yet: the first pass publishes
+        self._flush_soon = True
+        loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if self._dirty and not self._pass.locked():
+            self._publish(self.clock.now())
 
     # ------------------------------------------------------------ lifecycle
     def subscribe(self, callback: Callable[[RoomState], None]) -> None:
@@ -172,6 +164,8 @@ class Engine:
 
     async def start(self) -> None:
         await self.trail.load()
+        for event in self.trail.events:
+            self.charts.add_event(event)
         for factory in self._background:
             self._tasks.append(asyncio.ensure_future(factory()))
         self._tasks.append(asyncio.create_task(self.trail.run()))
@@ -237,6 +231,9 @@ class Engine:
                     got = {c.name: samples[check_key(c)][workload] for c in checks}
                 self._ticking[key] = asyncio.create_task(self._tick(key, now, got))
             await asyncio.sleep(0)  # ticks that wait for nothing finish inside the pass
+            if await self.foreign.refresh(now):
+                self.charts.add_series(self.foreign.latest)
+                self._dirty = True
             if now >= self._next_series:
                 self._next_series = now + self.series_every
                 await self._refresh_series(now)
@@ -288,8 +285,10 @@ class Engine:
     async def _observe(self, now: float) -> list[str]:
         """Read every target from the cache; return the keys this engine drives."""
         driving: list[str] = []
+        self._claimed = self.foreign.claimed(ctl.target for ctl in self.controllers.values())
         for key, ctl in self.controllers.items():
-            if not self._read(ctl):
+            if key in self._claimed or not self._read(ctl):
+                self.leases.watch_only(key)  # a Canary drives it: no lease, no tick
                 continue
             if self.read_only:
                 self.leases.watch_only(key)
@@ -317,6 +316,7 @@ class Engine:
     async def _refresh_series(self, now: float) -> None:
         plotted: dict[str, Wanted] = {key: (ctl.workload, ctl.checks) for key, ctl in self.controllers.items()}
         await self.sampler.refresh_series(now, plotted)
+        self.charts.add_series(self.sampler.series({key: ctl.checks for key, ctl in self.controllers.items()}))
         self._dirty = True
 
     async def _refresh_store(self) -> None:
@@ -324,15 +324,7 @@ class Engine:
             flags, experiments = await self.desk.refresh()
         except BackendError:
             return  # the desk marks its own health
-        now = self.clock.now()
-        out = []
-        for e in experiments:
-            ring = self._exp_history.setdefault(e.id, [])
-            if e.variants and (not ring or ring[-1].variants != e.variants):
-                ring.append(ExperimentPoint(t=now, variants=e.variants))
-                del ring[:-self._series_points]
-            out.append(e.model_copy(update={"history": tuple(ring)}))
-        self._flags, self._experiments = flags, tuple(out)
+        self._flags, self._experiments = flags, self.charts.experiments(self.clock.now(), experiments)
         self._dirty = True
 
     async def refresh_store(self) -> None:
@@ -344,8 +336,15 @@ class Engine:
     async def preview(self, command: Command) -> Preview:
         if isinstance(command, RolloutCommand):
             await self._connect()
+            if self.foreign.owns(command.target):
+                return await self.foreign.preview(command)
+            if command.target in self._claimed:
+                return Preview(command, command.verb.value, (self._claimed_sentence(command.target),), possible=False)
             return self.rollouts.preview(command)
         return await self.desk.preview(command)
+
+    def _claimed_sentence(self, key: str) -> str:
+        return f"{key} is driven by a Flagger Canary in the cluster; this room shows it and does not drive it."
 
     async def execute(self, command: Command, confirmed: Preview | None = None, actor: str | None = None) -> Result:
         who = actor or self.actor
@@ -354,13 +353,20 @@ class Engine:
             await self.refresh_store()
             return result
         await self._connect()
+        if self.foreign.owns(command.target):
+            result = await self.foreign.execute(command, confirmed, who)
+            self._publish(self.clock.now())
+            return result
+        if command.target in self._claimed:
+            return Result(False, self._claimed_sentence(command.target), target=command.target)
         return await self.rollouts.execute(command, confirmed, who)
 
     # ------------------------------------------------------------ audit and notifications
     def _record(self, event: AuditEvent) -> None:
         """Never waits: the trail delivers to the audit backend, the outbox to the notifier."""
         self.trail.record(event)
-        self._dirty = True
+        self.charts.add_event(event)
+        self._touch()
         notifier = self.notifier
         if notifier is not None and event.level is Level.ERROR:
             async def notify() -> None:
@@ -390,12 +396,16 @@ class Engine:
         self._dirty = False
         self._next_publish = now + self.publish_every
         checks_of = {key: ctl.checks for key, ctl in self.controllers.items()}
+        histories, marks = self.charts.published()
+        own = [ctl.rollout(self.leases.holder(k)) for k, ctl in self.controllers.items() if k not in self._claimed]
         self.state = RoomState(
             t=now, seq=self._seq, **self._base,
-            rollouts=tuple(ctl.rollout(self.leases.holder(key)) for key, ctl in self.controllers.items()),
+            rollouts=(*own, *self.foreign.rows()),
             series=self.sampler.series(checks_of), flags=self._flags, experiments=self._experiments,
-            events=tuple(self.trail.events), health=self._healths(now),
-            jobs=self.jobs.snapshot(),
+            events=tuple(self.trail.events), health=self._healths(now), jobs=self.jobs.snapshot(),
+            invalid_flags=sum(1 for f in self._flags if f.error),
+            invalid_experiments=sum(1 for e in self._experiments if e.error),
+            audit_queued=self.trail.queued, histories=histories, marks=marks,
         )
         for cb in list(self._subscribers):
             cb(self.state)

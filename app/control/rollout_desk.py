@@ -19,7 +19,7 @@ from app.control.versions import encode, stale_message
 from backends.base import BackendError
 
 if TYPE_CHECKING:
-    from app.control.engine import Controller
+    from app.control.controllers import Controller
 
 
 def named(key: str, sentence: str) -> str:

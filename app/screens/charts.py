@@ -3,9 +3,10 @@
 `ChartScreen(key, source)` shows each metric of rollout `key` against clock
 time with its threshold and the analysis decisions marked. `source()` returns
 the latest `RoomState`; the screen looks once a second and redraws a chart
-only when its data changed. Every sample the screen sees is kept in a
-time-bucketed `app.history.History` (until the engine keeps one itself and
-publishes it, the history starts with the engine's recent series).
+only when its data changed. The points are the engine's whole-life history
+(`RoomState.histories`, time-bucketed by `app.history.History`) and its
+decision marks (`RoomState.marks`); a snapshot without them (an engine that
+does not keep them) is bucketed here from the recent series and events.
 Experiments (`ChartScreen("experiment:<id>", ...)`) get the cumulative uplift
 of each variant over control, with its interval band and the day significance
 is expected.
@@ -24,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from app.history import History, Mark
-from app.model import Experiment, RoomState
+from app.model import Experiment, MetricSeries, RoomState
 from app.sanitize import clean
 from widgets.charts import MARK_COLORS, ChartData, MetricChart, UpliftChart, UpliftData, legend
 
@@ -37,6 +38,8 @@ EXPERIMENT = "experiment:"
 
 
 def marks_of(state: RoomState, key: str) -> tuple[Mark, ...]:
+    if state.marks:
+        return tuple(Mark(m.t, m.kind, clean(m.label, 80)) for m in state.marks_for(key))
     return tuple(
         Mark(e.t, e.action, clean(e.reason, 80)) for e in state.events if e.target == key and e.action in MARKED
     )
@@ -98,25 +101,35 @@ class ChartScreen(Screen[None]):
             f"{clean(rollout.key)} · {rollout.phase.value} · {rollout.actual.stable}/{rollout.actual.canary}"
         )
         marks = marks_of(state, rollout.key)
-        series = state.series_for(rollout.key)
+        series = state.series_for(rollout.key) or tuple(  # a Flagger Canary: the engine's history of its checks
+            MetricSeries(target=h.target, name=h.name, unit=h.unit, min=h.min, max=h.max)
+            for h in state.histories
+            if h.target == rollout.key
+        )
         charts = self._charts(MetricChart, len(series))
         for chart, s in zip(charts, series, strict=False):
-            history = self.histories.setdefault(s.name, History(bucket=5.0, limit=240))
-            last = history.buckets[-1].start + history.width if history.buckets else float("-inf")
-            for t, v in zip(s.times, s.values, strict=False):
-                if t >= last:
-                    history.add(t, v)
             chart.show(
                 ChartData(
                     title=clean(s.name),
                     unit=clean(s.unit),
-                    points=tuple(history.points()),
+                    points=self._points(state, rollout.key, s),
                     low=s.min,
                     high=s.max,
                     marks=marks,
                 )
             )
         self._legend([m.kind for m in marks])
+
+    def _points(self, state: RoomState, key: str, s: MetricSeries) -> tuple[tuple[float, float | None], ...]:
+        kept = state.history_of(key, s.name)
+        if kept is not None:
+            return tuple(zip(kept.times, kept.values, strict=False))
+        history = self.histories.setdefault(s.name, History(bucket=5.0, limit=240))
+        last = history.buckets[-1].start + history.width if history.buckets else float("-inf")
+        for t, v in zip(s.times, s.values, strict=False):
+            if t >= last:
+                history.add(t, v)
+        return tuple(history.points())
 
     def _legend(self, kinds: list[str]) -> None:
         text = Text("threshold ", style="red")
