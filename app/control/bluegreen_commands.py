@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.control.commands import Preview, RolloutCommand, Verb
 from app.control.modes import MODE_VERBS, mode_preview, set_mode
+from app.control.previous_revision import PreviousRevisions
 from app.model import Phase
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ PAUSABLE = (Phase.PROGRESSING,)
 class BlueGreenCommands:
     def __init__(self, ctl: BlueGreenController) -> None:
         self.ctl = ctl
+        self.previous = PreviousRevisions(ctl.ctx.writes.cluster)
 
     @property
     def _stage(self) -> str:
@@ -79,7 +81,11 @@ class BlueGreenCommands:
         s, name = ctl.state, ctl.target.name
         if s.phase is not Phase.PROGRESSING:
             return Preview(cmd, "Abort", (f"{name} is {s.phase.value}: nothing to abort",), possible=False)
-        lines = [f"{ctl.dep_name(s.new_color)} scaled → 0", "phase → Failed"]
+        new = ctl.deployments.get(s.new_color)
+        lines = [
+            f"deployment {ctl.dep_name(s.new_color)} (new, {s.new_color}) scaled {new.replicas if new else '?'} → 0",
+            "phase → Failed",
+        ]
         if self._stage == "stabilize":
             lines.insert(0, f"selector version {s.new_color} → {s.old_color}")
         return Preview(cmd, f"Abort {name}", tuple(lines), destructive=True, confirm_name=self._confirm_name())
@@ -95,7 +101,10 @@ class BlueGreenCommands:
         return Preview(
             cmd,
             f"Undo {name}",
-            (f"{ctl.dep_name(ctl.live)} back to its previous revision (now {dep.image if dep else '?'})",),
+            (
+                self.previous.line(dep, f"deployment {ctl.dep_name(ctl.live)} (live, {ctl.live})"),
+                "back to its previous revision, as `kubectl rollout undo` does",
+            ),
             destructive=True,
             confirm_name=self._confirm_name(),
         )
