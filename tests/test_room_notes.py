@@ -64,8 +64,15 @@ async def test_header_with_the_audit_dot_down_and_entries_queued_at_80_columns()
             assert name in line, f"{name!r} dropped from {line!r}"
 
 
-UNSIGNED = AuditEvent(t=T0 - 5, actor="mallory@x\x1b[2J", target="shop/payments", action="promote",
-                      reason="typed by hand", level=Level.INFO, verified=False)
+UNSIGNED = AuditEvent(
+    t=T0 - 5,
+    actor="mallory@x\x1b[2J",
+    target="shop/payments",
+    action="promote",
+    reason="typed by hand",
+    level=Level.INFO,
+    verified=False,
+)
 SIGNED = AuditEvent(t=T0 - 4, actor="engine", target="shop/payments", action="step", reason="ok", verified=True)
 
 
