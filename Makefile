@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP := $(BIN)/pip install -q --disable-pip-version-check
 
-.PHONY: demo test lint install system-deps bench clean
+.PHONY: demo test lint install system-deps bench clean fuzz
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ system-deps:
 ## The whole suite: unit, Pilot, snapshot and integration tests against real redis-server and prometheus.
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
+
+## Long fuzz run: many more hypothesis examples and Redis values than `make test` uses.
+fuzz: system-deps $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz SHIFTROOM_FUZZ_REDIS_VALUES=20000 $(BIN)/python -m pytest -q tests/test_fuzz_parsers.py tests/test_fuzz_redis.py tests/test_safejson.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from app.sanitize import clean
 
 if TYPE_CHECKING:
     from app.config import Config, PrometheusConfig
@@ -40,6 +42,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="shiftroom", description="A terminal control room for progressive delivery.")
     p.add_argument("--version", action="version", version=f"shiftroom {_version()}")
@@ -51,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     demo.add_argument("--theme", default=None, help="dark, light or wall (default: config, else dark)")
     demo.add_argument("--read-only", action="store_true", help="watch only: the backends refuse every write")
-    demo.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+    demo.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
                       help="also serve the simulated traffic as Istio metrics on 127.0.0.1:PORT")
     demo.add_argument("--headless", action="store_true", help="no screen: run on the virtual clock")
     demo.add_argument("--until-settled", action="store_true", help="headless: stop once every target has settled")
@@ -69,21 +81,86 @@ def build_parser() -> argparse.ArgumentParser:
     from app import cli_store
 
     cli_store.add_parsers(sub)
+    from app import cli_live
+
+    cli_live.add_parsers(p, sub)
+    from app import cli_verbs
+
+    cli_verbs.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 2 with one sentence for bad input, 70 with one sentence and a saved traceback on a crash."""
+    from app import crashlog
+
     try:
         return _main(sys.argv[1:] if argv is None else argv)
     except UsageError as err:
-        print(str(err), file=sys.stderr)
+        print(clean(str(err)), file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a crash: one sentence here, the traceback in a file, never exit 0
+        print(crashlog.sentence(exc, crashlog.save(exc, context=f"argv: {argv!r}")), file=sys.stderr)
+        return crashlog.CRASH_EXIT
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """The values every subcommand shares, checked exactly as the config file's are (one validator)."""
+    from app.config import check_http_url, check_redis_url
+
+    checks = (("redis", check_redis_url), ("prometheus", lambda url: check_http_url(url, "the Prometheus URL")))
+    for option, check in checks:
+        value = getattr(args, option, None)
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as err:
+                raise UsageError(f"shiftroom: --{option}: {err}.") from None
+    limit = getattr(args, "limit", None)
+    if args.command == "audit" and limit is not None and limit < 1:
+        raise UsageError(f"shiftroom: --limit must be 1 or more, not {limit}.")
+
+
+def _binding_ids() -> set[str]:
+    """Every key binding id the room has (what a keymap entry may name)."""
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    import app.room  # noqa: F401 - imports every screen and widget, so their classes are known
+
+    ids: set[str] = set()
+    todo: list[type] = [DOMNode]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        ids.update(b.id for b in getattr(cls, "BINDINGS", ()) if isinstance(b, Binding) and b.id)
+    return ids
+
+
+def run_app(app: Any) -> int:
+    """Run the Textual app; an exception inside it ends in one sentence, a saved traceback and exit 70."""
+    import io
+
+    from rich.console import Console
+
+    from app import crashlog
+
+    app.error_console = Console(file=io.StringIO(), markup=False, highlight=False)  # no traceback on the terminal
+    app.run()
+    error = getattr(app, "_exception", None)
+    if error is None and (app.return_code or 0) != 0:
+        error = RuntimeError(f"the app exited with code {app.return_code}: {app.error_console.file.getvalue()[-300:]}")
+    if error is not None:
+        print(crashlog.sentence(error, crashlog.save(error)), file=sys.stderr)
+        return crashlog.CRASH_EXIT
+    return 0
 
 
 def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    _check_args(args)
     if args.command == "scenarios":
         from backends.sim.scenario import list_scenarios
 
@@ -97,17 +174,38 @@ def _main(argv: list[str]) -> int:
         config = load_config(getattr(args, "config", None))
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    if args.command in ("audit", "experiments"):
+    if args.command in cli_store.COMMANDS:
         try:
             return cli_store.run(args, config)
         except cli_store.StoreCommandError as err:
             raise UsageError(str(err)) from None
-    if args.command in (None, "demo"):
+    if args.command in (None, "room", "doctor"):
+        from app import cli_live
+
+        try:
+            return cli_live.run(args, config)
+        except cli_live.LiveUnavailable as err:
+            print(str(err), file=sys.stderr)
+            return cli_live.UNREACHABLE
+    if args.command == "demo":
         return _demo(args, config)
+    from app import cli_verbs
+
+    if args.command in cli_verbs.COMMANDS:
+        return cli_verbs.run(args, config)
     raise UsageError(f"shiftroom: unknown command {args.command!r}.")
 
 
-def _demo(args: argparse.Namespace, config: "Config") -> int:
+def _audit_key(config: Config) -> bytes | None:
+    from app import cli_store
+
+    try:
+        return cli_store.audit_key(config)
+    except cli_store.StoreCommandError as err:
+        raise UsageError(str(err)) from None
+
+
+def _demo(args: argparse.Namespace, config: Config) -> int:
     from app.factory import DEFAULT_SCENARIO, RoomOptions
     from backends.sim.scenario import ScenarioError, load_scenario
 
@@ -118,7 +216,12 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
         raise UsageError(str(err)) from None
     theme = getattr(args, "theme", None) or config.theme
     import themes
+    from app.config import ConfigError, check_names
 
+    try:
+        check_names(config, themes.names(), _binding_ids() if config.keymap else ())
+    except ConfigError as err:
+        raise UsageError(f"shiftroom: {err}") from None
     if theme not in themes.names():
         raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
     options = RoomOptions(scenario=scenario, speed=getattr(args, "speed", 10.0), seed=getattr(args, "seed", None),
@@ -126,7 +229,7 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
                           metrics_port=getattr(args, "metrics_port", None),
                           redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
                           prometheus=_prometheus(args, config), keymap=dict(config.keymap),
-                          notify=config.notify)
+                          notify=config.notify, audit_key=_audit_key(config))
     if getattr(args, "headless", False):
         from app.headless import run
 
@@ -142,7 +245,6 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
             print("\n".join(timeline_text(result)))
         return 0
     from app.factory import make_app
-
     from app.wiring import WiringError
 
     try:
@@ -152,11 +254,10 @@ def _demo(args: argparse.Namespace, config: "Config") -> int:
     except OSError as err:
         raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
                          f"{err.strerror or err}; pick another --metrics-port.") from None
-    app.run()
-    return 0
+    return run_app(app)
 
 
-def _prometheus(args: argparse.Namespace, config: "Config") -> "PrometheusConfig | None":
+def _prometheus(args: argparse.Namespace, config: Config) -> PrometheusConfig | None:
     from app.config import PrometheusConfig
 
     url = getattr(args, "prometheus", None)
@@ -164,8 +265,9 @@ def _prometheus(args: argparse.Namespace, config: "Config") -> "PrometheusConfig
         base = config.prometheus.model_dump() if config.prometheus else {}
         try:
             return PrometheusConfig(**{**base, "url": url})
-        except ValueError:
-            raise UsageError(f"shiftroom: --prometheus {url!r}: the URL must start with http:// or https://.") from None
+        except ValueError as err:
+            msg = str(err.errors()[0]["msg"]) if hasattr(err, "errors") else str(err)
+            raise UsageError(f"shiftroom: --prometheus: {msg.removeprefix('Value error, ')}.") from None
     return config.prometheus
 
 

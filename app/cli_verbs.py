@@ -175,9 +175,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
+    from app.sanitize import clean
     from app.verbs.report import emit
 
-    print(sentence, file=sys.stderr)
+    print(clean(sentence), file=sys.stderr)
     if getattr(args, "json", False):
         emit({"kind": "error", "error": sentence, "exit": code})
     return code
@@ -209,6 +210,6 @@ def watch_app(args: argparse.Namespace) -> object:
 
 
 def watch(args: argparse.Namespace) -> int:
-    app = watch_app(args)
-    app.run()  # type: ignore[attr-defined]
-    return 0
+    from app.cli import run_app
+
+    return run_app(watch_app(args))  # a crash inside the wall: one sentence, a traceback file, exit 70

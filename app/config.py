@@ -13,11 +13,12 @@ import os
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
+from app.model import Target
 from app.yamlfile import YamlFileError, compose, error_at, read_text, validate
 
 
@@ -62,6 +63,24 @@ class NotifyConfig(_Strict):
     slack_webhook_url: str | None = None
     webhook_url: str | None = None  # receives the audit event as JSON
     timeout: float = Field(5.0, gt=0)
+
+
+class CanaryTarget(_Strict):
+    """A Flagger `Canary` manifest as a target, as it is: a file (relative to the config) or inline."""
+
+    canary_file: str | None = None
+    canary: dict[str, Any] | None = None
+    namespace: str | None = None  # overrides the Canary's metadata.namespace
+    production: bool = False
+
+
+def _target_kind(value: Any) -> str:
+    return "canary" if isinstance(value, dict) and ("canary_file" in value or "canary" in value) else "target"
+
+
+TargetEntry = Annotated[
+    Annotated[Target, Tag("target")] | Annotated[CanaryTarget, Tag("canary")], Discriminator(_target_kind)
+]
 
 
 # ---------------------------------------------------------------- URLs: one check for the file, env and flags
@@ -121,6 +140,8 @@ class Config(_Strict):
     notify: NotifyConfig = NotifyConfig()
     audit: AuditConfig = AuditConfig()
     keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"step": "s,ctrl+s"}
+    targets: list[TargetEntry] = Field(default_factory=list)  # what the room drives on a real cluster
+    production_contexts: list[str] = Field(default_factory=list)  # kubeconfig context names or globs
     source: str = Field("", exclude=True)
 
 

@@ -420,6 +420,8 @@ class RoomState(Frozen):
     t: float = 0.0
     seq: int = 0
     context: str = "sim"
+    cluster: str = ""  # the kubeconfig cluster of the context ("" for the simulator)
+    identity: str = ""  # who the API server says we are (SelfSubjectReview)
     namespace: str = "all"
     mode: Mode = Mode.DEMO
     scenario: str = ""

@@ -48,17 +48,51 @@ def read_text(path: Path, what: str, error: type[YamlFileError] = YamlFileError,
     return text
 
 
-def _depth(node: yaml.Node | None) -> int:
-    """The nesting depth of a composed node tree, walked without recursion."""
-    deepest, stack = 0, [(node, 1)] if node is not None else []
+#: Most nodes a document may expand to once its aliases are followed (a "billion laughs" stays small).
+MAX_NODES = 200_000
+
+
+def _shape(node: yaml.Node | None) -> tuple[int, int, bool]:
+    """(depth, expanded node count, whether an alias refers to itself), walked without recursion.
+
+    Aliases make the node tree a graph: each node is measured once (memo), a
+    node met again while it is being measured is a cycle.
+    """
+    if node is None:
+        return 0, 0, False
+    memo: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
-        current, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(current, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in current.value)
-        elif isinstance(current, yaml.MappingNode):
-            stack.extend((child, depth + 1) for _, child in current.value)
-    return deepest
+        current, done = stack.pop()
+        key = id(current)
+        children = _children(current)
+        if done:
+            active.discard(key)
+            sub = [memo[id(c)] for c in children]
+            memo[key] = (1 + max((d for d, _ in sub), default=0), min(MAX_NODES + 1, 1 + sum(n for _, n in sub)))
+            continue
+        if key in memo:
+            continue
+        if key in active:
+            return 0, 0, True
+        active.add(key)
+        stack.append((current, True))
+        for child in children:
+            if id(child) in active:
+                return 0, 0, True
+            if id(child) not in memo:
+                stack.append((child, False))
+    depth, count = memo[id(node)]
+    return depth, count, False
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def safe_yaml(text: str, source: str, error: type[YamlFileError] = YamlFileError) -> Any:
@@ -73,8 +107,15 @@ def _load(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Node
         raise error(deep, source, 1)
     try:
         root = yaml.compose(text)
-        if _depth(root) > MAX_DEPTH:
+        depth, count, cyclic = _shape(root)
+        if cyclic:
+            raise error(f"{source}:1: the YAML has an alias that refers to itself; remove the recursive alias.",
+                        source, 1)
+        if depth > MAX_DEPTH:
             raise error(deep, source, 1)
+        if count > MAX_NODES:
+            raise error(f"{source}:1: the YAML expands to more than {MAX_NODES:,} values through its aliases; "
+                        "write the values out.", source, 1)
         return root, yaml.safe_load(text)
     except RecursionError:
         raise error(deep, source, 1) from None

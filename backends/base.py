@@ -319,6 +319,26 @@ class CounterRebuild(Protocol):
 
 
 @runtime_checkable
+class ObjectWrites(Protocol):
+    """A cluster that patches any object (Flagger / Argo Rollouts objects) and reaches pods and
+    services through the API server's proxy subresource."""
+
+    async def patch_object(
+        self, api_version: str, kind: str, namespace: str, name: str, patch: Any,
+        patch_type: Literal["merge", "json", "strategic"], resource_version: str | None = None,
+    ) -> ForeignObject:
+        """Patch with the given content type; with `resource_version` a changed object is `Conflict`."""
+        ...
+
+    async def proxy(
+        self, namespace: str, kind: Literal["pods", "services"], name: str, port: int | str, path: str,
+        method: str = "GET", body: Any = None,
+    ) -> tuple[int, str]:
+        """(HTTP status, body text) of a request through `<kind>/<name>:<port>/proxy/<path>`."""
+        ...
+
+
+@runtime_checkable
 class RawValues(Protocol):
     """A store that hands out and takes the stored bytes as they are, so an edit can keep every byte it
     does not change (unknown fields, odd escapes, nesting no parser reads). `event`, when given, is

@@ -105,6 +105,7 @@ class RoomHeader(Horizontal):
     DEFAULT_CSS = """
     RoomHeader { height: 1; dock: top; }
     RoomHeader > .context { width: auto; padding: 0 1; text-style: bold; }
+    RoomHeader.-production > .context { background: $error; color: $text; }
     RoomHeader > .mode { width: auto; padding: 0 1; text-style: bold; }
     RoomHeader > .lock { width: auto; padding: 0 1; text-style: bold; display: none; }
     RoomHeader.-locked > .lock { display: block; }
@@ -147,9 +148,14 @@ class RoomHeader(Horizontal):
     def show(self, state: RoomState) -> None:
         before = self.state
         self.state = state
-        if before is None or (before.context, before.namespace) != (state.context, state.namespace):
-            context = clean(self.title_context or state.context)
-            self.query_one(".context", Static).update(f"⎈ {context} │ ns {clean(state.namespace)}")
+        where = (state.context, state.cluster, state.identity, state.namespace)
+        if before is None or (before.context, before.cluster, before.identity, before.namespace) != where:
+            context = self.title_context or state.context
+            cluster = f" ({clean(state.cluster)})" if state.cluster and state.cluster != context else ""
+            who = f" │ as {clean(state.identity)}" if state.identity else ""
+            self.query_one(".context", Static).update(f"⎈ {clean(context)}{cluster} │ ns {clean(state.namespace)}{who}")
+        # A production kubeconfig context (production_contexts:): the red context badge.
+        self.set_class(bool(state.cluster) and any(r.production for r in state.rollouts), "-production")
         if before is None or before.mode is not state.mode:
             # The lock badge only adds something when the mode badge does not already say it.
             self.set_class(self.read_only and state.mode is not Mode.READ_ONLY, "-locked")

@@ -83,6 +83,9 @@ class Connection:
                 socket_timeout=command_timeout,
                 retry=Retry(ConstantBackoff(0.05), 1),
                 health_check_interval=15,
+                # Key names are read with surrogateescape (any bytes after `feature:` are a name the
+                # seed serves); writing them back the same way addresses exactly the stored key.
+                encoding_errors="surrogateescape",
             )
         except ValueError as exc:
             raise Invalid(

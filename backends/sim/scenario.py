@@ -21,6 +21,7 @@ the file, the line and the field.
 from __future__ import annotations
 
 from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -135,7 +136,7 @@ class ScenarioError(YamlFileError):
     """A scenario that cannot be used; `str()` is one sentence with file, line and field."""
 
 
-def _builtin_dir():
+def _builtin_dir() -> Traversable:
     return resources.files("backends.sim").joinpath("scenarios")
 
 

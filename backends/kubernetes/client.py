@@ -1,0 +1,194 @@
+"""Connecting: kubeconfig (`--kubeconfig`, `$KUBECONFIG` with several paths, `--context`) or the
+in-cluster service account, and `Api`, the few raw calls every other module makes.
+
+Requests go through kubernetes-asyncio's `ApiClient` (its auth, TLS and proxy handling) with
+JSON bodies in and out, so objects stay the dicts the API documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backends.base import BackendError
+from backends.kubernetes.errors import NAME, What, from_status, translate
+
+SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+}
+
+
+class NoCluster(BackendError):
+    """No kubeconfig and not in a Pod: nothing to connect to."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """What the header shows about the connection."""
+
+    context: str
+    cluster: str
+    namespace: str  # the context's default namespace
+    server: str
+    in_cluster: bool = False
+
+
+def kubeconfig_paths(explicit: str | None, env: Mapping[str, str]) -> str | None:
+    """The kubeconfig path list kubectl would read, or None when there is none (then: in-cluster)."""
+    if explicit:
+        return explicit
+    if env.get("KUBECONFIG"):
+        return env["KUBECONFIG"]
+    default = Path("~/.kube/config").expanduser()
+    return str(default) if default.is_file() else None
+
+
+async def connect(
+    kubeconfig: str | None = None, context: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Any, Where]:
+    """A client `Configuration` and where it points; `NoCluster` with one sentence when there is none.
+    (The `ApiClient` itself is made by `Api` inside the event loop that uses it.)"""
+    from kubernetes_asyncio import client
+    from kubernetes_asyncio.config import ConfigException
+    from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    env = os.environ if env is None else env
+    paths = kubeconfig_paths(kubeconfig, env)
+    cfg = client.Configuration()
+    if paths is None:
+        return await _in_cluster(cfg, env)
+    missing = [p for p in paths.split(os.pathsep) if p and not Path(p).expanduser().exists()]
+    if missing and len(missing) == len([p for p in paths.split(os.pathsep) if p]):
+        raise NoCluster(NAME, f"No kubeconfig at {paths}; point --kubeconfig or $KUBECONFIG at one, "
+                              "or try `shiftroom demo` for the simulator.")
+    try:
+        merged = KubeConfigMerger(paths)
+        loader = KubeConfigLoader(config_dict=merged.config, config_base_path=None, active_context=context)
+        await loader.load_and_set(cfg)
+    except (ConfigException, KeyError, TypeError, ValueError, OSError) as exc:
+        what = f"context {context!r}" if context else "the current context"
+        raise NoCluster(NAME, f"Cannot use {what} of {paths}: {' '.join(str(exc).split())[:200]}.") from None
+    current = loader.current_context or {}
+    ctx = current.get("context", {}) or {}
+    where = Where(context=str(current.get("name", context or "")), cluster=str(ctx.get("cluster", "")),
+                  namespace=str(ctx.get("namespace") or "default"), server=str(cfg.host))
+    return cfg, where
+
+
+async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
+    from kubernetes_asyncio.config import ConfigException
+    from kubernetes_asyncio.config.incluster_config import load_incluster_config
+
+    if not env.get("KUBERNETES_SERVICE_HOST"):
+        raise NoCluster(NAME, "No kubeconfig found (~/.kube/config, $KUBECONFIG) and not running in a Pod; "
+                              "pass --kubeconfig, or try `shiftroom demo` for the simulator.")
+    try:
+        load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    except ConfigException as exc:
+        raise NoCluster(NAME, f"In-cluster configuration failed: {exc}.") from None
+    try:
+        namespace = (SA_DIR / "namespace").read_text(encoding="utf-8").strip() or "default"
+    except OSError:
+        namespace = "default"
+    where = Where(context="in-cluster", cluster="in-cluster", namespace=namespace, server=str(cfg.host),
+                  in_cluster=True)
+    return cfg, where
+
+
+class Api:
+    """JSON requests and watch streams over one `ApiClient`; failures are `BackendError`s."""
+
+    def __init__(self, configuration: Any, server: str = "", timeout: float = 10.0) -> None:
+        self.configuration = configuration
+        self._client: Any = None  # made on first use, in the loop that uses it
+        self.server = server or str(getattr(configuration, "host", ""))
+        self.timeout = timeout
+        self.identity = ""  # filled once known (SelfSubjectReview), for 403 sentences
+        self.requests = 0  # every request sent, for the tests and the bench
+
+    async def call(
+        self, method: str, path: str, what: What, *, query: Sequence[tuple[str, Any]] = (),
+        body: Any = None, patch: str | None = None, text: bool = False,
+    ) -> Any:
+        """One request; the decoded JSON body (or the text with `text=True`)."""
+        headers = {"Accept": "application/json" if not text else "*/*"}
+        if body is not None:
+            headers["Content-Type"] = PATCH_TYPES[patch] if patch else "application/json"
+        resp = await self._send(method, path, what, query, headers, body)
+        try:
+            data = await resp.read()
+            status = resp.status
+        except Exception as exc:
+            raise translate(exc, what, self.identity, self.server) from None
+        finally:
+            resp.release()
+        if not 200 <= status <= 299:
+            raise from_status(status, data, what, self.identity)
+        raw = data.decode("utf-8", "replace")
+        if text:
+            return raw
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            raise BackendError(NAME, f"The API server answered {what.verb} {what.obj} with something that is "
+                                     "not JSON.") from None
+
+    async def raw(self, method: str, path: str, what: What, body: Any = None) -> tuple[int, str]:
+        """(status, text) whatever the status: for the proxy subresource."""
+        headers = {"Accept": "*/*"}
+        if body is not None:
+            headers["Content-Type"] = "application/json" if not isinstance(body, bytes) else "application/octet-stream"
+        resp = await self._send(method, path, what, (), headers, body)
+        try:
+            data = await resp.read()
+            return resp.status, data.decode("utf-8", "replace")
+        except Exception as exc:
+            raise translate(exc, what, self.identity, self.server) from None
+        finally:
+            resp.release()
+
+    async def stream(self, path: str, what: What, query: Sequence[tuple[str, Any]], read_timeout: float) -> Any:
+        """An open watch response (an aiohttp response): the caller reads lines and releases it."""
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_connect=self.timeout,
+                                        sock_read=read_timeout)
+        resp = await self._send("GET", path, what, query, {"Accept": "application/json"}, None, timeout)
+        if not 200 <= resp.status <= 299:
+            try:
+                data = await resp.read()
+            finally:
+                resp.release()
+            raise from_status(resp.status, data, what, self.identity)
+        return resp
+
+    async def _send(self, method: str, path: str, what: What, query: Sequence[tuple[str, Any]],
+                    headers: dict[str, str], body: Any, timeout: Any = None) -> Any:
+        self.requests += 1
+        try:
+            return await self.client().call_api(
+                path, method, query_params=list(query), header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False,
+                _request_timeout=timeout if timeout is not None else self.timeout,
+            )
+        except Exception as exc:
+            raise translate(exc, what, self.identity, self.server) from None
+
+    def client(self) -> Any:
+        if self._client is None:
+            from kubernetes_asyncio.client import ApiClient
+
+            self._client = ApiClient(configuration=self.configuration)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()

@@ -1,0 +1,210 @@
+"""Informer-style watches: list once, then watch from the list's resourceVersion.
+
+Per `backends.base.WatchEvent`: `RESET`, an `ADDED` per listed object, `SYNCED`,
+then changes in resourceVersion order. Bookmarks (`allowWatchBookmarks`) move the
+resume point without an event; a stream the server ends is resumed from the last
+resourceVersion; `410 Gone` lists everything again (a new RESET…SYNCED); a
+stream silent past the stall deadline, or an API server that cannot be reached,
+ends the watch with `Unavailable` — the caller opens a new one, which waits an
+exponentially growing delay first while failures go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.base import BackendError, Invalid, NotFound, Obj, Unavailable, WatchEvent, WatchKind
+from backends.kubernetes.client import Api
+from backends.kubernetes.errors import NAME, Gone, What, from_status
+from backends.kubernetes.objects import _dict, invalid_marker
+from backends.kubernetes.resources import Res
+
+Convert = Callable[[dict[str, Any]], Obj | None]
+_GONE = object()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One resource in one namespace (None = all) and how its objects become models."""
+
+    res: Res
+    namespace: str | None
+    kind: WatchKind
+    convert: Convert
+    label_selector: str = ""
+    optional: bool = False  # a CRD that may not be installed: a 404 on the list skips it quietly
+
+
+@dataclass
+class Backoff:
+    """Delay before reconnecting: 0 while things work, then initial, doubling up to cap."""
+
+    initial: float = 0.5
+    cap: float = 30.0
+    failures: int = 0
+
+    @property
+    def delay(self) -> float:
+        return 0.0 if not self.failures else min(self.cap, self.initial * 2 ** (self.failures - 1))
+
+    def fail(self) -> None:
+        self.failures += 1
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class Informer:
+    api: Api
+    sources: list[Source]
+    stall: float = 120.0  # no event or bookmark for this long: the stream is dead
+    timeout_seconds: int = 300  # asked of the server per watch request
+    backoff: Backoff = field(default_factory=Backoff)
+    lists: int = 0  # full lists done (for tests: a 410 makes one more)
+
+    async def events(self) -> AsyncGenerator[WatchEvent, None]:
+        if self.backoff.delay:
+            await asyncio.sleep(self.backoff.delay)
+        try:
+            while True:
+                yield WatchEvent(type="RESET")
+                listed: list[tuple[Source, str]] = []
+                for src in self.sources:
+                    got = await self._list(src)
+                    if got is None:
+                        continue
+                    items, rv = got
+                    for item in items:
+                        ev = self._event("ADDED", src, item)
+                        if ev is not None:
+                            yield ev
+                    listed.append((src, rv))
+                self.lists += 1
+                queue: asyncio.Queue[Any] = asyncio.Queue()
+                tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
+                self.backoff.reset()  # listed: the API server is back
+                try:
+                    yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
+                    async for event in self._drain(queue):
+                        yield event
+                finally:
+                    for t in tasks:
+                        t.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                # _drain returned: a 410 Gone; list everything again
+        except Unavailable:
+            self.backoff.fail()
+            raise
+
+    async def _list(self, src: Source) -> tuple[list[dict[str, Any]], str] | None:
+        query: list[tuple[str, Any]] = []
+        if src.label_selector:
+            query.append(("labelSelector", src.label_selector))
+        what = What("list", src.res, src.namespace)
+        try:
+            body = await self.api.call("GET", src.res.path(src.namespace), what, query=query)
+        except NotFound:
+            if src.optional:
+                return None
+            raise
+        items = [i for i in body.get("items") or [] if isinstance(i, dict)]
+        for i in items:  # list items carry no kind; the models' converters do not need it
+            i.setdefault("apiVersion", src.res.api_version)
+            i.setdefault("kind", src.res.kind)
+        return items, str(_dict(body.get("metadata")).get("resourceVersion") or "")
+
+    def _event(self, type_: str, src: Source, obj: dict[str, Any]) -> WatchEvent | None:
+        try:
+            model = src.convert(obj)
+        except Invalid as err:
+            return WatchEvent(type=type_, kind="Foreign", object=invalid_marker(obj, err, src.res.kind))
+        if model is None:
+            return None  # not an object of ours (a router object no target uses)
+        return WatchEvent(type=type_, kind=src.kind, object=model)
+
+    async def _drain(self, queue: asyncio.Queue[Any]) -> AsyncIterator[WatchEvent]:
+        while True:
+            item = await queue.get()
+            if item is _GONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def _watch(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> None:
+        try:
+            while True:
+                rv = await self._stream(src, rv, queue)
+                if not rv:
+                    queue.put_nowait(_GONE)
+                    return
+        except Gone:
+            queue.put_nowait(_GONE)
+        except BackendError as err:
+            queue.put_nowait(err if isinstance(err, Unavailable) else Unavailable(NAME, err.sentence))
+        except Exception as err:  # a stream must end with a sentence, never silently
+            queue.put_nowait(Unavailable(NAME, f"The watch of {src.res.plural} broke: {type(err).__name__}: {err}."))
+
+    async def _stream(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> str:
+        """One watch request; returns the resourceVersion to resume from ("" after 410 Gone)."""
+        query: list[tuple[str, Any]] = [("watch", "true"), ("resourceVersion", rv), ("allowWatchBookmarks", "true"),
+                                        ("timeoutSeconds", self.timeout_seconds)]
+        if src.label_selector:
+            query.append(("labelSelector", src.label_selector))
+        what = What("watch", src.res, src.namespace)
+        resp = await self.api.stream(src.res.path(src.namespace), what, query, read_timeout=self.stall)
+        buf = b""
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(resp.content.readany(), self.stall)
+                except TimeoutError:
+                    raise Unavailable(NAME, f"The watch of {src.res.plural} sent nothing (not even a bookmark) "
+                                            f"for {self.stall:g} s; reconnecting.") from None
+                if not chunk:
+                    return rv  # the server ended the watch (its timeout): resume from here
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        rv = self._line(src, line, rv, queue, what)
+                        if not rv:
+                            return ""
+        except TimeoutError:
+            raise Unavailable(NAME, f"The watch of {src.res.plural} stalled for {self.stall:g} s; "
+                                    "reconnecting.") from None
+        except OSError as exc:
+            raise Unavailable(NAME, f"The watch of {src.res.plural} was cut off ({exc}); reconnecting.") from None
+        finally:
+            resp.release()
+
+    def _line(self, src: Source, line: bytes, rv: str, queue: asyncio.Queue[Any], what: What) -> str:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            raise Unavailable(NAME, f"The watch of {src.res.plural} sent a line that is not JSON; "
+                                    "reconnecting.") from None
+        type_ = str(_dict(event).get("type") or "")
+        obj = _dict(_dict(event).get("object"))
+        new_rv = str(_dict(obj.get("metadata")).get("resourceVersion") or rv)
+        if type_ == "BOOKMARK":
+            return new_rv
+        if type_ == "ERROR":
+            code = int(obj.get("code") or 500)
+            if code == 410:
+                return ""
+            raise from_status(code, json.dumps(obj), what, self.api.identity)
+        if type_ in ("ADDED", "MODIFIED", "DELETED"):
+            if obj.get("kind") not in (None, src.res.kind):
+                return new_rv  # not of this resource (a server that replays every kind): not ours
+            obj.setdefault("apiVersion", src.res.api_version)
+            obj.setdefault("kind", src.res.kind)
+            ev = self._event(type_, src, obj)
+            if ev is not None:
+                queue.put_nowait(ev)
+        return new_rv
