@@ -94,3 +94,17 @@ async def test_blue_green_undo_names_the_live_colour_and_says_when_there_is_no_p
         )
     finally:
         await d.engine.stop()
+
+
+async def test_a_preview_that_does_not_apply_still_names_its_target(tmp_path: Path) -> None:
+    d = demo(tmp_path, "name: t-idle\nduration: 900\nevents: []\n")
+    await d.engine.start()
+    try:
+        await d.clock.run_for(5)
+        await d.engine.idle()
+        for verb, key in ((Verb.ABORT, FRONTEND), (Verb.ABORT, CANARY), (Verb.STEP, CANARY), (Verb.SWITCH, FRONTEND)):
+            preview = await d.engine.preview(RolloutCommand(verb, key))
+            assert not preview.possible
+            assert preview.title.endswith(key.split("/")[1]), preview.title
+    finally:
+        await d.engine.stop()

@@ -70,3 +70,36 @@ async def test_letters_behind_the_slash_are_text_never_commands() -> None:
         assert app.is_running and app.screen is screen
         assert screen.active_tab == "experiments" and screen.filters["experiments"] == "fq1"
         assert screen.sequential == sequential
+
+
+async def test_a_production_confirmation_that_no_longer_applies_stops_asking_for_the_name() -> None:
+    """Seen in the demo: 'frontend is Succeeded: nothing to abort' under 'This is production. Type frontend'."""
+    from textual.widgets import Button
+
+    from app.control.commands import Preview, RolloutCommand
+    from app.screens.confirm import ConfirmScreen
+
+    app, engine = make()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("a")  # abort shop/checkout (production)
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen) and dialog.confirm_name
+        assert dialog.query_one("#confirm-prompt").display and isinstance(dialog.focused, Input)
+
+        async def gone(command: RolloutCommand) -> Preview:
+            return Preview(command, "Abort shop/checkout", ("checkout is Succeeded: nothing to abort",),
+                           possible=False, confirm_name="checkout")
+
+        engine.preview = gone  # type: ignore[method-assign]
+        engine.publish(STATE.model_copy(update={"seq": 100}))
+        for _ in range(3):
+            await pilot.pause()
+        for part in ("#confirm-prompt", "#confirm-name", "#confirm-hint"):
+            assert not dialog.query_one(part).display, f"{part} still asks for the name"
+        assert dialog.query_one("#confirm", Button).disabled
+        assert dialog.focused is dialog.query_one("#cancel")
+        burst(app, "checkout")
+        await pilot.press("enter")  # Enter on Cancel: closes, nothing done
+        await pilot.pause()
+        assert engine.acted == []

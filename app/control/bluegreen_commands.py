@@ -74,13 +74,13 @@ class BlueGreenCommands:
                 confirm_name=self._confirm_name(),
             )
         why = "nothing to switch" if not s.old_color else f"{s.old_color} is scaled down: use u to undo"
-        return Preview(cmd, "Switch", (f"{name}: {why}",), possible=False)
+        return Preview(cmd, f"Switch {name}", (f"{name}: {why}",), possible=False)
 
     def _abort(self, cmd: RolloutCommand) -> Preview:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Abort", (f"{name} is {s.phase.value}: nothing to abort",), possible=False)
+            return Preview(cmd, f"Abort {name}", (f"{name} is {s.phase.value}: nothing to abort",), possible=False)
         new = ctl.deployments.get(s.new_color)
         lines = [
             f"deployment {ctl.dep_name(s.new_color)} (new, {s.new_color}) scaled {new.replicas if new else '?'} → 0",
@@ -94,7 +94,7 @@ class BlueGreenCommands:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is Phase.PROGRESSING:
-            return Preview(cmd, "Undo", (f"{name} is Progressing: abort it instead",), possible=False)
+            return Preview(cmd, f"Undo {name}", (f"{name} is Progressing: abort it instead",), possible=False)
         if s.scale_down_at and s.old_color:
             return self._switch(cmd)
         dep = ctl.deployments.get(ctl.live)

@@ -52,7 +52,7 @@ class CanaryCommands:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Step", (f"{name} is {s.phase.value}: nothing to step",), possible=False)
+            return Preview(cmd, f"Step {name}", (f"{name} is {s.phase.value}: nothing to step",), possible=False)
         nxt = ctl.steps[s.step] if s.step < len(ctl.steps) else None
         line = (
             f"weights {weights_text(s.weight)} → {weights_text(nxt)}"
@@ -65,7 +65,9 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Promote", (f"{t.name} is {s.phase.value}: nothing to promote",), possible=False)
+            return Preview(
+                cmd, f"Promote {t.name}", (f"{t.name} is {s.phase.value}: nothing to promote",), possible=False
+            )
         return Preview(
             cmd,
             f"Promote {t.name}",
@@ -82,7 +84,7 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase not in (Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING):
-            return Preview(cmd, "Abort", (f"{t.name} is {s.phase.value}: nothing to abort",), possible=False)
+            return Preview(cmd, f"Abort {t.name}", (f"{t.name} is {s.phase.value}: nothing to abort",), possible=False)
         lines = [f"weights {weights_text(s.weight)} → 100/0", self._scale_line(), "phase → Failed"]
         if s.phase is Phase.PROMOTING:
             lines.insert(0, f"primary image {s.image} → {s.stable_image}")
@@ -94,7 +96,7 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase in (Phase.PROGRESSING, Phase.PROMOTING):
-            return Preview(cmd, "Undo", (f"{t.name} is {s.phase.value}: abort it instead",), possible=False)
+            return Preview(cmd, f"Undo {t.name}", (f"{t.name} is {s.phase.value}: abort it instead",), possible=False)
         return Preview(
             cmd,
             f"Undo {t.name}",
