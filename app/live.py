@@ -10,6 +10,7 @@ loop that runs the room.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import socket
@@ -57,6 +58,7 @@ class Preflight:
     flagger_driven: set[str] = field(default_factory=set)  # target keys a Flagger Canary in the cluster owns
     namespaces: list[str] | None = None  # None: all namespaces
     production: bool = False
+    read_only_reason: str = ""  # set when the identity may not make the writes driving needs
 
 
 def is_production(context: str, patterns: Sequence[str]) -> bool:
@@ -140,12 +142,32 @@ async def preflight(options: LiveOptions, config: Config) -> Preflight:
                 canaries += [c for c in body.get("items") or [] if isinstance(c, dict)]
             except NotFound:
                 break  # Flagger is not installed
+        reason = "" if options.read_only else await _read_only_reason(api, namespaces)
     except BackendError as err:
         raise LiveError(f"Context {where.context} ({where.server}): {err.sentence}") from None
     finally:
         await api.close()
     return Preflight(configuration=cfg, where=where, identity=identity, targets=targets,
-                     flagger_driven=flagger_driven(targets, canaries), namespaces=namespaces, production=production)
+                     flagger_driven=flagger_driven(targets, canaries), namespaces=namespaces, production=production,
+                     read_only_reason=reason)
+
+
+async def _read_only_reason(api: Any, namespaces: list[str] | None) -> str:
+    """Why this identity gets a read-only room ("" when it may drive): the doctor's checks, once, at start.
+
+    A viewer (get/list/watch only) is not offered actions it would be refused; the room opens read-only
+    and says so, the way `--read-only` would."""
+    from backends.kubernetes import doctor
+
+    report = await doctor.run(api, namespaces)
+    missing = report.missing
+    if not missing:
+        return ""
+    first = missing[0]
+    where = f" in namespace {first.namespace}" if first.namespace else ""
+    more = f" and {len(missing) - 1} more permissions" if len(missing) > 1 else ""
+    return (f"{report.identity} may not {first.verb} {first.resource}{where}{more}, so this room is read-only; "
+            "`shiftroom doctor` lists what is missing.")
 
 
 class NoMetrics:
@@ -214,6 +236,8 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
     from backends.webhooks import HttpWebhooks
 
     clock = clock or RealClock()
+    if pre.read_only_reason:
+        options = dataclasses.replace(options, read_only=True)
     driven = [t for t in pre.targets if t.key not in pre.flagger_driven]
     cluster = KubeCluster(Api(pre.configuration, pre.where.server), namespaces=pre.namespaces, targets=driven,
                           read_only=options.read_only, identity=pre.identity, where=pre.where)
@@ -240,6 +264,9 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
         audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target=key, action="flagger-driven",
                                          reason=f"{key} is driven by a Flagger Canary in the cluster; "
                                                 "this room shows it and does not drive it."))
+    if pre.read_only_reason:
+        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="read-only",
+                                         reason=pre.read_only_reason, level=Level.WARN))
     if not pre.targets:
         audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="no-targets",
                                          reason="No targets are configured: add targets: to shiftroom.yaml "

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 from app.model import Experiment, VariantStats
@@ -127,9 +127,9 @@ def compare(
     _check_counts("variant", n_b, c_b)
     if not 0 < alpha < 1 or tuning <= 0:
         raise ValueError("alpha must be in (0, 1) and the tuning parameter positive.")
-    base = dict(control=(n_a, c_a), variant=(n_b, c_b), sequential=sequential, alpha=alpha, tuning=tuning)
+    base = Comparison(control=(n_a, c_a), variant=(n_b, c_b), sequential=sequential, alpha=alpha, tuning=tuning)
     if n_a == 0 or n_b == 0:
-        return Comparison(**base, note="Both control and variant need users before they can be compared.")
+        return replace(base, note="Both control and variant need users before they can be compared.")
     p_a, p_b = c_a / n_a, c_b / n_b
     v_a, v_b = p_a * (1 - p_a), p_b * (1 - p_b)
     n = n_a + n_b
@@ -143,8 +143,8 @@ def compare(
         note = "Control has no converters yet, so the relative change is undefined."
     d = p_b - p_a
     ctw = _N.cdf(d / math.sqrt(var_abs)) if var_abs > 0 else (0.5 if d == 0 else float(d > 0))
-    return Comparison(**base, control_rate=p_a, variant_rate=p_b, absolute=absolute, relative=relative,
-                      chance_to_win=ctw, note=note)
+    return replace(base, control_rate=p_a, variant_rate=p_b, absolute=absolute, relative=relative,
+                   chance_to_win=ctw, note=note)
 
 
 # ---------------------------------------------------------------- sample ratio mismatch
@@ -199,7 +199,7 @@ def srm_p_value(users_per_variant: Sequence[int], expected_weights: Sequence[flo
     if total == 0 or total_w <= 0:
         return 1.0
     stat, k = 0.0, 0
-    for o, w in zip(users_per_variant, expected_weights):
+    for o, w in zip(users_per_variant, expected_weights, strict=True):
         if w <= 0:
             if o > 0:
                 return 0.0  # users in a variant that should get none

@@ -18,7 +18,7 @@ class WiringError(Exception):
     """One sentence naming the setting that cannot be used."""
 
 
-def prometheus_from_config(cfg: "PrometheusConfig", clock: Clock | None = None) -> "PrometheusMetrics":
+def prometheus_from_config(cfg: PrometheusConfig, clock: Clock | None = None) -> PrometheusMetrics:
     from backends.prometheus import PrometheusMetrics
     from backends.promql import MetricTemplate
 
@@ -48,7 +48,7 @@ def prometheus_from_config(cfg: "PrometheusConfig", clock: Clock | None = None) 
         raise WiringError(err.sentence) from None
 
 
-def notifier_from_config(cfg: "NotifyConfig") -> "FanOut | None":
+def notifier_from_config(cfg: NotifyConfig) -> FanOut | None:
     from backends.notify import FanOut, HttpNotifier
 
     notifiers = []

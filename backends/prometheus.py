@@ -38,7 +38,13 @@ from app.model import MetricCheck, MetricSample, SampleStatus
 from backends.base import Invalid, Unavailable
 from backends.prometheus_http import Failure, PrometheusHTTP
 from backends.promql import (
-    NS_LABEL, TARGET_LABEL, MetricTemplate, TemplateError, builtin_templates, format_duration, joined_query,
+    NS_LABEL,
+    TARGET_LABEL,
+    MetricTemplate,
+    TemplateError,
+    builtin_templates,
+    format_duration,
+    joined_query,
     parse_duration,
 )
 
@@ -153,7 +159,7 @@ class PrometheusMetrics(PrometheusHTTP):
             return self._pick(w, series, None, check, t, shown[w])
 
         got = await asyncio.gather(*(one(w) for w in targets))
-        return dict(zip(targets, got))
+        return dict(zip(targets, got, strict=True))
 
     def _all(self, targets: list[Workload], t: float, error: str, query: str,
              shown: dict[Workload, str] | None = None) -> dict[Workload, MetricSample]:
@@ -163,7 +169,7 @@ class PrometheusMetrics(PrometheusHTTP):
     def _series(self, data: Any) -> list[tuple[dict[str, str], str]] | str:
         """(labels, value text) of an instant vector or scalar; a sentence when it is neither."""
         rtype = data.get("resultType") if isinstance(data, dict) else None
-        result = data.get("result") if isinstance(data, dict) else None
+        result: Any = data.get("result") if isinstance(data, dict) else None  # JSON: checked by the lookups below
         try:
             if rtype == "vector":
                 return [(dict(s.get("metric") or {}), str(s["value"][1])) for s in result]

@@ -69,7 +69,7 @@ class PrometheusHTTP:
             await self._client.aclose()
         self._client = None
 
-    async def __aenter__(self) -> "PrometheusHTTP":
+    async def __aenter__(self) -> PrometheusHTTP:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -146,7 +146,7 @@ def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
     out, pos = [], 0
     for slot in _slots(text):
         if slot.name not in values:
-            known = ", ".join("{{ %s }}" % k for k in values)
+            known = ", ".join(f"{{{{ {k} }}}}" for k in values)
             raise TemplateError(f"it uses the unknown placeholder {{{{ {slot.name} }}}} (known: {known})")
         value = values[slot.name]
         if isinstance(value, str):
@@ -170,6 +170,11 @@ def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
         pos = slot.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """`value` when it is a mapping, else an empty one (a Flagger field that is missing or of the wrong kind)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def placeholders(text: str) -> set[str]:
@@ -206,7 +211,7 @@ class MetricTemplate(BaseModel):
         })
 
     @classmethod
-    def from_flagger(cls, obj: Mapping[str, Any] | str) -> "MetricTemplate":
+    def from_flagger(cls, obj: Mapping[str, Any] | str) -> MetricTemplate:
         """A Flagger `MetricTemplate` (flagger.app/v1beta1), as a mapping or YAML text, taken as it is."""
         if isinstance(obj, str):
             try:
@@ -215,19 +220,20 @@ class MetricTemplate(BaseModel):
                 reason = " ".join(str(exc).split())
                 raise Invalid("prometheus", f"The Flagger MetricTemplate is not valid YAML ({reason}).") from None
         if not isinstance(obj, Mapping):
-            raise Invalid("prometheus", "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
+            raise Invalid("prometheus",
+                          "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
         api, kind = str(obj.get("apiVersion", "")), obj.get("kind")
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+        meta, spec = _mapping(obj.get("metadata")), _mapping(obj.get("spec"))
         name = str(meta.get("name") or "")
         label = f"MetricTemplate '{name}'" if name else "The MetricTemplate"
         if not api.startswith("flagger.app/") or kind != "MetricTemplate":
             raise Invalid("prometheus", f"{label} must have apiVersion flagger.app/v1beta1 and kind MetricTemplate, "
                                         f"not {api or '(none)'} {kind or '(none)'}.")
-        provider = spec.get("provider") if isinstance(spec.get("provider"), Mapping) else {}
+        provider = _mapping(spec.get("provider"))
         ptype = str(provider.get("type") or "prometheus")
         if ptype != "prometheus":
-            raise Invalid("prometheus", f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates.")
+            raise Invalid("prometheus",
+                          f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates.")
         query = spec.get("query")
         if not name or not isinstance(query, str) or not query.strip():
             raise Invalid("prometheus", f"{label} needs metadata.name and a non-empty spec.query.")

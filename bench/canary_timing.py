@@ -38,9 +38,18 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
+
+if TYPE_CHECKING:
+    from app.clock import Clock
+    from app.control.canary import CanaryController
+    from app.control.engine import Engine
+    from app.factory import Demo, RoomOptions
+    from app.model import MetricCheck, MetricSample, RoomState, Target
+    from backends.base import Route
 
 SCENARIO = "bad-canary"
 RUNS = 7
@@ -119,7 +128,7 @@ def rollback_timing(timeline: Sequence[Mapping[str, Any]], target: str, interval
 class Probe:
     """What one instrumented run saw."""
 
-    demo: Any = None
+    demo: Demo | None = None
     # (clock t, check, value, in range)
     samples: list[tuple[float, str, float | None, bool]] = field(default_factory=list)
     pass_started: float = 0.0  # perf_counter at the start of the current engine pass
@@ -132,23 +141,25 @@ class Probe:
 def instrumented(target_key: str) -> Iterator[Probe]:
     """Patch the headless run (for this bench only) to time the rollback and see the samples."""
     import app.headless as headless
+    from app import factory
     from app.control.canary import CanaryController
     from app.control.engine import Engine
 
     probe = Probe()
-    real_make_demo = headless.make_demo
+    patches = ExitStack()
+    real_make_demo = factory.make_demo  # the function app.headless imported
     real_rollback = CanaryController.rollback
     real_pass = Engine.run_pass
 
-    async def run_pass(self, *a, **kw):
+    async def run_pass(self: Engine) -> RoomState:
         probe.pass_started = time.perf_counter()
-        return await real_pass(self, *a, **kw)
+        return await real_pass(self)
 
-    async def rollback(self, *a, **kw):
+    async def rollback(self: CanaryController, now: float, reason: str, actor: str | None = None) -> None:
         probe.decided.append((time.perf_counter(), probe.pass_started))
-        return await real_rollback(self, *a, **kw)
+        await real_rollback(self, now, reason, actor)
 
-    def make_demo(options, clock=None):
+    def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         demo = real_make_demo(options, clock)
         probe.demo = demo
         cluster, metrics = demo.world.cluster, demo.world.metrics
@@ -156,13 +167,15 @@ def instrumented(target_key: str) -> Iterator[Probe]:
         canary = (target.namespace, target.deployment or target.name)
         real_set_weights, real_query = cluster.set_weights, metrics.query
 
-        async def set_weights(namespace, name, weights, *a, **kw):
+        async def set_weights(namespace: str, name: str, weights: Mapping[str, int],
+                              resource_version: str | None = None) -> Route:
             before = time.perf_counter()
-            route = await real_set_weights(namespace, name, weights, *a, **kw)
+            route = await real_set_weights(namespace, name, weights, resource_version)
             probe.written.append((before, time.perf_counter(), int(weights.get(canary[1], -1))))
             return route
 
-        async def query(check, workloads):
+        async def query(check: MetricCheck,
+                        workloads: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MetricSample]:
             got = await real_query(check, workloads)
             if canary in got:
                 s = got[canary]
@@ -170,22 +183,21 @@ def instrumented(target_key: str) -> Iterator[Probe]:
                 probe.samples.append((demo.clock.now(), check.name, value, check.passes(value)))
             return got
 
-        cluster.set_weights = set_weights  # instance attributes: this run's world only
-        metrics.query = query
+        # Instance attributes: this run's world only.
+        patches.enter_context(patch.object(cluster, "set_weights", set_weights))
+        patches.enter_context(patch.object(metrics, "query", query))
         return demo
 
-    headless.make_demo = make_demo
-    CanaryController.rollback = rollback
-    Engine.run_pass = run_pass
-    try:
+    with (
+        patches,
+        patch.object(headless, "make_demo", make_demo),
+        patch.object(CanaryController, "rollback", rollback),
+        patch.object(Engine, "run_pass", run_pass),
+    ):
         yield probe
-    finally:
-        headless.make_demo = real_make_demo
-        CanaryController.rollback = real_rollback
-        Engine.run_pass = real_pass
 
 
-def canary_target(scenario: str = SCENARIO):
+def canary_target(scenario: str = SCENARIO) -> Target:
     """The scenario's canary target (its config decides interval and threshold)."""
     from app.clock import VirtualClock
     from app.factory import RoomOptions, make_demo
@@ -195,7 +207,7 @@ def canary_target(scenario: str = SCENARIO):
     return next(t for t in demo.world.targets if t.strategy is Strategy.CANARY)
 
 
-async def _bare_set_weights(demo, target) -> float:
+async def _bare_set_weights(demo: Demo, target: Target) -> float:
     """One bare `set_weights` on the run's own sim cluster, timed as the instrumented ones are."""
     canary = target.deployment or target.name
     weights = {f"{canary}-primary": 100, canary: 0}
@@ -205,15 +217,16 @@ async def _bare_set_weights(demo, target) -> float:
     return time.perf_counter() - before
 
 
-def one_run(scenario: str, target) -> dict[str, Any]:
+def one_run(scenario: str, target: Target) -> dict[str, Any]:
     from app.clock import EPOCH
     from app.factory import RoomOptions
     from app.headless import run_headless
 
-    async def go():
+    async def go() -> tuple[dict[str, Any], Probe, float]:
         with instrumented(target.key) as probe:
             result = await run_headless(RoomOptions(scenario=scenario), until_settled=True)
-        bare = await _bare_set_weights(probe.demo, target)  # unpatched class, patched instance: same timer
+            assert probe.demo is not None, "the headless run builds its demo through make_demo"
+            bare = await _bare_set_weights(probe.demo, target)  # through the same timed set_weights
         return result, probe, bare
 
     result, probe, bare = asyncio.run(go())
@@ -227,10 +240,9 @@ def one_run(scenario: str, target) -> dict[str, Any]:
             out["pass_us"] = (write[1] - pass_start) * 1e6
             out["write_us"] = (write[1] - write[0]) * 1e6
     if timing is not None:
-        first_step = timing.onset
         steps = [float(e["t"]) for e in result["timeline"] if e["target"] == target.key and e["action"] == "step"]
-        if steps:
-            first_step = steps[0]
+        # Bad samples count from the first step; without one, from the onset; without that, from the start.
+        first_step = steps[0] if steps else (timing.onset if timing.onset is not None else 0.0)
         bad = [t - EPOCH for t, _, v, ok in probe.samples if v is not None and not ok and t - EPOCH > first_step]
         out["first_bad_sample"] = round(min(bad), 3) if bad else None
     return out
@@ -277,10 +289,11 @@ def report(m: dict[str, Any]) -> list[str]:
         f"{f'{t.from_first_failure:g} s = {t.from_first_failure / iv:g}×interval':>22}"
         f" {f'{t.flagger_from_first_failure:g} s = {t.flagger_from_first_failure / iv:g}×interval':>24}",
     ]
-    if t.onset is not None:
+    ours, flagger = t.from_onset, t.flagger_from_onset
+    if ours is not None and flagger is not None:  # both None exactly when there is no onset
         lines.append(
-            f"  {'from the onset':<28} {f'{t.from_onset:g} s = {t.from_onset / iv:g}×interval':>22}"
-            f" {f'{t.flagger_from_onset:g} s = {t.flagger_from_onset / iv:g}×interval':>24}")
+            f"  {'from the onset':<28} {f'{ours:g} s = {ours / iv:g}×interval':>22}"
+            f" {f'{flagger:g} s = {flagger / iv:g}×interval':>24}")
     lines.append(f"  Flagger's formula: (threshold+1)×interval = {(t.threshold + 1) * iv:g} s from the onset, "
                  f"threshold×interval = {t.threshold * iv:g} s from the first failed tick")
     if m["decision_us"] is not None:

@@ -36,10 +36,10 @@ def env_for(color: str) -> dict[str, str]:
     return {"TEXTUAL_COLOR_SYSTEM": color}
 
 
-def check_painted(name: str, r: PtyResult) -> None:
-    """A run that never showed its first frame is a failure to report, with what it printed."""
+def check_painted(name: str, r: PtyResult) -> float:
+    """When `r` showed its first frame (seconds); a run that never did is a failure to report, with what it printed."""
     if r.first_frame is not None:
-        return
+        return r.first_frame
     tail = "\n".join(r.text().splitlines()[-25:])
     raise SystemExit(f"{name} never painted its first frame ({describe(r)}); last output:\n{tail}")
 
@@ -58,3 +58,18 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def kib(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
+
+
+__all__ = [
+    "BASELINE_MARKERS",
+    "ROOM_MARKERS",
+    "ROOT",
+    "SIZE",
+    "baseline_command",
+    "check_painted",
+    "env_for",
+    "kib",
+    "median",
+    "ratio",
+    "room_command",
+]

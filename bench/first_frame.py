@@ -11,36 +11,50 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypedDict
 
 from bench.common import (
-    BASELINE_MARKERS, ROOM_MARKERS, ROOT, SIZE, baseline_command, check_painted, median, ratio, room_command,
+    BASELINE_MARKERS,
+    ROOM_MARKERS,
+    ROOT,
+    SIZE,
+    baseline_command,
+    check_painted,
+    median,
+    ratio,
+    room_command,
 )
-from bench.pty_run import run_in_pty
+from bench.pty_run import PtyResult, run_in_pty
 
 RUNS = 5
 #: Give up on a run that has not painted after this many seconds.
 TIMEOUT = 30.0
 
 
-def one(cmd: list[str], markers: tuple[str, ...]):
+class FirstFrame(TypedDict):
+    room: list[float]  # seconds to the first full frame, one per run
+    baseline: list[float]
+    room_median: float
+    baseline_median: float
+
+
+def one(cmd: list[str], markers: tuple[str, ...]) -> PtyResult:
     return run_in_pty(cmd, columns=SIZE[0], lines=SIZE[1], duration=TIMEOUT, markers=markers,
                       stop_after_frame=0.2, cwd=str(ROOT))
 
 
-def measure(runs: int = RUNS) -> dict[str, object]:
+def measure(runs: int = RUNS) -> FirstFrame:
     room: list[float] = []
     base: list[float] = []
     for _ in range(runs):
         r = one(room_command(), ROOM_MARKERS)
-        check_painted("shiftroom demo", r)
-        room.append(r.first_frame)
+        room.append(check_painted("shiftroom demo", r))
         b = one(baseline_command(), BASELINE_MARKERS)
-        check_painted("the baseline app", b)
-        base.append(b.first_frame)
+        base.append(check_painted("the baseline app", b))
     return {"room": room, "baseline": base, "room_median": median(room), "baseline_median": median(base)}
 
 
-def report(m: dict[str, object]) -> list[str]:
+def report(m: FirstFrame) -> list[str]:
     room, base = m["room_median"], m["baseline_median"]
     lines = [
         f"first full frame at {SIZE[0]}x{SIZE[1]}, median of {len(m['room'])} interleaved runs",
@@ -51,7 +65,7 @@ def report(m: dict[str, object]) -> list[str]:
     return lines
 
 
-def summary(m: dict[str, object]) -> str:
+def summary(m: FirstFrame) -> str:
     return (f"first full frame: {m['room_median'] * 1000:.0f} ms vs baseline {m['baseline_median'] * 1000:.0f} ms "
             f"({ratio(m['room_median'], m['baseline_median'])})")
 

@@ -30,7 +30,10 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import redis
 
 CALLS = 20_000
 ROUNDS = 3
@@ -60,7 +63,7 @@ def in_process(config: Any, ids: list[str], env: str) -> tuple[float, int]:
     return time.perf_counter() - t0, served
 
 
-def per_request(client, name: str, ids: list[str], env: str) -> tuple[float, int]:
+def per_request(client: redis.Redis, name: str, ids: list[str], env: str) -> tuple[float, int]:
     """Seconds for GET + json.loads + evaluate per id (the seed's service), and how many were served."""
     from app.flags import evaluate
 
@@ -69,11 +72,12 @@ def per_request(client, name: str, ids: list[str], env: str) -> tuple[float, int
     t0 = time.perf_counter()
     for uid in ids:
         raw = client.get(key)
+        assert raw is not None  # written before the timed loop
         served += evaluate(json.loads(raw), uid, env)
     return time.perf_counter() - t0, served
 
 
-def bare_get(client, name: str, n: int) -> float:
+def bare_get(client: redis.Redis, name: str, n: int) -> float:
     key = f"feature:{name}"
     t0 = time.perf_counter()
     for _ in range(n):
@@ -92,7 +96,9 @@ def measure(calls: int = CALLS, rounds: int = ROUNDS) -> dict[str, Any]:
         try:
             client = server.client()
             client.set(f"feature:{FLAG}", json.dumps(CONFIG))
-            config = json.loads(client.get(f"feature:{FLAG}"))  # what the room holds, parsed once
+            stored = client.get(f"feature:{FLAG}")
+            assert stored is not None  # set just above
+            config = json.loads(stored)  # what the room holds, parsed once
             per_request(client, FLAG, ids[:200], ENVIRONMENT)  # connect and warm up; not timed
             for _ in range(rounds):
                 dt, n = in_process(config, ids, ENVIRONMENT)

@@ -130,6 +130,7 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
         before = len([e for e in engine.state.events if e.action == "step"])
         server.clear_requests()
         await engine.run_pass()
+        await engine.idle()  # the pass's ticks write after it returns: all of their writes belong to it
         if len([e for e in engine.state.events if e.action == "step"]) > before:
             step_writes = [r for r in server.requests if r.method in ("PATCH", "POST", "PUT")]
             break
@@ -147,23 +148,27 @@ async def _drain(it: Any) -> None:
 
 
 def run(targets: int = TARGETS, passes: int = 5) -> dict[str, Any]:
+    import tempfile
+    from pathlib import Path
+
     from tests.kubeapi.server import KubeApiServer
 
     server = KubeApiServer(bookmark_interval=0.5).start()
     try:
-        import tempfile
-        from pathlib import Path
-
         with tempfile.TemporaryDirectory() as tmp:
             server.write_kubeconfig(Path(tmp) / "kubeconfig")
-            server.install_crds("istio")
-            server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-            for i in range(targets):
-                for obj in _objects(i):
-                    server.apply(obj)
+            _seed(server, targets)
             return asyncio.run(_run(server, targets, passes))
     finally:
         server.stop()
+
+
+def _seed(server: Any, targets: int) -> None:
+    server.install_crds("istio")
+    server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for i in range(targets):
+        for obj in _objects(i):
+            server.apply(obj)
 
 
 def report(r: dict[str, Any], targets: int) -> list[str]:

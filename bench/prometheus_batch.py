@@ -33,9 +33,18 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from app.clock import Clock
+    from app.model import MetricSample
+    from backends.sim.world import SimWorld
+
+#: What a pass of samples holds: check name -> (namespace, workload) -> sample.
+Samples = dict[str, dict[tuple[str, str], "MetricSample"]]
 
 TARGETS = 50
 RUNS = 7
@@ -110,7 +119,7 @@ def _require(binary: str) -> None:
         raise SystemExit(f"{binary} is not on PATH; install it (Debian: apt-get install {binary}) to run this bench.")
 
 
-async def _lay_out(world, clock) -> None:
+async def _lay_out(world: SimWorld, clock: Clock) -> None:
     """Every canary mid-analysis: new image, scaled up, 20 % routed, state annotation 'progressing, due'."""
     from app.control.canary import CanaryState
     from app.control.context import STATE_ANNOTATION
@@ -127,7 +136,7 @@ async def _lay_out(world, clock) -> None:
                                               {STATE_ANNOTATION: state.model_dump_json()})
 
 
-async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int) -> dict[str, Any]:
+async def _measure(prom_url: str, world: SimWorld, clock: Clock, lock: threading.Lock, runs: int) -> dict[str, Any]:
     from app.control.engine import Engine
     from backends.prometheus import PrometheusMetrics
 
@@ -146,16 +155,16 @@ async def _measure(prom_url: str, world, clock, lock: threading.Lock, runs: int)
         checks = wanted[0][1]
         workloads = [w for w, _ in wanted]
 
-        async def batched() -> tuple[float, int, dict]:
+        async def batched() -> tuple[float, int, Samples]:
             before = transport.count
             t0 = time.perf_counter()
             samples = await engine.sampler.sample(wanted)
             return time.perf_counter() - t0, transport.count - before, samples
 
-        async def per_target() -> tuple[float, int, dict]:
+        async def per_target() -> tuple[float, int, Samples]:
             before = transport.count
             t0 = time.perf_counter()
-            out: dict[str, dict] = {}
+            out: Samples = {}
             for check in checks:
                 for w in workloads:
                     out.setdefault(check.name, {}).update(await metrics.query(check, [w]))
@@ -218,7 +227,7 @@ def measure(targets: int = TARGETS, runs: int = RUNS) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp:
             try:
-                prom = start_prometheus(tmp, [exporter.url], scrape_interval="1s")
+                prom = start_prometheus(Path(tmp), [exporter.url], scrape_interval="1s")
                 ready = (f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
                          f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)')
                 prom.wait_for(ready, targets, timeout=40)

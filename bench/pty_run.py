@@ -44,7 +44,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -340,7 +340,7 @@ def _write(fd: int, data: bytes) -> None:
         pass
 
 
-def _drain(fd: int, result: PtyResult, now) -> bool:
+def _drain(fd: int, result: PtyResult, now: Callable[[], float]) -> bool:
     while True:
         try:
             data = os.read(fd, 65536)

@@ -39,7 +39,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import redis
+
+    from backends.redis import RedisStore
+    from tests.servers.redis import RedisServer
 
 USERS = 100_000
 LIVE = 2_000  # the last users, tracked through RedisStore
@@ -73,7 +80,7 @@ def converts(rng: random.Random, share: float = CONVERSION_SHARE) -> float | Non
     return round(rng.uniform(5, 250), 2) if rng.random() < share else None
 
 
-def load_seed_data(client, experiment_id: str, config: dict[str, Any], users: range, *, seed: int = 7,
+def load_seed_data(client: redis.Redis, experiment_id: str, config: dict[str, Any], users: range, *, seed: int = 7,
                    chunk: int = 5000) -> int:
     """Write `users` as the seed's manager would (pipelined, `chunk` users per round trip).
 
@@ -93,7 +100,11 @@ def load_seed_data(client, experiment_id: str, config: dict[str, Any], users: ra
         variant = assign_variant(config, user)
         t = T0 + i * 0.01
         ekey = events_key(experiment_id, user)
-        pipe.execute_command("SETEX", assignment_key(experiment_id, user), ASSIGNMENT_TTL_S, variant)  # as the seed
+        # SETEX as the seed sends it (pipe.setex warns that SETEX is deprecated); redis-py leaves
+        # Pipeline.execute_command unannotated.
+        pipe.execute_command(  # type: ignore[no-untyped-call]
+            "SETEX", assignment_key(experiment_id, user), ASSIGNMENT_TTL_S, variant
+        )
         pipe.lpush(ekey, seed_event(experiment_id, user, ASSIGNED, {"variant": variant}, t))
         pipe.expire(ekey, EVENTS_TTL_S)
         events += 1
@@ -109,7 +120,7 @@ def load_seed_data(client, experiment_id: str, config: dict[str, Any], users: ra
     return events
 
 
-async def track_live(store, experiment_id: str, users: range, *, seed: int = 11) -> int:
+async def track_live(store: RedisStore, experiment_id: str, users: range, *, seed: int = 11) -> int:
     """Track `users` through Shiftroom's own tracking; returns the events written."""
     rng = random.Random(seed)
     events = 0
@@ -152,7 +163,7 @@ def require_redis_server() -> None:
 
 
 async def _store_part(url: str, live_users: range, runs: int, seed_runs: int,
-                      measure_seed: Callable[[], tuple[float, dict]]) -> dict[str, Any]:
+                      measure_seed: Callable[[], tuple[float, dict[str, Any]]]) -> dict[str, Any]:
     """Adopt the seed's data, track the live users, then time both ways of reading the results
     (the seed's runs interleaved with the first counter runs)."""
     from backends.redis import RedisStore
@@ -183,19 +194,20 @@ async def _store_part(url: str, live_users: range, runs: int, seed_runs: int,
         out["counters_range"] = (min(counter_times) * 1e3, max(counter_times) * 1e3)
         out["seed_range"] = (min(seed_times) * 1e3, max(seed_times) * 1e3)
         out["seed_runs"], out["runs"] = len(seed_times), len(counter_times)
+        assert seed_result is not None and counters is not None  # the medians above need a run of each
         out["agree"], out["agreement"] = agreement(seed_result, counters)
     finally:
         await store.aclose()
     return out
 
 
-def start_redis_or_exit(tmp: str):  # noqa: ANN201 - tests.servers.redis.RedisServer
+def start_redis_or_exit(tmp: str) -> RedisServer:
     """A fresh redis-server for a bench; a failure to start is one sentence (SystemExit)."""
     from tests.servers.redis import start_redis
 
     require_redis_server()
     try:
-        return start_redis(tmp)
+        return start_redis(Path(tmp))
     except RuntimeError as err:
         raise SystemExit(f"redis-server did not start for the bench: {err}") from None
 
@@ -215,7 +227,7 @@ def measure(users: int = USERS, runs: int = RUNS, seed_runs: int = SEED_RUNS, li
 
             seed_manager = SeedABTestManager(server.url)  # the seed's own code, verbatim
 
-            def measure_seed() -> tuple[float, dict]:
+            def measure_seed() -> tuple[float, dict[str, Any]]:
                 t = time.perf_counter()
                 result = seed_manager.get_experiment_results(EXPERIMENT_ID)
                 return time.perf_counter() - t, result

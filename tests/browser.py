@@ -29,6 +29,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--window-size=1600,1000",  # a desktop browser window: the room gets its wide layout, names untruncated
 ]
 #: In textual.js: `t.forEach((e=>{const t=new w(e,{ping:r});` creates each terminal.
 _CREATE = re.compile(rb"(const (\w+)=new (\w+)\(e,\{ping:(\w+)\}\);)")

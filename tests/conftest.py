@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.kubeapi.fixtures"]
+# The server fixtures are registered here once, so a test module asks for `redis_server` by
+# name instead of importing the fixture function (an import that shadows the parameter).
+pytest_plugins = [
+    "tests.kubeapi.fixtures",
+    "tests.hook_server",
+    "tests.servers.prometheus",
+    "tests.servers.redis",
+]
 
 
 @pytest.fixture(autouse=True)

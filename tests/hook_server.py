@@ -22,7 +22,7 @@ class HookServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
 
-    async def start(self) -> "HookServer":
+    async def start(self) -> HookServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -47,7 +47,8 @@ class HookServer:
                 await asyncio.sleep(self.delay[path])
             code = self.status.get(path, 200)
             text = b"ok" if code < 300 else b"not yet"
-            writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (code, len(text), text))
+            head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (code, len(text))
+            writer.write(head + text)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

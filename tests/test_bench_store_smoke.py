@@ -12,10 +12,14 @@ from backends.sim.scenario import parse_scenario
 from bench.flag_eval import CONFIG, in_process, per_request, users
 from bench.prometheus_batch import CountingTransport, scenario_yaml
 from bench.redis_results import (
-    EXPERIMENT, agreement, load_seed_data, track_live, user_id,
+    EXPERIMENT,
+    agreement,
+    load_seed_data,
+    track_live,
+    user_id,
 )
 from tests.seed_ab import SeedABTestManager
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - redis_server is a fixture
+from tests.servers.redis import RedisServer
 
 
 async def test_counting_transport_counts_every_request_once() -> None:

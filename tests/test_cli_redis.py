@@ -9,7 +9,6 @@ from pathlib import Path
 
 from app.model import AuditEvent
 from backends.redis import RedisAudit, RedisStore
-from tests.servers.redis import redis_server  # noqa: F401 - fixture
 from tests.test_cli import one_sentence, shiftroom
 
 CONFIGMAP = textwrap.dedent("""
@@ -24,7 +23,7 @@ CONFIGMAP = textwrap.dedent("""
 """)
 
 
-def test_audit_prints_the_stream_as_json_and_as_lines(redis_server) -> None:  # noqa: F811
+def test_audit_prints_the_stream_as_json_and_as_lines(redis_server) -> None:
     async def write() -> None:
         audit = RedisAudit(redis_server.url)
         for i in range(3):
@@ -42,7 +41,7 @@ def test_audit_prints_the_stream_as_json_and_as_lines(redis_server) -> None:  # 
     assert len(lines) == 2 and "step 2" in lines[-1]
 
 
-def test_experiments_import_writes_the_seed_layout(redis_server, tmp_path: Path) -> None:  # noqa: F811
+def test_experiments_import_writes_the_seed_layout(redis_server, tmp_path: Path) -> None:
     f = tmp_path / "ab-test-config.yaml"
     f.write_text(CONFIGMAP)
     out = shiftroom("experiments", "import", str(f), "--redis", redis_server.url)

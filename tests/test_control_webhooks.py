@@ -14,7 +14,7 @@ from backends.sim.build import build_world
 from backends.sim.scenario import load_scenario
 from backends.webhooks import HttpWebhooks
 from tests.control_world import CANARY, actions, rollout, run_until, scenario_file
-from tests.hook_server import HookServer, hook_server  # noqa: F401 - fixture
+from tests.hook_server import HookServer
 
 RELEASE = """
     name: t-hooks

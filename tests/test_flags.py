@@ -89,7 +89,8 @@ def test_flag_salted_needs_the_name_and_changes_the_cohort() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "a:b", "a*", "a?", "a[1]", "a b", "tab\t", "nl\n", "nul\x00", "bell\x07", "zw\u200b", "x" * 129, "a\\b"]
+    "name",
+    ["", "a:b", "a*", "a?", "a[1]", "a b", "tab\t", "nl\n", "nul\x00", "bell\x07", "zw\u200b", "x" * 129, "a\\b"],
 )
 def test_flag_names_that_could_escape_the_key_prefix_are_refused(name: str) -> None:
     with pytest.raises(ValueError) as err:

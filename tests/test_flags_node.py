@@ -69,7 +69,7 @@ def test_seed_hash_matches_javascript_on_thousands_of_ids() -> None:
     ids.append(_min_int32_string())
     js = run_seed(hash_inputs=ids)["hash"]
     py = [seed_hash(s) for s in ids]
-    mismatches = [(s[:20], p, j) for s, p, j in zip(ids, py, js) if p != j]
+    mismatches = [(s[:20], p, j) for s, p, j in zip(ids, py, js, strict=True) if p != j]
     assert mismatches == []
     assert len(js) == len(ids) > 8000
     assert max(js) == 2**31  # the Math.abs(-2**31) case was really exercised
@@ -133,7 +133,7 @@ def test_evaluate_matches_javascript_on_every_config_user_and_environment() -> N
     assert len(js) == len(cases) > 30_000
     mismatches = []
     throws = 0
-    for case, answer in zip(cases, js):
+    for case, answer in zip(cases, js, strict=True):
         try:
             got: Any = evaluate(case["config"], case.get("userId"), case.get("environment"))
         except FlagEvaluationError:
@@ -151,5 +151,5 @@ def test_flag_salted_bucket_is_the_seed_hash_of_name_colon_id() -> None:
     users = [f"user-{i}" for i in range(2000)] + ["müller", "😀"]
     js = run_seed(hash_inputs=[f"new-product-design:{u}" for u in users])["hash"]
     config = {"percentage": 25, "bucketing": "flag-salted"}
-    for u, h in zip(users, js):
+    for u, h in zip(users, js, strict=True):
         assert evaluate(config, u, None, name="new-product-design") == (h % 100 < 25)

@@ -14,7 +14,7 @@ import pytest
 
 from backends.redis import RedisStore  # the one line that names the Redis backend
 from tests.fuzz_strategies import REDIS_VALUES, random_malformed, random_text
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 SEED = 20260101
 
@@ -25,11 +25,11 @@ SEED = 20260101
     ids=["utf8-keys", "non-utf8-keys"],
 )
 async def test_listing_survives_every_malformed_value_and_rewrites_nothing(
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
     raw_key_bytes: bool,
 ) -> None:
     rng = random.Random(SEED)
-    client = redis_server.client()  # type: ignore[no-untyped-call]
+    client = redis_server.client()
     written: dict[bytes, bytes] = {}
     pipe = client.pipeline(transaction=False)
     for i in range(REDIS_VALUES):

@@ -123,3 +123,28 @@ def test_bad_canary_file_is_one_sentence(kube_api: Any, tmp_path: Path) -> None:
     with pytest.raises(LiveError) as err:
         asyncio.run(preflight(LiveOptions(kubeconfig=str(kube_api.kubeconfig)), config))
     assert "bad.yaml" in str(err.value) and "spec.analysis.interval" in str(err.value)
+
+
+def test_a_viewer_gets_a_read_only_room_that_says_why(kube_api: Any, tmp_path: Path) -> None:
+    for doc in yaml.safe_load_all((Path(__file__).parent.parent / "deploy" / "rbac.yaml").read_text()):
+        if doc and doc.get("kind") == "ClusterRole":
+            kube_api.apply(doc)
+    kube_api.grant("viewer", "shiftroom-viewer")
+    kc = kube_api.write_kubeconfig(tmp_path / "kc", contexts={"ro": ("viewer", "default")})
+    config = _config(tmp_path, {"targets": [{"canary_file": "canary.yaml"}]})
+    options = LiveOptions(kubeconfig=str(kc), context="ro")
+    pre = asyncio.run(preflight(options, config))
+    assert pre.identity == "viewer"
+    assert pre.read_only_reason.startswith("viewer may not ") and "shiftroom doctor" in pre.read_only_reason
+
+    async def room() -> Any:
+        engine = build(pre, options, config)
+        await engine.cluster.close()  # type: ignore[attr-defined]
+        return engine
+
+    engine = asyncio.run(room())
+    assert engine.state.mode is Mode.READ_ONLY and engine.read_only
+    (event,) = [e for e in asyncio.run(engine.audit.recent()) if e.action == "read-only"]  # type: ignore[union-attr]
+    assert event.reason == pre.read_only_reason
+    admin = asyncio.run(preflight(LiveOptions(kubeconfig=str(kube_api.kubeconfig)), config))
+    assert admin.read_only_reason == ""

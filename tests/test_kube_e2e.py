@@ -331,8 +331,6 @@ async def test_seed_canary_rolls_back_on_bad_metrics(env: Env) -> None:
     await engine.stop()
 
 
-@pytest.mark.skipif(hasattr(Engine, "execute"), reason="does not finish with the reworked engine yet "
-                    "(a second room's lease view or the restart path waits); under investigation")
 async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_one_driver(env: Env) -> None:
     target = await _seed_canary(env)
     key = target.key

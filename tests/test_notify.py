@@ -11,12 +11,12 @@ from app.config import NotifyConfig
 from app.factory import RoomOptions, make_demo
 from app.model import HealthStatus, Phase
 from tests.control_world import CANARY, rollout, run_until, scenario_file
-from tests.hook_server import HookServer, hook_server  # noqa: F401 - fixture
+from tests.hook_server import HookServer
 from tests.test_control_canary import BAD
 
 
 @pytest.fixture
-def server(hook_server: HookServer) -> HookServer:  # noqa: F811 - the fixture, by name
+def server(hook_server: HookServer) -> HookServer:
     return hook_server
 
 

@@ -13,8 +13,16 @@ from app.model import MetricCheck, SampleStatus
 from backends.base import Invalid, Unavailable
 from backends.prometheus import PrometheusMetrics, RangeCursor
 from backends.promql import (
-    MetricTemplate, TemplateError, alternation, builtin_templates, escape_regex, escape_string, format_duration,
-    joined_query, parse_duration, render,
+    MetricTemplate,
+    TemplateError,
+    alternation,
+    builtin_templates,
+    escape_regex,
+    escape_string,
+    format_duration,
+    joined_query,
+    parse_duration,
+    render,
 )
 
 URL = "http://prom.test:9090"
@@ -140,7 +148,8 @@ def test_builtins_are_scoped_to_the_workload_not_the_service() -> None:
     assert nginx["request-duration"].query.endswith("* 1000")  # seconds to milliseconds
     linkerd = builtin_templates("linkerd")
     assert 'deployment="{{ target }}"' in linkerd["error-rate"].query
-    assert 'direction="inbound"' in linkerd["error-rate"].query and 'classification="failure"' in linkerd["error-rate"].query
+    assert 'direction="inbound"' in linkerd["error-rate"].query
+    assert 'classification="failure"' in linkerd["error-rate"].query
     with pytest.raises(Invalid, match="provider 'kuma'"):
         builtin_templates("kuma")
 
@@ -163,7 +172,8 @@ def test_flagger_metric_template_is_accepted_as_is() -> None:
     assert 'destination_workload=~"api\\\\.v2"' in q and 'destination_workload_namespace="shop"' in q and "[1m]" in q
     with pytest.raises(Invalid, match="provider type 'datadog'"):
         MetricTemplate.from_flagger({"apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
-                                     "metadata": {"name": "x"}, "spec": {"provider": {"type": "datadog"}, "query": "1"}})
+                                     "metadata": {"name": "x"},
+                                     "spec": {"provider": {"type": "datadog"}, "query": "1"}})
     with pytest.raises(Invalid, match="kind MetricTemplate"):
         MetricTemplate.from_flagger({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
     with pytest.raises(Invalid, match="variables.x"):
@@ -210,7 +220,8 @@ async def test_user_template_is_joined_and_split_by_label() -> None:
 
 
 async def test_a_failing_join_falls_back_to_one_query_per_target() -> None:
-    bad = httpx.Response(400, json={"status": "error", "errorType": "bad_data", "error": "expected type instant vector"})
+    bad = httpx.Response(400, json={"status": "error", "errorType": "bad_data",
+                                    "error": "expected type instant vector"})
     rec = Recorder(bad, vector(({}, "1")), bad)
     tpl = MetricTemplate(name="s", query='scalar(m{w="{{ target }}"})')
     m = metrics(rec, templates={"s": tpl})
@@ -229,6 +240,8 @@ async def test_a_template_without_placeholders_serves_every_target() -> None:
 
 # ---------------------------------------------------------------- errors are values
 
+NW = {"destination_workload_namespace": "n", "destination_workload": "w"}
+
 
 @pytest.mark.parametrize("answer, status, words", [
     (httpx.Response(500, text="boom"), SampleStatus.ERROR, "HTTP 500"),
@@ -238,8 +251,8 @@ async def test_a_template_without_placeholders_serves_every_target() -> None:
      SampleStatus.ERROR, "bad_data: parse error: bad"),
     (httpx.Response(200, text="<html>grafana</html>"), SampleStatus.ERROR, "not its HTTP API"),
     (vector(), SampleStatus.NO_DATA, "no data"),
-    (vector(({"destination_workload_namespace": "n", "destination_workload": "w"}, "NaN")), SampleStatus.NO_DATA, "NaN"),
-    (vector(({"destination_workload_namespace": "n", "destination_workload": "w"}, "+Inf")), SampleStatus.ERROR, "+Inf"),
+    (vector((NW, "NaN")), SampleStatus.NO_DATA, "NaN"),
+    (vector((NW, "+Inf")), SampleStatus.ERROR, "+Inf"),
     (httpx.ConnectError("[Errno 111] Connection refused"), SampleStatus.ERROR, "refused the connection"),
     (httpx.ReadTimeout("timed out"), SampleStatus.ERROR, "did not answer within"),
 ])
@@ -255,7 +268,8 @@ async def test_failures_come_back_as_samples(answer, status, words) -> None:
 async def test_unknown_template_and_bad_interval_are_error_samples() -> None:
     m = metrics(Recorder(vector()))
     s = (await m.query(MetricCheck(name="latency-p42"), [("n", "w")]))[("n", "w")]
-    assert s.status is SampleStatus.ERROR and "no metric template named 'latency-p42'" in s.error and one_sentence(s.error)
+    assert s.status is SampleStatus.ERROR and "no metric template named 'latency-p42'" in s.error
+    assert one_sentence(s.error)
     s = (await m.query(MetricCheck(name="error-rate", interval="soon"), [("n", "w")]))[("n", "w")]
     assert s.status is SampleStatus.ERROR and "'soon' is not a duration" in s.error and one_sentence(s.error)
 
@@ -349,7 +363,8 @@ async def test_history_errors_raise_typed_backend_errors() -> None:
 
 
 def test_a_missing_prometheus_binary_skips_locally_and_fails_under_ci(monkeypatch) -> None:
-    from tests.servers import binaries, prometheus as servers
+    from tests.servers import binaries
+    from tests.servers import prometheus as servers
 
     monkeypatch.setattr(binaries, "find_binary", lambda name: None)
     monkeypatch.delenv("CI", raising=False)

@@ -64,7 +64,8 @@ class Room:
                 return
             await asyncio.sleep(0.05)
         r = self.engine.state.rollout(KEY)
-        raise AssertionError(f"{what} did not happen within {timeout:g} s: {r.phase if r else '?'} {r.message if r else ''}")
+        seen = f"{r.phase} {r.message}" if r else "? "
+        raise AssertionError(f"{what} did not happen within {timeout:g} s: {seen}")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def prom(tmp_path_factory):
     """One Prometheus for the module, scraping one exporter port per test."""
     require_prometheus()
     ports = {name: free_port() for name in ("bad", "outage")}
-    server = start_prometheus(tmp_path_factory.mktemp("prom"), [f"http://127.0.0.1:{p}/metrics" for p in ports.values()])
+    scrape = [f"http://127.0.0.1:{p}/metrics" for p in ports.values()]
+    server = start_prometheus(tmp_path_factory.mktemp("prom"), scrape)
     try:
         # Prometheus scrapes new targets about 5 s after it starts: let that pass before any world's clock runs
         server.wait_for("count(up)", len(ports), timeout=20)

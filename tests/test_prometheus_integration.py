@@ -26,14 +26,18 @@ from backends.sim.behaviour import Behaviour
 from backends.sim.exporter import start_exporter
 from backends.sim.metrics import value_of
 from backends.sim.world import SimWorld
-from tests.servers.prometheus import (  # noqa: F401 - prometheus_factory is a fixture
-    PromServer, free_port, prometheus_factory, require_prometheus, start_prometheus,
+from tests.servers.prometheus import (
+    PromServer,
+    free_port,
+    require_prometheus,
+    start_prometheus,
 )
 
 pytestmark = pytest.mark.integration
 
 NS = "microservices"
-CANARY, PRIMARY, BLUE, GHOST = (NS, "microservices"), (NS, "microservices-primary"), (NS, "microservices-blue"), ("nowhere", "ghost")
+CANARY, PRIMARY, BLUE = (NS, "microservices"), (NS, "microservices-primary"), (NS, "microservices-blue")
+GHOST = ("nowhere", "ghost")
 EVIL = (NS, 'x"} or vector(1) #')
 BAD_IMAGE = "microservices/api:2.0.0"
 SPEED = 10.0
@@ -198,7 +202,8 @@ async def test_history_and_incremental_cursor(env: Env) -> None:
 
 
 async def test_promql_error_and_ping(env: Env) -> None:
-    broken = MetricTemplate(name="broken", query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[{{ interval }}])')
+    broken = MetricTemplate(name="broken",
+                            query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[{{ interval }}])')
     async with PrometheusMetrics(env.prom.url, templates={"broken": broken}) as m:
         await m.ping()
         s = (await m.query(MetricCheck(name="broken"), [CANARY]))[CANARY]
@@ -245,7 +250,9 @@ async def test_timeout_is_retried_then_an_error_sample() -> None:
 
 
 async def test_http_500_is_an_error_sample_and_not_retried() -> None:
-    server, url = await _server(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops")
+    server, url = await _server(
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops"
+    )
     transport = Counting()
     try:
         async with PrometheusMetrics(url, retries=2, transport=transport) as m:

@@ -25,7 +25,7 @@ from app.room import ShiftroomApp
 from app.screens.main import REBUILD_NOTE, REBUILD_NOTE_READ_ONLY, MainScreen
 from backends.redis import RedisStore
 from backends.sim.store import SEED_EXPERIMENTS, AuditedSimStore, SimAudit
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 from widgets.experiment_detail import ExperimentDetail
 from widgets.experiments_list import ExperimentsList
 from widgets.rebuild_progress import RebuildProgress
@@ -148,7 +148,7 @@ def job_of(jobs: JobBoard) -> Job:
 
 
 async def test_detects_seed_data_rebuilds_in_batches_and_the_snapshot_shows_the_numbers(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = write_seed_data(redis_server.url)
     clock = VirtualClock()
     store = RedisStore(redis_server.url, clock=clock)
@@ -207,7 +207,7 @@ async def test_detects_seed_data_rebuilds_in_batches_and_the_snapshot_shows_the_
         await store.aclose()
 
 
-async def test_read_only_desk_refuses_in_one_sentence_and_writes_nothing(redis_server: RedisServer) -> None:  # noqa: F811
+async def test_read_only_desk_refuses_in_one_sentence_and_writes_nothing(redis_server: RedisServer) -> None:
     write_seed_data(redis_server.url, users=200)
     clock = VirtualClock()
     store = RedisStore(redis_server.url, clock=clock, read_only=True)
@@ -234,7 +234,7 @@ async def test_the_simulators_store_has_nothing_to_rebuild() -> None:
     assert jobs.snapshot() == ()
 
 
-async def test_redis_stopped_mid_rebuild_ends_in_one_sentence(redis_server: RedisServer,  # noqa: F811
+async def test_redis_stopped_mid_rebuild_ends_in_one_sentence(redis_server: RedisServer,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     write_seed_data(redis_server.url)
     clock = VirtualClock()
@@ -300,7 +300,7 @@ def table_text(app: ShiftroomApp) -> str:
 
 
 @needs_engine
-async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: RedisServer,  # noqa: F811
+async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: RedisServer,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     expected = write_seed_data(redis_server.url)
     app = room(redis_server.url)
@@ -341,7 +341,7 @@ async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: 
 
 
 @needs_engine
-async def test_read_only_room_says_a_writable_room_must_rebuild(redis_server: RedisServer) -> None:  # noqa: F811
+async def test_read_only_room_says_a_writable_room_must_rebuild(redis_server: RedisServer) -> None:
     write_seed_data(redis_server.url, users=300)
     app = room(redis_server.url, read_only=True)
     async with app.run_test(size=WIDE) as pilot:
@@ -356,7 +356,7 @@ async def test_read_only_room_says_a_writable_room_must_rebuild(redis_server: Re
 
 @needs_engine
 async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stays_up(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     write_seed_data(redis_server.url)
     app = room(redis_server.url)
     async with app.run_test(size=WIDE) as pilot:
@@ -379,7 +379,7 @@ async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stay
 
 @needs_engine
 async def test_leaving_the_room_mid_rebuild_cancels_it_and_replaces_nothing(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     write_seed_data(redis_server.url, users=1000)
     app = room(redis_server.url)
     async with app.run_test(size=WIDE) as pilot:

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from app.audit import describe_changes, event_from_fields, event_fields, events_to_json, format_event
+from app.audit import describe_changes, event_fields, event_from_fields, events_to_json, format_event
 from app.model import AuditEvent, Level
 from backends.base import AuditLog, Unavailable
 from backends.redis import RedisAudit, read_audit
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z
 
@@ -87,7 +87,8 @@ def test_format_event_is_one_line_with_what_changed() -> None:
 
 def test_describe_changes_names_added_removed_and_counts_the_rest() -> None:
     assert describe_changes({"a": 1}, {"a": 1}) == ""
-    assert describe_changes({"a": 1, "gone": "x"}, {"a": 2, "new": [1]}) == 'a 1 → 2, gone "x" → absent, new absent → [1]'
+    changes = describe_changes({"a": 1, "gone": "x"}, {"a": 2, "new": [1]})
+    assert changes == 'a 1 → 2, gone "x" → absent, new absent → [1]'
     many = describe_changes({}, {f"k{i}": i for i in range(6)}, limit=2)
     assert many == "k0 absent → 0, k1 absent → 1, and 4 more"
 

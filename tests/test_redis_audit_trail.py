@@ -13,7 +13,7 @@ from app.control import audit_trail
 from app.control.audit_trail import AuditTrail
 from app.model import AuditEvent, HealthStatus, Level
 from backends.redis import RedisAudit
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 KEY = b"0123456789abcdef-test-key"
@@ -37,7 +37,7 @@ def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_the_first_ping(
-        redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+        redis_server: RedisServer, tmp_path: Path) -> None:
     audit = RedisAudit(redis_server.url)
     trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
     runner = asyncio.create_task(trail.run())
@@ -69,7 +69,7 @@ async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_th
         await audit.aclose()
 
 
-async def test_a_room_started_with_a_non_empty_spool_replays_it_first(redis_server: RedisServer,  # noqa: F811
+async def test_a_room_started_with_a_non_empty_spool_replays_it_first(redis_server: RedisServer,
                                                                       tmp_path: Path) -> None:
     left = AuditTrail(RedisAudit("redis://127.0.0.1:1/0", ), clock=VirtualClock(), spool_dir=tmp_path)
     for i in range(4):
@@ -92,7 +92,7 @@ async def test_a_room_started_with_a_non_empty_spool_replays_it_first(redis_serv
         await audit.aclose()
 
 
-async def test_signed_entries_verify_and_anything_else_is_marked(redis_server: RedisServer) -> None:  # noqa: F811
+async def test_signed_entries_verify_and_anything_else_is_marked(redis_server: RedisServer) -> None:
     audit = RedisAudit(redis_server.url, key=KEY)
     raw = redis_server.client()
     try:

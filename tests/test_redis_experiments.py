@@ -10,12 +10,12 @@ import pytest
 import redis
 
 from app.experiments import assign_variant
-from backends.redis.counters import seed_results
 from backends.base import Conflict, Invalid
 from backends.redis import RedisStore
+from backends.redis.counters import seed_results
 from backends.sim.store import SEED_EXPERIMENTS, SEED_EXPERIMENTS_JSON
 from tests.seed_ab import SeedABTestManager
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 pytestmark = [
     pytest.mark.integration,
@@ -54,12 +54,14 @@ async def test_import_from_the_configmap_and_edit_with_optimistic_concurrency(re
             "checkout-flow-redesign": "unchanged", "product-page-layout": "unchanged"}
         listed = await store.list_experiments()
         assert [e.id for e in listed] == ["checkout-flow-redesign", "product-page-layout"]
-        assert listed[0].name == "Checkout Flow Redesign" and listed[0].traffic_split == {"control": 50, "variant_a": 50}
+        assert listed[0].name == "Checkout Flow Redesign"
+        assert listed[0].traffic_split == {"control": 50, "variant_a": 50}
         config, version = await store.get_experiment_raw("checkout-flow-redesign")
         assert config == SEED_EXPERIMENTS["checkout-flow-redesign"]
         assert list(config["targeting"]) == ["user_segments", "geo_locations"]  # order kept
 
-        changed = {**SEED_EXPERIMENTS, "product-page-layout": {**SEED_EXPERIMENTS["product-page-layout"], "status": "paused"}}
+        paused = {**SEED_EXPERIMENTS["product-page-layout"], "status": "paused"}
+        changed = {**SEED_EXPERIMENTS, "product-page-layout": paused}
         with pytest.raises(Conflict, match="product-page-layout already exists"):
             await store.import_experiments(changed)
         assert (await store.get_experiment_raw("product-page-layout"))[0]["status"] == "active"  # nothing written
@@ -116,7 +118,8 @@ async def test_tracking_writes_the_seeds_layout_and_counters_that_agree_with_it(
             assert r.metrics["purchase"].converters == len([u for u in distinct[v] if int(u[5:]) < 150])
         purchases = [10.0 + i % 7 for i in range(150)] + [5.0] * 50
         assert sum(r.metrics["purchase"].total for r in results.values()) == pytest.approx(sum(purchases))
-        assert sum(r.metrics["purchase"].total_sq for r in results.values()) == pytest.approx(sum(x * x for x in purchases))
+        total_sq = sum(r.metrics["purchase"].total_sq for r in results.values())
+        assert total_sq == pytest.approx(sum(x * x for x in purchases))
         listed = {e.id: e for e in await store.list_experiments()}[exp]
         assert {s.name: (s.users, s.converters) for s in listed.variants} == {
             v: (r.users, r.converters) for v, r in results.items()}

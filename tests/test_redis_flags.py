@@ -13,7 +13,7 @@ from app.flags import flag_to_json
 from app.model import AuditEvent
 from backends.base import Conflict, Invalid, ReadOnly, Store, Unavailable
 from backends.redis import RedisAudit, RedisStore
-from tests.servers.redis import RedisServer, redis_factory, redis_server  # noqa: F401 - fixtures
+from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,8 @@ async def test_seed_written_flag_round_trips_with_unknown_fields_and_key_order(r
         # Byte for byte what the seed would have written for the edited config.
         assert raw.get("feature:new-product-design").decode() == SEED_TEXT.replace('"percentage":25', '"percentage":50')
         # Unchanged write stores the same bytes, so the version does not move.
-        again = await store.put_flag_raw("new-product-design", (await store.get_flag_raw("new-product-design"))[0], new_version)
+        stored = (await store.get_flag_raw("new-product-design"))[0]
+        again = await store.put_flag_raw("new-product-design", stored, new_version)
         assert again == new_version
         # A Flag model written back keeps the unknown fields too.
         edited = flag.model_copy(update={"enabled": False})
@@ -101,7 +102,7 @@ async def test_concurrent_editors_exactly_one_wins_and_losers_learn_what_changed
             await e.aclose()
 
 
-async def test_redis_killed_and_restarted_mid_session(redis_factory) -> None:  # noqa: F811
+async def test_redis_killed_and_restarted_mid_session(redis_factory) -> None:
     server = redis_factory(password="s3cret-pw")
     store = RedisStore(server.url)
     audit = RedisAudit(server.url)
@@ -292,7 +293,7 @@ async def test_key_prefix_and_injected_clock(redis_server: RedisServer) -> None:
         raw.close()
 
 
-async def test_wrong_credentials_are_one_sentence_without_the_password(redis_factory) -> None:  # noqa: F811
+async def test_wrong_credentials_are_one_sentence_without_the_password(redis_factory) -> None:
     server = redis_factory(password="right-pw")
     store = RedisStore(f"redis://:wrong-pw@127.0.0.1:{server.port}/0")
     try:

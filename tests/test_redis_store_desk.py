@@ -14,7 +14,7 @@ from app.control.jobs import JobBoard
 from app.control.store_desk import StoreDesk
 from backends.base import AuditedWrites, ChangeFeed, CounterRebuild, ExperimentWrites, RawValues, UserSampler
 from backends.redis import RedisStore
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_the_redis_store_has_every_capability() -> None:
 
 
 async def test_kill_and_restore_every_odd_flag_byte_for_byte_with_the_audit_entry_in_the_same_multi(
-        redis_server: RedisServer) -> None:  # noqa: F811
+        redis_server: RedisServer) -> None:
     raw = redis_server.client()
     raw.mset(ODD)
     desk, store, trail = desk_on(redis_server.url)
@@ -75,7 +75,7 @@ async def test_kill_and_restore_every_odd_flag_byte_for_byte_with_the_audit_entr
         raw.close()
 
 
-async def test_a_user_without_xadd_gets_neither_the_kill_nor_its_entry(redis_server: RedisServer) -> None:  # noqa: F811
+async def test_a_user_without_xadd_gets_neither_the_kill_nor_its_entry(redis_server: RedisServer) -> None:
     raw = redis_server.client()
     raw.set("feature:checkout", b'{"enabled":true,"percentage":40}')
     raw.execute_command("ACL", "SETUSER", "noxadd", "on", ">pw", "~*", "&*", "+@all", "-xadd")
@@ -94,7 +94,7 @@ async def test_a_user_without_xadd_gets_neither_the_kill_nor_its_entry(redis_ser
         raw.close()
 
 
-async def test_listing_survives_any_stored_value_and_names_every_key(redis_server: RedisServer) -> None:  # noqa: F811
+async def test_listing_survives_any_stored_value_and_names_every_key(redis_server: RedisServer) -> None:
     raw = redis_server.client()
     values = {
         "deep": ("[" * 1000 + "]" * 1000).encode(),

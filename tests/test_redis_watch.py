@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backends.redis import Change, RedisStore
-from tests.servers.redis import RedisServer, redis_factory, redis_server  # noqa: F401 - fixtures
+from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ async def test_keyspace_notifications_report_changes_made_elsewhere(redis_server
         raw.close()
 
 
-async def test_polling_reports_changes_within_a_second_when_notifications_are_off(redis_factory) -> None:  # noqa: F811
+async def test_polling_reports_changes_within_a_second_when_notifications_are_off(redis_factory) -> None:
     server = redis_factory(notify_keyspace=False)
     raw = server.client()
     raw.set("feature:existing", b'{"enabled":false}')

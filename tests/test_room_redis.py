@@ -12,7 +12,6 @@ import redis
 from app.control.engine import Engine
 from app.factory import RoomOptions, make_demo
 from app.model import HealthStatus
-from tests.servers.redis import redis_server  # noqa: F401 - fixture
 
 
 def health(engine, name: str) -> HealthStatus:
@@ -28,7 +27,7 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_server) -> None:  # noqa: F811
+async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_server) -> None:
     raw = redis.Redis.from_url(redis_server.url)
     raw.set("feature:new-product-design", json.dumps({"enabled": True, "percentage": 25, "owner": "web"}))
     demo = make_demo(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url,
@@ -67,7 +66,7 @@ async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_se
         raw.close()
 
 
-async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) -> None:  # noqa: F811
+async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) -> None:
     from app.clock import VirtualClock
     from app.control.audit_trail import AuditTrail
     from app.control.jobs import JobBoard
@@ -93,7 +92,7 @@ async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) 
 
 @pytest.mark.skipif(not hasattr(Engine, "execute"), reason="the room kills through Engine.execute (typed commands)")
 async def test_kill_from_the_room_writes_the_flag_and_its_audit_entry_together_and_restore_undoes_it(
-        redis_server) -> None:  # noqa: F811
+        redis_server) -> None:
     from textual.widgets import Input
 
     from app.clock import VirtualClock

@@ -22,7 +22,7 @@ from app.clock import VirtualClock
 from app.factory import RoomOptions, make_app
 from app.model import AuditEvent, Level
 from app.sanitize import clean
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +112,7 @@ async def test_hostile_names_values_and_events_are_shown_escaped(monkeypatch: py
 
 
 def _xadd_hostile(server: RedisServer) -> int:
-    client = server.client()  # type: ignore[no-untyped-call]
+    client = server.client()
     stream = "shiftroom:audit"
     count = 0
     for i, s in enumerate(HOSTILE):
@@ -132,7 +132,7 @@ def _xadd_hostile(server: RedisServer) -> int:
     return count + 1
 
 
-def test_shiftroom_audit_prints_hostile_entries_escaped(redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+def test_shiftroom_audit_prints_hostile_entries_escaped(redis_server: RedisServer, tmp_path: Path) -> None:
     entries = _xadd_hostile(redis_server)
     env = {**os.environ, "SHIFTROOM_CONFIG": "", "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path)}
     proc = subprocess.run(

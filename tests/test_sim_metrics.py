@@ -26,7 +26,8 @@ async def _start_canary(world, clock) -> None:
 
 
 async def _step(world, clock, weight: int) -> dict:
-    await world.cluster.set_weights(NS, "microservices-canary", {"microservices-primary": 100 - weight, "microservices": weight})
+    weights = {"microservices-primary": 100 - weight, "microservices": weight}
+    await world.cluster.set_weights(NS, "microservices-canary", weights)
     await clock.advance(30)
     return {c.name: (await world.metrics.query(c, [CANARY, PRIMARY])) for c in (RATE, P99, ERRORS)}
 
@@ -139,6 +140,7 @@ async def test_windows_count_exactly_the_requests_in_them() -> None:
     world.sync()
     rec = world.traffic.recorder
     whole = rec.window(*PRIMARY, world.start, clock.now())
-    halves = rec.window(*PRIMARY, world.start, world.start + 45).count + rec.window(*PRIMARY, world.start + 45, clock.now()).count
+    first = rec.window(*PRIMARY, world.start, world.start + 45).count
+    halves = first + rec.window(*PRIMARY, world.start + 45, clock.now()).count
     assert whole.count == halves == rec.totals()[(NS, "microservices-primary", "microservices-primary")].count
     assert 90 * 40 * 0.9 < whole.count < 90 * 40 * 1.1

@@ -85,7 +85,7 @@ GOOD_HEAD = "name: x\nseed: 1\nrps:\n  frontend: 10\n"
 def test_error_names_file_line_and_field_for_a_wrong_type(tmp_path: Path) -> None:
     err = _error(tmp_path, GOOD_HEAD + "events:\n  - at: 5\n    note: hi\n  - at: soon\n    note: later\n")
     assert err.line == 8 and err.field == "events[1].at"
-    assert f"bad.yaml:8: field 'events[1].at'" in str(err)
+    assert "bad.yaml:8: field 'events[1].at'" in str(err)
 
 
 def test_error_for_a_missing_field_points_at_its_parent(tmp_path: Path) -> None:
@@ -106,7 +106,8 @@ def test_error_for_a_rule_across_fields(tmp_path: Path) -> None:
 
 
 def test_error_for_an_unknown_target(tmp_path: Path) -> None:
-    err = _error(tmp_path, GOOD_HEAD + "events:\n  - when: {target: checkout, canary_weight_at_least: 30}\n    note: x\n")
+    events = "events:\n  - when: {target: checkout, canary_weight_at_least: 30}\n    note: x\n"
+    err = _error(tmp_path, GOOD_HEAD + events)
     assert err.field == "events[0].when.target" and err.line == 6
     assert "checkout" in str(err) and "microservices-canary" in str(err)
     err = _error(tmp_path, "rps:\n  frontend: 1\n  nope: 2\n")

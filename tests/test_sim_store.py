@@ -177,7 +177,8 @@ def _run(seed: int) -> list[tuple[str, tuple[tuple[str, int, int], ...]]]:
         await clock.run_for(120)
         assert store.population.seconds == 120
         task.cancel()
-        return [(e.id, tuple((v.name, v.users, v.converters) for v in e.variants)) for e in await store.list_experiments()]
+        listed = await store.list_experiments()
+        return [(e.id, tuple((v.name, v.users, v.converters) for v in e.variants)) for e in listed]
 
     return asyncio.run(go())
 

@@ -43,8 +43,8 @@ def test_split_conserves_every_request(seed: int) -> None:
     for total in (0, 1, 2, 3, 7, 99, 1000):
         parts = split(rng, total, weights)
         assert sum(parts) == (total if sum(weights) else 0)
-        assert all(p == 0 for p, w in zip(parts, weights) if w == 0)
-        for p, w in zip(parts, weights):
+        assert all(p == 0 for p, w in zip(parts, weights, strict=True) if w == 0)
+        for p, w in zip(parts, weights, strict=True):
             if sum(weights):
                 assert abs(p - total * w / sum(weights)) < 1 + 1e-9
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.servers.redis import RedisServer
 from tests.test_cli import ROOT, one_sentence
 
 
@@ -33,7 +33,7 @@ def test_flags_and_experiments_list_the_simulators_store() -> None:
 
 @pytest.mark.integration
 def test_every_stored_object_is_listed_with_its_reason_and_kill_restore_round_trip(
-        redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+        redis_server: RedisServer, tmp_path: Path) -> None:
     raw = redis_server.client()
     raw.set("feature:good", b'{"enabled":true,"percentage":20}')
     raw.set("feature:with:colon", b'{"enabled":true, "owner":"\x1b]0;pwned\x07"}')
@@ -68,7 +68,7 @@ def test_every_stored_object_is_listed_with_its_reason_and_kill_restore_round_tr
 
 
 @pytest.mark.integration
-def test_audit_verify_marks_unsigned_entries_and_exits_1(redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+def test_audit_verify_marks_unsigned_entries_and_exits_1(redis_server: RedisServer, tmp_path: Path) -> None:
     key = tmp_path / "audit.key"
     key.write_text("a-long-enough-random-secret-0123456789\n")
     config = tmp_path / "shiftroom.yaml"

@@ -6,7 +6,17 @@ import pytest
 
 from app.model import MetricSeries, Rollout, Strategy, Weights
 from themes import check, names
-from widgets.formatting import duration, target_label, hhmmss, image_cell, image_tail, number, sparkline_data, split_cells, traffic_bar
+from widgets.formatting import (
+    duration,
+    hhmmss,
+    image_cell,
+    image_tail,
+    number,
+    sparkline_data,
+    split_cells,
+    target_label,
+    traffic_bar,
+)
 from widgets.metric_spark import metric_label
 from widgets.palette import Palette
 from widgets.rollouts_table import traffic_text
@@ -61,7 +71,8 @@ def test_large_traffic_split_draws_the_actual_split_and_the_why_pane_the_differe
     assert text[0].startswith("stable  ") and text[0].endswith(" 70%")
     assert text[1].startswith("canary  ") and text[1].endswith(" 30%")
     assert router_content(rollout).plain == "router desired 60/40 ≠ actual 70/30"
-    assert router_content(rollout.model_copy(update={"desired": rollout.actual})).plain == "router desired 70/30 = actual 70/30"
+    settled = rollout.model_copy(update={"desired": rollout.actual})
+    assert router_content(settled).plain == "router desired 70/30 = actual 70/30"
 
 
 def test_large_traffic_split_for_blue_green_says_which_colour_is_live() -> None:

@@ -29,7 +29,8 @@ MAX_PLOTS = 3
 
 
 def control_of(experiment: Experiment) -> VariantStats | None:
-    return next((v for v in experiment.variants if v.name == "control"), experiment.variants[0] if experiment.variants else None)
+    first = experiment.variants[0] if experiment.variants else None
+    return next((v for v in experiment.variants if v.name == "control"), first)
 
 
 def p_text(p: float) -> str:
@@ -52,7 +53,8 @@ def comparison_cells(c: Comparison | None) -> tuple[str, str, str, str]:
         return ("–", "–", "–", "–")
     a = c.absolute
     absolute = f"{_pp(a.estimate)}pp [{_pp(a.ci[0])}, {_pp(a.ci[1])}]"
-    relative = "–" if c.relative is None else f"{_rel(c.relative.estimate)} [{_rel(c.relative.ci[0])}, {_rel(c.relative.ci[1])}]"
+    r = c.relative
+    relative = "–" if r is None else f"{_rel(r.estimate)} [{_rel(r.ci[0])}, {_rel(r.ci[1])}]"
     ctw = c.chance_to_win
     win = "–" if ctw is None else ">99%" if ctw >= 0.995 else "<1%" if ctw <= 0.005 else f"{ctw:.0%}"
     return absolute, relative, p_text(a.p_value), win
@@ -61,9 +63,9 @@ def comparison_cells(c: Comparison | None) -> tuple[str, str, str, str]:
 def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Content:
     """The variants against control; below `WIDE_TABLE` columns the weight and absolute uplift go."""
     wide = width >= WIDE_TABLE
-    cols = [("variant", 14 if wide else 12, "<"), ("weight", 6, ">"), ("users", 8, ">"), ("conv", 7 if wide else 6, ">"),
-            ("rate", 7, ">"), ("abs uplift [95%]", 26, ">"), ("rel uplift [95%]", 23, ">"), ("p", 6, ">"),
-            ("win", 5, ">")]
+    cols = [("variant", 14 if wide else 12, "<"), ("weight", 6, ">"), ("users", 8, ">"),
+            ("conv", 7 if wide else 6, ">"), ("rate", 7, ">"), ("abs uplift [95%]", 26, ">"),
+            ("rel uplift [95%]", 23, ">"), ("p", 6, ">"), ("win", 5, ">")]
     keep = [i for i, (name, _, _) in enumerate(cols) if wide or name not in ("weight", "abs uplift [95%]")]
 
     def line(cells: Sequence[str], style: str = "") -> Content:
@@ -134,7 +136,8 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
         eta = f"significance in ~{when}{pace}"
     lines.append(Content.assemble((sample, ""), (timeline, ""), (eta, "$text-muted")))
     if experiment.status != "active":
-        lines.append(Content.styled(f"status {clean(experiment.status)}: the seed assigns no new users.", "$text-muted"))
+        note = f"status {clean(experiment.status)}: the seed assigns no new users."
+        lines.append(Content.styled(note, "$text-muted"))
     return Content("\n").join(lines)
 
 
@@ -219,7 +222,8 @@ class ExperimentDetail(VerticalScroll):
             widgets = [UpliftPlot(name=name) for name in others]
             plots.mount_all(widgets)
         kind = "sequential" if sequential else "fixed-horizon"
-        for widget, name in zip(widgets, others):
+        for widget, name in zip(widgets, others, strict=True):
             points = uplift_series(experiment.history, control.name if control else "control", name,
                                    sequential=sequential)
-            widget.show(points, f"{clean(name)} vs {clean(control.name) if control else 'control'}: cumulative relative uplift, {kind} 95%")
+            versus = clean(control.name) if control else "control"
+            widget.show(points, f"{clean(name)} vs {versus}: cumulative relative uplift, {kind} 95%")

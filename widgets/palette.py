@@ -28,7 +28,7 @@ class Palette:
     canary: str = "#D29922"
 
     @classmethod
-    def from_variables(cls, v: dict[str, str]) -> "Palette":
+    def from_variables(cls, v: dict[str, str]) -> Palette:
         base = cls()
 
         def get(name: str, fallback: str) -> str:
@@ -52,7 +52,7 @@ class Palette:
         )
 
     @classmethod
-    def of(cls, node: DOMNode) -> "Palette":
+    def of(cls, node: DOMNode) -> Palette:
         try:
             return cls.from_variables(node.app.theme_variables)
         except Exception:  # not mounted yet: defaults are fine

@@ -27,7 +27,7 @@ from widgets.palette import Palette
 TRAFFIC_BAR = 10
 
 WIDE_COLUMNS = (
-    Column("target", "target", 21),
+    Column("target", "target", 22),
     Column("strategy", "kind", 6),
     Column("phase", "phase", 11),
     Column("control", "ctl/by", 7),

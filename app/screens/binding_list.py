@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding, BindingsMap
-from textual.dom import DOMNode
+from textual.widget import Widget
+
+#: What carries bindings and runs their actions: the app or one of its screens.
+BindingNode = App[Any] | Widget
 
 
 @dataclass(frozen=True)
@@ -17,29 +21,29 @@ class BoundKey:
     tooltip: str
     action: str
     id: str | None
-    node: DOMNode  # where the action runs
+    node: BindingNode  # where the action runs
 
     @property
     def keys_text(self) -> str:
         return ", ".join(self.keys)
 
 
-def _with_keymap(app: App, bindings: BindingsMap) -> BindingsMap:
+def _with_keymap(app: App[Any], bindings: BindingsMap) -> BindingsMap:
     copy = BindingsMap.from_keys({k: list(v) for k, v in bindings.key_to_bindings.items()})
     if app._keymap:  # the keymap the user set with set_keymap(), if any
         copy.apply_keymap(app._keymap)
     return copy
 
 
-def _group_for(node: DOMNode, binding: Binding) -> str:
+def _group_for(node: BindingNode, binding: Binding) -> str:
     return getattr(node, "binding_group", lambda _b: "Room")(binding)
 
 
-def collect(app: App, nodes: list[DOMNode]) -> list[BoundKey]:
+def collect(app: App[Any], nodes: list[BindingNode]) -> list[BoundKey]:
     """One entry per binding (keys merged) that has a description, in declaration order."""
     entries: dict[tuple[int, str], BoundKey] = {}
     for node in nodes:
-        for key, binding in _with_keymap(app, node._bindings):
+        for _key, binding in _with_keymap(app, node._bindings):
             if not binding.description or binding.system:
                 continue
             slot = (id(node), binding.id or binding.action)
@@ -62,8 +66,8 @@ def collect(app: App, nodes: list[DOMNode]) -> list[BoundKey]:
     return list(entries.values())
 
 
-def room_bindings(app: App) -> list[BoundKey]:
+def room_bindings(app: App[Any]) -> list[BoundKey]:
     """The app's bindings and the main screen's, the way help and the palette list them."""
     main = getattr(app, "main_screen", None)
-    nodes: list[DOMNode] = [app] + ([main] if main is not None else [])
+    nodes: list[BindingNode] = [app] + ([main] if main is not None else [])
     return collect(app, nodes)

@@ -70,36 +70,39 @@ class Informer:
     async def events(self) -> AsyncGenerator[WatchEvent, None]:
         if self.backoff.delay:
             await asyncio.sleep(self.backoff.delay)
-        try:
-            while True:
-                yield WatchEvent(type="RESET")
-                listed: list[tuple[Source, str]] = []
-                for src in self.sources:
-                    got = await self._list(src)
-                    if got is None:
-                        continue
-                    items, rv = got
-                    for item in items:
-                        ev = self._event("ADDED", src, item)
-                        if ev is not None:
-                            yield ev
-                    listed.append((src, rv))
-                self.lists += 1
-                queue: asyncio.Queue[Any] = asyncio.Queue()
-                tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
-                self.backoff.reset()  # listed: the API server is back
-                try:
-                    yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
-                    async for event in self._drain(queue):
-                        yield event
-                finally:
-                    for t in tasks:
-                        t.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
-                # _drain returned: a 410 Gone; list everything again
-        except Unavailable:
-            self.backoff.fail()
-            raise
+        while True:  # an Unavailable (from a list or a watch) counts a failure for the backoff and ends this
+            listed: list[tuple[Source, str]] = []
+            async for ev in self._relist(listed):
+                yield ev
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
+            self.backoff.reset()  # listed: the API server is back
+            try:
+                yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
+                async for event in self._drain(queue):
+                    yield event
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            # _drain returned: a 410 Gone; list everything again
+
+    async def _relist(self, listed: list[tuple[Source, str]]) -> AsyncIterator[WatchEvent]:
+        """RESET, then an ADDED per listed object; `listed` gets each source's resourceVersion."""
+        yield WatchEvent(type="RESET")
+        for src in self.sources:
+            got = await self._list(src)
+            if got is None:
+                continue
+            items, rv = got
+            for ev in self._added(src, items):
+                yield ev
+            listed.append((src, rv))
+        self.lists += 1
+
+    def _added(self, src: Source, items: list[dict[str, Any]]) -> list[WatchEvent]:
+        events = (self._event("ADDED", src, item) for item in items)
+        return [ev for ev in events if ev is not None]
 
     async def _list(self, src: Source) -> tuple[list[dict[str, Any]], str] | None:
         query: list[tuple[str, Any]] = []
@@ -111,6 +114,9 @@ class Informer:
         except NotFound:
             if src.optional:
                 return None
+            raise
+        except Unavailable:
+            self.backoff.fail()
             raise
         items = [i for i in body.get("items") or [] if isinstance(i, dict)]
         for i in items:  # list items carry no kind; the models' converters do not need it
@@ -133,6 +139,8 @@ class Informer:
             if item is _GONE:
                 return
             if isinstance(item, BaseException):
+                if isinstance(item, Unavailable):
+                    self.backoff.fail()
                 raise item
             yield item
 
@@ -161,20 +169,12 @@ class Informer:
         buf = b""
         try:
             while True:
-                try:
-                    chunk = await asyncio.wait_for(resp.content.readany(), self.stall)
-                except TimeoutError:
-                    raise Unavailable(NAME, f"The watch of {src.res.plural} sent nothing (not even a bookmark) "
-                                            f"for {self.stall:g} s; reconnecting.") from None
+                chunk = await self._read(resp, src)
                 if not chunk:
                     return rv  # the server ended the watch (its timeout): resume from here
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        rv = self._line(src, line, rv, queue, what)
-                        if not rv:
-                            return ""
+                buf, rv = self._lines(src, buf + chunk, rv, queue, what)
+                if not rv:
+                    return ""
         except TimeoutError:
             raise Unavailable(NAME, f"The watch of {src.res.plural} stalled for {self.stall:g} s; "
                                     "reconnecting.") from None
@@ -182,6 +182,26 @@ class Informer:
             raise Unavailable(NAME, f"The watch of {src.res.plural} was cut off ({exc}); reconnecting.") from None
         finally:
             resp.release()
+
+    async def _read(self, resp: Any, src: Source) -> bytes:
+        try:  # asyncio.timeout, not wait_for: a cancel of the watch (the room stopping) must reach the read at once
+            async with asyncio.timeout(self.stall):
+                chunk: bytes = await resp.content.readany()
+        except TimeoutError:
+            raise Unavailable(NAME, f"The watch of {src.res.plural} sent nothing (not even a bookmark) "
+                                    f"for {self.stall:g} s; reconnecting.") from None
+        return chunk
+
+    def _lines(self, src: Source, buf: bytes, rv: str, queue: asyncio.Queue[Any], what: What) -> tuple[bytes, str]:
+        """Every whole line in `buf` handled; returns the rest and the resume point ("" after 410 Gone)."""
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if not line.strip():
+                continue
+            rv = self._line(src, line, rv, queue, what)
+            if not rv:
+                return buf, ""
+        return buf, rv
 
     def _line(self, src: Source, line: bytes, rv: str, queue: asyncio.Queue[Any], what: What) -> str:
         try:

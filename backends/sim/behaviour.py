@@ -45,12 +45,12 @@ class Behaviour(BaseModel):
     ramp: Ramp | None = None
 
     @model_validator(mode="after")
-    def _p99_above_p50(self) -> "Behaviour":
+    def _p99_above_p50(self) -> Behaviour:
         if self.p99_ms < self.p50_ms:
             raise ValueError(f"p99_ms ({self.p99_ms:g}) must not be below p50_ms ({self.p50_ms:g})")
         return self
 
-    def at(self, serving_for: float | None) -> "Effective":
+    def at(self, serving_for: float | None) -> Effective:
         """The numbers in force after the image has served traffic for `serving_for` seconds."""
         success, p50, p99 = self.success_rate, self.p50_ms, self.p99_ms
         ramp = self.ramp

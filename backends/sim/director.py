@@ -23,7 +23,7 @@ DESIRED_IMAGE = "shiftroom.io/desired-image"
 
 
 class Director:
-    def __init__(self, world: "SimWorld", scenario: Scenario) -> None:
+    def __init__(self, world: SimWorld, scenario: Scenario) -> None:
         self.world = world
         self.pending: list[Event] = list(scenario.events)
         self.fired: list[tuple[float, Event]] = []

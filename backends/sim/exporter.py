@@ -41,7 +41,7 @@ def _le(bound: float) -> str:
 class IstioCollector:
     """A prometheus_client collector over a world's `TrafficRecorder`."""
 
-    def __init__(self, world: "SimWorld") -> None:
+    def __init__(self, world: SimWorld) -> None:
         self.world = world
 
     def collect(self) -> Iterator[Metric]:
@@ -60,7 +60,7 @@ class IstioCollector:
                 labels = [*base, str(code)]
                 requests.add_metric(labels, n)
                 cumulative, buckets = 0, []
-                for bound, k in zip(BUCKETS_MS, agg.hist[code]):
+                for bound, k in zip(BUCKETS_MS, agg.hist[code], strict=True):
                     cumulative += k
                     buckets.append((_le(bound), cumulative))
                 duration.add_metric(labels, buckets, agg.sums[code])
@@ -85,13 +85,13 @@ class Exporter:
         self._thread.join(timeout=5)  # type: ignore[attr-defined]
 
 
-def registry_for(world: "SimWorld") -> CollectorRegistry:
+def registry_for(world: SimWorld) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(IstioCollector(world))
     return registry
 
 
-def start_exporter(world: "SimWorld", host: str = "127.0.0.1", port: int = 0) -> Exporter:
+def start_exporter(world: SimWorld, host: str = "127.0.0.1", port: int = 0) -> Exporter:
     """Serve `world`'s traffic on http://host:port/metrics (port 0: any free port) in a daemon thread."""
     server, thread = start_http_server(port, addr=host, registry=registry_for(world))
     return Exporter(host, server.server_address[1], server, thread)

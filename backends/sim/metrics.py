@@ -81,7 +81,8 @@ def promql(name: str, namespace: str, workload: str, window: str) -> str:
     """The query a real Prometheus would answer with the same number."""
     sel = f'reporter="destination",destination_workload_namespace="{namespace}",destination_workload="{workload}"'
     if name == "request-duration":
-        return (f"histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{{sel}}}[{window}])) by (le))")
+        return ("histogram_quantile(0.99, sum(rate("
+                f"istio_request_duration_milliseconds_bucket{{{sel}}}[{window}])) by (le))")
     match = '!~"5.*"' if name == "request-success-rate" else '=~"5.*"'
     return (f'sum(rate(istio_requests_total{{{sel},response_code{match}}}[{window}])) / '
             f"sum(rate(istio_requests_total{{{sel}}}[{window}])) * 100")
@@ -90,7 +91,7 @@ def promql(name: str, namespace: str, workload: str, window: str) -> str:
 class SimMetrics:
     name = "sim"
 
-    def __init__(self, world: "SimWorld", read_only: bool = False) -> None:
+    def __init__(self, world: SimWorld, read_only: bool = False) -> None:
         self.world = world
         self.read_only = read_only
         self.unreachable = False  # set to simulate a Prometheus nobody can reach
@@ -104,7 +105,9 @@ class SimMetrics:
         if self.down:
             raise Unavailable("sim", DOWN)
 
-    async def query(self, check: MetricCheck, targets: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MetricSample]:
+    async def query(
+        self, check: MetricCheck, targets: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], MetricSample]:
         now = self.world.sync()
         name = check.template or check.name
         out: dict[tuple[str, str], MetricSample] = {}
@@ -118,7 +121,8 @@ class SimMetrics:
             return MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=DOWN, query=query)
         if name not in BUILTIN:
             return MetricSample(t=t, value=None, status=SampleStatus.ERROR, query=query,
-                                error=f"sim metrics: there is no built-in metric '{name}' (known: {', '.join(BUILTIN)}).")
+                                error=f"sim metrics: there is no built-in metric '{name}' "
+                                      f"(known: {', '.join(BUILTIN)}).")
         try:
             window = parse_duration(interval)
         except Invalid as exc:

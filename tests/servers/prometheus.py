@@ -19,8 +19,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ class PromServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout: float = 20.0) -> "PromServer":
+    def start(self, timeout: float = 20.0) -> PromServer:
         if self.running:
             return self
         with open(self.log, "ab") as log:
@@ -110,7 +111,7 @@ class PromServer:
 
     close = stop
 
-    def __enter__(self) -> "PromServer":
+    def __enter__(self) -> PromServer:
         return self.start() if not self.running else self
 
     def __exit__(self, *exc: object) -> None:
@@ -119,7 +120,7 @@ class PromServer:
     def _ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
-                return resp.status == 200
+                return bool(resp.status == 200)
         except (OSError, urllib.error.URLError):
             return False
 
@@ -130,7 +131,7 @@ class PromServer:
             return "(no log)"
         return " | ".join(text[-lines:]) or "(empty log)"
 
-    def query(self, promql: str) -> list[dict]:
+    def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query, synchronously (for polling in tests); [] on any failure."""
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
         try:
@@ -154,18 +155,18 @@ class PromServer:
         raise TimeoutError(f"{promql} stayed below {at_least:g} (last: {value}) for {timeout:g} s: {self._tail()}")
 
 
-def start_prometheus(tmp_path: Path, scrape_targets: list[str], **kwargs) -> PromServer:
+def start_prometheus(tmp_path: Path, scrape_targets: list[str], **kwargs: Any) -> PromServer:
     """Write the config, start Prometheus and wait until it is ready (`stop()` it when done)."""
     return PromServer(Path(tmp_path) / "prometheus", scrape_targets, **kwargs).start()
 
 
 @pytest.fixture
-def prometheus_factory(tmp_path: Path) -> Iterator:
+def prometheus_factory(tmp_path: Path) -> Iterator[Callable[..., PromServer]]:
     """`start(scrape_targets, **kwargs) -> PromServer`; every server started is stopped afterwards."""
     require_prometheus()
     servers: list[PromServer] = []
 
-    def start(scrape_targets: list[str], **kwargs) -> PromServer:
+    def start(scrape_targets: list[str], **kwargs: Any) -> PromServer:
         server = PromServer(tmp_path / f"prometheus-{len(servers)}", scrape_targets, **kwargs)
         servers.append(server)
         return server.start()

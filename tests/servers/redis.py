@@ -18,10 +18,15 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.servers.binaries import find_binary, free_port, require_binary
+
+if TYPE_CHECKING:
+    import redis
+
 
 def redis_binary() -> str | None:
     return find_binary("redis-server")
@@ -74,7 +79,7 @@ class RedisServer:
             args += ["--requirepass", self.password]
         return args
 
-    def start(self, timeout: float = 10.0) -> "RedisServer":
+    def start(self, timeout: float = 10.0) -> RedisServer:
         """Start (or restart, on the same port) and wait until it answers PING."""
         if self.running:
             return self
@@ -112,13 +117,13 @@ class RedisServer:
 
     close = stop
 
-    def __enter__(self) -> "RedisServer":
+    def __enter__(self) -> RedisServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def client(self):  # noqa: ANN201 - redis.Redis, imported lazily
+    def client(self) -> redis.Redis:
         """A synchronous redis-py client, as the seed's Python manager uses."""
         import redis
 
