@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -24,6 +24,7 @@ from app.screens.binding_list import room_bindings
 from app.screens.commands import RoomCommands
 from app.screens.control import ControlScreen
 from app.screens.help import HelpScreen
+from app.screens.key_routing import misrouted_to, redeliver
 from app.screens.main import MainScreen
 from app.screens.snapshot import Snapshot
 
@@ -76,6 +77,15 @@ class ShiftroomApp(App[None]):
         """Every toast: its text may hold names from outside, so it is sanitized and never read as markup."""
         kwargs["markup"] = False
         super().notify(clean(message, multiline=True), title=clean(title), **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A burst: letters handed to the table before `/` focused the filter go to the filter (key_routing).
+        target = misrouted_to(self, event)
+        if target is not None and isinstance(event, events.Key):
+            event.stop()
+            redeliver(target, event)
+            return
+        await super().on_event(event)
 
     def get_default_screen(self) -> MainScreen:
         screen_class = MainScreen if self.read_only else ControlScreen

@@ -4,6 +4,10 @@ It follows new events while its view is at the bottom; once the user scrolls up
 it stays where it is and its title counts what arrived since ("3 new ↓").
 Scrolling back to the end (End, or down) follows again. Each line says what
 changed, before → after, when the event carries it.
+
+With audit signing on (`audit.key_file`), an entry the room could not verify
+(`AuditEvent.verified is False`: unsigned, altered or out of the chain) starts
+with `?` in the error colour, and the title says what the mark means.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from widgets.palette import Palette
 MAX_LINES = 500
 #: Events whose line ends with `field before → after`: flag edits, kills, restores, experiment status.
 STORE_ACTIONS = ("flag", "experiment")
+#: One ASCII cell in front of an entry that failed verification (say it in words too: the title and help).
+UNVERIFIED_MARK = "?"
+UNVERIFIED_LEGEND = f"{UNVERIFIED_MARK} = unverified (unsigned or altered)"
 
 
 def changes_text(event: AuditEvent) -> str:
@@ -35,6 +42,7 @@ def event_text(event: AuditEvent, p: Palette) -> Text:
     """`HH:MM:SS actor target action — reason · field before → after`."""
     colour = p.level(event.level)
     text = Text.assemble(
+        (f"{UNVERIFIED_MARK} ", f"bold {p.bad}") if event.verified is False else "",
         (hhmmss(event.t), p.muted),
         " ",
         (clean(event.actor), p.primary),
@@ -87,7 +95,7 @@ class EventLog(RichLog):
         self._shown = (self._shown + new)[-MAX_LINES:]
         if not self.following:
             self.unseen += len(new)
-            self._show_title()
+        self._show_title()
 
     def _new_since_last(self, events: list[AuditEvent]) -> list[AuditEvent] | None:
         """Events after the last one shown, or None when the history no longer lines up."""
@@ -107,6 +115,7 @@ class EventLog(RichLog):
             self.write(event_text(event, p), scroll_end=following)
         self._shown = events[-MAX_LINES:]
         self.following = following
+        self._show_title()
 
     def on_resize(self, event: Resize) -> None:
         """Wrapped lines were cut for the old width: lay them out again for the new one."""
@@ -128,8 +137,15 @@ class EventLog(RichLog):
         elif new_value < old_value and self.lines:
             self.following = False  # the user went up to read: stay there
 
+    @property
+    def unverified(self) -> int:
+        """Entries shown that failed verification."""
+        return sum(1 for e in self._shown if e.verified is False)
+
     def _show_title(self) -> None:
-        self.border_title = f"{self.title}  {self.unseen} new ↓ (End)" if self.unseen else self.title
+        title = f"{self.title}  {self.unseen} new ↓ (End)" if self.unseen else self.title
+        bad = self.unverified
+        self.border_title = f"{title}  {UNVERIFIED_LEGEND}: {bad}" if bad else title
 
     def action_scroll_end(self) -> None:
         self.following = True

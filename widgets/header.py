@@ -5,6 +5,12 @@ when the room runs on the simulator its own clock runs faster than real time,
 so that time is shown too, labelled `sim`. At 80 columns (`compact`) every
 backend keeps its whole name, the scenario stays, and the simulator's context
 word goes (the DEMO badge says it).
+
+Data the room cannot trust is said in the header, in red, whenever it is not
+zero: stored flags and experiments that did not parse (`2 flags, 1 experiment
+invalid`) and audit entries spooled locally while the audit backend is away
+(`audit: 3 queued`). At 80 columns these notes win over the scenario's name and
+the simulator's time (both stay in tooltips).
 """
 
 from __future__ import annotations
@@ -36,6 +42,27 @@ def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = 
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
 HEALTH_COLOUR = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}
 HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStatus.DOWN: "-down"}
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def notes_text(state: RoomState, *, compact: bool = False) -> str:
+    """`2 flags, 1 experiment invalid │ audit: 3 queued`; empty when all is well."""
+    bad = []
+    if state.invalid_flags:
+        bad.append(plural(state.invalid_flags, "flag", "flags"))
+    if state.invalid_experiments:
+        bad.append(plural(state.invalid_experiments, "exp", "exps") if compact
+                   else plural(state.invalid_experiments, "experiment", "experiments"))
+    if compact:  # every cell counts at 80 columns: `bad 2 flags 1 exp audit 3 queued`
+        parts = ["bad " + " ".join(bad)] if bad else []
+        parts += [f"audit {state.audit_queued} queued"] if state.audit_queued else []
+        return " ".join(parts)
+    parts = [", ".join(bad) + " invalid"] if bad else []
+    parts += [f"audit: {state.audit_queued} queued"] if state.audit_queued else []
+    return " │ ".join(parts)
 
 
 def health_tooltip(health: BackendHealth) -> str:
@@ -84,6 +111,10 @@ class RoomHeader(Horizontal):
     RoomHeader.-locked > .lock { display: block; }
     RoomHeader > .scenario { width: auto; padding: 0 1; }
     RoomHeader > .health { width: 1fr; height: 1; }
+    RoomHeader > .notes { width: auto; padding: 0 1; text-style: bold; color: $error; display: none; }
+    RoomHeader.-noted > .notes { display: block; }
+    RoomHeader.-compact.-noted > .scenario { display: none; }
+    RoomHeader.-compact > .notes { padding: 0 0 0 1; }
     RoomHeader > .clock { width: auto; padding: 0 1; text-style: bold; }
     RoomHeader.-compact > .context, RoomHeader.-compact > .scenario { padding: 0 0 0 1; }
     RoomHeader.-compact.-simulated > .context { display: none; }
@@ -105,6 +136,7 @@ class RoomHeader(Horizontal):
         yield Static("LOCKED", classes="lock")
         yield Static("", classes="scenario", markup=False)
         yield Horizontal(classes="health")
+        yield Static("", classes="notes", markup=False)
         yield Static("--:--:-- UTC", classes="clock")
 
     def on_mount(self) -> None:
@@ -135,7 +167,23 @@ class RoomHeader(Horizontal):
             self._show_scenario()
         if before is None or before.health != state.health:
             self._show_health(state.health)
+        self._show_notes()
         self._show_clock()
+
+    def _show_notes(self) -> None:
+        if self.state is None:
+            return
+        text = notes_text(self.state, compact=self.compact)
+        self.set_class(bool(text), "-noted")
+        notes = self.query_one(".notes", Static)
+        if str(notes.content) != text:
+            notes.update(text)
+            notes.tooltip = notes_text(self.state) or None
+
+    @property
+    def notes(self) -> str:
+        """What the notes say now (tests)."""
+        return str(self.query_one(".notes", Static).content) if self.has_class("-noted") else ""
 
     @property
     def simulated(self) -> bool:
@@ -155,10 +203,14 @@ class RoomHeader(Horizontal):
             return
         wall: Callable[[], float] = getattr(self.app, "wall_clock", time.time)
         self.set_class(self.simulated, "-simulated")
-        text = clock_text(self.state.t, wall(), simulated=self.simulated, compact=self.compact)
+        # 80 columns with notes showing: the real time stays, the simulator's time goes to the tooltip.
+        simulated = self.simulated and not (self.compact and self.has_class("-noted"))
+        text = clock_text(self.state.t, wall(), simulated=simulated, compact=self.compact)
+        clock = self.query_one(".clock", Static)
+        clock.tooltip = f"sim {hhmmss(self.state.t)}" if self.simulated and not simulated else None
         if text != self.clock_text:
             self.clock_text = text
-            self.query_one(".clock", Static).update(text)
+            clock.update(text)
 
     def set_compact(self, compact: bool) -> None:
         """80 columns: tighter spacing, whole names, the real clock without seconds."""
@@ -168,6 +220,7 @@ class RoomHeader(Horizontal):
         self.set_class(compact, "-compact")
         if self.state is not None and self.is_mounted:
             self._show_scenario()
+            self._show_notes()
             for dot in self.query(HealthDot):
                 if dot.health is not None:
                     dot.show(dot.health, compact)

@@ -116,6 +116,10 @@ class KeyedTable(DataTable[Any]):
             return None
         return None if row_key.value is None else str(row_key.value)
 
+    def hidden_text(self, key: str) -> str:
+        """What the columns not shown now (80 columns) would say: the filter matches the same rows at any width."""
+        return ""
+
     def set_filter(self, row_filter: RowFilter) -> None:
         if row_filter == self.row_filter:
             return
@@ -129,7 +133,8 @@ class KeyedTable(DataTable[Any]):
         self._all_rows = list(rows)
         keep_selected = selected or self.selected_key
         # The key is part of what the filter sees: cells may abbreviate it.
-        wanted = [(k, cells) for k, cells in rows if self.row_filter.matches(f"{k} {row_text(cells)}")]
+        wanted = [(k, cells) for k, cells in rows
+                  if self.row_filter.matches(f"{k} {row_text(cells)} {self.hidden_text(k)}".rstrip())]
         wanted_keys = {k for k, _ in wanted}
         column_keys = [c.key for c in self._columns]
         with self.app.batch_update():

@@ -21,7 +21,7 @@ from widgets.formatting import (
     target_label,
     weights_text,
 )
-from widgets.keyed_table import Column, KeyedTable, Row
+from widgets.keyed_table import Column, KeyedTable, Row, row_text
 from widgets.palette import Palette
 
 TRAFFIC_BAR = 10
@@ -170,6 +170,15 @@ class RolloutsTable(KeyedTable):
         # One namespace for every row: the header already says it, the names get the room.
         namespace = len({r.namespace for r in self._rollouts}) > 1
         return [(r.key, rollout_cells(r, p, self.column_specs, namespace=namespace)) for r in self._rollouts]
+
+    def hidden_text(self, key: str) -> str:
+        if not self.compact or not self.row_filter.text:
+            return ""
+        rollout = next((r for r in self._rollouts if r.key == key), None)
+        if rollout is None:
+            return ""
+        # The wide row's words (`canary`, not the 80-column `can`), so `/canary` finds the same rows.
+        return row_text(rollout_cells(rollout, Palette.of(self), WIDE_COLUMNS))
 
     def on_mount(self) -> None:
         # KeyedTable.on_mount (called by Textual before this one) added the columns.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.control.commands import Preview, RolloutCommand, Verb
 from app.control.modes import MODE_VERBS, mode_preview, set_mode
+from app.control.previous_revision import PreviousRevisions
 from app.model import Phase
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ PAUSABLE = (Phase.PROGRESSING,)
 class BlueGreenCommands:
     def __init__(self, ctl: BlueGreenController) -> None:
         self.ctl = ctl
+        self.previous = PreviousRevisions(ctl.ctx.writes.cluster)
 
     @property
     def _stage(self) -> str:
@@ -72,14 +74,18 @@ class BlueGreenCommands:
                 confirm_name=self._confirm_name(),
             )
         why = "nothing to switch" if not s.old_color else f"{s.old_color} is scaled down: use u to undo"
-        return Preview(cmd, "Switch", (f"{name}: {why}",), possible=False)
+        return Preview(cmd, f"Switch {name}", (f"{name}: {why}",), possible=False)
 
     def _abort(self, cmd: RolloutCommand) -> Preview:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Abort", (f"{name} is {s.phase.value}: nothing to abort",), possible=False)
-        lines = [f"{ctl.dep_name(s.new_color)} scaled → 0", "phase → Failed"]
+            return Preview(cmd, f"Abort {name}", (f"{name} is {s.phase.value}: nothing to abort",), possible=False)
+        new = ctl.deployments.get(s.new_color)
+        lines = [
+            f"deployment {ctl.dep_name(s.new_color)} (new, {s.new_color}) scaled {new.replicas if new else '?'} → 0",
+            "phase → Failed",
+        ]
         if self._stage == "stabilize":
             lines.insert(0, f"selector version {s.new_color} → {s.old_color}")
         return Preview(cmd, f"Abort {name}", tuple(lines), destructive=True, confirm_name=self._confirm_name())
@@ -88,14 +94,17 @@ class BlueGreenCommands:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is Phase.PROGRESSING:
-            return Preview(cmd, "Undo", (f"{name} is Progressing: abort it instead",), possible=False)
+            return Preview(cmd, f"Undo {name}", (f"{name} is Progressing: abort it instead",), possible=False)
         if s.scale_down_at and s.old_color:
             return self._switch(cmd)
         dep = ctl.deployments.get(ctl.live)
         return Preview(
             cmd,
             f"Undo {name}",
-            (f"{ctl.dep_name(ctl.live)} back to its previous revision (now {dep.image if dep else '?'})",),
+            (
+                self.previous.line(dep, f"deployment {ctl.dep_name(ctl.live)} (live, {ctl.live})"),
+                "back to its previous revision, as `kubectl rollout undo` does",
+            ),
             destructive=True,
             confirm_name=self._confirm_name(),
         )

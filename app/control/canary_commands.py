@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from app.control.analysis import weights_text
 from app.control.commands import Preview, RolloutCommand, Verb
 from app.control.modes import MODE_VERBS, mode_preview, set_mode
+from app.control.previous_revision import PreviousRevisions
 from app.model import Phase
 
 if TYPE_CHECKING:
@@ -22,6 +23,13 @@ PAUSABLE = (Phase.WAITING, Phase.PROGRESSING)
 class CanaryCommands:
     def __init__(self, ctl: CanaryController) -> None:
         self.ctl = ctl
+        self.previous = PreviousRevisions(ctl.ctx.writes.cluster)
+
+    def _scale_line(self) -> str:
+        """'deployment <canary> (canary) scaled N → 0': the deployment and its role, not just a name."""
+        ctl = self.ctl
+        now = ctl.canary.replicas if ctl.canary else ctl.target.replicas
+        return f"deployment {ctl.canary_name} (canary) scaled {now} → 0"
 
     def preview(self, cmd: RolloutCommand) -> Preview:
         ctl = self.ctl
@@ -44,7 +52,7 @@ class CanaryCommands:
         ctl = self.ctl
         s, name = ctl.state, ctl.target.name
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Step", (f"{name} is {s.phase.value}: nothing to step",), possible=False)
+            return Preview(cmd, f"Step {name}", (f"{name} is {s.phase.value}: nothing to step",), possible=False)
         nxt = ctl.steps[s.step] if s.step < len(ctl.steps) else None
         line = (
             f"weights {weights_text(s.weight)} → {weights_text(nxt)}"
@@ -57,14 +65,16 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase is not Phase.PROGRESSING:
-            return Preview(cmd, "Promote", (f"{t.name} is {s.phase.value}: nothing to promote",), possible=False)
+            return Preview(
+                cmd, f"Promote {t.name}", (f"{t.name} is {s.phase.value}: nothing to promote",), possible=False
+            )
         return Preview(
             cmd,
             f"Promote {t.name}",
             (
                 f"primary image {s.stable_image} → {s.image}",
                 f"weights {weights_text(s.weight)} → 100/0 once the primary is ready",
-                f"{ctl.canary_name} scaled {t.replicas} → 0",
+                self._scale_line(),
             ),
             destructive=True,
             confirm_name=t.name if t.production else None,
@@ -74,8 +84,8 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase not in (Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING):
-            return Preview(cmd, "Abort", (f"{t.name} is {s.phase.value}: nothing to abort",), possible=False)
-        lines = [f"weights {weights_text(s.weight)} → 100/0", f"{ctl.canary_name} scaled → 0", "phase → Failed"]
+            return Preview(cmd, f"Abort {t.name}", (f"{t.name} is {s.phase.value}: nothing to abort",), possible=False)
+        lines = [f"weights {weights_text(s.weight)} → 100/0", self._scale_line(), "phase → Failed"]
         if s.phase is Phase.PROMOTING:
             lines.insert(0, f"primary image {s.image} → {s.stable_image}")
         return Preview(
@@ -86,14 +96,13 @@ class CanaryCommands:
         ctl = self.ctl
         s, t = ctl.state, ctl.target
         if s.phase in (Phase.PROGRESSING, Phase.PROMOTING):
-            return Preview(cmd, "Undo", (f"{t.name} is {s.phase.value}: abort it instead",), possible=False)
-        now = ctl.primary.image if ctl.primary else "?"
+            return Preview(cmd, f"Undo {t.name}", (f"{t.name} is {s.phase.value}: abort it instead",), possible=False)
         return Preview(
             cmd,
             f"Undo {t.name}",
             (
-                f"{ctl.primary_name} back to its previous revision (now {now})",
-                "as `kubectl rollout undo` does",
+                self.previous.line(ctl.primary, f"deployment {ctl.primary_name} (primary)"),
+                "back to its previous revision, as `kubectl rollout undo` does",
             ),
             destructive=True,
             confirm_name=t.name if t.production else None,

@@ -158,6 +158,13 @@ class ConfirmScreen(ModalScreen[Any]):
 
     def _update_confirm(self) -> None:
         self.query_one("#confirm", Button).disabled = not (self.possible and self._name_ok())
+        if not self.confirm_name:
+            return
+        # Nothing to confirm any more: no prompt asking for the name (it came back if the change applies again).
+        for part in ("#confirm-prompt", "#confirm-name", "#confirm-hint"):
+            self.query_one(part).display = self.possible
+        if not self.possible and isinstance(self.focused, Input):
+            self.query_one("#cancel", Button).focus()
 
     @on(Input.Changed, "#confirm-name")
     def _typed(self, event: Input.Changed) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import groupby
-from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from app.screens.binding_list import BoundKey
+from widgets.event_log import UNVERIFIED_MARK
 
 GROUP_ORDER = ("Room", "Navigation", "Actions")
 
@@ -37,6 +38,9 @@ def help_content(entries: Sequence[BoundKey], *, read_only: bool) -> Content:
     if read_only:
         lines += [Content(""), Content.styled("Read-only: the action keys are not bound.", "bold $warning")]
     lines += [Content(""), Content.styled("Filter: text or regex, ! in front inverts, Esc clears.", "$text-muted")]
+    lines += [Content.styled(f"Event log: {UNVERIFIED_MARK} in front of an entry = unverified (audit signing on: "
+                             "unsigned, altered or missing from the chain; `shiftroom audit --verify` says which).",
+                             "$text-muted")]
     return Content("\n").join(lines)
 
 

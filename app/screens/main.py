@@ -57,6 +57,21 @@ def strategy_fallbacks(bindings: list[Binding]) -> list[Binding]:
         if binding.action.startswith("act(") and verb in verbs:
             out.append(Binding(binding.key, f"not_for_strategy('{verb}')", show=False))
     return out
+class FilterField(Input):
+    """The filter's field: Enter keeps the filter and gives the table the focus at once.
+
+    At once, not on the `Submitted` message: in a burst (`2/check⏎1/pay⏎`) the keys behind
+    Enter are commands again (see app/screens/key_routing.py), so the focus must have moved
+    before the next key is routed.
+    """
+
+    async def action_submit(self) -> None:
+        await super().action_submit()
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.keep_filter(self.value)
+
+
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
 REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
                           "so these numbers leave the seed's own events out.")
@@ -109,7 +124,7 @@ class MainScreen(Screen[None]):
             with TabPane("Experiments", id="experiments"):
                 yield ExperimentsList(id="experiments-table")
                 yield ExperimentDetail(id="experiment-detail")
-        yield Input(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
+        yield FilterField(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -315,7 +330,8 @@ class MainScreen(Screen[None]):
         # A burst of keys queues one Changed per key: apply what the field holds now, never an older value.
         self.set_filter(event.input.value, typed=True)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_kept(self, event: Input.Submitted) -> None:
-        self.set_class(bool(event.value), "-filtering")
-        self.active_table().focus()
+    def keep_filter(self, text: str) -> None:
+        """Enter in the filter field: the filter stays (shown while it is not empty), the table has the focus."""
+        self.set_filter(text, typed=True)
+        self.set_class(bool(text), "-filtering")
+        self.set_focus(self.active_table())

@@ -153,7 +153,7 @@ class WatchScreen(Screen[None]):
         if self.cycle > 0 and len(pages) > 1:
             text += f" · next every {self.cycle:g}s"
         elif len(pages) > 1:
-            text += " · more with --cycle SECONDS"
+            text += f" · {len(pages) - 1} more: --cycle SEC"  # fits the 80-column pager line whole
         self._set("#wall-page", Text(text, style="dim"))
 
     # ------------------------------------------------------------ snapshots
