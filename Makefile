@@ -38,6 +38,7 @@ system-deps:
 
 ## The whole suite: unit, Pilot, snapshot and integration tests against real redis-server and prometheus.
 test: system-deps $(STAMP)
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
 
 ## Long fuzz run: many more hypothesis examples and Redis values than `make test` uses.

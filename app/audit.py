@@ -147,7 +147,7 @@ def _mac(fields: Mapping[str, str], key: bytes) -> str:
 
 
 def check_entry(fields: Mapping[str, str], previous_id: str | None, key: bytes) -> str:
-    """"" when the entry is signed, intact and chained to `previous_id`; else why not, in a few words.
+    """ "" when the entry is signed, intact and chained to `previous_id`; else why not, in a few words.
 
     `previous_id` None means the entry before it is not known (the oldest entry kept):
     its chain cannot be checked, only its signature.
@@ -261,5 +261,13 @@ def parse_entry(entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
         sides[side] = parsed.value if parsed.ok else {}
     if problems:
         return InvalidEntry(eid, f"Audit entry {eid}: {'; '.join(problems)}.", text)
-    return AuditEvent(t=t, actor=text["actor"], target=text["target"], action=text["action"],
-                      reason=text.get("reason", ""), before=sides["before"], after=sides["after"], level=level)
+    return AuditEvent(
+        t=t,
+        actor=text["actor"],
+        target=text["target"],
+        action=text["action"],
+        reason=text.get("reason", ""),
+        before=sides["before"],
+        after=sides["after"],
+        level=level,
+    )

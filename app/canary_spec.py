@@ -20,8 +20,14 @@ from app.model import Analysis, BlueGreen, HookType, MetricCheck, Strategy, Targ
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-PROVIDERS = {"istio": "istio", "nginx": "nginx", "smi": "smi", "linkerd": "smi", "osm": "smi",
-             "gatewayapi": "gateway-api"}
+PROVIDERS = {
+    "istio": "istio",
+    "nginx": "nginx",
+    "smi": "smi",
+    "linkerd": "smi",
+    "osm": "smi",
+    "gatewayapi": "gateway-api",
+}
 
 
 class CanarySpecError(ValueError):
@@ -69,8 +75,13 @@ def _metric(m: Any, i: int, source: str) -> MetricCheck:
     ref = _map(m.get("templateRef"), f"{field}.templateRef", source)
     interval = m.get("interval", "1m")
     duration(interval, f"{field}.interval", source)
-    return MetricCheck(name=str(m.get("name") or ""), min=rng.get("min"), max=rng.get("max"), interval=str(interval),
-                       template=str(ref["name"]) if ref.get("name") else None)
+    return MetricCheck(
+        name=str(m.get("name") or ""),
+        min=rng.get("min"),
+        max=rng.get("max"),
+        interval=str(interval),
+        template=str(ref["name"]) if ref.get("name") else None,
+    )
 
 
 def _webhook(h: Any, i: int, source: str) -> Webhook:
@@ -80,12 +91,18 @@ def _webhook(h: Any, i: int, source: str) -> Webhook:
     try:
         hook_type = HookType(kind)
     except ValueError:
-        raise CanarySpecError(f"{source}: {field}.type {kind!r} is not one of "
-                              f"{', '.join(t.value for t in HookType)}.") from None
+        raise CanarySpecError(
+            f"{source}: {field}.type {kind!r} is not one of {', '.join(t.value for t in HookType)}."
+        ) from None
     timeout = duration(h.get("timeout", "10s"), f"{field}.timeout", source)
     meta = {str(k): str(v) for k, v in _map(h.get("metadata"), f"{field}.metadata", source).items()}
-    return Webhook(name=str(h.get("name") or f"hook-{i}"), type=hook_type, url=str(h.get("url") or ""),
-                   timeout=timeout, metadata=meta)
+    return Webhook(
+        name=str(h.get("name") or f"hook-{i}"),
+        type=hook_type,
+        url=str(h.get("url") or ""),
+        timeout=timeout,
+        metadata=meta,
+    )
 
 
 def _bounded(value: int, lo: int, hi: int, field: str, source: str) -> None:
@@ -98,13 +115,16 @@ def router_of(provider: Any, source: str) -> str:
         return ""
     key = str(provider).split(":")[0].lower()
     if key not in PROVIDERS:
-        raise CanarySpecError(f"{source}: spec.provider {provider!r} is not one Shiftroom routes with; "
-                              "use istio, gatewayapi, nginx or smi.")
+        raise CanarySpecError(
+            f"{source}: spec.provider {provider!r} is not one Shiftroom routes with; "
+            "use istio, gatewayapi, nginx or smi."
+        )
     return PROVIDERS[key]
 
 
-def canary_to_target(doc: Any, source: str = "canary", namespace: str | None = None,
-                     production: bool = False) -> CanarySpec:
+def canary_to_target(
+    doc: Any, source: str = "canary", namespace: str | None = None, production: bool = False
+) -> CanarySpec:
     doc = _map(doc, "the document", source)
     if doc.get("kind") not in (None, "Canary"):
         raise CanarySpecError(f"{source}: kind is {doc.get('kind')!r}, not Canary.")
@@ -137,9 +157,14 @@ def canary_to_target(doc: Any, source: str = "canary", namespace: str | None = N
             _bounded(w, 1, 100, "spec.analysis.stepWeights", source)
         deadline = float(spec.get("progressDeadlineSeconds", 600))
         target = Target(
-            name=str(svc.get("name") or deployment), namespace=namespace or str(meta.get("namespace") or "default"),
-            strategy=Strategy.CANARY, deployment=deployment, service=str(svc.get("name") or deployment),
-            production=production, analysis=analysis, blue_green=BlueGreen(progress_deadline=deadline),
+            name=str(svc.get("name") or deployment),
+            namespace=namespace or str(meta.get("namespace") or "default"),
+            strategy=Strategy.CANARY,
+            deployment=deployment,
+            service=str(svc.get("name") or deployment),
+            production=production,
+            analysis=analysis,
+            blue_green=BlueGreen(progress_deadline=deadline),
             router=router_of(spec.get("provider"), source),
         )
     except (ValidationError, TypeError) as exc:

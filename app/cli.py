@@ -63,8 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     demo.add_argument("--theme", default=None, help="dark, light or wall (default: config, else dark)")
     demo.add_argument("--read-only", action="store_true", help="watch only: the backends refuse every write")
-    demo.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
-                      help="also serve the simulated traffic as Istio metrics on 127.0.0.1:PORT")
+    demo.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="also serve the simulated traffic as Istio metrics on 127.0.0.1:PORT",
+    )
     demo.add_argument("--headless", action="store_true", help="no screen: run on the virtual clock")
     demo.add_argument("--until-settled", action="store_true", help="headless: stop once every target has settled")
     demo.add_argument("--duration", type=_positive, default=None, help="headless: simulated seconds to run at most")
@@ -72,10 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     for cmd in (demo,):
         cmd.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
-        cmd.add_argument("--redis", default=None, metavar="URL",
-                         help="flags, experiments and audit in Redis (or SHIFTROOM_REDIS_URL)")
-        cmd.add_argument("--prometheus", default=None, metavar="URL",
-                         help="metrics from Prometheus (or SHIFTROOM_PROMETHEUS_URL)")
+        cmd.add_argument(
+            "--redis",
+            default=None,
+            metavar="URL",
+            help="flags, experiments and audit in Redis (or SHIFTROOM_REDIS_URL)",
+        )
+        cmd.add_argument(
+            "--prometheus", default=None, metavar="URL", help="metrics from Prometheus (or SHIFTROOM_PROMETHEUS_URL)"
+        )
 
     sub.add_parser("scenarios", help="list the built-in scenarios")
     from app import cli_store
@@ -224,18 +234,27 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"shiftroom: {err}") from None
     if theme not in themes.names():
         raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
-    options = RoomOptions(scenario=scenario, speed=getattr(args, "speed", 10.0), seed=getattr(args, "seed", None),
-                          theme=theme, read_only=getattr(args, "read_only", False) or config.read_only,
-                          metrics_port=getattr(args, "metrics_port", None),
-                          redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
-                          prometheus=_prometheus(args, config), keymap=dict(config.keymap),
-                          notify=config.notify, audit_key=_audit_key(config))
+    options = RoomOptions(
+        scenario=scenario,
+        speed=getattr(args, "speed", 10.0),
+        seed=getattr(args, "seed", None),
+        theme=theme,
+        read_only=getattr(args, "read_only", False) or config.read_only,
+        metrics_port=getattr(args, "metrics_port", None),
+        redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
+        prometheus=_prometheus(args, config),
+        keymap=dict(config.keymap),
+        notify=config.notify,
+        audit_key=_audit_key(config),
+    )
     if getattr(args, "headless", False):
         from app.headless import run
 
         if options.prometheus is not None or options.redis_url:
-            raise UsageError("shiftroom: --headless runs on the virtual clock with the simulator's own metrics "
-                             "and store; drop --prometheus/--redis (and their settings) for a headless run.")
+            raise UsageError(
+                "shiftroom: --headless runs on the virtual clock with the simulator's own metrics "
+                "and store; drop --prometheus/--redis (and their settings) for a headless run."
+            )
         result = run(options, until_settled=args.until_settled, duration=args.duration)
         if args.json:
             print(json.dumps(result))
@@ -252,8 +271,10 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     except WiringError as err:
         raise UsageError(f"shiftroom: {err}") from None
     except OSError as err:
-        raise UsageError(f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
-                         f"{err.strerror or err}; pick another --metrics-port.") from None
+        raise UsageError(
+            f"shiftroom: cannot serve metrics on 127.0.0.1:{options.metrics_port}: "
+            f"{err.strerror or err}; pick another --metrics-port."
+        ) from None
     return run_app(app)
 
 

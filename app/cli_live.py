@@ -20,28 +20,34 @@ UNREACHABLE = 4
 
 def _cluster_flags(p: argparse.ArgumentParser, root: bool = False) -> None:
     d = argparse.SUPPRESS if not root else None
-    p.add_argument("--kubeconfig", default=d, metavar="FILE",
-                   help="kubeconfig (else $KUBECONFIG, ~/.kube/config, in-cluster)")
+    p.add_argument(
+        "--kubeconfig", default=d, metavar="FILE", help="kubeconfig (else $KUBECONFIG, ~/.kube/config, in-cluster)"
+    )
     p.add_argument("--context", default=d, help="kubeconfig context (default: the current context)")
     p.add_argument("-n", "--namespace", default=d, help="namespace(s) in view, comma-separated")
-    p.add_argument("-A", "--all-namespaces", action="store_true", default=d if d else False,
-                   help="every namespace")
+    p.add_argument("-A", "--all-namespaces", action="store_true", default=d if d else False, help="every namespace")
 
 
 def add_parsers(root: argparse.ArgumentParser, sub: Any) -> None:
     """The live flags on the bare command and on `room`, and the `doctor` subcommand."""
     _cluster_flags(root, root=True)
-    root.add_argument("--read-only", action="store_true", default=False,
-                      help="watch only: the cluster backend refuses every write")
+    root.add_argument(
+        "--read-only", action="store_true", default=False, help="watch only: the cluster backend refuses every write"
+    )
     room = sub.add_parser("room", help="open the room on the current kubeconfig context (the default)")
     _cluster_flags(room)
-    room.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
-                      help="watch only: the cluster backend refuses every write")
+    room.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="watch only: the cluster backend refuses every write",
+    )
     room.add_argument("--theme", default=None, help="dark, light or wall (default: config, else dark)")
     doctor = sub.add_parser("doctor", help="check the permissions and CRDs Shiftroom needs on the cluster")
     _cluster_flags(doctor)
-    doctor.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
-                        help="check only what a read-only room needs")
+    doctor.add_argument(
+        "--read-only", action="store_true", default=argparse.SUPPRESS, help="check only what a read-only room needs"
+    )
     doctor.add_argument("--json", action="store_true", help="print the report as one JSON object")
     for cmd in (room, doctor):
         cmd.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
@@ -54,8 +60,10 @@ def _options(args: argparse.Namespace, config: Config) -> Any:
     from app.live import LiveOptions
 
     return LiveOptions(
-        kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-        namespace=getattr(args, "namespace", None), all_namespaces=bool(getattr(args, "all_namespaces", False)),
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+        all_namespaces=bool(getattr(args, "all_namespaces", False)),
         read_only=bool(getattr(args, "read_only", False)) or config.read_only,
         prometheus=_prometheus(args, config),
         redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),

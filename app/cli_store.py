@@ -39,8 +39,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     audit.add_argument("--redis", default=None, metavar="URL", help="Redis URL (or config / SHIFTROOM_REDIS_URL)")
     audit.add_argument("--limit", type=int, default=200, help="newest N events (default 200)")
     audit.add_argument("--json", action="store_true", help="one JSON array")
-    audit.add_argument("--verify", action="store_true", help="check every entry's signature and chain "
-                                                             "(needs audit.key_file)")
+    audit.add_argument(
+        "--verify", action="store_true", help="check every entry's signature and chain (needs audit.key_file)"
+    )
 
     flags = sub.add_parser("flags", help="list flags with their validity; kill or restore one")
     _store_args(flags)
@@ -78,19 +79,24 @@ def audit_key(config: Config) -> bytes | None:
     try:
         key = Path(path).expanduser().read_bytes().strip()
     except OSError as exc:
-        raise StoreCommandError(f"shiftroom: cannot read audit.key_file {path}: "
-                                f"{(exc.strerror or str(exc)).lower()}.") from None
+        raise StoreCommandError(
+            f"shiftroom: cannot read audit.key_file {path}: {(exc.strerror or str(exc)).lower()}."
+        ) from None
     if len(key) < 16:
-        raise StoreCommandError(f"shiftroom: audit.key_file {path} holds {len(key)} bytes; use at least 16 "
-                                "random bytes (e.g. `head -c 32 /dev/urandom | base64`).")
+        raise StoreCommandError(
+            f"shiftroom: audit.key_file {path} holds {len(key)} bytes; use at least 16 "
+            "random bytes (e.g. `head -c 32 /dev/urandom | base64`)."
+        )
     return key
 
 
 def _redis_url(args: argparse.Namespace, config: Config, required: bool = True) -> str | None:
     url = args.redis or (config.redis.url if config.redis else None)
     if not url and required:
-        raise StoreCommandError("shiftroom: no Redis to read: pass --redis URL, set SHIFTROOM_REDIS_URL, "
-                                "or add redis.url to shiftroom.yaml.")
+        raise StoreCommandError(
+            "shiftroom: no Redis to read: pass --redis URL, set SHIFTROOM_REDIS_URL, "
+            "or add redis.url to shiftroom.yaml."
+        )
     return url
 
 
@@ -115,8 +121,9 @@ async def _audit(args: argparse.Namespace, config: Config) -> int:
 
     key = audit_key(config)
     if args.verify and key is None:
-        raise StoreCommandError("shiftroom: --verify needs audit.key_file in shiftroom.yaml (the key the "
-                                "entries were signed with).")
+        raise StoreCommandError(
+            "shiftroom: --verify needs audit.key_file in shiftroom.yaml (the key the entries were signed with)."
+        )
     url = _redis_url(args, config)
     assert url is not None
     entries = await read_audit(url, args.limit, key=key if args.verify else None)
@@ -170,20 +177,36 @@ async def _store_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def _flag_row(f: Any) -> dict[str, Any]:
-    summary = (f"enabled={str(f.enabled).lower()} percentage={f.percentage:g} "
-               f"environments={','.join(f.environments) if f.environments is not None else 'all'} "
-               f"whitelist={len(f.user_whitelist)}")
-    return {"name": f.name, "valid": f.valid, "error": f.error, "summary": summary if f.valid else "",
-            "enabled": f.enabled, "percentage": f.percentage,
-            "environments": list(f.environments) if f.environments is not None else None,
-            "userWhitelist": list(f.user_whitelist)}
+    summary = (
+        f"enabled={str(f.enabled).lower()} percentage={f.percentage:g} "
+        f"environments={','.join(f.environments) if f.environments is not None else 'all'} "
+        f"whitelist={len(f.user_whitelist)}"
+    )
+    return {
+        "name": f.name,
+        "valid": f.valid,
+        "error": f.error,
+        "summary": summary if f.valid else "",
+        "enabled": f.enabled,
+        "percentage": f.percentage,
+        "environments": list(f.environments) if f.environments is not None else None,
+        "userWhitelist": list(f.user_whitelist),
+    }
 
 
 def _exp_row(e: Any) -> dict[str, Any]:
-    summary = (f"status={e.status} variants={','.join(v.name for v in e.variants)} users={e.users}"
-               + (" needs-rebuild" if e.needs_rebuild else ""))
-    return {"name": e.id, "valid": not e.error, "error": e.error, "summary": summary if not e.error else "",
-            "status": e.status, "users": e.users, "needs_rebuild": e.needs_rebuild}
+    summary = f"status={e.status} variants={','.join(v.name for v in e.variants)} users={e.users}" + (
+        " needs-rebuild" if e.needs_rebuild else ""
+    )
+    return {
+        "name": e.id,
+        "valid": not e.error,
+        "error": e.error,
+        "summary": summary if not e.error else "",
+        "status": e.status,
+        "users": e.users,
+        "needs_rebuild": e.needs_rebuild,
+    }
 
 
 async def _flag_verb(desk: Any, args: argparse.Namespace) -> int:
@@ -199,8 +222,9 @@ async def _flag_verb(desk: Any, args: argparse.Namespace) -> int:
         for line in preview.lines:
             print(clean(f"  {line}"))
         if not sys.stdin.isatty():
-            raise StoreCommandError(f"shiftroom: confirm with --yes to {args.flags_command} flag {clean(args.name)} "
-                                    "without a terminal.")
+            raise StoreCommandError(
+                f"shiftroom: confirm with --yes to {args.flags_command} flag {clean(args.name)} without a terminal."
+            )
         typed = input(f"Type the flag's name to {args.flags_command} it: ")
         if typed != args.name:
             raise StoreCommandError(f"shiftroom: the name did not match; flag {clean(args.name)} was not changed.")
@@ -210,8 +234,13 @@ async def _flag_verb(desk: Any, args: argparse.Namespace) -> int:
         raise StoreCommandError(f"shiftroom: {result.message}")
     print(clean(result.message))
     if desk.trail.queued:
-        print(clean(f"audit: {desk.trail.queued} entries queued in {desk.trail.spool.path}; they are delivered when "
-                    "the audit log answers again."), file=sys.stderr)
+        print(
+            clean(
+                f"audit: {desk.trail.queued} entries queued in {desk.trail.spool.path}; they are delivered when "
+                "the audit log answers again."
+            ),
+            file=sys.stderr,
+        )
     return 0
 
 

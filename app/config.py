@@ -221,12 +221,16 @@ def check_names(config: Config, themes: Iterable[str], binding_ids: Iterable[str
     """Raise ConfigError (file:line) for a theme or keymap entry the room does not have."""
     themes, ids = sorted(themes), set(binding_ids)
     if config.theme not in themes:
-        raise _config_error(config, ("theme",),
-                            f"there is no theme {config.theme!r}; choose one of {', '.join(themes)}")
+        raise _config_error(
+            config, ("theme",), f"there is no theme {config.theme!r}; choose one of {', '.join(themes)}"
+        )
     for binding_id, keys in config.keymap.items():
         if binding_id not in ids:
-            raise _config_error(config, ("keymap", binding_id), f"there is no key binding with id {binding_id!r}; "
-                                "`?` in the room lists the ids")
+            raise _config_error(
+                config,
+                ("keymap", binding_id),
+                f"there is no key binding with id {binding_id!r}; `?` in the room lists the ids",
+            )
         for key in [k.strip() for k in keys.split(",")]:
             problem = key_problem(key)
             if problem:
@@ -236,8 +240,9 @@ def check_names(config: Config, themes: Iterable[str], binding_ids: Iterable[str
 def _config_error(config: Config, loc: tuple[Any, ...], msg: str) -> ConfigError:
     if not config.source:
         return ConfigError(f"environment: {msg}.")
-    root, _ = compose(read_text(Path(config.source), "config file", ConfigError), config.source,
-                      "a config file", ConfigError)
+    root, _ = compose(
+        read_text(Path(config.source), "config file", ConfigError), config.source, "a config file", ConfigError
+    )
     err = error_at(root, config.source, loc, msg, error=ConfigError)
     assert isinstance(err, ConfigError)
     return err

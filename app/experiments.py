@@ -138,8 +138,9 @@ def parse_experiment(
     if isinstance(raw, (bytes, bytearray, str)):
         parsed = safejson.loads_object(raw)
         if not parsed.ok:
-            return Experiment(id=experiment_id, error=f"Experiment {experiment_id} is not a valid JSON object: "
-                              f"{parsed.error}.")
+            return Experiment(
+                id=experiment_id, error=f"Experiment {experiment_id} is not a valid JSON object: {parsed.error}."
+            )
         config: Any = parsed.value
     else:
         config = raw
@@ -153,8 +154,12 @@ def parse_experiment(
     stats = stats or {}
     names = list(split) + [v for v in stats if v not in split]
     variants = tuple(
-        VariantStats(name=v, weight=split.get(v, 0.0), users=int(stats.get(v, (0, 0))[0]),
-                     converters=int(stats.get(v, (0, 0))[1]))
+        VariantStats(
+            name=v,
+            weight=split.get(v, 0.0),
+            users=int(stats.get(v, (0, 0))[0]),
+            converters=int(stats.get(v, (0, 0))[1]),
+        )
         for v in names
     )
     metrics = config.get("metrics")

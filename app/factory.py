@@ -72,8 +72,9 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     if options.redis_url:
         from backends.redis import RedisStore
 
-        redis_store = RedisStore(options.redis_url, read_only=options.read_only, clock=clock,
-                                 audit_key=options.audit_key)
+        redis_store = RedisStore(
+            options.redis_url, read_only=options.read_only, clock=clock, audit_key=options.audit_key
+        )
         store = redis_store
         audit = redis_store.audit  # one connection: a write and its audit entry share a MULTI
     else:

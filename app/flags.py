@@ -26,9 +26,22 @@ from app.flag_json import (  # re-exported: parsing and validation live there
 )
 
 __all__ = [
-    "BUCKETINGS", "FORBIDDEN_NAME_CHARS", "MAX_NAME_LENGTH", "FlagEvaluationError", "bucket", "bucket_histogram",
-    "cohort_diff", "evaluate", "field_errors", "flag_to_json", "hash_numbered_ids", "parse_flag", "seed_hash",
-    "served", "validate_flag_config", "validate_flag_name",
+    "BUCKETINGS",
+    "FORBIDDEN_NAME_CHARS",
+    "MAX_NAME_LENGTH",
+    "FlagEvaluationError",
+    "bucket",
+    "bucket_histogram",
+    "cohort_diff",
+    "evaluate",
+    "field_errors",
+    "flag_to_json",
+    "hash_numbered_ids",
+    "parse_flag",
+    "seed_hash",
+    "served",
+    "validate_flag_config",
+    "validate_flag_name",
 ]
 
 
@@ -102,8 +115,10 @@ def _includes(container: Any, value: str | None, field: str) -> bool:
 
 _NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _RADIX = ((re.compile(r"0[xX][0-9a-fA-F]+"), 16), (re.compile(r"0[oO][0-7]+"), 8), (re.compile(r"0[bB][01]+"), 2))
-_WS = (" \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-       "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_WS = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 def _string_to_number(s: str) -> float:
@@ -160,9 +175,7 @@ def _less_than(a: int, b: Any) -> bool:
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(
-    config: Any, user_id: str | None, environment: str | None, *, name: str | None = None
-) -> bool:
+def evaluate(config: Any, user_id: str | None, environment: str | None, *, name: str | None = None) -> bool:
     """The seed's `evaluateFlag(config, {userId, environment})`, quirks included.
 
     Order: environments -> whitelist -> percentage (when truthy) -> enabled.

@@ -24,8 +24,9 @@ def settled(demo: Demo) -> bool:
     return idle and acted and not pending and not guarding
 
 
-async def run_headless(options: RoomOptions, until_settled: bool = True,
-                       duration: float | None = None) -> dict[str, Any]:
+async def run_headless(
+    options: RoomOptions, until_settled: bool = True, duration: float | None = None
+) -> dict[str, Any]:
     clock = VirtualClock()
     options.virtual = True
     demo = make_demo(options, clock)
@@ -50,16 +51,29 @@ def report(demo: Demo, clock: VirtualClock) -> dict[str, Any]:
     timeline = []
     for e in state.events:
         weights = e.after.get("weights") or e.before.get("weights")
-        timeline.append({
-            "t": round(e.t - EPOCH, 3), "target": e.target, "action": e.action, "actor": e.actor,
-            "weights": weights, "reason": e.reason,
-        })
+        timeline.append(
+            {
+                "t": round(e.t - EPOCH, 3),
+                "target": e.target,
+                "action": e.action,
+                "actor": e.actor,
+                "weights": weights,
+                "reason": e.reason,
+            }
+        )
     return {
         "scenario": state.scenario,
         "seed": demo.world.seed,
         "elapsed": round(clock.now() - EPOCH, 3),
-        "targets": {r.key: {"phase": r.phase.value, "weights": f"{r.actual.stable}/{r.actual.canary}",
-                            "stable_image": r.stable_image, "message": r.message} for r in state.rollouts},
+        "targets": {
+            r.key: {
+                "phase": r.phase.value,
+                "weights": f"{r.actual.stable}/{r.actual.canary}",
+                "stable_image": r.stable_image,
+                "message": r.message,
+            }
+            for r in state.rollouts
+        },
         "timeline": timeline,
     }
 
@@ -74,8 +88,11 @@ def timeline_text(result: dict[str, Any]) -> list[str]:
     target_w = max((len(e["target"]) for e in timeline), default=6)
     action_w = max((len(e["action"]) for e in timeline), default=6)
     weights_w = max((len(e["weights"] or "") for e in timeline), default=0)
-    lines = [f"{e['t']:>8.1f}s  {clean(e['target']):<{target_w}}  {clean(e['action']):<{action_w}}  "
-             f"{e['weights'] or '':<{weights_w}}  {clean(e['reason'])}".rstrip() for e in timeline]
+    lines = [
+        f"{e['t']:>8.1f}s  {clean(e['target']):<{target_w}}  {clean(e['action']):<{action_w}}  "
+        f"{e['weights'] or '':<{weights_w}}  {clean(e['reason'])}".rstrip()
+        for e in timeline
+    ]
     key_w = max((len(k) for k in result["targets"]), default=0)
     lines += [f"{clean(key + ':'):<{key_w + 1}} {t['phase']}" for key, t in result["targets"].items()]
     return lines

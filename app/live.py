@@ -107,8 +107,7 @@ def flagger_driven(targets: Sequence[Target], canaries: Sequence[dict[str, Any]]
         ref = spec.get("targetRef") or {}
         if isinstance(md, dict) and isinstance(ref, dict) and ref.get("name"):
             refs.add((str(md.get("namespace") or ""), str(ref["name"])))
-    return {t.key for t in targets
-            if t.strategy is Strategy.CANARY and (t.namespace, t.deployment or t.name) in refs}
+    return {t.key for t in targets if t.strategy is Strategy.CANARY and (t.namespace, t.deployment or t.name) in refs}
 
 
 async def preflight(options: LiveOptions, config: Config) -> Preflight:
@@ -147,9 +146,16 @@ async def preflight(options: LiveOptions, config: Config) -> Preflight:
         raise LiveError(f"Context {where.context} ({where.server}): {err.sentence}") from None
     finally:
         await api.close()
-    return Preflight(configuration=cfg, where=where, identity=identity, targets=targets,
-                     flagger_driven=flagger_driven(targets, canaries), namespaces=namespaces, production=production,
-                     read_only_reason=reason)
+    return Preflight(
+        configuration=cfg,
+        where=where,
+        identity=identity,
+        targets=targets,
+        flagger_driven=flagger_driven(targets, canaries),
+        namespaces=namespaces,
+        production=production,
+        read_only_reason=reason,
+    )
 
 
 async def _read_only_reason(api: Any, namespaces: list[str] | None) -> str:
@@ -166,8 +172,10 @@ async def _read_only_reason(api: Any, namespaces: list[str] | None) -> str:
     first = missing[0]
     where = f" in namespace {first.namespace}" if first.namespace else ""
     more = f" and {len(missing) - 1} more permissions" if len(missing) > 1 else ""
-    return (f"{report.identity} may not {first.verb} {first.resource}{where}{more}, so this room is read-only; "
-            "`shiftroom doctor` lists what is missing.")
+    return (
+        f"{report.identity} may not {first.verb} {first.resource}{where}{more}, so this room is read-only; "
+        "`shiftroom doctor` lists what is missing."
+    )
 
 
 class NoMetrics:
@@ -175,8 +183,9 @@ class NoMetrics:
 
     name = "none"
     read_only = True
-    SENTENCE = ("No Prometheus is configured (prometheus.url in shiftroom.yaml, or --prometheus), "
-                "so nothing is measured.")
+    SENTENCE = (
+        "No Prometheus is configured (prometheus.url in shiftroom.yaml, or --prometheus), so nothing is measured."
+    )
 
     async def ping(self) -> None:
         return None
@@ -186,11 +195,13 @@ class NoMetrics:
     ) -> dict[tuple[str, str], MetricSample]:
         import time
 
-        return {t: MetricSample(t=time.time(), value=None, status=SampleStatus.ERROR, error=self.SENTENCE)
-                for t in targets}
+        return {
+            t: MetricSample(t=time.time(), value=None, status=SampleStatus.ERROR, error=self.SENTENCE) for t in targets
+        }
 
-    async def history(self, check: MetricCheck, target: tuple[str, str], start: float, end: float,
-                      step: float) -> list[tuple[float, float | None]]:
+    async def history(
+        self, check: MetricCheck, target: tuple[str, str], start: float, end: float, step: float
+    ) -> list[tuple[float, float | None]]:
         return []
 
 
@@ -239,8 +250,14 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
     if pre.read_only_reason:
         options = dataclasses.replace(options, read_only=True)
     driven = [t for t in pre.targets if t.key not in pre.flagger_driven]
-    cluster = KubeCluster(Api(pre.configuration, pre.where.server), namespaces=pre.namespaces, targets=driven,
-                          read_only=options.read_only, identity=pre.identity, where=pre.where)
+    cluster = KubeCluster(
+        Api(pre.configuration, pre.where.server),
+        namespaces=pre.namespaces,
+        targets=driven,
+        read_only=options.read_only,
+        identity=pre.identity,
+        where=pre.where,
+    )
     metrics: Any = prometheus_from_config(options.prometheus, clock) if options.prometheus else NoMetrics()
     store = audit_inner = None
     if options.redis_url:
@@ -251,28 +268,60 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
     audit = EventAudit(audit_inner or SimAudit(read_only=options.read_only), cluster, driven)
     who = pre.identity or "unknown"
     engine = Engine(
-        clock=clock, cluster=cluster, metrics=metrics, targets=driven, store=store, audit=audit,
-        webhooks=HttpWebhooks(), notifier=notifier_from_config(config.notify),
-        mode=Mode.READ_ONLY if options.read_only else Mode.LIVE, context=pre.where.context,
-        namespace=",".join(pre.namespaces) if pre.namespaces else "all", actor=f"{who}@{socket.gethostname()}",
-        tick_every=1.0, publish_every=1.0, series_every=10.0,
-        namespaces=pre.namespaces or (), production=pre.production,  # Flagger / Argo objects live there too
+        clock=clock,
+        cluster=cluster,
+        metrics=metrics,
+        targets=driven,
+        store=store,
+        audit=audit,
+        webhooks=HttpWebhooks(),
+        notifier=notifier_from_config(config.notify),
+        mode=Mode.READ_ONLY if options.read_only else Mode.LIVE,
+        context=pre.where.context,
+        namespace=",".join(pre.namespaces) if pre.namespaces else "all",
+        actor=f"{who}@{socket.gethostname()}",
+        tick_every=1.0,
+        publish_every=1.0,
+        series_every=10.0,
+        namespaces=pre.namespaces or (),
+        production=pre.production,  # Flagger / Argo objects live there too
     )
     # The header's cluster and identity (RoomState fields the engine does not take as arguments yet).
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)
     engine.state = engine.state.model_copy(update={"cluster": pre.where.cluster, "identity": pre.identity})
     for key in sorted(pre.flagger_driven):
-        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target=key, action="flagger-driven",
-                                         reason=f"{key} is driven by a Flagger Canary in the cluster; "
-                                                "this room shows it and does not drive it."))
+        audit.notes.append(
+            AuditEvent(
+                t=clock.now(),
+                actor="shiftroom",
+                target=key,
+                action="flagger-driven",
+                reason=f"{key} is driven by a Flagger Canary in the cluster; this room shows it and does not drive it.",
+            )
+        )
     if pre.read_only_reason:
-        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="read-only",
-                                         reason=pre.read_only_reason, level=Level.WARN))
+        audit.notes.append(
+            AuditEvent(
+                t=clock.now(),
+                actor="shiftroom",
+                target="room",
+                action="read-only",
+                reason=pre.read_only_reason,
+                level=Level.WARN,
+            )
+        )
     if not pre.targets:
-        audit.notes.append(AuditEvent(t=clock.now(), actor="shiftroom", target="room", action="no-targets",
-                                         reason="No targets are configured: add targets: to shiftroom.yaml "
-                                                "(scenario-shaped targets or Flagger Canary manifests).",
-                                         level=Level.WARN))
+        audit.notes.append(
+            AuditEvent(
+                t=clock.now(),
+                actor="shiftroom",
+                target="room",
+                action="no-targets",
+                reason="No targets are configured: add targets: to shiftroom.yaml "
+                "(scenario-shaped targets or Flagger Canary manifests).",
+                level=Level.WARN,
+            )
+        )
     return engine
 
 

@@ -59,8 +59,14 @@ class ShiftroomApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, engine: Engine | Any, *, theme: str = themes.DEFAULT, title_context: str | None = None,
-                 wall_clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine | Any,
+        *,
+        theme: str = themes.DEFAULT,
+        title_context: str | None = None,
+        wall_clock: Callable[[], float] | None = None,
+    ) -> None:
         themes.check(theme)
         super().__init__()
         self.wall_clock = wall_clock or default_wall_clock(engine)  # the header's real time; tests freeze it

@@ -105,8 +105,9 @@ def _estimate(est: float, variance: float, n_total: int, alpha: float, sequentia
     if variance <= 0:  # nothing varies (no converters, or all): uninformative, as gbstats does
         return Estimate(estimate=est, ci=(est, est), p_value=1.0, std_error=0.0)
     w = half_width(variance, n_total, alpha, sequential, tuning)
-    return Estimate(est, (est - w, est + w), _p_value(est, variance, n_total, alpha, sequential, tuning),
-                    math.sqrt(variance))
+    return Estimate(
+        est, (est - w, est + w), _p_value(est, variance, n_total, alpha, sequential, tuning), math.sqrt(variance)
+    )
 
 
 def _check_counts(name: str, users: int, converters: int) -> None:
@@ -143,8 +144,9 @@ def compare(
         note = "Control has no converters yet, so the relative change is undefined."
     d = p_b - p_a
     ctw = _N.cdf(d / math.sqrt(var_abs)) if var_abs > 0 else (0.5 if d == 0 else float(d > 0))
-    return replace(base, control_rate=p_a, variant_rate=p_b, absolute=absolute, relative=relative,
-                   chance_to_win=ctw, note=note)
+    return replace(
+        base, control_rate=p_a, variant_rate=p_b, absolute=absolute, relative=relative, chance_to_win=ctw, note=note
+    )
 
 
 # ---------------------------------------------------------------- sample ratio mismatch

@@ -27,8 +27,9 @@ def prometheus_from_config(cfg: PrometheusConfig, clock: Clock | None = None) ->
         try:
             auth = Path(cfg.bearer_token_file).expanduser().read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise WiringError(f"prometheus.bearer_token_file {cfg.bearer_token_file}: "
-                              f"{(exc.strerror or str(exc)).lower()}.") from None
+            raise WiringError(
+                f"prometheus.bearer_token_file {cfg.bearer_token_file}: {(exc.strerror or str(exc)).lower()}."
+            ) from None
     elif cfg.username:
         password = os.environ.get(cfg.password_env, "") if cfg.password_env else ""
         if cfg.password_env and not password:
@@ -41,9 +42,18 @@ def prometheus_from_config(cfg: PrometheusConfig, clock: Clock | None = None) ->
     # at least a few real scrape intervals long.
     speed = float(getattr(clock, "speed", 1.0) or 1.0)
     try:
-        return PrometheusMetrics(cfg.url, timeout=cfg.timeout, retries=cfg.retries, auth=auth,
-                                 ca_file=cfg.ca_file, verify=not cfg.insecure_skip_verify, templates=templates,
-                                 provider=cfg.provider, clock=clock, min_window=4.0 if speed > 1 else 0.0)
+        return PrometheusMetrics(
+            cfg.url,
+            timeout=cfg.timeout,
+            retries=cfg.retries,
+            auth=auth,
+            ca_file=cfg.ca_file,
+            verify=not cfg.insecure_skip_verify,
+            templates=templates,
+            provider=cfg.provider,
+            clock=clock,
+            min_window=4.0 if speed > 1 else 0.0,
+        )
     except BackendError as err:
         raise WiringError(err.sentence) from None
 

@@ -109,20 +109,26 @@ def _load(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Node
         root = yaml.compose(text)
         depth, count, cyclic = _shape(root)
         if cyclic:
-            raise error(f"{source}:1: the YAML has an alias that refers to itself; remove the recursive alias.",
-                        source, 1)
+            raise error(
+                f"{source}:1: the YAML has an alias that refers to itself; remove the recursive alias.", source, 1
+            )
         if depth > MAX_DEPTH:
             raise error(deep, source, 1)
         if count > MAX_NODES:
-            raise error(f"{source}:1: the YAML expands to more than {MAX_NODES:,} values through its aliases; "
-                        "write the values out.", source, 1)
+            raise error(
+                f"{source}:1: the YAML expands to more than {MAX_NODES:,} values through its aliases; "
+                "write the values out.",
+                source,
+                1,
+            )
         return root, yaml.safe_load(text)
     except RecursionError:
         raise error(deep, source, 1) from None
 
 
-def compose(text: str, source: str, what: str,
-            error: type[YamlFileError] = YamlFileError) -> tuple[yaml.Node | None, dict[str, Any]]:
+def compose(
+    text: str, source: str, what: str, error: type[YamlFileError] = YamlFileError
+) -> tuple[yaml.Node | None, dict[str, Any]]:
     """Parse `text` into (node tree for line numbers, plain data); the top level must be a mapping."""
     root, data = _parse(text, source, error)
     if data is None:
@@ -147,20 +153,32 @@ def _parse(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Nod
         raise error(f"{source}:1: the YAML does not parse ({' '.join(str(exc).split())}).", source, 1) from None
 
 
-def validate(model: type[M], data: dict[str, Any], root: yaml.Node | None, source: str,
-             error: type[YamlFileError] = YamlFileError) -> M:
+def validate(
+    model: type[M],
+    data: dict[str, Any],
+    root: yaml.Node | None,
+    source: str,
+    error: type[YamlFileError] = YamlFileError,
+) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        raise error_at(root, source, tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "),
-                       more, error) from None
+        raise error_at(
+            root, source, tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "), more, error
+        ) from None
 
 
-def error_at(root: yaml.Node | None, source: str, loc: tuple[Any, ...], msg: str, more: str = "",
-             error: type[YamlFileError] = YamlFileError) -> YamlFileError:
+def error_at(
+    root: yaml.Node | None,
+    source: str,
+    loc: tuple[Any, ...],
+    msg: str,
+    more: str = "",
+    error: type[YamlFileError] = YamlFileError,
+) -> YamlFileError:
     line, path = locate(root, loc)
     field = field_text(path) or "(top level)"
     return error(f"{source}:{line}: field '{field}': {msg.rstrip('.')}{more}.", source, line, field)

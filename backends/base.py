@@ -196,7 +196,11 @@ class Cluster(Backend, Protocol):
 
     async def get_annotations(self, kind: Kind, namespace: str, name: str) -> dict[str, str]: ...
     async def patch_annotations(
-        self, kind: Kind, namespace: str, name: str, annotations: Mapping[str, str | None],
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        annotations: Mapping[str, str | None],
         resource_version: str | None = None,
     ) -> None:
         """Set (or, with None, remove) annotations: where controller state lives."""
@@ -321,9 +325,7 @@ class CounterRebuild(Protocol):
     """A store whose experiment counters can be recounted from the seed's own event lists."""
 
     async def needs_rebuild(self, experiment_id: str) -> bool: ...
-    async def rebuild_counters(
-        self, experiment_id: str, progress: Callable[[int, int], None] | None = None
-    ) -> Any: ...
+    async def rebuild_counters(self, experiment_id: str, progress: Callable[[int, int], None] | None = None) -> Any: ...
 
 
 @runtime_checkable
@@ -332,15 +334,27 @@ class ObjectWrites(Protocol):
     services through the API server's proxy subresource."""
 
     async def patch_object(
-        self, api_version: str, kind: str, namespace: str, name: str, patch: Any,
-        patch_type: Literal["merge", "json", "strategic"], resource_version: str | None = None,
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: Any,
+        patch_type: Literal["merge", "json", "strategic"],
+        resource_version: str | None = None,
     ) -> ForeignObject:
         """Patch with the given content type; with `resource_version` a changed object is `Conflict`."""
         ...
 
     async def proxy(
-        self, namespace: str, kind: Literal["pods", "services"], name: str, port: int | str, path: str,
-        method: str = "GET", body: Any = None,
+        self,
+        namespace: str,
+        kind: Literal["pods", "services"],
+        name: str,
+        port: int | str,
+        path: str,
+        method: str = "GET",
+        body: Any = None,
     ) -> tuple[int, str]:
         """(HTTP status, body text) of a request through `<kind>/<name>:<port>/proxy/<path>`."""
         ...

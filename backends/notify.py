@@ -31,8 +31,9 @@ def slack_text(e: AuditEvent) -> str:
 class HttpNotifier:
     name = "notify"
 
-    def __init__(self, url: str, *, slack: bool = False, timeout: float = 5.0,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, url: str, *, slack: bool = False, timeout: float = 5.0, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.url, self.slack, self.timeout = url, slack, timeout
         self._client = client
 
@@ -42,8 +43,10 @@ class HttpNotifier:
         try:
             resp = await client.post(self.url, json=body, timeout=self.timeout)
         except httpx.HTTPError as err:
-            raise Unavailable(self.name, f"the notification webhook {self.url} failed "
-                                         f"({type(err).__name__}); check notify.* in shiftroom.yaml.") from None
+            raise Unavailable(
+                self.name,
+                f"the notification webhook {self.url} failed ({type(err).__name__}); check notify.* in shiftroom.yaml.",
+            ) from None
         finally:
             if self._client is None:
                 await client.aclose()

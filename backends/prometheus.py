@@ -72,8 +72,16 @@ class PrometheusMetrics(PrometheusHTTP):
         min_window: float = 0.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(url, timeout=timeout, retries=retries, backoff=backoff, auth=auth, ca_file=ca_file,
-                         verify=verify, transport=transport)
+        super().__init__(
+            url,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            auth=auth,
+            ca_file=ca_file,
+            verify=verify,
+            transport=transport,
+        )
         self.clock = clock
         self.min_window = min_window
         self.provider = provider
@@ -125,8 +133,13 @@ class PrometheusMetrics(PrometheusHTTP):
         tpl = self.templates.get(name)
         if tpl is None:
             known = ", ".join(sorted(self.templates))
-            return self._all(targets, t, f"Prometheus at {self.url} has no metric template named '{name}' "
-                                         f"(known: {known}); add it to the metric templates.", "")
+            return self._all(
+                targets,
+                t,
+                f"Prometheus at {self.url} has no metric template named '{name}' "
+                f"(known: {known}); add it to the metric templates.",
+                "",
+            )
         try:
             window = self.window(check.interval)
             shown = {w: tpl.render(w[0], w[1], window) for w in targets}
@@ -139,23 +152,30 @@ class PrometheusMetrics(PrometheusHTTP):
             else:
                 sent, labels = joined_query(tpl, targets, window), (NS_LABEL, TARGET_LABEL)
         except TemplateError as exc:
-            return self._all(targets, t, f"The metric template '{name}' for Prometheus at {self.url} "
-                                         f"cannot be used: {exc}; fix the template.", tpl.query)
+            return self._all(
+                targets,
+                t,
+                f"The metric template '{name}' for Prometheus at {self.url} cannot be used: {exc}; fix the template.",
+                tpl.query,
+            )
         self.last_query = sent
         try:
             data = await self._api("/api/v1/query", {"query": sent})
         except Failure as f:
             if labels == (NS_LABEL, TARGET_LABEL) and not f.transient:  # one target may spoil the join
                 return await self._one_by_one(targets, shown, check, t)
-            return {w: MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=f.sentence, query=shown[w])
-                    for w in targets}
+            return {
+                w: MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=f.sentence, query=shown[w])
+                for w in targets
+            }
         series = self._series(data)
         if isinstance(series, str):
             return self._all(targets, t, series, "", shown)
         return {w: self._pick(w, series, labels, check, t, shown[w]) for w in targets}
 
-    async def _one_by_one(self, targets: list[Workload], shown: dict[Workload, str], check: MetricCheck,
-                          t: float) -> dict[Workload, MetricSample]:
+    async def _one_by_one(
+        self, targets: list[Workload], shown: dict[Workload, str], check: MetricCheck, t: float
+    ) -> dict[Workload, MetricSample]:
         async def one(w: Workload) -> MetricSample:
             try:
                 series = self._series(await self._api("/api/v1/query", {"query": shown[w]}))
@@ -168,10 +188,13 @@ class PrometheusMetrics(PrometheusHTTP):
         got = await asyncio.gather(*(one(w) for w in targets))
         return dict(zip(targets, got, strict=True))
 
-    def _all(self, targets: list[Workload], t: float, error: str, query: str,
-             shown: dict[Workload, str] | None = None) -> dict[Workload, MetricSample]:
-        return {w: MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=error,
-                                query=(shown or {}).get(w, query)) for w in targets}
+    def _all(
+        self, targets: list[Workload], t: float, error: str, query: str, shown: dict[Workload, str] | None = None
+    ) -> dict[Workload, MetricSample]:
+        return {
+            w: MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=error, query=(shown or {}).get(w, query))
+            for w in targets
+        }
 
     def _series(self, data: Any) -> list[tuple[dict[str, str], str]] | str:
         """(labels, value text) of an instant vector or scalar; a sentence when it is neither."""
@@ -184,35 +207,72 @@ class PrometheusMetrics(PrometheusHTTP):
                 return [({}, str(result[1]))]
         except (KeyError, IndexError, TypeError):
             pass
-        return (f"Prometheus at {self.url} answered with a {rtype or 'malformed'} result where an instant vector "
-                f"was expected; make the metric template return one number per workload.")
+        return (
+            f"Prometheus at {self.url} answered with a {rtype or 'malformed'} result where an instant vector "
+            f"was expected; make the metric template return one number per workload."
+        )
 
-    def _pick(self, w: Workload, series: list[tuple[dict[str, str], str]], labels: tuple[str, str] | None,
-              check: MetricCheck, t: float, query: str) -> MetricSample:
+    def _pick(
+        self,
+        w: Workload,
+        series: list[tuple[dict[str, str], str]],
+        labels: tuple[str, str] | None,
+        check: MetricCheck,
+        t: float,
+        query: str,
+    ) -> MetricSample:
         ns, wl = w
         if labels is not None:
             series = [s for s in series if s[0].get(labels[0]) == ns and s[0].get(labels[1]) == wl]
         where = f"{ns}/{wl}"
         if not series:
-            return MetricSample(t=t, value=None, status=SampleStatus.NO_DATA, query=query, error=(
-                f"Prometheus at {self.url} has no data for {where} over the last {check.interval}; "
-                f"check that it receives traffic and that Prometheus scrapes its metrics."))
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.NO_DATA,
+                query=query,
+                error=(
+                    f"Prometheus at {self.url} has no data for {where} over the last {check.interval}; "
+                    f"check that it receives traffic and that Prometheus scrapes its metrics."
+                ),
+            )
         if len(series) > 1:
-            return MetricSample(t=t, value=None, status=SampleStatus.ERROR, query=query, error=(
-                f"Prometheus at {self.url} returned {len(series)} series for {where} where one number was expected; "
-                f"aggregate the metric template with sum()."))
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.ERROR,
+                query=query,
+                error=(
+                    f"Prometheus at {self.url} returned {len(series)} series for {where} "
+                    "where one number was expected; aggregate the metric template with sum()."
+                ),
+            )
         try:
             value = float(series[0][1])
         except ValueError:
             value = math.nan
         if math.isnan(value):
-            return MetricSample(t=t, value=None, status=SampleStatus.NO_DATA, query=query, error=(
-                f"Prometheus at {self.url} returned NaN for {where} (no requests over the last {check.interval}); "
-                f"check that it receives traffic."))
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.NO_DATA,
+                query=query,
+                error=(
+                    f"Prometheus at {self.url} returned NaN for {where} (no requests over the last {check.interval}); "
+                    f"check that it receives traffic."
+                ),
+            )
         if math.isinf(value):
-            return MetricSample(t=t, value=None, status=SampleStatus.ERROR, query=query, error=(
-                f"Prometheus at {self.url} returned {'+' if value > 0 else '-'}Inf for {where}, beyond the last "
-                f"histogram bucket; check the workload's latency and the metric template."))
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.ERROR,
+                query=query,
+                error=(
+                    f"Prometheus at {self.url} returned {'+' if value > 0 else '-'}Inf for {where}, beyond the last "
+                    f"histogram bucket; check the workload's latency and the metric template."
+                ),
+            )
         return MetricSample(t=t, value=value, query=query)
 
     async def history(
@@ -225,16 +285,20 @@ class PrometheusMetrics(PrometheusHTTP):
         name = check.template or check.name
         tpl = self.templates.get(name)
         if tpl is None:
-            raise Invalid("prometheus", f"Prometheus at {self.url} has no metric template named '{name}'; "
-                                        f"add it to the metric templates.")
+            raise Invalid(
+                "prometheus",
+                f"Prometheus at {self.url} has no metric template named '{name}'; add it to the metric templates.",
+            )
         if end < start:
             return []
         step = max(step, (end - start) / MAX_POINTS, 1e-3)
         try:
             q = tpl.render(target[0], target[1], self.window(check.interval))
         except TemplateError as exc:
-            raise Invalid("prometheus", f"The metric template '{name}' for Prometheus at {self.url} "
-                                        f"cannot be used: {exc}; fix the template.") from None
+            raise Invalid(
+                "prometheus",
+                f"The metric template '{name}' for Prometheus at {self.url} cannot be used: {exc}; fix the template.",
+            ) from None
         r0, rstep = self.to_real(start), step / self.speed
         count = int((end - start) / step + 1e-9) + 1
         params = {"query": q, "start": f"{r0:.3f}", "end": f"{r0 + (count - 1) * rstep:.3f}", "step": f"{rstep:.3f}"}
@@ -263,8 +327,17 @@ class RangeCursor:
     after the newest one seen. Points newer than `now - lag` are left for the next
     poll, so a scrape still in flight is not frozen as a gap."""
 
-    def __init__(self, metrics: PrometheusMetrics, check: MetricCheck, target: Workload, *,
-                 step: float, span: float, lag: float = 0.0, keep: int | None = None) -> None:
+    def __init__(
+        self,
+        metrics: PrometheusMetrics,
+        check: MetricCheck,
+        target: Workload,
+        *,
+        step: float,
+        span: float,
+        lag: float = 0.0,
+        keep: int | None = None,
+    ) -> None:
         self.metrics, self.check, self.target = metrics, check, target
         self.step, self.span, self.lag = step, span, lag
         self.last: float | None = None
@@ -283,4 +356,3 @@ class RangeCursor:
             self.last = new[-1][0]
             self.points.extend(new)
         return new
-

@@ -28,9 +28,18 @@ class Failure(Exception):
 class PrometheusHTTP:
     """The transport half of `PrometheusMetrics`; `url` never carries credentials."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0, retries: int = 2, backoff: float = 0.2,
-                 auth: tuple[str, str] | str | None = None, ca_file: str | None = None, verify: bool = True,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.2,
+        auth: tuple[str, str] | str | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         parsed = httpx.URL(url.rstrip("/"))
         self.url = str(parsed.copy_with(username=None, password=None))
         self._base = str(parsed)
@@ -42,8 +51,11 @@ class PrometheusHTTP:
                 self._verify = ssl.create_default_context(cafile=ca_file)
             except (OSError, ssl.SSLError) as exc:
                 why = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-                raise Invalid("prometheus", f"The CA file {ca_file} for Prometheus cannot be used ({why}); "
-                                            f"check its path and that it holds PEM certificates.") from None
+                raise Invalid(
+                    "prometheus",
+                    f"The CA file {ca_file} for Prometheus cannot be used ({why}); "
+                    f"check its path and that it holds PEM certificates.",
+                ) from None
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -58,8 +70,13 @@ class PrometheusHTTP:
             elif isinstance(self._auth, str) and self._auth:
                 headers["Authorization"] = f"Bearer {self._auth}"
             self._client = httpx.AsyncClient(
-                base_url=self._base, timeout=self.timeout, auth=auth, headers=headers,
-                verify=self._verify, transport=self._transport, follow_redirects=True,
+                base_url=self._base,
+                timeout=self.timeout,
+                auth=auth,
+                headers=headers,
+                verify=self._verify,
+                transport=self._transport,
+                follow_redirects=True,
             )
             self._loop = loop
         return self._client
@@ -90,13 +107,15 @@ class PrometheusHTTP:
                     return resp
                 failure = self._http_failure(resp, path)
             except httpx.TimeoutException:
-                failure = Failure(f"Prometheus at {self.url} did not answer within {self.timeout:g} s; "
-                                   f"check that it is not overloaded or raise the timeout.")
+                failure = Failure(
+                    f"Prometheus at {self.url} did not answer within {self.timeout:g} s; "
+                    f"check that it is not overloaded or raise the timeout."
+                )
             except httpx.TransportError as exc:
                 failure = self._transport_failure(exc)
             if not failure.transient or attempt >= self.retries:
                 raise failure
-            await asyncio.sleep(self.backoff * 2 ** attempt)
+            await asyncio.sleep(self.backoff * 2**attempt)
             attempt += 1
 
     def _transport_failure(self, exc: httpx.TransportError) -> Failure:
@@ -106,8 +125,10 @@ class PrometheusHTTP:
         while cause is not None:
             if isinstance(cause, ssl.SSLError):
                 why = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or text
-                return Failure(f"Prometheus at {self.url} failed the TLS handshake ({why}); "
-                                f"check the CA file or the certificate.", transient=False)
+                return Failure(
+                    f"Prometheus at {self.url} failed the TLS handshake ({why}); check the CA file or the certificate.",
+                    transient=False,
+                )
             refused = refused or isinstance(cause, ConnectionRefusedError)
             for inner in getattr(cause, "exceptions", ()):  # anyio groups the attempts of every address
                 refused = refused or isinstance(inner, ConnectionRefusedError)
@@ -115,21 +136,30 @@ class PrometheusHTTP:
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
             return Failure(f"Prometheus URL {self.url} cannot be used ({text}); check the URL.", transient=False)
         if refused:
-            return Failure(f"Prometheus at {self.url} refused the connection; "
-                            f"check that it is running and that the URL and port are right.")
-        return Failure(f"Prometheus at {self.url} cannot be reached ({text}); "
-                        f"check the URL and the network.")
+            return Failure(
+                f"Prometheus at {self.url} refused the connection; "
+                f"check that it is running and that the URL and port are right."
+            )
+        return Failure(f"Prometheus at {self.url} cannot be reached ({text}); check the URL and the network.")
 
     def _http_failure(self, resp: httpx.Response, path: str) -> Failure:
         code = resp.status_code
         if code in (401, 403):
-            return Failure(f"Prometheus at {self.url} refused the credentials with HTTP {code}; "
-                            f"check the user and password or the bearer token.", transient=False)
+            return Failure(
+                f"Prometheus at {self.url} refused the credentials with HTTP {code}; "
+                f"check the user and password or the bearer token.",
+                transient=False,
+            )
         if code == 404:
-            return Failure(f"Prometheus at {self.url} answered HTTP 404 for {path}; "
-                            f"check that the URL is Prometheus' base URL.", transient=False)
-        return Failure(f"Prometheus at {self.url} answered HTTP {code} {resp.reason_phrase}".rstrip()
-                        + "; check its logs and that it is healthy.", transient=code in TRANSIENT_STATUS)
+            return Failure(
+                f"Prometheus at {self.url} answered HTTP 404 for {path}; check that the URL is Prometheus' base URL.",
+                transient=False,
+            )
+        return Failure(
+            f"Prometheus at {self.url} answered HTTP {code} {resp.reason_phrase}".rstrip()
+            + "; check its logs and that it is healthy.",
+            transient=code in TRANSIENT_STATUS,
+        )
 
     async def _api(self, path: str, params: dict[str, str]) -> Any:
         """`data` of an API answer; raises `Failure` (PromQL errors are not transient)."""
@@ -143,13 +173,18 @@ class PrometheusHTTP:
             why = " ".join(str(body.get("error") or "no reason given").split()).rstrip(".")
             if len(why) > 240:
                 why = why[:237] + "..."
-            raise Failure(f"Prometheus at {self.url} rejected the query ({kind}: {why}); "
-                           f"fix the metric template.", transient=False)
+            raise Failure(
+                f"Prometheus at {self.url} rejected the query ({kind}: {why}); fix the metric template.",
+                transient=False,
+            )
         if resp.status_code >= 400:
             raise self._http_failure(resp, path)
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
-            raise Failure(f"Prometheus at {self.url} answered with something that is not its HTTP API; "
-                           f"check that the URL points at Prometheus.", transient=False)
+            raise Failure(
+                f"Prometheus at {self.url} answered with something that is not its HTTP API; "
+                f"check that the URL points at Prometheus.",
+                transient=False,
+            )
         return body["data"]
 
     # ------------------------------------------------------------ the protocol

@@ -158,14 +158,14 @@ def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
                 literal = escape_regex(value) if slot.regex else value
         else:
             if not (slot.quote and slot.regex):
-                raise TemplateError(f"{{{{ {slot.name} }}}} must sit inside a regex label match (=~\"...\")")
+                raise TemplateError(f'{{{{ {slot.name} }}}} must sit inside a regex label match (=~"...")')
             literal = alternation(list(value))
         if slot.quote == "`":
             if "`" in literal:
                 raise TemplateError(f"the value of {{{{ {slot.name} }}}} contains a backtick")
         elif slot.quote:
             literal = escape_string(literal, slot.quote)
-        out.append(text[pos:slot.start])
+        out.append(text[pos : slot.start])
         out.append(literal)
         pos = slot.end
     out.append(text[pos:])
@@ -206,9 +206,14 @@ class MetricTemplate(BaseModel):
     def render_batch(self, targets: Sequence[tuple[str, str]], interval: str) -> str:
         if not self.batch_query:
             raise TemplateError(f"template '{self.name}' has no batched form")
-        return render(self.batch_query, {
-            "namespaces": [ns for ns, _ in targets], "targets": [t for _, t in targets], "interval": interval,
-        })
+        return render(
+            self.batch_query,
+            {
+                "namespaces": [ns for ns, _ in targets],
+                "targets": [t for _, t in targets],
+                "interval": interval,
+            },
+        )
 
     @classmethod
     def from_flagger(cls, obj: Mapping[str, Any] | str) -> MetricTemplate:
@@ -220,28 +225,36 @@ class MetricTemplate(BaseModel):
                 reason = " ".join(str(exc).split())
                 raise Invalid("prometheus", f"The Flagger MetricTemplate is not valid YAML ({reason}).") from None
         if not isinstance(obj, Mapping):
-            raise Invalid("prometheus",
-                          "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec.")
+            raise Invalid(
+                "prometheus", "A Flagger MetricTemplate must be a mapping with apiVersion, kind, metadata and spec."
+            )
         api, kind = str(obj.get("apiVersion", "")), obj.get("kind")
         meta, spec = _mapping(obj.get("metadata")), _mapping(obj.get("spec"))
         name = str(meta.get("name") or "")
         label = f"MetricTemplate '{name}'" if name else "The MetricTemplate"
         if not api.startswith("flagger.app/") or kind != "MetricTemplate":
-            raise Invalid("prometheus", f"{label} must have apiVersion flagger.app/v1beta1 and kind MetricTemplate, "
-                                        f"not {api or '(none)'} {kind or '(none)'}.")
+            raise Invalid(
+                "prometheus",
+                f"{label} must have apiVersion flagger.app/v1beta1 and kind MetricTemplate, "
+                f"not {api or '(none)'} {kind or '(none)'}.",
+            )
         provider = _mapping(spec.get("provider"))
         ptype = str(provider.get("type") or "prometheus")
         if ptype != "prometheus":
-            raise Invalid("prometheus",
-                          f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates.")
+            raise Invalid(
+                "prometheus", f"{label} uses provider type '{ptype}'; Shiftroom only runs prometheus templates."
+            )
         query = spec.get("query")
         if not name or not isinstance(query, str) or not query.strip():
             raise Invalid("prometheus", f"{label} needs metadata.name and a non-empty spec.query.")
         ns = str(meta.get("namespace") or "")
         unknown = placeholders(query) - set(KNOWN)
         if unknown:
-            raise Invalid("prometheus", f"{label} uses {', '.join(sorted(unknown))}, which Shiftroom does not provide "
-                                        f"(it provides namespace, target and interval).")
+            raise Invalid(
+                "prometheus",
+                f"{label} uses {', '.join(sorted(unknown))}, which Shiftroom does not provide "
+                f"(it provides namespace, target and interval).",
+            )
         return cls(name=name, query=query.strip(), source=f"flagger:{ns + '/' if ns else ''}{name}")
 
 
@@ -275,14 +288,36 @@ class Provider:
 
 
 PROVIDERS: dict[str, Provider] = {
-    "istio": Provider("istio", "istio_requests_total", "istio_request_duration_milliseconds_bucket",
-                      "destination_workload_namespace", "destination_workload",
-                      'response_code=~"5.*"', 'response_code!~"5.*"', 'reporter="destination"'),
-    "nginx": Provider("nginx", "nginx_ingress_controller_requests",
-                      "nginx_ingress_controller_request_duration_seconds_bucket",
-                      "namespace", "ingress", 'status=~"5.*"', 'status!~"5.*"', to_ms=1000.0),
-    "linkerd": Provider("linkerd", "response_total", "response_latency_ms_bucket", "namespace", "deployment",
-                        'classification="failure"', 'classification!="failure"', 'direction="inbound"'),
+    "istio": Provider(
+        "istio",
+        "istio_requests_total",
+        "istio_request_duration_milliseconds_bucket",
+        "destination_workload_namespace",
+        "destination_workload",
+        'response_code=~"5.*"',
+        'response_code!~"5.*"',
+        'reporter="destination"',
+    ),
+    "nginx": Provider(
+        "nginx",
+        "nginx_ingress_controller_requests",
+        "nginx_ingress_controller_request_duration_seconds_bucket",
+        "namespace",
+        "ingress",
+        'status=~"5.*"',
+        'status!~"5.*"',
+        to_ms=1000.0,
+    ),
+    "linkerd": Provider(
+        "linkerd",
+        "response_total",
+        "response_latency_ms_bucket",
+        "namespace",
+        "deployment",
+        'classification="failure"',
+        'classification!="failure"',
+        'direction="inbound"',
+    ),
 }
 BUILTIN = ("request-success-rate", "request-duration", "error-rate")
 
@@ -305,8 +340,10 @@ def builtin_templates(provider: str = "istio") -> dict[str, MetricTemplate]:
     try:
         p = PROVIDERS[provider]
     except KeyError:
-        raise Invalid("prometheus", f"There are no built-in metric templates for provider '{provider}'; "
-                                    f"use one of {', '.join(PROVIDERS)}.") from None
+        raise Invalid(
+            "prometheus",
+            f"There are no built-in metric templates for provider '{provider}'; use one of {', '.join(PROVIDERS)}.",
+        ) from None
     scope = f"{p.scope}," if p.scope else ""
     one = f'{scope}{p.ns_label}="{{{{ namespace }}}}",{p.target_label}="{{{{ target }}}}"'
     many = f'{scope}{p.ns_label}=~"{{{{ namespaces }}}}",{p.target_label}=~"{{{{ targets }}}}"'
@@ -316,12 +353,24 @@ def builtin_templates(provider: str = "istio") -> dict[str, MetricTemplate]:
     src = f"builtin:{p.name}"
     return {
         "request-success-rate": MetricTemplate(
-            name="request-success-rate", query=_ratio(p, p.succeeded, one, ""),
-            batch_query=_ratio(p, p.succeeded, many, by), group_by=group, source=src),
+            name="request-success-rate",
+            query=_ratio(p, p.succeeded, one, ""),
+            batch_query=_ratio(p, p.succeeded, many, by),
+            group_by=group,
+            source=src,
+        ),
         "request-duration": MetricTemplate(
-            name="request-duration", query=_duration(p, one, " by (le) "),
-            batch_query=_duration(p, many, by_le), group_by=group, source=src),
+            name="request-duration",
+            query=_duration(p, one, " by (le) "),
+            batch_query=_duration(p, many, by_le),
+            group_by=group,
+            source=src,
+        ),
         "error-rate": MetricTemplate(
-            name="error-rate", query=_ratio(p, p.failed, one, ""),
-            batch_query=_ratio(p, p.failed, many, by), group_by=group, source=src),
+            name="error-rate",
+            query=_ratio(p, p.failed, one, ""),
+            batch_query=_ratio(p, p.failed, many, by),
+            group_by=group,
+            source=src,
+        ),
     }

@@ -21,10 +21,16 @@ def main() -> int:
     started = time.perf_counter()
     summaries: list[str] = []
     failed = False
-    for name, module in (("canary_timing", canary_timing), ("first_frame", first_frame),
-                         ("terminal_bytes", terminal_bytes), ("prometheus_batch", prometheus_batch),
-                         ("redis_results", redis_results), ("flag_eval", flag_eval), ("wall", wall),
-                         ("cluster_reads", cluster_reads)):
+    for name, module in (
+        ("canary_timing", canary_timing),
+        ("first_frame", first_frame),
+        ("terminal_bytes", terminal_bytes),
+        ("prometheus_batch", prometheus_batch),
+        ("redis_results", redis_results),
+        ("flag_eval", flag_eval),
+        ("wall", wall),
+        ("cluster_reads", cluster_reads),
+    ):
         print(f"== {name}", flush=True)
         try:
             m = module.measure()

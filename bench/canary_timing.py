@@ -91,8 +91,9 @@ class Timing:
         return None if self.onset is None else self.flagger_rollback - self.onset
 
 
-def rollback_timing(timeline: Sequence[Mapping[str, Any]], target: str, interval: float,
-                    threshold: int) -> Timing | None:
+def rollback_timing(
+    timeline: Sequence[Mapping[str, Any]], target: str, interval: float, threshold: int
+) -> Timing | None:
     """Read one target's first failure and rollback from a decision timeline.
 
     `timeline` holds `{"t", "target", "action", ...}` entries in time order
@@ -109,16 +110,23 @@ def rollback_timing(timeline: Sequence[Mapping[str, Any]], target: str, interval
         return None
     # Only the analysis that ended in this rollback: from its last `start`.
     start = max((i for i, e in enumerate(events[:rb_index]) if e["action"] == "start"), default=-1)
-    run = events[start + 1:rb_index + 1]
+    run = events[start + 1 : rb_index + 1]
     failures = [e for e in run if e["action"] in ("check-failed", "rollback")]
     first_failure = float(failures[0]["t"])
     passes = [e for e in run if e["action"] == "step" and float(e["t"]) < first_failure]
     onset = float(passes[-1]["t"]) if passes else None
     rollback = float(events[rb_index]["t"])
     flagger = rollback + interval if len(failures) >= threshold else rollback
-    return Timing(target=target, interval=interval, threshold=threshold, onset=onset,
-                  first_failure=first_failure, rollback=rollback, failed_ticks=len(failures),
-                  flagger_rollback=flagger)
+    return Timing(
+        target=target,
+        interval=interval,
+        threshold=threshold,
+        onset=onset,
+        first_failure=first_failure,
+        rollback=rollback,
+        failed_ticks=len(failures),
+        flagger_rollback=flagger,
+    )
 
 
 # ---------------------------------------------------------------- the scenario run
@@ -167,15 +175,17 @@ def instrumented(target_key: str) -> Iterator[Probe]:
         canary = (target.namespace, target.deployment or target.name)
         real_set_weights, real_query = cluster.set_weights, metrics.query
 
-        async def set_weights(namespace: str, name: str, weights: Mapping[str, int],
-                              resource_version: str | None = None) -> Route:
+        async def set_weights(
+            namespace: str, name: str, weights: Mapping[str, int], resource_version: str | None = None
+        ) -> Route:
             before = time.perf_counter()
             route = await real_set_weights(namespace, name, weights, resource_version)
             probe.written.append((before, time.perf_counter(), int(weights.get(canary[1], -1))))
             return route
 
-        async def query(check: MetricCheck,
-                        workloads: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MetricSample]:
+        async def query(
+            check: MetricCheck, workloads: Sequence[tuple[str, str]]
+        ) -> dict[tuple[str, str], MetricSample]:
             got = await real_query(check, workloads)
             if canary in got:
                 s = got[canary]
@@ -258,10 +268,16 @@ def measure(runs: int = RUNS, scenario: str = SCENARIO) -> dict[str, Any]:
         return statistics.median(xs) if xs else None
 
     return {
-        "scenario": scenario, "target": target.key, "runs": runs, "timing": results[0]["timing"],
-        "deterministic": len(timings) == 1, "first_bad_sample": results[0].get("first_bad_sample"),
+        "scenario": scenario,
+        "target": target.key,
+        "runs": runs,
+        "timing": results[0]["timing"],
+        "deterministic": len(timings) == 1,
+        "first_bad_sample": results[0].get("first_bad_sample"),
         "phase": results[0]["phase"],
-        "decision_us": med("decision_us"), "pass_us": med("pass_us"), "write_us": med("write_us"),
+        "decision_us": med("decision_us"),
+        "pass_us": med("pass_us"),
+        "write_us": med("write_us"),
         "bare_us": med("bare_us"),
     }
 
@@ -293,9 +309,12 @@ def report(m: dict[str, Any]) -> list[str]:
     if ours is not None and flagger is not None:  # both None exactly when there is no onset
         lines.append(
             f"  {'from the onset':<28} {f'{ours:g} s = {ours / iv:g}×interval':>22}"
-            f" {f'{flagger:g} s = {flagger / iv:g}×interval':>24}")
-    lines.append(f"  Flagger's formula: (threshold+1)×interval = {(t.threshold + 1) * iv:g} s from the onset, "
-                 f"threshold×interval = {t.threshold * iv:g} s from the first failed tick")
+            f" {f'{flagger:g} s = {flagger / iv:g}×interval':>24}"
+        )
+    lines.append(
+        f"  Flagger's formula: (threshold+1)×interval = {(t.threshold + 1) * iv:g} s from the onset, "
+        f"threshold×interval = {t.threshold * iv:g} s from the first failed tick"
+    )
     if m["decision_us"] is not None:
         lines += [
             f"  wall time, median of {m['runs']} runs:",
@@ -314,8 +333,10 @@ def summary(m: dict[str, Any]) -> str:
     t: Timing | None = m["timing"]
     if t is None:
         return f"canary rollback: not rolled back in {m['scenario']}"
-    s = (f"canary rollback ({m['scenario']}): {t.from_first_failure:g} s after the first failed tick vs Flagger "
-         f"{t.flagger_from_first_failure:g} s ({t.intervals:g} vs {t.intervals + 1:g} intervals)")
+    s = (
+        f"canary rollback ({m['scenario']}): {t.from_first_failure:g} s after the first failed tick vs Flagger "
+        f"{t.flagger_from_first_failure:g} s ({t.intervals:g} vs {t.intervals + 1:g} intervals)"
+    )
     if m["decision_us"] is not None:
         s += f"; decision → weights written {m['decision_us']:.0f} µs (bare set_weights {m['bare_us']:.0f} µs)"
     return s

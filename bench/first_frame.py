@@ -39,8 +39,9 @@ class FirstFrame(TypedDict):
 
 
 def one(cmd: list[str], markers: tuple[str, ...]) -> PtyResult:
-    return run_in_pty(cmd, columns=SIZE[0], lines=SIZE[1], duration=TIMEOUT, markers=markers,
-                      stop_after_frame=0.2, cwd=str(ROOT))
+    return run_in_pty(
+        cmd, columns=SIZE[0], lines=SIZE[1], duration=TIMEOUT, markers=markers, stop_after_frame=0.2, cwd=str(ROOT)
+    )
 
 
 def measure(runs: int = RUNS) -> FirstFrame:
@@ -66,8 +67,10 @@ def report(m: FirstFrame) -> list[str]:
 
 
 def summary(m: FirstFrame) -> str:
-    return (f"first full frame: {m['room_median'] * 1000:.0f} ms vs baseline {m['baseline_median'] * 1000:.0f} ms "
-            f"({ratio(m['room_median'], m['baseline_median'])})")
+    return (
+        f"first full frame: {m['room_median'] * 1000:.0f} ms vs baseline {m['baseline_median'] * 1000:.0f} ms "
+        f"({ratio(m['room_median'], m['baseline_median'])})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,11 +113,13 @@ def measure(calls: int = CALLS, rounds: int = ROUNDS) -> dict[str, Any]:
             server.stop(kill=True)
     counts = {n for _, n in served}
     return {
-        "calls": calls, "rounds": rounds,
+        "calls": calls,
+        "rounds": rounds,
         "in_process_us": statistics.median(local) * 1e6,
         "per_request_us": statistics.median(remote) * 1e6,
         "get_us": statistics.median(gets) * 1e6,
-        "served": sorted(counts), "agree": len(counts) == 1,
+        "served": sorted(counts),
+        "agree": len(counts) == 1,
     }
 
 
@@ -137,8 +139,10 @@ def report(m: dict[str, Any]) -> list[str]:
 
 
 def summary(m: dict[str, Any]) -> str:
-    return (f"flag evaluation: in-process {m['in_process_us']:.2f} µs/call vs Redis GET+parse+evaluate "
-            f"{m['per_request_us']:.1f} µs/call ({m['per_request_us'] / m['in_process_us']:.0f}×)")
+    return (
+        f"flag evaluation: in-process {m['in_process_us']:.2f} µs/call vs Redis GET+parse+evaluate "
+        f"{m['per_request_us']:.1f} µs/call ({m['per_request_us'] / m['in_process_us']:.0f}×)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

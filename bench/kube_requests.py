@@ -34,15 +34,39 @@ NS = "bench"
 def _objects(i: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name in (f"app{i}", f"app{i}-primary"):
-        out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
-                    "spec": {"replicas": 0 if name == f"app{i}" else 1, "selector": {"matchLabels": {"app": name}},
-                             "template": {"metadata": {"labels": {"app": name}},
-                                          "spec": {"containers": [{"name": "app", "image": "app:1"}]}}}})
-    out.append({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-                "metadata": {"name": f"app{i}", "namespace": NS},
-                "spec": {"hosts": [f"app{i}"], "http": [{"route": [
-                    {"destination": {"host": f"app{i}-primary"}, "weight": 100},
-                    {"destination": {"host": f"app{i}-canary"}, "weight": 0}]}]}})
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {
+                    "replicas": 0 if name == f"app{i}" else 1,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+                    },
+                },
+            }
+        )
+    out.append(
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "VirtualService",
+            "metadata": {"name": f"app{i}", "namespace": NS},
+            "spec": {
+                "hosts": [f"app{i}"],
+                "http": [
+                    {
+                        "route": [
+                            {"destination": {"host": f"app{i}-primary"}, "weight": 100},
+                            {"destination": {"host": f"app{i}-canary"}, "weight": 0},
+                        ]
+                    }
+                ],
+            },
+        }
+    )
     return out
 
 
@@ -74,20 +98,29 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
             return None
 
         async def query(self, check: Any, ws: Any) -> dict[Any, MetricSample]:
-            return {w: MetricSample(t=0.0, value=(check.min or 0) + 0.5 if check.min is not None else 0.0)
-                    for w in ws}
+            return {w: MetricSample(t=0.0, value=(check.min or 0) + 0.5 if check.min is not None else 0.0) for w in ws}
 
         async def history(self, *a: Any) -> list[Any]:
             return []
 
     cfg, where = await connect(str(server.kubeconfig), env={})
-    ts = [Target(name=f"app{i}", namespace=NS, deployment=f"app{i}", replicas=1, router="istio")
-          for i in range(targets)]
+    ts = [
+        Target(name=f"app{i}", namespace=NS, deployment=f"app{i}", replicas=1, router="istio") for i in range(targets)
+    ]
     cluster = KubeCluster(Api(cfg, where.server), namespaces=[NS], targets=ts, identity="admin")
     clock = VirtualClock()
     audit = EventAudit(SimAudit(), cluster, ts)  # decisions also become Events, as in the live room
-    engine = Engine(clock=clock, cluster=cluster, metrics=Quiet(), targets=ts, audit=audit, mode=Mode.LIVE,
-                    context="bench", actor="bench@host", series_every=1e9)
+    engine = Engine(
+        clock=clock,
+        cluster=cluster,
+        metrics=Quiet(),
+        targets=ts,
+        audit=audit,
+        mode=Mode.LIVE,
+        context="bench",
+        actor="bench@host",
+        series_every=1e9,
+    )
     server.clear_requests()
     for _ in range(passes):
         for t in ts:  # the polling baseline: 3 GETs per canary per pass
@@ -103,8 +136,12 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
         await engine.run_pass()
         await clock.advance(1)
     engine_reqs = server.requests
-    result: dict[str, Any] = {"polling_per_pass": len(polled) / passes, "polling_kinds": _kinds(polled),
-                              "engine_per_pass": len(engine_reqs) / passes, "engine_kinds": _kinds(engine_reqs)}
+    result: dict[str, Any] = {
+        "polling_per_pass": len(polled) / passes,
+        "polling_kinds": _kinds(polled),
+        "engine_per_pass": len(engine_reqs) / passes,
+        "engine_kinds": _kinds(engine_reqs),
+    }
     server.clear_requests()
 
     it = cluster.watch()
@@ -120,8 +157,12 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     consumer.cancel()
     await asyncio.gather(consumer, return_exceptions=True)
     await it.aclose()
-    result.update(watch_requests=len(watched), watch_per_pass=len(watched) / passes,
-                  initial_sync=len(listed), lease_renewals_per_pass=targets * 2)
+    result.update(
+        watch_requests=len(watched),
+        watch_per_pass=len(watched) / passes,
+        initial_sync=len(listed),
+        lease_renewals_per_pass=targets * 2,
+    )
 
     # one decision: app0 released and driven to its first step
     await cluster.set_image(NS, "app0", "app", "app:2")
@@ -172,18 +213,22 @@ def _seed(server: Any, targets: int) -> None:
 
 
 def report(r: dict[str, Any], targets: int) -> list[str]:
-    lines = [f"cluster API requests per pass, {targets} canary targets, steady state:",
-             f"  polling baseline: {r['polling_per_pass']:.0f} per pass "
-             f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['polling_kinds'].items()))})",
-             f"  this checkout's engine: {r['engine_per_pass']:.0f} per pass "
-             f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['engine_kinds'].items())) or 'none'})",
-             f"  watched (KubeCluster.watch): {r['watch_per_pass']:.1f} per pass "
-             f"({r['watch_requests']} in the whole window; the initial lists and watch opens: {r['initial_sync']})",
-             f"  (a polling engine also renews each Lease every pass: {r['lease_renewals_per_pass']} more)"]
+    lines = [
+        f"cluster API requests per pass, {targets} canary targets, steady state:",
+        f"  polling baseline: {r['polling_per_pass']:.0f} per pass "
+        f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['polling_kinds'].items()))})",
+        f"  this checkout's engine: {r['engine_per_pass']:.0f} per pass "
+        f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['engine_kinds'].items())) or 'none'})",
+        f"  watched (KubeCluster.watch): {r['watch_per_pass']:.1f} per pass "
+        f"({r['watch_requests']} in the whole window; the initial lists and watch opens: {r['initial_sync']})",
+        f"  (a polling engine also renews each Lease every pass: {r['lease_renewals_per_pass']} more)",
+    ]
     if r["polling_per_pass"]:
         lines.append(f"  ratio watched / polling: {r['watch_per_pass'] / r['polling_per_pass']:.3f}")
-    lines.append("writes of the pass that decided one canary step: "
-                 + (", ".join(f"{k}: {v}" for k, v in sorted(r["step_writes"].items())) or "none seen"))
+    lines.append(
+        "writes of the pass that decided one canary step: "
+        + (", ".join(f"{k}: {v}" for k, v in sorted(r["step_writes"].items())) or "none seen")
+    )
     return lines
 
 

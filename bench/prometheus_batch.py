@@ -128,12 +128,21 @@ async def _lay_out(world: SimWorld, clock: Clock) -> None:
     for t in world.targets:
         world.set_image(t.namespace, t.deployment, t.container, NEW_IMAGE)
         world.scale(t.namespace, t.deployment, t.replicas)
-        world.set_weights(t.namespace, t.name, {f"{t.deployment}-primary": 100 - CANARY_WEIGHT,
-                                                t.deployment: CANARY_WEIGHT})
-        state = CanaryState(phase=Phase.PROGRESSING, image=NEW_IMAGE, stable_image="bench/api:1.0.0",
-                            weight=CANARY_WEIGHT, step=1, started=clock.now(), next_tick=0.0)
-        await world.cluster.patch_annotations("Deployment", t.namespace, t.deployment,
-                                              {STATE_ANNOTATION: state.model_dump_json()})
+        world.set_weights(
+            t.namespace, t.name, {f"{t.deployment}-primary": 100 - CANARY_WEIGHT, t.deployment: CANARY_WEIGHT}
+        )
+        state = CanaryState(
+            phase=Phase.PROGRESSING,
+            image=NEW_IMAGE,
+            stable_image="bench/api:1.0.0",
+            weight=CANARY_WEIGHT,
+            step=1,
+            started=clock.now(),
+            next_tick=0.0,
+        )
+        await world.cluster.patch_annotations(
+            "Deployment", t.namespace, t.deployment, {STATE_ANNOTATION: state.model_dump_json()}
+        )
 
 
 async def _measure(prom_url: str, world: SimWorld, clock: Clock, lock: threading.Lock, runs: int) -> dict[str, Any]:
@@ -150,8 +159,10 @@ async def _measure(prom_url: str, world: SimWorld, clock: Clock, lock: threading
             driving = await engine._observe(now)
             wanted = [w for w in (engine.controllers[k].wants(now) for k in driving) if w]
         if len(wanted) != len(world.targets):
-            raise SystemExit(f"only {len(wanted)} of {len(world.targets)} canaries asked for an analysis tick; "
-                             f"the bench's layout no longer matches the canary controller.")
+            raise SystemExit(
+                f"only {len(wanted)} of {len(world.targets)} canaries asked for an analysis tick; "
+                f"the bench's layout no longer matches the canary controller."
+            )
         checks = wanted[0][1]
         workloads = [w for w, _ in wanted]
 
@@ -189,11 +200,17 @@ async def _measure(prom_url: str, world: SimWorld, clock: Clock, lock: threading
             p_ok = sum(1 for per in samples.values() for s in per.values() if s.ok)
             g_times.append(await per_target_gathered())
         return {
-            "targets": len(workloads), "checks": [c.name for c in checks], "runs": runs,
-            "batched_queries": b_counts, "per_target_queries": p_counts,
-            "batched_ms": statistics.median(b_times) * 1e3, "per_target_ms": statistics.median(p_times) * 1e3,
+            "targets": len(workloads),
+            "checks": [c.name for c in checks],
+            "runs": runs,
+            "batched_queries": b_counts,
+            "per_target_queries": p_counts,
+            "batched_ms": statistics.median(b_times) * 1e3,
+            "per_target_ms": statistics.median(p_times) * 1e3,
             "gathered_ms": statistics.median(g_times) * 1e3,
-            "batched_ok": b_ok, "per_target_ok": p_ok, "samples": len(workloads) * len(checks),
+            "batched_ok": b_ok,
+            "per_target_ok": p_ok,
+            "samples": len(workloads) * len(checks),
         }
     finally:
         await engine.cache.stop()
@@ -228,8 +245,10 @@ def measure(targets: int = TARGETS, runs: int = RUNS) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp:
             try:
                 prom = start_prometheus(Path(tmp), [exporter.url], scrape_interval="1s")
-                ready = (f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
-                         f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)')
+                ready = (
+                    f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
+                    f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)'
+                )
                 prom.wait_for(ready, targets, timeout=40)
             except (RuntimeError, TimeoutError) as err:  # say what went wrong; `python -m bench` goes on
                 raise SystemExit(f"Prometheus was not ready for the bench: {err}") from None
@@ -267,9 +286,11 @@ def report(m: dict[str, Any]) -> list[str]:
 
 def summary(m: dict[str, Any]) -> str:
     nb, npt = statistics.median(m["batched_queries"]), statistics.median(m["per_target_queries"])
-    return (f"prometheus tick for {m['targets']} canaries: {nb:g} queries vs {npt:g} per target; "
-            f"{m['batched_ms']:.1f} ms vs {m['per_target_ms']:.1f} ms "
-            f"({m['per_target_ms'] / m['batched_ms']:.1f}× faster)")
+    return (
+        f"prometheus tick for {m['targets']} canaries: {nb:g} queries vs {npt:g} per target; "
+        f"{m['batched_ms']:.1f} ms vs {m['per_target_ms']:.1f} ms "
+        f"({m['per_target_ms'] / m['batched_ms']:.1f}× faster)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

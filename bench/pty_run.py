@@ -120,8 +120,9 @@ def strip_escapes(data: bytes) -> bytes:
 FRAME_GAP = 0.005
 
 
-def first_full_frame(chunks: Sequence[tuple[float, bytes]], markers: Sequence[str], lines: int | None = None,
-                     gap: float = FRAME_GAP) -> float | None:
+def first_full_frame(
+    chunks: Sequence[tuple[float, bytes]], markers: Sequence[str], lines: int | None = None, gap: float = FRAME_GAP
+) -> float | None:
     """When the first frame showing every marker was completely written (see the module doc).
 
     Without `lines`, the end of the write burst in which the markers became visible.
@@ -172,7 +173,7 @@ def _marker_offset(chunks: Sequence[tuple[float, bytes]], markers: Sequence[str]
     origin: list[int] = []
     pos = 0
     for m in _ESCAPES.finditer(raw):
-        plain += raw[pos:m.start()]
+        plain += raw[pos : m.start()]
         origin.extend(range(pos, m.start()))
         pos = m.end()
     plain += raw[pos:]
@@ -199,7 +200,7 @@ def read_cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     # Fields after the command name, which is in parentheses and may contain spaces.
-    rest = stat[stat.rindex(b")") + 2:].split()
+    rest = stat[stat.rindex(b")") + 2 :].split()
     utime, stime = int(rest[11]), int(rest[12])
     return (utime + stime) / CLK_TCK
 
@@ -240,8 +241,14 @@ def run_in_pty(
     result = PtyResult(argv=list(argv), size=(columns, lines), markers=tuple(markers))
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        list(argv), stdin=slave, stdout=slave, stderr=slave, env=child_env, cwd=cwd,
-        preexec_fn=_child_setup, close_fds=True,
+        list(argv),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=child_env,
+        cwd=cwd,
+        preexec_fn=_child_setup,
+        close_fds=True,
     )
     os.close(slave)
     os.set_blocking(master, False)
@@ -353,8 +360,10 @@ def _drain(fd: int, result: PtyResult, now: Callable[[], float]) -> bool:
 
 def describe(r: PtyResult) -> str:
     frame = f"{r.first_frame:.3f} s" if r.first_frame is not None else "never"
-    return (f"{' '.join(r.argv)}: first frame {frame}, {r.total_bytes} bytes, "
-            f"stopped by {r.stopped_by}, exit {r.returncode}")
+    return (
+        f"{' '.join(r.argv)}: first frame {frame}, {r.total_bytes} bytes, "
+        f"stopped by {r.stopped_by}, exit {r.returncode}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

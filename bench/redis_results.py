@@ -80,8 +80,9 @@ def converts(rng: random.Random, share: float = CONVERSION_SHARE) -> float | Non
     return round(rng.uniform(5, 250), 2) if rng.random() < share else None
 
 
-def load_seed_data(client: redis.Redis, experiment_id: str, config: dict[str, Any], users: range, *, seed: int = 7,
-                   chunk: int = 5000) -> int:
+def load_seed_data(
+    client: redis.Redis, experiment_id: str, config: dict[str, Any], users: range, *, seed: int = 7, chunk: int = 5000
+) -> int:
     """Write `users` as the seed's manager would (pipelined, `chunk` users per round trip).
 
     Returns the number of events written. Variants come from the seed's hash
@@ -137,8 +138,10 @@ async def track_live(store: RedisStore, experiment_id: str, users: range, *, see
 
 def comparable(variants: dict[Any, dict[str, Any]]) -> dict[str, tuple[int, int, float]]:
     """{variant: (assignments, conversions, conversion rate)} for comparing the two methods."""
-    return {str(v): (int(s["assignments"]), int(s["conversions"]), round(float(s["conversion_rate"]), 12))
-            for v, s in variants.items()}
+    return {
+        str(v): (int(s["assignments"]), int(s["conversions"]), round(float(s["conversion_rate"]), 12))
+        for v, s in variants.items()
+    }
 
 
 def agreement(seed: dict[str, Any], counters: dict[str, Any]) -> tuple[bool, str]:
@@ -147,7 +150,8 @@ def agreement(seed: dict[str, Any], counters: dict[str, Any]) -> tuple[bool, str
     a, b = comparable(seed["variants"]), comparable(seed_results(counters))
     if a == b:
         return True, "both methods agree: " + ", ".join(
-            f"{v} {n} assigned / {c} converted ({r:.2%})" for v, (n, c, r) in sorted(a.items()))
+            f"{v} {n} assigned / {c} converted ({r:.2%})" for v, (n, c, r) in sorted(a.items())
+        )
     return False, f"the methods DISAGREE: seed {a} vs counters {b}"
 
 
@@ -158,12 +162,14 @@ def require_redis_server() -> None:
     from tests.servers.redis import redis_binary
 
     if redis_binary() is None:
-        raise SystemExit("redis-server is not installed; install it (Debian: apt-get install redis-server) "
-                         "to run this bench.")
+        raise SystemExit(
+            "redis-server is not installed; install it (Debian: apt-get install redis-server) to run this bench."
+        )
 
 
-async def _store_part(url: str, live_users: range, runs: int, seed_runs: int,
-                      measure_seed: Callable[[], tuple[float, dict[str, Any]]]) -> dict[str, Any]:
+async def _store_part(
+    url: str, live_users: range, runs: int, seed_runs: int, measure_seed: Callable[[], tuple[float, dict[str, Any]]]
+) -> dict[str, Any]:
     """Adopt the seed's data, track the live users, then time both ways of reading the results
     (the seed's runs interleaved with the first counter runs)."""
     from backends.redis import RedisStore
@@ -263,10 +269,12 @@ def report(m: dict[str, Any]) -> list[str]:
 
 def summary(m: dict[str, Any]) -> str:
     ratio = m["seed_ms"] / m["counters_ms"] if m["counters_ms"] else float("nan")
-    return (f"experiment results for {m['users']:,} users: counters {m['counters_ms']:.2f} ms vs the seed's "
-            f"KEYS+LRANGE {m['seed_ms']:.0f} ms ({ratio:.0f}×); "
-            f"{'same numbers' if m['agree'] else 'NUMBERS DIFFER'}; "
-            f"rebuild {m['rebuild_s']:.1f} s")
+    return (
+        f"experiment results for {m['users']:,} users: counters {m['counters_ms']:.2f} ms vs the seed's "
+        f"KEYS+LRANGE {m['seed_ms']:.0f} ms ({ratio:.0f}×); "
+        f"{'same numbers' if m['agree'] else 'NUMBERS DIFFER'}; "
+        f"rebuild {m['rebuild_s']:.1f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,10 +55,12 @@ class Measurement(TypedDict):
 
 
 def run(which: str, color: str, start: float, end: float) -> Run:
-    cmd, markers = (room_command("--speed", SPEED), ROOM_MARKERS) if which == "room" else \
-        (baseline_command(), BASELINE_MARKERS)
-    r: PtyResult = run_in_pty(cmd, columns=SIZE[0], lines=SIZE[1], duration=end + 0.3, markers=markers,
-                              env=env_for(color), cwd=str(ROOT))
+    cmd, markers = (
+        (room_command("--speed", SPEED), ROOM_MARKERS) if which == "room" else (baseline_command(), BASELINE_MARKERS)
+    )
+    r: PtyResult = run_in_pty(
+        cmd, columns=SIZE[0], lines=SIZE[1], duration=end + 0.3, markers=markers, env=env_for(color), cwd=str(ROOT)
+    )
     first_frame = check_painted("shiftroom demo" if which == "room" else "the baseline app", r)
     return {
         "bytes_per_s": r.bytes_per_second(start, end),
@@ -94,16 +96,22 @@ def report(m: Measurement) -> list[str]:
         for name, r in (("shiftroom", room), ("baseline", base)):
             vs_b = ratio(r["bytes_per_s"], base["bytes_per_s"]) if name == "shiftroom" else ""
             vs_c = ratio(r["cpu_share"], base["cpu_share"]) if name == "shiftroom" else ""
-            lines.append(f"  {color:<10} {name:<9} {kib(r['bytes_per_s']) + '/s':>11} {vs_b:>9} "
-                         f"{_cpu(r['cpu_share']):>9} {vs_c:>9} {kib(r['first_frame_bytes']):>10}")
+            lines.append(
+                f"  {color:<10} {name:<9} {kib(r['bytes_per_s']) + '/s':>11} {vs_b:>9} "
+                f"{_cpu(r['cpu_share']):>9} {vs_c:>9} {kib(r['first_frame_bytes']):>10}"
+            )
     tc, c256 = runs["room/truecolor"], runs["room/256"]
-    lines.append(f"  shiftroom 256 colours / truecolor: bytes/s {ratio(c256['bytes_per_s'], tc['bytes_per_s'])}, "
-                 f"first frame {ratio(c256['first_frame_bytes'], tc['first_frame_bytes'])}")
+    lines.append(
+        f"  shiftroom 256 colours / truecolor: bytes/s {ratio(c256['bytes_per_s'], tc['bytes_per_s'])}, "
+        f"first frame {ratio(c256['first_frame_bytes'], tc['first_frame_bytes'])}"
+    )
     low = [runs[f"baseline/{c}"]["cpu_share"] for c in COLORS]
     if any(x is not None and x < 0.01 for x in low):
         resolution = 100 / CLK_TCK / (end - start)
-        lines.append(f"  (the baseline's CPU is near the {resolution:.1f} % resolution of /proc's clock "
-                     "ticks over the window: its CPU ratio gives the order of magnitude only)")
+        lines.append(
+            f"  (the baseline's CPU is near the {resolution:.1f} % resolution of /proc's clock "
+            "ticks over the window: its CPU ratio gives the order of magnitude only)"
+        )
     if any(runs[f"baseline/{c}"]["bytes_per_s"] == 0 for c in COLORS):
         lines.append("  (—: the bare app writes nothing once painted, so there is no ratio to take)")
     return lines
@@ -113,9 +121,11 @@ def summary(m: Measurement) -> str:
     runs = m["runs"]
     tc, c256 = runs["room/truecolor"], runs["room/256"]
     btc = runs["baseline/truecolor"]
-    return (f"steady state: {kib(tc['bytes_per_s'])}/s truecolor, {kib(c256['bytes_per_s'])}/s with 256 colours "
-            f"(baseline {kib(btc['bytes_per_s'])}/s); CPU {_cpu(tc['cpu_share']).strip()} of a core "
-            f"(baseline {_cpu(btc['cpu_share']).strip()})")
+    return (
+        f"steady state: {kib(tc['bytes_per_s'])}/s truecolor, {kib(c256['bytes_per_s'])}/s with 256 colours "
+        f"(baseline {kib(btc['bytes_per_s'])}/s); CPU {_cpu(tc['cpu_share']).strip()} of a core "
+        f"(baseline {_cpu(btc['cpu_share']).strip()})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

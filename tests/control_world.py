@@ -19,8 +19,9 @@ def scenario_file(tmp_path: Path, body: str, name: str = "t") -> str:
     return str(path)
 
 
-def demo(tmp_path: Path, body: str, *, actor: str = "alice@desk", clock: VirtualClock | None = None,
-         read_only: bool = False) -> Demo:
+def demo(
+    tmp_path: Path, body: str, *, actor: str = "alice@desk", clock: VirtualClock | None = None, read_only: bool = False
+) -> Demo:
     clock = clock or VirtualClock()
     options = RoomOptions(scenario=scenario_file(tmp_path, body), virtual=True, actor=actor, read_only=read_only)
     return make_demo(options, clock)
@@ -49,5 +50,7 @@ async def run_until(d: Demo, predicate, limit: float = 1200.0, step: float = 1.0
         await d.engine.idle()
         if predicate(d):
             return t(d)
-    raise AssertionError(f"condition not reached within {limit:g} s; last state: "
-                         f"{[(r.name, r.phase.value, r.message) for r in d.engine.state.rollouts]}")
+    raise AssertionError(
+        f"condition not reached within {limit:g} s; last state: "
+        f"{[(r.name, r.phase.value, r.message) for r in d.engine.state.rollouts]}"
+    )

@@ -70,8 +70,15 @@ async def _real_apply(api: Any, obj: dict[str, Any]) -> dict[str, Any]:
     return dict(await api.call("PUT", res.path(ns, name), What("update", res, ns, name), body=body))
 
 
-async def make_cluster(kubeconfig: Path | str, *, context: str | None = None, targets: list[Target] | None = None,
-                       read_only: bool = False, namespaces: list[str] | None = None, **kw: Any) -> Any:
+async def make_cluster(
+    kubeconfig: Path | str,
+    *,
+    context: str | None = None,
+    targets: list[Target] | None = None,
+    read_only: bool = False,
+    namespaces: list[str] | None = None,
+    **kw: Any,
+) -> Any:
     from backends.kubernetes.client import Api, connect
     from backends.kubernetes.cluster import KubeCluster
     from backends.kubernetes.discovery import whoami
@@ -79,19 +86,28 @@ async def make_cluster(kubeconfig: Path | str, *, context: str | None = None, ta
     cfg, where = await connect(str(kubeconfig), context, env={})
     api = Api(cfg, where.server)
     identity = await whoami(api)
-    return KubeCluster(api, namespaces=namespaces or [where.namespace], targets=targets or [], read_only=read_only,
-                       identity=identity, where=where, **kw)
+    return KubeCluster(
+        api,
+        namespaces=namespaces or [where.namespace],
+        targets=targets or [],
+        read_only=read_only,
+        identity=identity,
+        where=where,
+        **kw,
+    )
 
 
-async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual",
-                      namespace: str = "default") -> AsyncIterator[Env]:
+async def env_fixture(
+    request: pytest.FixtureRequest, controller: str = "manual", namespace: str = "default"
+) -> AsyncIterator[Env]:
     """controller="manual": the test server's Deployment controller runs only on `settle()`, so
     tests can write status by hand; "auto": it reacts to every change, as a real one does."""
     if REAL:
         ns = f"shiftroom-test-{secrets.token_hex(3)}"
         cluster = await make_cluster(REAL, namespaces=[ns])
-        await _real_apply(cluster.api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
-                                                                                             "namespace": ""}})
+        await _real_apply(
+            cluster.api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "namespace": ""}}
+        )
         env = Env(Path(REAL), ns, None, cluster)
         try:
             yield env
@@ -114,25 +130,48 @@ async def env_fixture(request: pytest.FixtureRequest, controller: str = "manual"
         await cluster.close()
 
 
-def deployment(name: str, image: str, *, replicas: int = 3, labels: dict[str, str] | None = None,
-               ready: bool = True, revision: int | None = None, container: str = "app",
-               port: int = 80) -> dict[str, Any]:
+def deployment(
+    name: str,
+    image: str,
+    *,
+    replicas: int = 3,
+    labels: dict[str, str] | None = None,
+    ready: bool = True,
+    revision: int | None = None,
+    container: str = "app",
+    port: int = 80,
+) -> dict[str, Any]:
     labels = labels or {"app": name}
     meta: dict[str, Any] = {"name": name, "labels": dict(labels), "generation": 1}
     if revision is not None:
         meta["annotations"] = {"deployment.kubernetes.io/revision": str(revision)}
     n = replicas if ready else 0
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-        "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
-                 "template": {"metadata": {"labels": dict(labels)},
-                              "spec": {"containers": [{"name": container, "image": image,
-                                                       "ports": [{"containerPort": port}]}]}}},
-        "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
-                   "readyReplicas": n, "availableReplicas": n},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {"containers": [{"name": container, "image": image, "ports": [{"containerPort": port}]}]},
+            },
+        },
+        "status": {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": n,
+            "availableReplicas": n,
+        },
     }
 
 
 def service(name: str, selector: dict[str, str], port: int = 80) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"selector": dict(selector), "ports": [{"port": port, "targetPort": port}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": dict(selector), "ports": [{"port": port, "targetPort": port}]},
+    }

@@ -26,23 +26,23 @@ class SeedABTestManager:
             # redis-py annotates get() as bytes | str; a client without decode_responses returns bytes.
             return existing_assignment.decode()  # type: ignore[union-attr]
         experiment = self._get_experiment_config(experiment_id)
-        if not experiment or experiment.get('status') != 'active':
+        if not experiment or experiment.get("status") != "active":
             return None
         if not self._matches_targeting(experiment, user_id):
             return None
         variant = self._assign_variant(experiment, user_id)
         self.redis_client.setex(assignment_key, timedelta(days=30), variant)
-        self._track_event(experiment_id, user_id, 'assigned', {'variant': variant})
+        self._track_event(experiment_id, user_id, "assigned", {"variant": variant})
         return variant
 
     def track_conversion(self, experiment_id: str, user_id: str, metric: str, value: float = 1.0) -> None:
         variant = self.get_experiment_variant(experiment_id, user_id)
         if not variant:
             return
-        self._track_event(experiment_id, user_id, 'conversion', {'variant': variant, 'metric': metric, 'value': value})
+        self._track_event(experiment_id, user_id, "conversion", {"variant": variant, "metric": metric, "value": value})
 
     def get_experiment_results(self, experiment_id: str) -> dict[str, Any]:
-        results: dict[str, Any] = {'experiment_id': experiment_id, 'variants': {}, 'summary': {}}
+        results: dict[str, Any] = {"experiment_id": experiment_id, "variants": {}, "summary": {}}
         events_key = f"events:{experiment_id}:*"
         event_keys = self.redis_client.keys(events_key)
         variant_stats: dict[str | None, dict[str, float]] = {}
@@ -50,17 +50,17 @@ class SeedABTestManager:
             events = self.redis_client.lrange(key, 0, -1)
             for event_data in events:
                 event = json.loads(event_data)
-                variant = event.get('data', {}).get('variant')
+                variant = event.get("data", {}).get("variant")
                 if variant not in variant_stats:
-                    variant_stats[variant] = {'assignments': 0, 'conversions': 0, 'conversion_rate': 0}
-                if event['event_type'] == 'assigned':
-                    variant_stats[variant]['assignments'] += 1
-                elif event['event_type'] == 'conversion':
-                    variant_stats[variant]['conversions'] += 1
+                    variant_stats[variant] = {"assignments": 0, "conversions": 0, "conversion_rate": 0}
+                if event["event_type"] == "assigned":
+                    variant_stats[variant]["assignments"] += 1
+                elif event["event_type"] == "conversion":
+                    variant_stats[variant]["conversions"] += 1
         for stats in variant_stats.values():
-            if stats['assignments'] > 0:
-                stats['conversion_rate'] = stats['conversions'] / stats['assignments']
-        results['variants'] = variant_stats
+            if stats["assignments"] > 0:
+                stats["conversion_rate"] = stats["conversions"] / stats["assignments"]
+        results["variants"] = variant_stats
         return results
 
     def _get_experiment_config(self, experiment_id: str) -> dict[str, Any] | None:
@@ -76,22 +76,22 @@ class SeedABTestManager:
     def _assign_variant(self, experiment: dict[str, Any], user_id: str) -> str:
         hash_input = f"{experiment['name']}:{user_id}"
         hash_value = int(hashlib.md5(hash_input.encode()).hexdigest(), 16)
-        traffic_split: dict[str, int] = experiment['traffic_split']
+        traffic_split: dict[str, int] = experiment["traffic_split"]
         cumulative = 0
         random_value = hash_value % 100
         for variant, percentage in traffic_split.items():
             cumulative += percentage
             if random_value < cumulative:
                 return variant
-        return 'control'
+        return "control"
 
     def _track_event(self, experiment_id: str, user_id: str, event_type: str, data: dict[str, Any]) -> None:
         event = {
-            'timestamp': datetime.utcnow().isoformat(),
-            'experiment_id': experiment_id,
-            'user_id': user_id,
-            'event_type': event_type,
-            'data': data,
+            "timestamp": datetime.utcnow().isoformat(),
+            "experiment_id": experiment_id,
+            "user_id": user_id,
+            "event_type": event_type,
+            "data": data,
         }
         events_key = f"events:{experiment_id}:{user_id}"
         self.redis_client.lpush(events_key, json.dumps(event))

@@ -26,8 +26,10 @@ def test_pty_run_gives_the_child_a_terminal_of_the_requested_size() -> None:
 
 
 def test_pty_run_answers_mode_queries_and_stops_a_child_that_waits() -> None:
-    code = ("import sys, os, tty; tty.setraw(0); sys.stdout.write('\\x1b[?2026$p'); sys.stdout.flush();"
-            "reply = os.read(0, 32); print(repr(reply)); sys.stdout.flush(); os.read(0, 1)")
+    code = (
+        "import sys, os, tty; tty.setraw(0); sys.stdout.write('\\x1b[?2026$p'); sys.stdout.flush();"
+        "reply = os.read(0, 32); print(repr(reply)); sys.stdout.flush(); os.read(0, 1)"
+    )
     r = run_in_pty([sys.executable, "-c", code], duration=1.0, grace=2.0)
     assert r.answered == 1
     assert "2026;0$y" in r.text()
@@ -35,8 +37,15 @@ def test_pty_run_answers_mode_queries_and_stops_a_child_that_waits() -> None:
 
 
 def test_markers_are_found_across_reads_and_escape_sequences() -> None:
-    chunks = [(0.10, b"\x1b[1;1Hhead"), (0.20, b"er \x1b[38;2;1;2"), (0.30, b";3mTARGET\x1b[0m\n\x1b[2;1Hrow"),
-              (0.40, b"\n\x1b[3"), (0.41, b";1Hbottom"), (0.4102, b" line"), (0.50, b"\x1b[3;1Hlater frame")]
+    chunks = [
+        (0.10, b"\x1b[1;1Hhead"),
+        (0.20, b"er \x1b[38;2;1;2"),
+        (0.30, b";3mTARGET\x1b[0m\n\x1b[2;1Hrow"),
+        (0.40, b"\n\x1b[3"),
+        (0.41, b";1Hbottom"),
+        (0.4102, b" line"),
+        (0.50, b"\x1b[3;1Hlater frame"),
+    ]
     assert strip_escapes(b"".join(c for _, c in chunks)).startswith(b"header TARGET\nrow\nbottom line")
     assert first_time_with_all(chunks, ("header", "TARGET")) == 0.30
     # complete once the move to the last row (3) is written, with the rest of that write burst
@@ -52,12 +61,14 @@ def test_cpu_seconds_of_a_live_process() -> None:
 
 def _tl(*events: tuple[float, str]) -> list[dict]:
     return [{"t": t, "target": "ns/api", "action": a} for t, a in events] + [
-        {"t": 5.0, "target": "ns/other", "action": "rollback"}]
+        {"t": 5.0, "target": "ns/other", "action": "rollback"}
+    ]
 
 
 def test_rollback_timing_counts_intervals_from_the_first_failure() -> None:
-    timeline = _tl((0, "start"), (10, "step"), (20, "step"), (30, "check-failed"), (40, "check-failed"),
-                   (50, "rollback"))
+    timeline = _tl(
+        (0, "start"), (10, "step"), (20, "step"), (30, "check-failed"), (40, "check-failed"), (50, "rollback")
+    )
     t = rollback_timing(timeline, "ns/api", interval=10.0, threshold=3)
     assert (t.onset, t.first_failure, t.rollback, t.failed_ticks) == (20, 30, 50, 3)
     assert t.intervals == 2 and t.from_first_failure == 20 and t.from_onset == 30
@@ -73,7 +84,8 @@ def test_rollback_timing_edge_cases() -> None:
     t = rollback_timing(_tl((0, "start"), (10, "step"), (20, "check-failed"), (30, "rollback")), "ns/api", 10.0, 5)
     assert (t.intervals, t.flagger_rollback) == (1, 30)
     # only the analysis that ended in the rollback counts
-    t = rollback_timing(_tl((0, "start"), (10, "check-failed"), (20, "start"), (30, "step"), (40, "rollback")),
-                        "ns/api", 10.0, 1)
+    t = rollback_timing(
+        _tl((0, "start"), (10, "check-failed"), (20, "start"), (30, "step"), (40, "rollback")), "ns/api", 10.0, 1
+    )
     assert (t.onset, t.first_failure) == (30, 40)
     assert rollback_timing(_tl((0, "start"), (10, "step")), "ns/api", 10.0, 3) is None

@@ -24,9 +24,21 @@ from tests.servers.redis import RedisServer
 
 async def test_counting_transport_counts_every_request_once() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {"destination_workload_namespace": "bench", "destination_workload": "svc-00"},
-             "value": [0, "99.5"]}]}})
+        return httpx.Response(
+            200,
+            json={
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [
+                        {
+                            "metric": {"destination_workload_namespace": "bench", "destination_workload": "svc-00"},
+                            "value": [0, "99.5"],
+                        }
+                    ],
+                },
+            },
+        )
 
     transport = CountingTransport(httpx.MockTransport(answer))
     metrics = PrometheusMetrics("http://prom.invalid:9090", transport=transport, retries=0)

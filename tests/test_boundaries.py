@@ -20,10 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 500
 MAX_NESTING = 3
 #: What backends may import from `app/`: the model and the pure domain modules.
-PURE = ("app.model", "app.flags", "app.experiments", "app.stats", "app.clock", "app.sanitize", "app.safejson",
-        "app.identity", "app.yamlfile",
-        "app.flag_json",  # flag parsing and validation, split out of app.flags (pure)
-        "app.audit")  # audit entry fields, signatures and change phrases (pure)
+PURE = (
+    "app.model",
+    "app.flags",
+    "app.experiments",
+    "app.stats",
+    "app.clock",
+    "app.sanitize",
+    "app.safejson",
+    "app.identity",
+    "app.yamlfile",
+    "app.flag_json",  # flag parsing and validation, split out of app.flags (pure)
+    "app.audit",
+)  # audit entry fields, signatures and change phrases (pure)
 KNOWN: dict[str, set[str]] = {
     "nesting": {"app/screens/main.py", "app/yamlfile.py", "widgets/keyed_table.py"},
 }
@@ -78,8 +87,12 @@ def widgets_without_backends(files: list[Path]) -> list[str]:
 
 def control_uses_protocols(files: list[Path]) -> list[str]:
     """`app/control/` imports only `backends.base` from the backends."""
-    return [f"{_name(f)} imports {n}" for f in files for n in sorted(_imports(f))
-            if _under(n, "backends") and not _under(n, "backends.base") and n != "backends"]
+    return [
+        f"{_name(f)} imports {n}"
+        for f in files
+        for n in sorted(_imports(f))
+        if _under(n, "backends") and not _under(n, "backends.base") and n != "backends"
+    ]
 
 
 def backend_app_imports(files: list[Path]) -> list[str]:
@@ -97,9 +110,12 @@ def backend_app_imports(files: list[Path]) -> list[str]:
 
 def no_probing(files: list[Path]) -> list[str]:
     """Capabilities are protocols checked with isinstance at wiring time, never `hasattr`/`getattr`."""
-    return [f"{_name(f)}:{node.lineno} calls {node.func.id}()" for f in files for node in ast.walk(_tree(f))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id in ("hasattr", "getattr")]
+    return [
+        f"{_name(f)}:{node.lineno} calls {node.func.id}()"
+        for f in files
+        for node in ast.walk(_tree(f))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr")
+    ]
 
 
 def file_size(files: list[Path]) -> list[str]:
@@ -160,8 +176,10 @@ OFFENDERS: dict[str, str] = {
     "backend-app-imports": "from app.model import Target\nfrom app.screens.main import MainScreen\n",
     "no-probing": "def f(store):\n    return hasattr(store, 'watch_changes')\n",
     "file-size": "x = 1\n" * (MAX_LINES + 1),
-    "nesting": ("def f(xs):\n    for x in xs:\n        if x:\n            while x:\n"
-                "                if x > 1:\n                    x -= 1\n"),
+    "nesting": (
+        "def f(xs):\n    for x in xs:\n        if x:\n            while x:\n"
+        "                if x > 1:\n                    x -= 1\n"
+    ),
 }
 
 CLEAN: dict[str, str] = {  # what each rule must let through
@@ -171,8 +189,10 @@ CLEAN: dict[str, str] = {  # what each rule must let through
     "backend-app-imports": "from app.model import Target\nfrom app.clock import Clock\nfrom app import sanitize\n",
     "no-probing": "def f(store, Store):\n    return isinstance(store, Store)\n",
     "file-size": "x = 1\n" * MAX_LINES,
-    "nesting": ("def f(xs):\n    for x in xs:\n        if x:\n            pass\n        elif x is None:\n"
-                "            if x:\n                pass\n"),
+    "nesting": (
+        "def f(xs):\n    for x in xs:\n        if x:\n            pass\n        elif x is None:\n"
+        "            if x:\n                pass\n"
+    ),
 }
 
 

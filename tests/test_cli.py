@@ -11,8 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def shiftroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_sentence(text: str) -> str:
@@ -31,8 +37,14 @@ def test_scenarios_lists_every_builtin() -> None:
     out = shiftroom("scenarios")
     assert out.returncode == 0
     names = {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
-    assert {"healthy-canary", "bad-canary", "latency-regression", "blue-green", "metrics-outage",
-            "release-day"} <= names
+    assert {
+        "healthy-canary",
+        "bad-canary",
+        "latency-regression",
+        "blue-green",
+        "metrics-outage",
+        "release-day",
+    } <= names
 
 
 def test_unknown_scenario_is_one_sentence_and_exit_2() -> None:
@@ -60,8 +72,13 @@ def test_yaml_syntax_error_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_one_sentence_and_exit_2() -> None:
-    for args in (("demo", "--speed", "fast"), ("demo", "--speed", "-1"), ("demo", "--theme", "neon"),
-                 ("frobnicate",), ("demo", "--bogus")):
+    for args in (
+        ("demo", "--speed", "fast"),
+        ("demo", "--speed", "-1"),
+        ("demo", "--theme", "neon"),
+        ("frobnicate",),
+        ("demo", "--bogus"),
+    ):
         out = shiftroom(*args)
         assert out.returncode == 2, args
         one_sentence(out.stderr)

@@ -27,8 +27,16 @@ def test_audit_prints_the_stream_as_json_and_as_lines(redis_server) -> None:
     async def write() -> None:
         audit = RedisAudit(redis_server.url)
         for i in range(3):
-            await audit.append(AuditEvent(t=1767225600.0 + i, actor="alice@desk", target="microservices/api",
-                                          action="step", reason=f"step {i}", after={"weights": f"{90 - i}/{10 + i}"}))
+            await audit.append(
+                AuditEvent(
+                    t=1767225600.0 + i,
+                    actor="alice@desk",
+                    target="microservices/api",
+                    action="step",
+                    reason=f"step {i}",
+                    after={"weights": f"{90 - i}/{10 + i}"},
+                )
+            )
         await audit.aclose()
 
     asyncio.run(write())

@@ -15,8 +15,10 @@ def test_no_file_gives_defaults() -> None:
 def test_file_then_environment_overrides(tmp_path: Path) -> None:
     f = tmp_path / "shiftroom.yaml"
     f.write_text("theme: wall\nprometheus:\n  url: http://prom:9090\n  timeout: 2\n")
-    config = load_config(str(f), env={"SHIFTROOM_PROMETHEUS_URL": "http://127.0.0.1:9091",
-                                      "SHIFTROOM_REDIS_URL": "rediss://:pw@r:6380/1"})
+    config = load_config(
+        str(f),
+        env={"SHIFTROOM_PROMETHEUS_URL": "http://127.0.0.1:9091", "SHIFTROOM_REDIS_URL": "rediss://:pw@r:6380/1"},
+    )
     assert config.theme == "wall"
     assert config.prometheus.url == "http://127.0.0.1:9091" and config.prometheus.timeout == 2
     assert config.redis.url == "rediss://:pw@r:6380/1"

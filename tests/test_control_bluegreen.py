@@ -99,7 +99,9 @@ async def test_manual_switch_and_switch_back_by_key(tmp_path: Path) -> None:
 
 
 async def test_guard_undoes_a_promoted_canary_that_degrades(tmp_path: Path) -> None:
-    d = demo(tmp_path, """
+    d = demo(
+        tmp_path,
+        """
         name: t-guard
         duration: 900
         behaviour:
@@ -108,7 +110,8 @@ async def test_guard_undoes_a_promoted_canary_that_degrades(tmp_path: Path) -> N
         events:
           - at: 10
             release: {target: microservices-canary, image: "microservices/api:1.5.0"}
-    """)
+    """,
+    )
     await d.engine.start()
     try:
         await run_until(d, lambda d: rollout(d, CANARY).phase is Phase.SUCCEEDED)

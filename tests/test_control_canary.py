@@ -79,10 +79,14 @@ async def test_bad_canary_rolls_back_in_the_tick_of_the_threshold_th_failure(bad
 
 
 async def test_no_data_counts_as_a_failure_and_never_promotes(tmp_path: Path) -> None:
-    d = demo(tmp_path, HEALTHY + """
+    d = demo(
+        tmp_path,
+        HEALTHY
+        + """
       - at: 20
         metrics: down
-    """)
+    """,
+    )
     await d.engine.start()
     try:
         await run_until(d, lambda d: phase(d) is Phase.FAILED, limit=400)
@@ -98,12 +102,16 @@ async def test_no_data_counts_as_a_failure_and_never_promotes(tmp_path: Path) ->
 
 
 async def test_metrics_recover_by_themselves(tmp_path: Path) -> None:
-    d = demo(tmp_path, HEALTHY + """
+    d = demo(
+        tmp_path,
+        HEALTHY
+        + """
       - at: 60
         metrics: down
       - at: 100
         metrics: up
-    """)
+    """,
+    )
     await d.engine.start()
     try:
         await run_until(d, lambda d: phase(d) is Phase.SUCCEEDED)
@@ -177,8 +185,14 @@ async def test_restart_resumes_the_same_step_without_stepping_twice(tmp_path: Pa
 
     from app.control.engine import Engine
 
-    second = Engine(clock=d.clock, cluster=d.world.cluster, metrics=d.world.metrics, targets=d.world.targets,
-                    actor="bob@laptop", background=(world_task,))
+    second = Engine(
+        clock=d.clock,
+        cluster=d.world.cluster,
+        metrics=d.world.metrics,
+        targets=d.world.targets,
+        actor="bob@laptop",
+        background=(world_task,),
+    )
     await second.start()
     try:
         await d.clock.run_for(5)
@@ -196,8 +210,9 @@ async def test_two_engines_one_driver(tmp_path: Path) -> None:
     d = demo(tmp_path, HEALTHY)
     from app.control.engine import Engine
 
-    other = Engine(clock=d.clock, cluster=d.world.cluster, metrics=d.world.metrics, targets=d.world.targets,
-                   actor="bob@laptop")
+    other = Engine(
+        clock=d.clock, cluster=d.world.cluster, metrics=d.world.metrics, targets=d.world.targets, actor="bob@laptop"
+    )
     await d.engine.start()
     await other.start()
     try:
@@ -250,8 +265,9 @@ async def test_a_room_opened_mid_release_shows_history_at_once(tmp_path: Path) -
 
 async def test_an_unreadable_state_annotation_is_ignored_with_a_sentence(tmp_path: Path) -> None:
     d = demo(tmp_path, HEALTHY)
-    await d.world.cluster.patch_annotations("Deployment", "microservices", "microservices",
-                                            {"shiftroom.io/state": "{not json"})
+    await d.world.cluster.patch_annotations(
+        "Deployment", "microservices", "microservices", {"shiftroom.io/state": "{not json"}
+    )
     await d.engine.run_pass()
     r = rollout(d, CANARY)
     assert r.phase is Phase.INITIALIZED and "ignored an unreadable shiftroom.io/state annotation" in r.message

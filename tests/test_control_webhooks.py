@@ -35,12 +35,25 @@ def server(hook_server: HookServer) -> HookServer:
 def hooked(tmp_path: Path, server: HookServer, *kinds: HookType, timeout: float = 2.0) -> Demo:
     clock = VirtualClock()
     world = build_world(load_scenario(scenario_file(tmp_path, RELEASE)), clock)
-    hooks = tuple(Webhook(name=k.value, type=k, url=server.url(k.value), timeout=timeout,
-                          metadata={"cmd": "hey -z 1m"}) for k in kinds)
-    targets = [t.model_copy(update={"analysis": t.analysis.model_copy(update={"webhooks": hooks})})
-               if t.name == "microservices-canary" else t for t in world.targets]
-    engine = Engine(clock=clock, cluster=world.cluster, metrics=world.metrics, targets=targets,
-                    actor="alice@desk", webhooks=HttpWebhooks(), background=(world.run,))
+    hooks = tuple(
+        Webhook(name=k.value, type=k, url=server.url(k.value), timeout=timeout, metadata={"cmd": "hey -z 1m"})
+        for k in kinds
+    )
+    targets = [
+        t.model_copy(update={"analysis": t.analysis.model_copy(update={"webhooks": hooks})})
+        if t.name == "microservices-canary"
+        else t
+        for t in world.targets
+    ]
+    engine = Engine(
+        clock=clock,
+        cluster=world.cluster,
+        metrics=world.metrics,
+        targets=targets,
+        actor="alice@desk",
+        webhooks=HttpWebhooks(),
+        background=(world.run,),
+    )
     return Demo(world=world, engine=engine, clock=clock)
 
 

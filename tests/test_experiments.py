@@ -29,7 +29,7 @@ class SeedManager:
         if existing_assignment:
             return existing_assignment
         experiment = self.configs.get(experiment_id)
-        if not experiment or experiment.get('status') != 'active':
+        if not experiment or experiment.get("status") != "active":
             return None
         variant = self._assign_variant(experiment, user_id)
         self.assignments[assignment_key] = variant
@@ -38,14 +38,14 @@ class SeedManager:
     def _assign_variant(self, experiment, user_id: str) -> str:
         hash_input = f"{experiment['name']}:{user_id}"
         hash_value = int(hashlib.md5(hash_input.encode()).hexdigest(), 16)
-        traffic_split = experiment['traffic_split']
+        traffic_split = experiment["traffic_split"]
         cumulative = 0
         random_value = hash_value % 100
         for variant, percentage in traffic_split.items():
             cumulative += percentage
             if random_value < cumulative:
                 return variant
-        return 'control'  # Fallback
+        return "control"  # Fallback
 
 
 USERS = [f"user-{i}" for i in range(3000)] + ["", "müller", "用户", "😀", "𝔘ser"]
@@ -85,24 +85,37 @@ def test_status_is_checked_only_by_experiment_variant() -> None:
 
 
 def test_parse_experiment_reads_the_seed_config() -> None:
-    e = parse_experiment("product-page-layout", json.dumps(SEED_EXPERIMENTS["product-page-layout"]),
-                         {"control": (100, 10), "variant_b": (90, 12), "ghost": (3, 0)})
+    e = parse_experiment(
+        "product-page-layout",
+        json.dumps(SEED_EXPERIMENTS["product-page-layout"]),
+        {"control": (100, 10), "variant_b": (90, 12), "ghost": (3, 0)},
+    )
     assert e.error == ""
     assert e.name == "Product Page Layout Test" and e.status == "active"
     assert e.primary_metric == "click_through_rate"
     assert e.traffic_split == {"control": 33, "variant_a": 33, "variant_b": 34}
     assert [(v.name, v.weight, v.users, v.converters) for v in e.variants] == [
-        ("control", 33, 100, 10), ("variant_a", 33, 0, 0), ("variant_b", 34, 90, 12), ("ghost", 0, 3, 0)]
+        ("control", 33, 100, 10),
+        ("variant_a", 33, 0, 0),
+        ("variant_b", 34, 90, 12),
+        ("ghost", 0, 3, 0),
+    ]
     assert e.duration_days == 7 and e.min_sample_size == 500
 
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [("{oops", "not valid JSON"), ("[]", "not an object"), ('{"traffic_split": {"a": 100}}', "name"),
-     ('{"name": "N", "traffic_split": {"a": "50"}}', "traffic_split"),
-     ('{"name": "N", "traffic_split": {"a": 60}}', "adds up to 60"),
-     ('{"name": "N", "traffic_split": {"a": 100}, "duration_days": "2w", "status": 3}',
-          'status must be a string, not a number 3; duration_days must be a non-negative number, not "2w"')],
+    [
+        ("{oops", "not valid JSON"),
+        ("[]", "not an object"),
+        ('{"traffic_split": {"a": 100}}', "name"),
+        ('{"name": "N", "traffic_split": {"a": "50"}}', "traffic_split"),
+        ('{"name": "N", "traffic_split": {"a": 60}}', "adds up to 60"),
+        (
+            '{"name": "N", "traffic_split": {"a": 100}, "duration_days": "2w", "status": 3}',
+            'status must be a string, not a number 3; duration_days must be a non-negative number, not "2w"',
+        ),
+    ],
 )
 def test_parse_experiment_never_raises(raw: str, fragment: str) -> None:
     e = parse_experiment("x", raw)
@@ -120,6 +133,6 @@ def test_import_reads_json_dict_and_configmap_yaml_in_order() -> None:
     )
     assert import_experiments(manifest) == pairs
     assert import_experiments({"kind": "ConfigMap", "data": {"experiments.json": SEED_EXPERIMENTS_JSON}}) == pairs
-    for bad in ("[1, 2]", "{\"a\": 1}", "key: [unclosed"):
+    for bad in ("[1, 2]", '{"a": 1}', "key: [unclosed"):
         with pytest.raises(ValueError):
             import_experiments(bad)

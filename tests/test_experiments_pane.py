@@ -62,8 +62,11 @@ async def test_table_shows_the_stats_of_app_stats_and_toggles_fixed_horizon() ->
         assert "sequential 95%" in text(detail.query_one("#experiment-summary", Static))
         await pilot.press("f")
         assert "fixed-horizon 95%" in text(detail.query_one("#experiment-summary", Static))
-        row = next(line for line in text(detail.query_one("#experiment-table", Static)).splitlines()
-                   if line.startswith("variant_a"))
+        row = next(
+            line
+            for line in text(detail.query_one("#experiment-table", Static)).splitlines()
+            if line.startswith("variant_a")
+        )
         assert p_text(fixed.absolute.p_value) in row
         assert fixed.absolute.ci[1] - fixed.absolute.ci[0] < seq.absolute.ci[1] - seq.absolute.ci[0]
         # one plot per non-control variant, from the engine's history
@@ -126,16 +129,30 @@ async def test_status_key_pauses_the_experiment_after_confirmation() -> None:
 
 
 def test_pure_rendering() -> None:
-    v = (VariantStats(name="control", weight=50, users=4000, converters=400),
-         VariantStats(name="variant_a", weight=50, users=4000, converters=480))
+    v = (
+        VariantStats(name="control", weight=50, users=4000, converters=400),
+        VariantStats(name="variant_a", weight=50, users=4000, converters=480),
+    )
     history = tuple(
-        ExperimentPoint(t=float(i * 60), variants=tuple(
-            s.model_copy(update={"users": s.users * (i + 1) // 10, "converters": s.converters * (i + 1) // 10})
-            for s in v))
+        ExperimentPoint(
+            t=float(i * 60),
+            variants=tuple(
+                s.model_copy(update={"users": s.users * (i + 1) // 10, "converters": s.converters * (i + 1) // 10})
+                for s in v
+            ),
+        )
         for i in range(10)
     )
-    exp = Experiment(id="e", name="E", status="active", variants=v, min_sample_size=10_000, duration_days=14,
-                     elapsed_days=2.0, history=history)
+    exp = Experiment(
+        id="e",
+        name="E",
+        status="active",
+        variants=v,
+        min_sample_size=10_000,
+        duration_days=14,
+        elapsed_days=2.0,
+        history=history,
+    )
     assert "Not enough data" in notes_content(exp, sequential=True).plain
     notes = notes_content(exp, sequential=True).plain
     assert "significance in ~" in notes or "significant now" in notes

@@ -18,8 +18,12 @@ def sig3(a: float, b: float) -> bool:
     return a == b or abs(a - b) <= 5e-4 * max(abs(a), abs(b))
 
 
-CASES = [((10_000, 1_000), (10_000, 1_100)), ((1_000, 100), (1_200, 95)), ((50_000, 15_000), (49_000, 15_300)),
-         ((300, 30), (310, 45))]
+CASES = [
+    ((10_000, 1_000), (10_000, 1_100)),
+    ((1_000, 100), (1_200, 95)),
+    ((50_000, 15_000), (49_000, 15_300)),
+    ((300, 30), (310, 45)),
+]
 
 
 @pytest.mark.parametrize(("control", "variant"), CASES)
@@ -71,7 +75,8 @@ def test_sequential_matches_the_gbstats_formula_and_p_inverts_the_interval() -> 
     n = na + nb
     rho = math.sqrt((-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / tau)
     width = math.sqrt(v * n) * math.sqrt(
-        (2 * (n * rho**2 + 1)) * math.log(math.sqrt(n * rho**2 + 1) / alpha) / (n**2 * rho**2))
+        (2 * (n * rho**2 + 1)) * math.log(math.sqrt(n * rho**2 + 1) / alpha) / (n**2 * rho**2)
+    )
     r = compare((na, ca), (nb, cb))
     assert r.absolute.ci == pytest.approx((pb - pa - width, pb - pa + width), rel=1e-12)
     # the p-value is the alpha at which the interval just touches zero
@@ -131,10 +136,18 @@ def test_srm_detects_48_52_at_large_n_and_not_a_fair_split() -> None:
 
 
 def _exp(users_c: int, conv_c: int, users_v: int, conv_v: int) -> Experiment:
-    return Experiment(id="e", name="E", status="active", duration_days=14, min_sample_size=1000,
-                      traffic_split={"control": 50, "variant_a": 50},
-                      variants=(VariantStats(name="control", weight=50, users=users_c, converters=conv_c),
-                                VariantStats(name="variant_a", weight=50, users=users_v, converters=conv_v)))
+    return Experiment(
+        id="e",
+        name="E",
+        status="active",
+        duration_days=14,
+        min_sample_size=1000,
+        traffic_split={"control": 50, "variant_a": 50},
+        variants=(
+            VariantStats(name="control", weight=50, users=users_c, converters=conv_c),
+            VariantStats(name="variant_a", weight=50, users=users_v, converters=conv_v),
+        ),
+    )
 
 
 def test_progress_reports_sample_time_and_days_to_significance() -> None:

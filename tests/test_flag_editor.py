@@ -27,8 +27,10 @@ WIDE = (160, 45)
 
 def room(read_only: bool = False, seed: int = 11) -> tuple[ShiftroomApp, VirtualClock]:
     clock = VirtualClock()
-    app = make_app(RoomOptions(scenario="healthy-canary", seed=seed, virtual=True, actor="oncall@room",
-                               read_only=read_only), clock=clock)
+    app = make_app(
+        RoomOptions(scenario="healthy-canary", seed=seed, virtual=True, actor="oncall@room", read_only=read_only),
+        clock=clock,
+    )
     app.animation_level = "none"
     return app, clock
 
@@ -57,8 +59,9 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def open_editor(pilot: Any, clock: VirtualClock, flag: str = "new-product-design",
-                      key: str = "e") -> FlagEditorScreen:
+async def open_editor(
+    pilot: Any, clock: VirtualClock, flag: str = "new-product-design", key: str = "e"
+) -> FlagEditorScreen:
     await clock.run_for(30, step=5)
     await pilot.press("2")
     table = pilot.app.query_one(FlagsList)
@@ -321,8 +324,7 @@ def test_snapshot_kill_switch_confirmation(snap_compare) -> None:  # type: ignor
 
 # ---------------------------------------------------------------- stored values as they are (issue: bad data)
 
-GARBLED = {"enabled": "yes", "percentage": "20", "environments": "production", "userWhitelist": [1, 2],
-           "owner": "web"}
+GARBLED = {"enabled": "yes", "percentage": "20", "environments": "production", "userWhitelist": [1, 2], "owner": "web"}
 
 
 def garbled_room(monkeypatch: pytest.MonkeyPatch) -> tuple[ShiftroomApp, VirtualClock]:
@@ -340,8 +342,10 @@ async def test_wrong_typed_fields_show_their_stored_value_and_are_never_rewritte
         assert editor.query_one("#field-environments", Input).value == '"production"'  # as stored, not reshaped
         assert editor.query_one("#field-userWhitelist", Input).value == "[1, 2]"
         assert editor.query_one("#field-percentage", Input).value == '"20"'
-        reasons = {key: text(editor.query_one(f"#reason-{key}", Static))
-                   for key in ("enabled", "environments", "userWhitelist", "percentage")}
+        reasons = {
+            key: text(editor.query_one(f"#reason-{key}", Static))
+            for key in ("enabled", "environments", "userWhitelist", "percentage")
+        }
         assert 'not a string "yes"' in reasons["enabled"]
         assert 'not a string "production"' in reasons["environments"]
         assert "it holds a number 1" in reasons["userWhitelist"]

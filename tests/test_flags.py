@@ -25,9 +25,7 @@ from app.model import Flag
 
 
 # Values computed by the seed's simpleHash under node (see test_flags_node.py for the live check).
-@pytest.mark.parametrize(
-    ("s", "h"), [("", 0), ("a", 97), ("user-1", 836031825), ("😀", 1772899), ("\ud800", 55296)]
-)
+@pytest.mark.parametrize(("s", "h"), [("", 0), ("a", 97), ("user-1", 836031825), ("😀", 1772899), ("\ud800", 55296)])
 def test_seed_hash_known_values(s: str, h: int) -> None:
     assert seed_hash(s) == h
 
@@ -106,30 +104,56 @@ def test_ordinary_flag_names_are_accepted(name: str) -> None:
 def test_validate_flag_config_names_each_bad_field() -> None:
     assert validate_flag_config({"enabled": True, "environments": ["p"], "percentage": 25, "public": {}}) == {}
     errs = validate_flag_config(
-        {"enabled": "yes", "environments": "prod", "userWhitelist": [1], "percentage": 101, "public": [],
-         "bucketing": "random"}
+        {
+            "enabled": "yes",
+            "environments": "prod",
+            "userWhitelist": [1],
+            "percentage": 101,
+            "public": [],
+            "bucketing": "random",
+        }
     )
     assert set(errs) == {"enabled", "environments", "userWhitelist", "percentage", "public", "bucketing"}
     assert validate_flag_config({"percentage": True}) == {
-        "percentage": "percentage must be a number from 0 to 100, not a boolean true."}
+        "percentage": "percentage must be a number from 0 to 100, not a boolean true."
+    }
     assert validate_flag_config([]) == {"config": "A flag must be a JSON object, not an array."}
     assert validate_flag_config({"environments": None, "bucketing": "flag-salted"}) == {}
 
 
 def test_parse_flag_reads_valid_json() -> None:
-    raw = json.dumps({"enabled": True, "environments": ["production"], "userWhitelist": ["a"], "percentage": 25,
-                      "public": {"theme": "v2"}, "owner": "team-x"})
+    raw = json.dumps(
+        {
+            "enabled": True,
+            "environments": ["production"],
+            "userWhitelist": ["a"],
+            "percentage": 25,
+            "public": {"theme": "v2"},
+            "owner": "team-x",
+        }
+    )
     f = parse_flag("new-product-design", raw.encode())
-    assert f == Flag(name="new-product-design", enabled=True, environments=("production",), user_whitelist=("a",),
-                     percentage=25.0, public={"theme": "v2"})
+    assert f == Flag(
+        name="new-product-design",
+        enabled=True,
+        environments=("production",),
+        user_whitelist=("a",),
+        percentage=25.0,
+        public={"theme": "v2"},
+    )
     assert f.valid
 
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [(b"{not json", "not valid JSON"), (b"\xff\xfe", "byte-order mark"), (b'{"a":"\xff"}', "not UTF-8 at byte 6"),
-     ("[1,2]", "not an object"), ('{"percentage": "half"}', 'not a string "half"'),
-     ('{"enabled": 1, "public": 3}', "enabled must be true or false, not a number 1; public must be")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "byte-order mark"),
+        (b'{"a":"\xff"}', "not UTF-8 at byte 6"),
+        ("[1,2]", "not an object"),
+        ('{"percentage": "half"}', 'not a string "half"'),
+        ('{"enabled": 1, "public": 3}', "enabled must be true or false, not a number 1; public must be"),
+    ],
 )
 def test_parse_flag_never_raises_and_says_what_is_wrong(raw: bytes | str, fragment: str) -> None:
     f = parse_flag("f", raw)

@@ -31,8 +31,14 @@ def run_seed(hash_inputs: list[str] = (), evals: list[dict[str, Any]] = ()) -> d
 
 def _random_string(rng: random.Random) -> str:
     pools = [
-        (0x20, 0x7E), (0xA0, 0x24F), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0xE000, 0xFFFF),
-        (0x1F300, 0x1FAFF), (0x1D400, 0x1D7FF), (0x10000, 0x10FFFF),
+        (0x20, 0x7E),
+        (0xA0, 0x24F),
+        (0x4E00, 0x9FFF),
+        (0xAC00, 0xD7A3),
+        (0xE000, 0xFFFF),
+        (0x1F300, 0x1FAFF),
+        (0x1D400, 0x1D7FF),
+        (0x10000, 0x10FFFF),
     ]
     out = []
     for _ in range(rng.randint(0, 40)):
@@ -76,8 +82,15 @@ def test_seed_hash_matches_javascript_on_thousands_of_ids() -> None:
 
 
 CONFIGS: list[Any] = [
-    {}, {"enabled": True}, {"enabled": False}, {"enabled": "yes"}, {"enabled": 0}, {"enabled": []},
-    {"enabled": {}}, {"enabled": ""}, {"enabled": None},
+    {},
+    {"enabled": True},
+    {"enabled": False},
+    {"enabled": "yes"},
+    {"enabled": 0},
+    {"enabled": []},
+    {"enabled": {}},
+    {"enabled": ""},
+    {"enabled": None},
     {"environments": [], "enabled": True},
     {"environments": ["production", "staging"], "enabled": True},
     {"environments": ["production", "staging"], "percentage": 25, "enabled": True},
@@ -85,7 +98,8 @@ CONFIGS: list[Any] = [
     {"environments": "undefined-and-production", "enabled": True},
     {"environments": ["1", None, 1], "enabled": True},
     {"environments": [None], "enabled": True},
-    {"environments": "", "enabled": True}, {"environments": 0, "enabled": True},
+    {"environments": "", "enabled": True},
+    {"environments": 0, "enabled": True},
     {"environments": None, "enabled": True},
     {"environments": 5, "enabled": True},  # throws
     {"environments": {}, "enabled": True},  # throws
@@ -98,23 +112,64 @@ CONFIGS: list[Any] = [
     {"userWhitelist": [], "percentage": 50},
     {"userWhitelist": 7, "enabled": True},  # throws
     {"userWhitelist": {"user-1": True}},  # throws
-    {"percentage": 0, "enabled": True}, {"percentage": 0.0, "enabled": True},
-    {"percentage": 10}, {"percentage": 25}, {"percentage": 50, "enabled": False}, {"percentage": 100},
-    {"percentage": 99.5}, {"percentage": 0.5}, {"percentage": -5, "enabled": True}, {"percentage": 150},
-    {"percentage": "25"}, {"percentage": " 30 "}, {"percentage": "abc", "enabled": True}, {"percentage": "0x1F"},
-    {"percentage": "1e1"}, {"percentage": "  "}, {"percentage": "", "enabled": True}, {"percentage": "Infinity"},
-    {"percentage": "-0x10"}, {"percentage": "0b101"}, {"percentage": "0o17"}, {"percentage": "1_0"},
-    {"percentage": True}, {"percentage": False, "enabled": True}, {"percentage": [50]}, {"percentage": []},
-    {"percentage": [[30]]}, {"percentage": [None]}, {"percentage": [1, 2]}, {"percentage": {}},
-    {"percentage": ["40"]}, {"percentage": [True]}, {"percentage": 10**30}, {"percentage": None, "enabled": True},
+    {"percentage": 0, "enabled": True},
+    {"percentage": 0.0, "enabled": True},
+    {"percentage": 10},
+    {"percentage": 25},
+    {"percentage": 50, "enabled": False},
+    {"percentage": 100},
+    {"percentage": 99.5},
+    {"percentage": 0.5},
+    {"percentage": -5, "enabled": True},
+    {"percentage": 150},
+    {"percentage": "25"},
+    {"percentage": " 30 "},
+    {"percentage": "abc", "enabled": True},
+    {"percentage": "0x1F"},
+    {"percentage": "1e1"},
+    {"percentage": "  "},
+    {"percentage": "", "enabled": True},
+    {"percentage": "Infinity"},
+    {"percentage": "-0x10"},
+    {"percentage": "0b101"},
+    {"percentage": "0o17"},
+    {"percentage": "1_0"},
+    {"percentage": True},
+    {"percentage": False, "enabled": True},
+    {"percentage": [50]},
+    {"percentage": []},
+    {"percentage": [[30]]},
+    {"percentage": [None]},
+    {"percentage": [1, 2]},
+    {"percentage": {}},
+    {"percentage": ["40"]},
+    {"percentage": [True]},
+    {"percentage": 10**30},
+    {"percentage": None, "enabled": True},
     {"percentage": 25, "bucketing": "flag-salted"},  # no name given: seed bucketing, as the seed does
     {"environments": ["production"], "userWhitelist": ["user-7"], "percentage": 30, "enabled": True, "x": 1},
-    None, 5, "abc", [], [1], True,
+    None,
+    5,
+    "abc",
+    [],
+    [1],
+    True,
 ]
-USERS: list[str | None] = (
-    [None, "", "1", "user-1", "user-42", "user-7", "undefined", "anonymous", "müller", "用户", "😀", "𝔘ser", "user-"]
-    + [f"user-{i}" for i in range(100, 160)]
-)
+USERS: list[str | None] = [
+    None,
+    "",
+    "1",
+    "user-1",
+    "user-42",
+    "user-7",
+    "undefined",
+    "anonymous",
+    "müller",
+    "用户",
+    "😀",
+    "𝔘ser",
+    "user-",
+] + [f"user-{i}" for i in range(100, 160)]
 ENVS: list[str | None] = [None, "", "production", "staging", "prod", "undefined", "Production", "1"]
 
 

@@ -28,8 +28,9 @@ def test_cli_does_not_import_kubernetes_asyncio() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_no_kubeconfig_is_one_sentence_suggesting_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_kubeconfig_is_one_sentence_suggesting_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
@@ -49,8 +50,9 @@ def test_unknown_context_and_bad_flag(kube_api: Any, capsys: pytest.CaptureFixtu
 
 def test_doctor_exit_codes(kube_api: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     kube_api.grant("viewer", "view")
-    kc = kube_api.write_kubeconfig(tmp_path / "kc", contexts={"admin": ("admin", "default"),
-                                                                "ro": ("viewer", "default")})
+    kc = kube_api.write_kubeconfig(
+        tmp_path / "kc", contexts={"admin": ("admin", "default"), "ro": ("viewer", "default")}
+    )
     assert main(["doctor", "--kubeconfig", str(kc), "--context", "admin"]) == 0
     out = capsys.readouterr().out
     assert "identity: admin" in out and "Everything Shiftroom needs is allowed." in out
@@ -72,12 +74,23 @@ def _config(tmp_path: Path, body: dict[str, Any]) -> Any:
 
 
 def test_config_targets_production_and_header_fields(kube_api: Any, tmp_path: Path) -> None:
-    config = _config(tmp_path, {
-        "production_contexts": ["te*"],
-        "targets": [{"canary_file": "canary.yaml"},
-                    {"name": "microservices-bg", "namespace": "microservices", "strategy": "blue-green",
-                     "deployment": "microservices", "service": "microservices", "container": "frontend"}],
-    })
+    config = _config(
+        tmp_path,
+        {
+            "production_contexts": ["te*"],
+            "targets": [
+                {"canary_file": "canary.yaml"},
+                {
+                    "name": "microservices-bg",
+                    "namespace": "microservices",
+                    "strategy": "blue-green",
+                    "deployment": "microservices",
+                    "service": "microservices",
+                    "container": "frontend",
+                },
+            ],
+        },
+    )
     options = LiveOptions(kubeconfig=str(kube_api.kubeconfig))
     pre = asyncio.run(preflight(options, config))
     assert pre.where.context == "test" and pre.where.cluster == "kubeapi-test" and pre.identity == "admin"

@@ -62,7 +62,9 @@ async def test_set_image_is_strategic_and_scale_uses_the_subresource(env: Env) -
     await env.cluster.scale(env.namespace, "shop", 5)
     patches = [r for r in server.requests if r.method == "PATCH"]
     assert [(r.path.rsplit("/", 1)[-1], r.content_type.split(";")[0]) for r in patches] == [
-        ("shop", "application/strategic-merge-patch+json"), ("scale", "application/merge-patch+json")]
+        ("shop", "application/strategic-merge-patch+json"),
+        ("scale", "application/merge-patch+json"),
+    ]
     stored = await env.get("apps/v1", "Deployment", "shop")
     assert stored is not None and stored["spec"]["replicas"] == 5
 
@@ -73,8 +75,12 @@ async def test_selector_switch_carries_resource_version_and_retries_once(env: En
     svc = await env.cluster.get_service(env.namespace, "microservices")
     await env.apply(service("microservices", {"app": "microservices", "version": "blue", "tier": "web"}))
     with pytest.raises(Conflict) as err:  # the caller's version is stale: its intent may not apply
-        await env.cluster.patch_selector(env.namespace, "microservices", {"app": "microservices", "version": "green"},
-                                         resource_version=svc.resource_version)
+        await env.cluster.patch_selector(
+            env.namespace,
+            "microservices",
+            {"app": "microservices", "version": "green"},
+            resource_version=svc.resource_version,
+        )
     assert "microservices" in str(err.value)
     server.clear_requests()
     out = await env.cluster.patch_selector(env.namespace, "microservices", {"app": "microservices", "version": "green"})
@@ -86,12 +92,14 @@ async def test_selector_switch_carries_resource_version_and_retries_once(env: En
 async def test_annotations_with_precondition(env: Env) -> None:
     await env.apply(deployment("shop", "shop:1"))
     d = await env.cluster.get_deployment(env.namespace, "shop")
-    await env.cluster.patch_annotations("Deployment", env.namespace, "shop", {"shiftroom.io/state": "{}"},
-                                        resource_version=d.resource_version)
+    await env.cluster.patch_annotations(
+        "Deployment", env.namespace, "shop", {"shiftroom.io/state": "{}"}, resource_version=d.resource_version
+    )
     assert (await env.cluster.get_annotations("Deployment", env.namespace, "shop"))["shiftroom.io/state"] == "{}"
     with pytest.raises(Conflict):
-        await env.cluster.patch_annotations("Deployment", env.namespace, "shop", {"shiftroom.io/state": "{\"a\":1}"},
-                                            resource_version=d.resource_version)
+        await env.cluster.patch_annotations(
+            "Deployment", env.namespace, "shop", {"shiftroom.io/state": '{"a":1}'}, resource_version=d.resource_version
+        )
     await env.cluster.patch_annotations("Deployment", env.namespace, "shop", {"shiftroom.io/state": None})
     assert "shiftroom.io/state" not in await env.cluster.get_annotations("Deployment", env.namespace, "shop")
 
@@ -103,10 +111,16 @@ async def test_read_only_refuses_every_write_before_any_request(env: Env) -> Non
         server.clear_requests()
         ns = env.namespace
         writes = [
-            ro.set_image(ns, "shop", "app", "x"), ro.scale(ns, "shop", 1), ro.rollout_undo(ns, "shop"),
-            ro.patch_selector(ns, "s", {"a": "b"}), ro.set_weights(ns, "r", {"a": 100}),
-            ro.patch_annotations("Deployment", ns, "shop", {"a": "b"}), ro.acquire_lease(ns, "l", "me", 15),
-            ro.release_lease(ns, "l", "me"), ro.probe(ns, "shop"), ro.record_event("Deployment", ns, "shop", "x", "y"),
+            ro.set_image(ns, "shop", "app", "x"),
+            ro.scale(ns, "shop", 1),
+            ro.rollout_undo(ns, "shop"),
+            ro.patch_selector(ns, "s", {"a": "b"}),
+            ro.set_weights(ns, "r", {"a": 100}),
+            ro.patch_annotations("Deployment", ns, "shop", {"a": "b"}),
+            ro.acquire_lease(ns, "l", "me", 15),
+            ro.release_lease(ns, "l", "me"),
+            ro.probe(ns, "shop"),
+            ro.record_event("Deployment", ns, "shop", "x", "y"),
             ro.patch_object("flagger.app/v1beta1", "Canary", ns, "c", {}, "merge"),
             ro.proxy(ns, "pods", "p", 80, "/x", method="POST"),
         ]

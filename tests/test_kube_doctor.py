@@ -25,8 +25,9 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
 def role_grants(name: str) -> set[tuple[str, str, str]]:
     docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
     (role,) = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == name]
-    return {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
-            for v in rule["verbs"]}
+    return {
+        (g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]
+    }
 
 
 def test_rbac_file_and_doctor_agree() -> None:

@@ -189,8 +189,17 @@ def engine_for(env: Env, targets: list[Target], metrics: Any, webhooks: Any = No
     for t in targets:
         cluster.add_target(t)
     audit = EventAudit(SimAudit(), cluster, targets)
-    engine = Engine(clock=clock, cluster=cluster, metrics=metrics, targets=targets, audit=audit, webhooks=webhooks,
-                    mode=Mode.LIVE, context="test", actor="tester@host")
+    engine = Engine(
+        clock=clock,
+        cluster=cluster,
+        metrics=metrics,
+        targets=targets,
+        audit=audit,
+        webhooks=webhooks,
+        mode=Mode.LIVE,
+        context="test",
+        actor="tester@host",
+    )
     return engine, clock
 
 
@@ -245,13 +254,21 @@ async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
     server = env.needs_server()
     for doc in yaml.safe_load_all(SEED_DEPLOYMENTS + "---\n" + SEED_SERVICE):
         await env.apply(doc)
-    target = Target(name="microservices", namespace=NS, strategy=Strategy.BLUE_GREEN, deployment="microservices",
-                    service="microservices", container="frontend", replicas=3,
-                    blue_green=BlueGreen(health_checks=3, health_interval=2, stabilize=20, scale_down_delay=60))
+    target = Target(
+        name="microservices",
+        namespace=NS,
+        strategy=Strategy.BLUE_GREEN,
+        deployment="microservices",
+        service="microservices",
+        container="frontend",
+        replicas=3,
+        blue_green=BlueGreen(health_checks=3, health_interval=2, stabilize=20, scale_down_delay=60),
+    )
     engine, clock = engine_for(env, [target], HealthyMetrics())
     key = target.key
-    await env.cluster.patch_annotations("Service", NS, "microservices",
-                                        {DESIRED_IMAGE_ANNOTATION: "microservices/frontend:v2"})
+    await env.cluster.patch_annotations(
+        "Service", NS, "microservices", {DESIRED_IMAGE_ANNOTATION: "microservices/frontend:v2"}
+    )
     await run_until(engine, clock, lambda: rollout(engine, key).active_color == "green")
     svc = await env.get("v1", "Service", "microservices") or {}
     assert svc["spec"]["selector"] == {"app": "microservices", "version": "green"}
@@ -279,16 +296,40 @@ async def _seed_canary(env: Env) -> Target:
     target = canary_to_target(yaml.safe_load(CANARY_YAML), "canary.yaml", namespace=NS).target
     target = target.model_copy(update={"replicas": 2})
     for name, image in (("microservices", "microservices/api:1.0"), ("microservices-primary", "microservices/api:1.0")):
-        await env.apply({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-                         "spec": {"replicas": 2 if name.endswith("primary") else 0,
-                                  "selector": {"matchLabels": {"app": name}},
-                                  "template": {"metadata": {"labels": {"app": name}},
-                                               "spec": {"containers": [{"name": "app", "image": image}]}}}})
-    await env.apply({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-                     "metadata": {"name": "microservices"},
-                     "spec": {"hosts": ["microservices.example.com"], "gateways": ["microservices-gateway"],
-                              "http": [{"route": [{"destination": {"host": "microservices-primary"}, "weight": 100},
-                                                  {"destination": {"host": "microservices-canary"}, "weight": 0}]}]}})
+        await env.apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name},
+                "spec": {
+                    "replicas": 2 if name.endswith("primary") else 0,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {"containers": [{"name": "app", "image": image}]},
+                    },
+                },
+            }
+        )
+    await env.apply(
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "VirtualService",
+            "metadata": {"name": "microservices"},
+            "spec": {
+                "hosts": ["microservices.example.com"],
+                "gateways": ["microservices-gateway"],
+                "http": [
+                    {
+                        "route": [
+                            {"destination": {"host": "microservices-primary"}, "weight": 100},
+                            {"destination": {"host": "microservices-canary"}, "weight": 0},
+                        ]
+                    }
+                ],
+            },
+        }
+    )
     return target
 
 
@@ -339,8 +380,16 @@ async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_o
     await env.cluster.set_image(NS, "microservices", "app", "microservices/api:2.0")
     await run_until(first, clock, lambda: rollout(first, key).step >= 2, limit=300)
     step, desired = rollout(first, key).step, rollout(first, key).desired
-    other = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
-                   webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="other@host")
+    other = Engine(
+        clock=clock,
+        cluster=env.cluster,
+        metrics=HealthyMetrics(),
+        targets=[target],
+        webhooks=LoadTester(),
+        mode=Mode.LIVE,
+        context="test",
+        actor="other@host",
+    )
     for _ in range(40):  # a second room while the first one lives: hands-off
         await other.run_pass()
         if rollout(other, key).driver == first.identity:
@@ -349,8 +398,16 @@ async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_o
     assert rollout(other, key).driver == first.identity
     assert not await possible(other, "pause", key)
     await first.stop()  # the room is killed: its lease is released
-    again = Engine(clock=clock, cluster=env.cluster, metrics=HealthyMetrics(), targets=[target],
-                   webhooks=LoadTester(), mode=Mode.LIVE, context="test", actor="tester@host")
+    again = Engine(
+        clock=clock,
+        cluster=env.cluster,
+        metrics=HealthyMetrics(),
+        targets=[target],
+        webhooks=LoadTester(),
+        mode=Mode.LIVE,
+        context="test",
+        actor="tester@host",
+    )
     for _ in range(40):
         await again.run_pass()
         if rollout(again, key).driver == again.identity:

@@ -82,7 +82,7 @@ async def test_410_gone_lists_again(env: Env, kube_api_factory: Any) -> None:
         server.compact()  # the Deployment watch resumes from a version the server no longer has
         seen = await until(it, lambda e: e.type == "SYNCED", timeout=15)
         assert ("RESET", None, "") in names(seen)
-        after = names(seen)[names(seen).index(("RESET", None, "")):]
+        after = names(seen)[names(seen).index(("RESET", None, "")) :]
         assert ("ADDED", "Deployment", "shop") in after and ("ADDED", "Service", "other") in after
         assert any(r.query.get("watch") == "true" and r.status == 200 for r in server.requests)
     finally:
@@ -135,14 +135,36 @@ async def test_routes_and_foreign_objects_and_invalid_markers(env: Env) -> None:
     server.install_crds("istio", "flagger")
     target = Target(name="shop", namespace=env.namespace, deployment="shop", router="istio")
     cluster = await make_cluster(env.kubeconfig, targets=[target])
-    await env.apply({"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-                     "metadata": {"name": "shop"},
-                     "spec": {"hosts": ["shop"], "http": [{"route": [
-                         {"destination": {"host": "shop-primary"}, "weight": 90},
-                         {"destination": {"host": "shop-canary"}, "weight": 10}]}]}})
-    await env.apply({"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": "shop"},
-                     "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
-                              "service": {"port": 80}, "analysis": {"interval": "1m"}}})
+    await env.apply(
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "VirtualService",
+            "metadata": {"name": "shop"},
+            "spec": {
+                "hosts": ["shop"],
+                "http": [
+                    {
+                        "route": [
+                            {"destination": {"host": "shop-primary"}, "weight": 90},
+                            {"destination": {"host": "shop-canary"}, "weight": 10},
+                        ]
+                    }
+                ],
+            },
+        }
+    )
+    await env.apply(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "Canary",
+            "metadata": {"name": "shop"},
+            "spec": {
+                "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
+                "service": {"port": 80},
+                "analysis": {"interval": "1m"},
+            },
+        }
+    )
     bad = deployment("bad", "x:1")
     bad["spec"]["template"]["spec"]["containers"] = [{"name": "app"}]
     await env.apply(bad)

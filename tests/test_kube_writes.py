@@ -31,16 +31,31 @@ def replicaset(dep: dict[str, Any], revision: int, image: str, hash_: str) -> di
     template["metadata"]["labels"]["pod-template-hash"] = hash_
     template["spec"]["containers"][0]["image"] = image
     return {
-        "apiVersion": "apps/v1", "kind": "ReplicaSet",
-        "metadata": {"name": f"{dep['metadata']['name']}-{hash_}",
-                     "labels": {**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_},
-                     "annotations": {"deployment.kubernetes.io/revision": str(revision),
-                                     "deployment.kubernetes.io/desired-replicas": "3", "team": f"rev{revision}"},
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "controller": True,
-                                          "name": dep["metadata"]["name"], "uid": dep["metadata"]["uid"]}]},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {**dep["spec"]["selector"]["matchLabels"],
-                                                             "pod-template-hash": hash_}},
-                 "template": template},
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{dep['metadata']['name']}-{hash_}",
+            "labels": {**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_},
+            "annotations": {
+                "deployment.kubernetes.io/revision": str(revision),
+                "deployment.kubernetes.io/desired-replicas": "3",
+                "team": f"rev{revision}",
+            },
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "controller": True,
+                    "name": dep["metadata"]["name"],
+                    "uid": dep["metadata"]["uid"],
+                }
+            ],
+        },
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_}},
+            "template": template,
+        },
     }
 
 
@@ -48,9 +63,14 @@ def kubectl_undo_expectation(dep: dict[str, Any], rs: dict[str, Any]) -> tuple[d
     """What `kubectl rollout undo` writes (kubectl's rollback.go): the ReplicaSet's template minus
     pod-template-hash; annotations = the ReplicaSet's (minus kubectl's skip list) + the Deployment's
     skip-list ones."""
-    skip = {"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
-            "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
-            "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"}
+    skip = {
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "deployment.kubernetes.io/revision",
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "deprecated.deployment.rollback.to",
+    }
     template = copy.deepcopy(rs["spec"]["template"])
     del template["metadata"]["labels"]["pod-template-hash"]
     ann = {k: v for k, v in dep["metadata"].get("annotations", {}).items() if k in skip}
@@ -87,18 +107,68 @@ async def test_undo_without_history_and_when_paused(env: Env) -> None:
 
 
 ROUTERS = {
-    "istio": ("networking.istio.io/v1beta1", "VirtualService", "shop", {
-        "hosts": ["shop"], "http": [{"route": [{"destination": {"host": "shop-primary"}, "weight": 100},
-                                               {"destination": {"host": "shop-canary"}, "weight": 0}]}]}),
-    "gateway-api": ("gateway.networking.k8s.io/v1", "HTTPRoute", "shop", {
-        "parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [{"name": "shop-primary", "port": 80, "weight": 100},
-                                                                 {"name": "shop-canary", "port": 80, "weight": 0}]}]}),
-    "smi": ("split.smi-spec.io/v1alpha4", "TrafficSplit", "shop", {
-        "service": "shop", "backends": [{"service": "shop-primary", "weight": 100},
-                                        {"service": "shop-canary", "weight": 0}]}),
-    "nginx": ("networking.k8s.io/v1", "Ingress", "shop-canary", {
-        "rules": [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
-            "service": {"name": "shop-canary", "port": {"number": 80}}}}]}}]}),
+    "istio": (
+        "networking.istio.io/v1beta1",
+        "VirtualService",
+        "shop",
+        {
+            "hosts": ["shop"],
+            "http": [
+                {
+                    "route": [
+                        {"destination": {"host": "shop-primary"}, "weight": 100},
+                        {"destination": {"host": "shop-canary"}, "weight": 0},
+                    ]
+                }
+            ],
+        },
+    ),
+    "gateway-api": (
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        "shop",
+        {
+            "parentRefs": [{"name": "gw"}],
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "shop-primary", "port": 80, "weight": 100},
+                        {"name": "shop-canary", "port": 80, "weight": 0},
+                    ]
+                }
+            ],
+        },
+    ),
+    "smi": (
+        "split.smi-spec.io/v1alpha4",
+        "TrafficSplit",
+        "shop",
+        {
+            "service": "shop",
+            "backends": [{"service": "shop-primary", "weight": 100}, {"service": "shop-canary", "weight": 0}],
+        },
+    ),
+    "nginx": (
+        "networking.k8s.io/v1",
+        "Ingress",
+        "shop-canary",
+        {
+            "rules": [
+                {
+                    "host": "shop.example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "shop-canary", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    ),
 }
 
 
@@ -109,8 +179,10 @@ async def test_router_writes_weights_and_reads_them_back(env: Env, router: str) 
     api_version, kind, name, spec = ROUTERS[router]
     meta: dict[str, Any] = {"name": name}
     if router == "nginx":
-        meta["annotations"] = {"nginx.ingress.kubernetes.io/canary": "true",
-                               "nginx.ingress.kubernetes.io/canary-weight": "0"}
+        meta["annotations"] = {
+            "nginx.ingress.kubernetes.io/canary": "true",
+            "nginx.ingress.kubernetes.io/canary-weight": "0",
+        }
     await env.apply({"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec})
     target = Target(name="shop", namespace=NS, deployment="shop", router=router)
     cluster = await make_cluster(env.kubeconfig, targets=[target])
@@ -145,8 +217,7 @@ async def test_two_holders_one_driver(env: Env) -> None:
     try:
         lease = await a.acquire_lease(ns, "shiftroom-shop", "alice@h1#1", 15)
         assert lease.holder == "alice@h1#1"
-        results = await asyncio.gather(b.acquire_lease(ns, "shiftroom-shop", "bob@h2#2", 15),
-                                       return_exceptions=True)
+        results = await asyncio.gather(b.acquire_lease(ns, "shiftroom-shop", "bob@h2#2", 15), return_exceptions=True)
         assert isinstance(results[0], Conflict) and "alice@h1#1" in str(results[0])
         await a.acquire_lease(ns, "shiftroom-shop", "alice@h1#1", 15)  # renew
         await a.release_lease(ns, "shiftroom-shop", "alice@h1#1")
@@ -160,14 +231,26 @@ async def test_two_holders_one_driver(env: Env) -> None:
 async def test_expired_lease_is_taken_and_a_race_has_one_winner(env: Env) -> None:
     ns = env.namespace
     old = time.time() - 60
-    await env.apply({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                     "metadata": {"name": "shiftroom-x", "labels": {"app.kubernetes.io/managed-by": "shiftroom"}},
-                     "spec": {"holderIdentity": "gone@h#9", "leaseDurationSeconds": 15,
-                              "renewTime": micro_time(old), "acquireTime": micro_time(old)}})
+    await env.apply(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "shiftroom-x", "labels": {"app.kubernetes.io/managed-by": "shiftroom"}},
+            "spec": {
+                "holderIdentity": "gone@h#9",
+                "leaseDurationSeconds": 15,
+                "renewTime": micro_time(old),
+                "acquireTime": micro_time(old),
+            },
+        }
+    )
     b = await make_cluster(env.kubeconfig, namespaces=[ns])
     try:
-        got = await asyncio.gather(env.cluster.acquire_lease(ns, "shiftroom-x", "a#1", 15),
-                                   b.acquire_lease(ns, "shiftroom-x", "b#2", 15), return_exceptions=True)
+        got = await asyncio.gather(
+            env.cluster.acquire_lease(ns, "shiftroom-x", "a#1", 15),
+            b.acquire_lease(ns, "shiftroom-x", "b#2", 15),
+            return_exceptions=True,
+        )
         winners = [g for g in got if not isinstance(g, BaseException)]
         assert len(winners) == 1 and all(isinstance(g, Conflict) for g in got if isinstance(g, BaseException))
         stored = await env.get("coordination.k8s.io/v1", "Lease", "shiftroom-x") or {}
@@ -178,8 +261,7 @@ async def test_expired_lease_is_taken_and_a_race_has_one_winner(env: Env) -> Non
 
 async def test_decision_becomes_an_event_on_the_object(env: Env) -> None:
     await env.apply(deployment("shop", "shop:1"))
-    await env.cluster.record_event("Deployment", env.namespace, "shop", "rollback", "error-rate 7% > 1%",
-                                   warning=True)
+    await env.cluster.record_event("Deployment", env.namespace, "shop", "rollback", "error-rate 7% > 1%", warning=True)
     (ev,) = [e for e in await env.cluster.events() if e.object == "Deployment/shop"]
     assert (ev.reason, ev.type, ev.message) == ("Rollback", "Warning", "error-rate 7% > 1%")
     if env.server is not None:

@@ -43,8 +43,7 @@ async def test_a_rollback_is_sent_to_slack_and_to_the_json_webhook(tmp_path: Pat
         await d.engine.stop()
 
 
-async def test_a_failing_notifier_is_shown_and_the_rollback_happens_anyway(tmp_path: Path,
-                                                                           server: HookServer) -> None:
+async def test_a_failing_notifier_is_shown_and_the_rollback_happens_anyway(tmp_path: Path, server: HookServer) -> None:
     server.status["slack"] = 500
     d = bad_demo(tmp_path, NotifyConfig(slack_webhook_url=server.url("slack")))
     await d.engine.start()

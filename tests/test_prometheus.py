@@ -62,8 +62,10 @@ spec:
 
 
 def vector(*series: tuple[dict, str]) -> dict:
-    return {"status": "success", "data": {"resultType": "vector",
-                                          "result": [{"metric": m, "value": [1.0, v]} for m, v in series]}}
+    return {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": m, "value": [1.0, v]} for m, v in series]},
+    }
 
 
 class Recorder:
@@ -171,14 +173,25 @@ def test_flagger_metric_template_is_accepted_as_is() -> None:
     q = tpl.render("shop", "api.v2", "1m")
     assert 'destination_workload=~"api\\\\.v2"' in q and 'destination_workload_namespace="shop"' in q and "[1m]" in q
     with pytest.raises(Invalid, match="provider type 'datadog'"):
-        MetricTemplate.from_flagger({"apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
-                                     "metadata": {"name": "x"},
-                                     "spec": {"provider": {"type": "datadog"}, "query": "1"}})
+        MetricTemplate.from_flagger(
+            {
+                "apiVersion": "flagger.app/v1beta1",
+                "kind": "MetricTemplate",
+                "metadata": {"name": "x"},
+                "spec": {"provider": {"type": "datadog"}, "query": "1"},
+            }
+        )
     with pytest.raises(Invalid, match="kind MetricTemplate"):
         MetricTemplate.from_flagger({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
     with pytest.raises(Invalid, match="variables.x"):
-        MetricTemplate.from_flagger({"apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
-                                     "metadata": {"name": "x"}, "spec": {"query": 'm{a="{{ variables.x }}"}'}})
+        MetricTemplate.from_flagger(
+            {
+                "apiVersion": "flagger.app/v1beta1",
+                "kind": "MetricTemplate",
+                "metadata": {"name": "x"},
+                "spec": {"query": 'm{a="{{ variables.x }}"}'},
+            }
+        )
 
 
 def test_joined_query_labels_each_target() -> None:
@@ -192,11 +205,13 @@ def test_joined_query_labels_each_target() -> None:
 
 
 async def test_builtin_query_is_one_request_for_every_target() -> None:
-    rec = Recorder(vector(
-        ({"destination_workload_namespace": "shop", "destination_workload": "api"}, "99.5"),
-        ({"destination_workload_namespace": "shop", "destination_workload": "cart"}, "97.25"),
-        ({"destination_workload_namespace": "other", "destination_workload": "api"}, "1"),  # not asked for
-    ))
+    rec = Recorder(
+        vector(
+            ({"destination_workload_namespace": "shop", "destination_workload": "api"}, "99.5"),
+            ({"destination_workload_namespace": "shop", "destination_workload": "cart"}, "97.25"),
+            ({"destination_workload_namespace": "other", "destination_workload": "api"}, "1"),  # not asked for
+        )
+    )
     m = metrics(rec)
     targets = [("shop", "api"), ("shop", "cart"), ("shop", "web")]
     got = await m.query(MetricCheck(name="request-success-rate", interval="1m"), targets)
@@ -209,8 +224,12 @@ async def test_builtin_query_is_one_request_for_every_target() -> None:
 
 
 async def test_user_template_is_joined_and_split_by_label() -> None:
-    rec = Recorder(vector(({"shiftroom_namespace": "shop", "shiftroom_target": "api"}, "3"),
-                          ({"shiftroom_namespace": "shop", "shiftroom_target": "cart"}, "4")))
+    rec = Recorder(
+        vector(
+            ({"shiftroom_namespace": "shop", "shiftroom_target": "api"}, "3"),
+            ({"shiftroom_namespace": "shop", "shiftroom_target": "cart"}, "4"),
+        )
+    )
     tpl = MetricTemplate(name="queue", query='sum(queue{namespace="{{ namespace }}",app="{{ target }}"})')
     m = metrics(rec, templates={"queue": tpl})
     got = await m.query(MetricCheck(name="depth", template="queue"), [("shop", "api"), ("shop", "cart")])
@@ -220,8 +239,9 @@ async def test_user_template_is_joined_and_split_by_label() -> None:
 
 
 async def test_a_failing_join_falls_back_to_one_query_per_target() -> None:
-    bad = httpx.Response(400, json={"status": "error", "errorType": "bad_data",
-                                    "error": "expected type instant vector"})
+    bad = httpx.Response(
+        400, json={"status": "error", "errorType": "bad_data", "error": "expected type instant vector"}
+    )
     rec = Recorder(bad, vector(({}, "1")), bad)
     tpl = MetricTemplate(name="s", query='scalar(m{w="{{ target }}"})')
     m = metrics(rec, templates={"s": tpl})
@@ -243,19 +263,25 @@ async def test_a_template_without_placeholders_serves_every_target() -> None:
 NW = {"destination_workload_namespace": "n", "destination_workload": "w"}
 
 
-@pytest.mark.parametrize("answer, status, words", [
-    (httpx.Response(500, text="boom"), SampleStatus.ERROR, "HTTP 500"),
-    (httpx.Response(401), SampleStatus.ERROR, "credentials"),
-    (httpx.Response(404), SampleStatus.ERROR, "base URL"),
-    (httpx.Response(400, json={"status": "error", "errorType": "bad_data", "error": "parse error:\n bad"}),
-     SampleStatus.ERROR, "bad_data: parse error: bad"),
-    (httpx.Response(200, text="<html>grafana</html>"), SampleStatus.ERROR, "not its HTTP API"),
-    (vector(), SampleStatus.NO_DATA, "no data"),
-    (vector((NW, "NaN")), SampleStatus.NO_DATA, "NaN"),
-    (vector((NW, "+Inf")), SampleStatus.ERROR, "+Inf"),
-    (httpx.ConnectError("[Errno 111] Connection refused"), SampleStatus.ERROR, "refused the connection"),
-    (httpx.ReadTimeout("timed out"), SampleStatus.ERROR, "did not answer within"),
-])
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (httpx.Response(500, text="boom"), SampleStatus.ERROR, "HTTP 500"),
+        (httpx.Response(401), SampleStatus.ERROR, "credentials"),
+        (httpx.Response(404), SampleStatus.ERROR, "base URL"),
+        (
+            httpx.Response(400, json={"status": "error", "errorType": "bad_data", "error": "parse error:\n bad"}),
+            SampleStatus.ERROR,
+            "bad_data: parse error: bad",
+        ),
+        (httpx.Response(200, text="<html>grafana</html>"), SampleStatus.ERROR, "not its HTTP API"),
+        (vector(), SampleStatus.NO_DATA, "no data"),
+        (vector((NW, "NaN")), SampleStatus.NO_DATA, "NaN"),
+        (vector((NW, "+Inf")), SampleStatus.ERROR, "+Inf"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), SampleStatus.ERROR, "refused the connection"),
+        (httpx.ReadTimeout("timed out"), SampleStatus.ERROR, "did not answer within"),
+    ],
+)
 async def test_failures_come_back_as_samples(answer, status, words) -> None:
     m = metrics(Recorder(answer), retries=1)
     got = await m.query(MetricCheck(name="error-rate"), [("n", "w")])
@@ -323,8 +349,15 @@ async def test_long_batches_are_posted() -> None:
 
 
 def matrix(start: float, step: float, values: list[str]) -> dict:
-    return {"status": "success", "data": {"resultType": "matrix", "result": [
-        {"metric": {}, "values": [[start + i * step, v] for i, v in enumerate(values) if v is not None]}]}}
+    return {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {"metric": {}, "values": [[start + i * step, v] for i, v in enumerate(values) if v is not None]}
+            ],
+        },
+    }
 
 
 async def test_history_fills_gaps_and_cursor_fetches_only_new_points() -> None:
@@ -359,7 +392,6 @@ async def test_history_errors_raise_typed_backend_errors() -> None:
     m = metrics(Recorder(httpx.Response(400, json={"status": "error", "errorType": "bad_data", "error": "x"})))
     with pytest.raises(Invalid):
         await m.history(MetricCheck(name="error-rate"), ("n", "w"), 0, 60, 10)
-
 
 
 def test_a_missing_prometheus_binary_skips_locally_and_fails_under_ci(monkeypatch) -> None:

@@ -52,8 +52,13 @@ class Room:
     def metrics_health(self):
         return next(h for h in self.engine.state.health if h.name == "metrics")
 
-    async def until(self, what: str, predicate: Callable[[RoomState], bool], timeout: float = 30.0,
-                    always: Callable[[RoomState], bool] | None = None) -> None:
+    async def until(
+        self,
+        what: str,
+        predicate: Callable[[RoomState], bool],
+        timeout: float = 30.0,
+        always: Callable[[RoomState], bool] | None = None,
+    ) -> None:
         """Poll the engine's snapshots until `predicate`; `always` must hold at every look meanwhile."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -88,8 +93,9 @@ async def open_room(prom: PromServer, port: int, scenario) -> Room:
     world = build_world(scenario, clock)
     exporter = start_exporter(world, port=port)
     metrics = PrometheusMetrics(prom.url, clock=clock, min_window=4.0, timeout=1.0, retries=1, backoff=0.05)
-    engine = Engine(clock=clock, cluster=world.cluster, metrics=metrics, targets=world.targets, actor="t@h",
-                    background=(world.run,))
+    engine = Engine(
+        clock=clock, cluster=world.cluster, metrics=metrics, targets=world.targets, actor="t@h", background=(world.run,)
+    )
     await engine.start()
     return Room(prom, world, engine, exporter, metrics)
 
@@ -148,8 +154,9 @@ async def test_prometheus_outage_holds_the_canary_and_it_recovers(prom) -> None:
             r = of(s)
             return r.phase is Phase.PROGRESSING and r.actual.canary == held
 
-        await room.until("failures during the outage",
-                         lambda s: of(s).failed_checks >= failed + 2, timeout=15, always=holding)
+        await room.until(
+            "failures during the outage", lambda s: of(s).failed_checks >= failed + 2, timeout=15, always=holding
+        )
         health = room.metrics_health()
         assert health.status is HealthStatus.DOWN and health.kind == "prometheus"
         assert room.prom.url in health.reason and "refused the connection" in health.reason
@@ -157,8 +164,12 @@ async def test_prometheus_outage_holds_the_canary_and_it_recovers(prom) -> None:
         assert room.rollout().failed_checks < 15
 
         room.prom.start()
-        await room.until("metrics up again", lambda s: next(
-            h for h in s.health if h.name == "metrics").status is HealthStatus.UP, timeout=15, always=holding)
+        await room.until(
+            "metrics up again",
+            lambda s: next(h for h in s.health if h.name == "metrics").status is HealthStatus.UP,
+            timeout=15,
+            always=holding,
+        )
         await room.until("the promotion", lambda s: of(s).phase is Phase.SUCCEEDED, timeout=40)
     finally:
         await close_room(room)

@@ -70,8 +70,11 @@ class Env:
 def env(tmp_path_factory):
     require_prometheus()
     clock = ScaledClock(speed=SPEED)
-    scenario = Scenario(name="t-split", rps={"microservices-canary": 300}, behaviour={
-        BAD_IMAGE: Behaviour(success_rate=80, p50_ms=40, p99_ms=2000, ready_after=0)})
+    scenario = Scenario(
+        name="t-split",
+        rps={"microservices-canary": 300},
+        behaviour={BAD_IMAGE: Behaviour(success_rate=80, p50_ms=40, p99_ms=2000, ready_after=0)},
+    )
     world = build_world(scenario, clock)
     world.set_image(NS, CANARY[1], "app", BAD_IMAGE)
     world.scale(NS, CANARY[1], 3)
@@ -90,8 +93,11 @@ def env(tmp_path_factory):
     prom = start_prometheus(tmp_path_factory.mktemp("prom"), [exporter.url])
     try:
         # a "60s" window is 6 real seconds: wait for 7 scrapes of the canary's series
-        prom.wait_for('count_over_time(istio_requests_total{destination_workload="microservices",'
-                      'response_code="200"}[1m])', 7, timeout=30)
+        prom.wait_for(
+            'count_over_time(istio_requests_total{destination_workload="microservices",response_code="200"}[1m])',
+            7,
+            timeout=30,
+        )
         yield Env(world, clock, prom, lock)
     finally:
         prom.stop()
@@ -120,9 +126,14 @@ def one_sentence(text: str) -> bool:
 # ---------------------------------------------------------------- numbers
 
 
-@pytest.mark.parametrize("name, tolerance", [
-    ("request-success-rate", 3.0), ("error-rate", 3.0), ("request-duration", 0.2),
-])
+@pytest.mark.parametrize(
+    "name, tolerance",
+    [
+        ("request-success-rate", 3.0),
+        ("error-rate", 3.0),
+        ("request-duration", 0.2),
+    ],
+)
 async def test_builtins_measure_the_canary_itself_not_the_mix(env: Env, name: str, tolerance: float) -> None:
     check = MetricCheck(name=name, interval="60s")
     async with PrometheusMetrics(env.prom.url, clock=env.clock) as m:
@@ -157,16 +168,25 @@ async def test_one_request_answers_every_target(env: Env) -> None:
 
 
 async def test_user_and_flagger_templates_batch_by_joining(env: Env) -> None:
-    flagger = MetricTemplate.from_flagger({
-        "apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
-        "metadata": {"name": "errors", "namespace": "istio-system"},
-        "spec": {"provider": {"type": "prometheus", "address": env.prom.url}, "query": (
-            'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",'
-            'destination_workload=~"{{ target }}",response_code=~"5.*"}[{{ interval }}]))')},
-    })
+    flagger = MetricTemplate.from_flagger(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "errors", "namespace": "istio-system"},
+            "spec": {
+                "provider": {"type": "prometheus", "address": env.prom.url},
+                "query": (
+                    'sum(rate(istio_requests_total{reporter="destination",'
+                    'destination_workload_namespace="{{ namespace }}",'
+                    'destination_workload=~"{{ target }}",response_code=~"5.*"}[{{ interval }}]))'
+                ),
+            },
+        }
+    )
     transport = Counting()
-    async with PrometheusMetrics(env.prom.url, clock=env.clock, transport=transport,
-                                 templates={"errors": flagger}) as m:
+    async with PrometheusMetrics(
+        env.prom.url, clock=env.clock, transport=transport, templates={"errors": flagger}
+    ) as m:
         got = await m.query(MetricCheck(name="errors/s", template="errors", interval="60s"), [CANARY, PRIMARY, EVIL])
     assert len(transport.requests) == 1
     # 300 rps, 20% of it to the canary, 20% of that failing: about 12 errors per clock second, i.e. 120 per real one
@@ -202,8 +222,9 @@ async def test_history_and_incremental_cursor(env: Env) -> None:
 
 
 async def test_promql_error_and_ping(env: Env) -> None:
-    broken = MetricTemplate(name="broken",
-                            query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[{{ interval }}])')
+    broken = MetricTemplate(
+        name="broken", query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[{{ interval }}])'
+    )
     async with PrometheusMetrics(env.prom.url, templates={"broken": broken}) as m:
         await m.ping()
         s = (await m.query(MetricCheck(name="broken"), [CANARY]))[CANARY]
@@ -256,7 +277,7 @@ async def test_http_500_is_an_error_sample_and_not_retried() -> None:
     transport = Counting()
     try:
         async with PrometheusMetrics(url, retries=2, transport=transport) as m:
-            s = (await m.query(MetricCheck(name="error-rate"), [CANARY, PRIMARY]))
+            s = await m.query(MetricCheck(name="error-rate"), [CANARY, PRIMARY])
     finally:
         server.close()
     assert len(transport.requests) == 1
@@ -283,18 +304,41 @@ async def test_tls_with_a_custom_ca_and_a_bearer_token(tmp_path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not on PATH, so no test certificate can be made.")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     seen: list[bytes] = []
-    body = (b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{"destination_workload_namespace":'
-            b'"microservices","destination_workload":"microservices"},"value":[1,"0.5"]}]}}')
+    body = (
+        b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{"destination_workload_namespace":'
+        b'"microservices","destination_workload":"microservices"},"value":[1,"0.5"]}]}}'
+    )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             seen.append(await reader.readuntil(b"\r\n\r\n"))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -53,8 +53,15 @@ def seed_variant(config: dict[str, Any], user_id: str) -> str:
 
 def seed_event(exp_id: str, user_id: str, event_type: str, data: dict[str, Any]) -> str:
     """The seed's `_track_event` document (naive UTC isoformat, `json.dumps` defaults)."""
-    return json.dumps({"timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
-                       "experiment_id": exp_id, "user_id": user_id, "event_type": event_type, "data": data})
+    return json.dumps(
+        {
+            "timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+            "experiment_id": exp_id,
+            "user_id": user_id,
+            "event_type": event_type,
+            "data": data,
+        }
+    )
 
 
 def write_seed_data(url: str, exp_id: str = EXP, users: int = USERS) -> dict[str, tuple[int, int]]:
@@ -79,8 +86,12 @@ def write_seed_data(url: str, exp_id: str = EXP, users: int = USERS) -> dict[str
             if i % 4 == 0:
                 conversions = 2 if i % 12 == 0 else 1
                 for _ in range(conversions):
-                    pipe.lpush(key, seed_event(exp_id, user, "conversion",
-                                               {"variant": variant, "metric": "purchase", "value": 1.0}))
+                    pipe.lpush(
+                        key,
+                        seed_event(
+                            exp_id, user, "conversion", {"variant": variant, "metric": "purchase", "value": 1.0}
+                        ),
+                    )
                 expected[variant][1] += 1
             pipe.expire(key, timedelta(days=90))
             if i % 500 == 499:
@@ -104,8 +115,9 @@ def counters_exist(url: str, exp_id: str = EXP) -> bool:
         client.close()
 
 
-def gate_rebuild(store: Any, monkeypatch: pytest.MonkeyPatch, at: int,
-                 on_gate: Callable[[], None] = lambda: None) -> asyncio.Event:
+def gate_rebuild(
+    store: Any, monkeypatch: pytest.MonkeyPatch, at: int, on_gate: Callable[[], None] = lambda: None
+) -> asyncio.Event:
     """Hold the rebuild once `at` event lists are read, until the returned event is set."""
     gate = asyncio.Event()
     original = store.rebuild_counters
@@ -148,7 +160,8 @@ def job_of(jobs: JobBoard) -> Job:
 
 
 async def test_detects_seed_data_rebuilds_in_batches_and_the_snapshot_shows_the_numbers(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = write_seed_data(redis_server.url)
     clock = VirtualClock()
     store = RedisStore(redis_server.url, clock=clock)
@@ -218,7 +231,8 @@ async def test_read_only_desk_refuses_in_one_sentence_and_writes_nothing(redis_s
         result = await desk.execute(RebuildCounters(EXP), None, "me")
         assert not result.ok and result.message == (
             f"This room is read-only, so experiment {EXP}'s counters cannot be changed. "
-            "A writable room must rebuild them.")
+            "A writable room must rebuild them."
+        )
         assert "\n" not in result.message and jobs.snapshot() == ()
         assert not counters_exist(redis_server.url)
     finally:
@@ -230,12 +244,14 @@ async def test_the_simulators_store_has_nothing_to_rebuild() -> None:
     desk, _, jobs = desk_on(AuditedSimStore(clock, SimAudit()), clock)
     result = await desk.execute(RebuildCounters("checkout-flow-redesign"), None, "me")
     assert not result.ok and result.message == (
-        "This store keeps experiment checkout-flow-redesign's counters itself, so there is nothing to rebuild.")
+        "This store keeps experiment checkout-flow-redesign's counters itself, so there is nothing to rebuild."
+    )
     assert jobs.snapshot() == ()
 
 
-async def test_redis_stopped_mid_rebuild_ends_in_one_sentence(redis_server: RedisServer,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_redis_stopped_mid_rebuild_ends_in_one_sentence(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_seed_data(redis_server.url)
     clock = VirtualClock()
     store = RedisStore(redis_server.url, clock=clock)
@@ -263,8 +279,9 @@ async def test_redis_stopped_mid_rebuild_ends_in_one_sentence(redis_server: Redi
 # ---------------------------------------------------------------- the room
 
 
-needs_engine = pytest.mark.skipif(not hasattr(Engine, "execute"),
-                                  reason="the room drives StoreDesk through Engine.execute (typed commands)")
+needs_engine = pytest.mark.skipif(
+    not hasattr(Engine, "execute"), reason="the room drives StoreDesk through Engine.execute (typed commands)"
+)
 
 
 def running_job(app: ShiftroomApp) -> Job | None:
@@ -278,8 +295,10 @@ async def tick(app: ShiftroomApp, pilot: Any) -> None:
 
 
 def room(url: str, *, read_only: bool = False) -> ShiftroomApp:
-    app = make_app(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=url, actor="oncall@room",
-                               read_only=read_only), clock=VirtualClock())
+    app = make_app(
+        RoomOptions(scenario="healthy-canary", virtual=True, redis_url=url, actor="oncall@room", read_only=read_only),
+        clock=VirtualClock(),
+    )
     app.animation_level = "none"
     return app
 
@@ -300,8 +319,9 @@ def table_text(app: ShiftroomApp) -> str:
 
 
 @needs_engine
-async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: RedisServer,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pressing_r_shows_the_progress_bar_then_the_numbers(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = write_seed_data(redis_server.url)
     app = room(redis_server.url)
     async with app.run_test(size=WIDE) as pilot:
@@ -311,8 +331,10 @@ async def test_pressing_r_shows_the_progress_bar_then_the_numbers(redis_server: 
         assert "experiment-rebuild" in {b.binding.id for b in screen.active_bindings.values()}
         gate = gate_rebuild(app.engine.store, monkeypatch, at=1500)
         await pilot.press("r")
-        await until(lambda: (running_job(app) or Job(id="", kind="", target="")).done >= 1500
-                    and "/ 3 000" in line.text, pause=lambda: tick(app, pilot))
+        await until(
+            lambda: (running_job(app) or Job(id="", kind="", target="")).done >= 1500 and "/ 3 000" in line.text,
+            pause=lambda: tick(app, pilot),
+        )
         job = running_job(app)
         assert job is not None
         done = job.done
@@ -356,7 +378,8 @@ async def test_read_only_room_says_a_writable_room_must_rebuild(redis_server: Re
 
 @needs_engine
 async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stays_up(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_seed_data(redis_server.url)
     app = room(redis_server.url)
     async with app.run_test(size=WIDE) as pilot:
@@ -366,8 +389,9 @@ async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stay
         await until(lambda: line.has_class("-running") and "/ 3 000" in line.text, pause=lambda: tick(app, pilot))
         redis_server.stop(kill=True)
         gate.set()
-        await until(lambda: not line.has_class("-running") and bool(line.text), pause=lambda: tick(app, pilot),
-                    timeout=30)
+        await until(
+            lambda: not line.has_class("-running") and bool(line.text), pause=lambda: tick(app, pilot), timeout=30
+        )
         assert line.text.startswith("Redis at redis://127.0.0.1:") and "cannot be reached" in line.text
         assert "\n" not in line.text and line.text.endswith(".")
         assert isinstance(app.query_one(ExperimentDetail), ExperimentDetail)
@@ -379,7 +403,8 @@ async def test_redis_going_away_mid_rebuild_shows_one_sentence_and_the_room_stay
 
 @needs_engine
 async def test_leaving_the_room_mid_rebuild_cancels_it_and_replaces_nothing(
-        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_seed_data(redis_server.url, users=1000)
     app = room(redis_server.url)
     async with app.run_test(size=WIDE) as pilot:

@@ -16,8 +16,16 @@ T0 = 1767225600.0  # 2026-01-01T00:00:00Z
 
 
 def _event(i: int, **kw: object) -> AuditEvent:
-    base = dict(t=T0 + i, actor="alice", target=f"flag:f{i}", action="edit", reason=f"step {i}",
-                before={"percentage": i}, after={"percentage": i + 1}, level=Level.INFO)
+    base = dict(
+        t=T0 + i,
+        actor="alice",
+        target=f"flag:f{i}",
+        action="edit",
+        reason=f"step {i}",
+        before={"percentage": i},
+        after={"percentage": i + 1},
+        level=Level.INFO,
+    )
     base.update(kw)
     return AuditEvent(**base)  # type: ignore[arg-type]
 
@@ -37,7 +45,8 @@ async def test_the_stream_is_bounded_and_reads_back_oldest_first(redis_server: R
         everything = await audit.recent(10_000)
         assert len(everything) == length and everything[-1] == _event(999)
         assert [c.event for c in await read_audit(redis_server.url, 3, stream="test:audit")] == [
-            _event(i) for i in range(997, 1000)]
+            _event(i) for i in range(997, 1000)
+        ]
     finally:
         await audit.aclose()
 
@@ -46,8 +55,13 @@ async def test_the_stream_is_bounded_and_reads_back_oldest_first(redis_server: R
 async def test_entries_round_trip_every_field_and_foreign_entries_still_show(redis_server: RedisServer) -> None:
     audit = RedisAudit(redis_server.url)
     try:
-        event = _event(1, reason="canary breach: error-rate 7.2% > 5%", level=Level.ERROR,
-                       before={"weights": {"stable": 70, "canary": 30}, "note": "é"}, after={})
+        event = _event(
+            1,
+            reason="canary breach: error-rate 7.2% > 5%",
+            level=Level.ERROR,
+            before={"weights": {"stable": 70, "canary": 30}, "note": "é"},
+            after={},
+        )
         await audit.append(event)
         await audit.client.xadd("shiftroom:audit", {"action": "manual", "before": "{not json"})
         got = await audit.recent(5)
@@ -76,13 +90,22 @@ async def test_append_while_redis_is_down_is_unavailable_in_one_sentence(redis_s
 
 
 def test_format_event_is_one_line_with_what_changed() -> None:
-    line = format_event(_event(0, reason="rolled back\nby guard", level=Level.WARN, action="kill",
-                               before={"enabled": True, "percentage": 25, "owner": "web"},
-                               after={"enabled": False, "percentage": 0, "owner": "web"}))
-    assert line == ("2026-01-01T00:00:00Z WARN alice kill flag:f0: rolled back by guard "
-                    "(enabled true → false, percentage 25 → 0)")
+    line = format_event(
+        _event(
+            0,
+            reason="rolled back\nby guard",
+            level=Level.WARN,
+            action="kill",
+            before={"enabled": True, "percentage": 25, "owner": "web"},
+            after={"enabled": False, "percentage": 0, "owner": "web"},
+        )
+    )
+    assert line == (
+        "2026-01-01T00:00:00Z WARN alice kill flag:f0: rolled back by guard (enabled true → false, percentage 25 → 0)"
+    )
     assert format_event(AuditEvent(t=T0, actor="shiftroom", target="engine", action="start")) == (
-        "2026-01-01T00:00:00Z INFO shiftroom start engine")
+        "2026-01-01T00:00:00Z INFO shiftroom start engine"
+    )
 
 
 def test_describe_changes_names_added_removed_and_counts_the_rest() -> None:

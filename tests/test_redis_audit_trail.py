@@ -20,8 +20,16 @@ KEY = b"0123456789abcdef-test-key"
 
 
 def event(i: int, action: str = "step") -> AuditEvent:
-    return AuditEvent(t=EPOCH + i, actor="shiftroom@host#1", target="prod/checkout", action=action,
-                      reason=f"decision {i}", before={"weight": i}, after={"weight": i + 10}, level=Level.INFO)
+    return AuditEvent(
+        t=EPOCH + i,
+        actor="shiftroom@host#1",
+        target="prod/checkout",
+        action=action,
+        reason=f"decision {i}",
+        before={"weight": i},
+        after={"weight": i + 10},
+        level=Level.INFO,
+    )
 
 
 async def until(predicate, timeout: float = 15.0) -> None:
@@ -37,7 +45,8 @@ def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_the_first_ping(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
     audit = RedisAudit(redis_server.url)
     trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
     runner = asyncio.create_task(trail.run())
@@ -69,9 +78,16 @@ async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_th
         await audit.aclose()
 
 
-async def test_a_room_started_with_a_non_empty_spool_replays_it_first(redis_server: RedisServer,
-                                                                      tmp_path: Path) -> None:
-    left = AuditTrail(RedisAudit("redis://127.0.0.1:1/0", ), clock=VirtualClock(), spool_dir=tmp_path)
+async def test_a_room_started_with_a_non_empty_spool_replays_it_first(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    left = AuditTrail(
+        RedisAudit(
+            "redis://127.0.0.1:1/0",
+        ),
+        clock=VirtualClock(),
+        spool_dir=tmp_path,
+    )
     for i in range(4):
         left.record(event(i))
     await left.flush()  # nothing listens on port 1: everything goes to the spool

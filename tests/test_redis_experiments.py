@@ -49,9 +49,13 @@ async def test_import_from_the_configmap_and_edit_with_optimistic_concurrency(re
     store = RedisStore(redis_server.url)
     try:
         assert await store.import_experiments(CONFIGMAP) == {
-            "checkout-flow-redesign": "created", "product-page-layout": "created"}
+            "checkout-flow-redesign": "created",
+            "product-page-layout": "created",
+        }
         assert await store.import_experiments(SEED_EXPERIMENTS_JSON) == {
-            "checkout-flow-redesign": "unchanged", "product-page-layout": "unchanged"}
+            "checkout-flow-redesign": "unchanged",
+            "product-page-layout": "unchanged",
+        }
         listed = await store.list_experiments()
         assert [e.id for e in listed] == ["checkout-flow-redesign", "product-page-layout"]
         assert listed[0].name == "Checkout Flow Redesign"
@@ -122,7 +126,8 @@ async def test_tracking_writes_the_seeds_layout_and_counters_that_agree_with_it(
         assert total_sq == pytest.approx(sum(x * x for x in purchases))
         listed = {e.id: e for e in await store.list_experiments()}[exp]
         assert {s.name: (s.users, s.converters) for s in listed.variants} == {
-            v: (r.users, r.converters) for v, r in results.items()}
+            v: (r.users, r.converters) for v, r in results.items()
+        }
 
         # Seed semantics: an existing assignment wins, only active experiments assign.
         await store.put_experiment_raw(exp, {**SEED_EXPERIMENTS[exp], "status": "paused"}, None)
@@ -227,8 +232,12 @@ async def test_rebuild_from_seed_written_events_equals_the_seeds_results(redis_s
 
 async def test_rebuild_skips_malformed_events_instead_of_crashing(redis_server: RedisServer) -> None:
     raw = redis_server.client()
-    raw.rpush("events:e:u1", b"not json", json.dumps({"event_type": "assigned", "data": {}}),
-              json.dumps({"event_type": "assigned", "user_id": "u1", "data": {"variant": "a"}}))
+    raw.rpush(
+        "events:e:u1",
+        b"not json",
+        json.dumps({"event_type": "assigned", "data": {}}),
+        json.dumps({"event_type": "assigned", "user_id": "u1", "data": {"variant": "a"}}),
+    )
     store = RedisStore(redis_server.url)
     try:
         report = await store.rebuild_counters("e")

@@ -221,8 +221,23 @@ async def test_read_only_refuses_every_write_and_sends_no_write_command(redis_se
         await ro_audit.recent()
         stats = raw.info("commandstats")
         sent = {name.removeprefix("cmdstat_") for name in stats}
-        write_commands = {"set", "setex", "del", "unlink", "multi", "exec", "watch", "lpush", "expire", "hset",
-                          "hincrby", "hincrbyfloat", "sadd", "xadd", "config|set"}
+        write_commands = {
+            "set",
+            "setex",
+            "del",
+            "unlink",
+            "multi",
+            "exec",
+            "watch",
+            "lpush",
+            "expire",
+            "hset",
+            "hincrby",
+            "hincrbyfloat",
+            "sadd",
+            "xadd",
+            "config|set",
+        }
         assert sent & write_commands == set(), sent
         assert {"scan", "mget", "get"} <= sent  # the reads did go to Redis
         assert await rw.get_flag_raw("f") == ({"enabled": True}, version)

@@ -42,7 +42,8 @@ def test_the_redis_store_has_every_capability() -> None:
 
 
 async def test_kill_and_restore_every_odd_flag_byte_for_byte_with_the_audit_entry_in_the_same_multi(
-        redis_server: RedisServer) -> None:
+    redis_server: RedisServer,
+) -> None:
     raw = redis_server.client()
     raw.mset(ODD)
     desk, store, trail = desk_on(redis_server.url)
@@ -52,10 +53,11 @@ async def test_kill_and_restore_every_odd_flag_byte_for_byte_with_the_audit_entr
         assert len(names) == len(ODD), names
         assert not names["deep-public"].valid and "deep" in names["deep-public"].error
         for key, original in ODD.items():
-            name = key[len(b"feature:"):].decode("utf-8", "surrogateescape")
+            name = key[len(b"feature:") :].decode("utf-8", "surrogateescape")
             before_len = raw.xlen("shiftroom:audit")
-            result = await desk.execute(KillFlag(name, "incident 7"), await desk.preview(KillFlag(name, "x")),
-                                        "alice@host")
+            result = await desk.execute(
+                KillFlag(name, "incident 7"), await desk.preview(KillFlag(name, "x")), "alice@host"
+            )
             assert result.ok, result.message
             killed = raw.get(key)
             assert killed != original and b'"killed":{"at":' in killed
@@ -125,10 +127,12 @@ async def test_listing_survives_any_stored_value_and_names_every_key(redis_serve
         assert {e.id for e in experiments} == set(values) | {"a-set", "a-zset"}
         by = {f.name: f for f in flags}
         assert by["good"].valid and all(not by[n].valid for n in set(by) - {"good"}), {
-            n: f.error for n, f in by.items()}
+            n: f.error for n, f in by.items()
+        }
         assert "hash" in by["a-hash"].error and "stream" in by["a-stream"].error
         assert all(f.error.endswith(".") and "\n" not in f.error for f in flags if not f.valid), [
-            f.error for f in flags if not f.error.endswith(".")]
+            f.error for f in flags if not f.error.endswith(".")
+        ]
         # nothing was rewritten by listing, previewing, or refusing to kill them
         for name in ("deep", "binary", "a-hash", "empty"):
             preview = await desk.preview(KillFlag(name, "x"))

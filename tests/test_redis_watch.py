@@ -75,10 +75,12 @@ async def test_polling_reports_changes_within_a_second_when_notifications_are_of
         async with watching(store) as queue:
             assert store.watch_mode == "polling"
             assert queue.empty()  # what existed before the watch is not a change
-            for i, (key, expected) in enumerate([
-                ("feature:existing", Change("flag", "existing")),
-                ("experiment:exp-9", Change("experiment", "exp-9")),
-            ]):
+            for i, (key, expected) in enumerate(
+                [
+                    ("feature:existing", Change("flag", "existing")),
+                    ("experiment:exp-9", Change("experiment", "exp-9")),
+                ]
+            ):
                 raw.set(key, f'{{"v":{i}}}'.encode())
                 change, took = await next_change(queue, 1.5)
                 assert change == expected and took <= 1.2, took

@@ -88,8 +88,13 @@ async def test_a_production_confirmation_that_no_longer_applies_stops_asking_for
         assert dialog.query_one("#confirm-prompt").display and isinstance(dialog.focused, Input)
 
         async def gone(command: RolloutCommand) -> Preview:
-            return Preview(command, "Abort shop/checkout", ("checkout is Succeeded: nothing to abort",),
-                           possible=False, confirm_name="checkout")
+            return Preview(
+                command,
+                "Abort shop/checkout",
+                ("checkout is Succeeded: nothing to abort",),
+                possible=False,
+                confirm_name="checkout",
+            )
 
         engine.preview = gone  # type: ignore[method-assign]
         engine.publish(STATE.model_copy(update={"seq": 100}))

@@ -152,8 +152,10 @@ async def test_a_confirmation_that_no_longer_applies_cannot_be_confirmed() -> No
 
 
 def _events(n: int, start: float = T0) -> tuple[AuditEvent, ...]:
-    return tuple(AuditEvent(t=start + i, actor="engine", target="shop/checkout", action="check",
-                            reason=f"tick {i}") for i in range(n))
+    return tuple(
+        AuditEvent(t=start + i, actor="engine", target="shop/checkout", action="check", reason=f"tick {i}")
+        for i in range(n)
+    )
 
 
 async def test_event_log_follows_new_events_until_the_user_scrolls_up() -> None:
@@ -191,21 +193,48 @@ async def test_event_log_follows_new_events_until_the_user_scrolls_up() -> None:
 
 def test_event_lines_say_before_and_after() -> None:
     p = Palette()
-    edit = AuditEvent(t=T0, actor="alice", target="flag new-checkout-flow", action="flag-edit", reason="ramp up",
-                      before={"enabled": False, "percentage": 10}, after={"enabled": False, "percentage": 35})
-    kill = AuditEvent(t=T0, actor="bob", target="flag dark-mode", action="flag-kill", reason="bad css",
-                      level=Level.WARN, before={"enabled": True}, after={"enabled": False})
-    status = AuditEvent(t=T0, actor="carol", target="experiment checkout-button", action="experiment-status",
-                        before={"status": "active"}, after={"status": "paused"})
+    edit = AuditEvent(
+        t=T0,
+        actor="alice",
+        target="flag new-checkout-flow",
+        action="flag-edit",
+        reason="ramp up",
+        before={"enabled": False, "percentage": 10},
+        after={"enabled": False, "percentage": 35},
+    )
+    kill = AuditEvent(
+        t=T0,
+        actor="bob",
+        target="flag dark-mode",
+        action="flag-kill",
+        reason="bad css",
+        level=Level.WARN,
+        before={"enabled": True},
+        after={"enabled": False},
+    )
+    status = AuditEvent(
+        t=T0,
+        actor="carol",
+        target="experiment checkout-button",
+        action="experiment-status",
+        before={"status": "active"},
+        after={"status": "paused"},
+    )
     assert "percentage 10 → 35" in event_text(edit, p).plain and "enabled" not in event_text(edit, p).plain
     assert "enabled true → false" in event_text(kill, p).plain
     assert 'status "active" → "paused"' in event_text(status, p).plain
 
 
 async def test_a_wrapped_event_line_keeps_its_last_character() -> None:
-    long = AuditEvent(t=T0, actor="engine", target="shop/checkout", action="rollback", level=Level.ERROR,
-                      reason="failed checks 5/5: request-success-rate = 91.73 outside ≥ 99; error-rate = 8.272 "
-                             "outside ≤ 1; the canary is scaled to zero and the primary keeps serving ENDMARK")
+    long = AuditEvent(
+        t=T0,
+        actor="engine",
+        target="shop/checkout",
+        action="rollback",
+        level=Level.ERROR,
+        reason="failed checks 5/5: request-success-rate = 91.73 outside ≥ 99; error-rate = 8.272 "
+        "outside ≤ 1; the canary is scaled to zero and the primary keeps serving ENDMARK",
+    )
     app, _ = make(STATE.model_copy(update={"events": EVENTS + (long,)}))
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
@@ -277,11 +306,11 @@ def test_flag_state_reads_in_the_seeds_evaluation_order() -> None:
     assert who_text(Flag(name="a", enabled=False, percentage=35)) == "35 % of users"
     assert who_text(Flag(name="b", enabled=False, user_whitelist=("alice",))) == "whitelist only"
     assert who_text(Flag(name="c", enabled=False)) == "off"
-    assert who_text(Flag(name="d", enabled=True, environments=("production", "staging"))) == \
-        "on in production, staging"
+    assert who_text(Flag(name="d", enabled=True, environments=("production", "staging"))) == "on in production, staging"
     assert who_text(Flag(name="e", enabled=True, environments=())) == "off (no environment allowed)"
-    assert who_text(Flag(name="f", enabled=False, percentage=25, environments=("staging",))) == \
-        "25 % of users in staging"
+    assert (
+        who_text(Flag(name="f", enabled=False, percentage=25, environments=("staging",))) == "25 % of users in staging"
+    )
 
 
 async def test_flags_table_shows_who_gets_each_flag() -> None:
@@ -359,8 +388,12 @@ def _screen_text(app: ShiftroomApp) -> str:
 
 
 def test_why_headline_keeps_the_decision_and_shows_later_mode_changes_under_it() -> None:
-    rollout = Rollout(name="payments", phase=Phase.FAILED, decision="rolled back: failed checks 5/5 error-rate 6.2%",
-                      message="manual mode set by alice")
+    rollout = Rollout(
+        name="payments",
+        phase=Phase.FAILED,
+        decision="rolled back: failed checks 5/5 error-rate 6.2%",
+        message="manual mode set by alice",
+    )
     text = headline_content(rollout).plain
     assert text.splitlines() == ["rolled back: failed checks 5/5 error-rate 6.2%", "then manual mode set by alice"]
     assert headline_content(rollout.model_copy(update={"message": rollout.decision})).plain == rollout.decision
@@ -370,8 +403,9 @@ def test_why_headline_keeps_the_decision_and_shows_later_mode_changes_under_it()
 
 
 def test_sparkline_scale_holds_the_threshold_and_says_its_range() -> None:
-    series = MetricSeries(target="a/b", name="request-success-rate", unit="%", min=99.0,
-                          values=(99.8, 100.0, 99.9, 99.8, 100.0, 99.9))
+    series = MetricSeries(
+        target="a/b", name="request-success-rate", unit="%", min=99.0, values=(99.8, 100.0, 99.9, 99.8, 100.0, 99.9)
+    )
     scale = scale_of(series, 40)
     assert scale is not None and scale.lo == 99.0 and scale.hi == 100.0
     text = spark_plain(series, 40)
@@ -390,8 +424,14 @@ def test_production_marker_is_one_ascii_cell() -> None:
 
 
 def test_blue_green_row_shows_no_canary_image_when_nothing_is_released() -> None:
-    done = Rollout(name="frontend", strategy=Strategy.BLUE_GREEN, phase=Phase.SUCCEEDED, active_color="green",
-                   stable_image="acme/frontend:2.1.0", canary_image="acme/frontend:2.0.0")
+    done = Rollout(
+        name="frontend",
+        strategy=Strategy.BLUE_GREEN,
+        phase=Phase.SUCCEEDED,
+        active_color="green",
+        stable_image="acme/frontend:2.1.0",
+        canary_image="acme/frontend:2.0.0",
+    )
     cells = dict(zip([c.key for c in WIDE_COLUMNS], rollout_cells(done, Palette(), WIDE_COLUMNS), strict=True))
     assert cells["stable"].plain == "2.1.0" and cells["canary"].plain == "–"
     releasing = done.model_copy(update={"phase": Phase.PROGRESSING})
@@ -421,10 +461,20 @@ async def test_help_and_dialog_agree_on_what_promote_does() -> None:
 def test_headless_text_columns_line_up() -> None:
     result = {
         "timeline": [
-            {"t": 15.0, "target": "microservices/microservices-canary", "action": "start", "weights": "100/0",
-             "reason": "new revision"},
-            {"t": 60.0, "target": "microservices/frontend", "action": "check-failed", "weights": None,
-             "reason": "health check"},
+            {
+                "t": 15.0,
+                "target": "microservices/microservices-canary",
+                "action": "start",
+                "weights": "100/0",
+                "reason": "new revision",
+            },
+            {
+                "t": 60.0,
+                "target": "microservices/frontend",
+                "action": "check-failed",
+                "weights": None,
+                "reason": "health check",
+            },
         ],
         "targets": {"microservices/frontend": {"phase": "Succeeded"}},
     }
@@ -439,5 +489,8 @@ def test_the_table_says_who_drives_each_rollout() -> None:
     flagger = Rollout(name="web", driven_by="flagger")
     argo = Rollout(name="pay", driven_by="argo", paused=True)
     key = [c.key for c in WIDE_COLUMNS].index("control")
-    assert [rollout_cells(r, Palette(), WIDE_COLUMNS)[key].plain for r in (ours, flagger, argo)] == \
-        ["manual", "flagger", "argo ‖"]
+    assert [rollout_cells(r, Palette(), WIDE_COLUMNS)[key].plain for r in (ours, flagger, argo)] == [
+        "manual",
+        "flagger",
+        "argo ‖",
+    ]

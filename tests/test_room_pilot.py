@@ -310,8 +310,16 @@ async def test_narrow_terminal_uses_compact_columns() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.query_one(RolloutsTable)
-        assert [c.key for c in table.column_specs] == ["target", "strategy", "phase", "control", "traffic", "step",
-                                                        "failed", "images"]
+        assert [c.key for c in table.column_specs] == [
+            "target",
+            "strategy",
+            "phase",
+            "control",
+            "traffic",
+            "step",
+            "failed",
+            "images",
+        ]
         assert table.shown_keys == ALL_KEYS
         assert sum(c.width + 2 for c in table.column_specs) <= 79  # and a scrollbar
 
@@ -367,5 +375,6 @@ async def test_an_action_that_does_not_apply_says_why_and_does_nothing() -> None
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert engine.acted == []
-        assert any("step does not apply to web/frontend: it is a blue-green pair" in str(n.message)
-                   for n in app._notifications)
+        assert any(
+            "step does not apply to web/frontend: it is a blue-green pair" in str(n.message) for n in app._notifications
+        )

@@ -30,8 +30,7 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
 async def test_flags_written_elsewhere_appear_and_redis_outage_recovers(redis_server) -> None:
     raw = redis.Redis.from_url(redis_server.url)
     raw.set("feature:new-product-design", json.dumps({"enabled": True, "percentage": 25, "owner": "web"}))
-    demo = make_demo(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url,
-                                 actor="t@h"))
+    demo = make_demo(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url, actor="t@h"))
     engine, clock = demo.engine, demo.clock
     await engine.start()
     try:
@@ -74,8 +73,12 @@ async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) 
     from backends.redis import RedisStore
 
     raw = redis.Redis.from_url(redis_server.url)
-    raw.set("experiment:checkout-flow-redesign", json.dumps({
-        "name": "Checkout Flow Redesign", "status": "active", "traffic_split": {"control": 50, "variant_a": 50}}))
+    raw.set(
+        "experiment:checkout-flow-redesign",
+        json.dumps(
+            {"name": "Checkout Flow Redesign", "status": "active", "traffic_split": {"control": 50, "variant_a": 50}}
+        ),
+    )
     raw.close()
     store = RedisStore(redis_server.url)
     try:
@@ -92,7 +95,8 @@ async def test_cohort_preview_samples_the_users_assigned_in_redis(redis_server) 
 
 @pytest.mark.skipif(not hasattr(Engine, "execute"), reason="the room kills through Engine.execute (typed commands)")
 async def test_kill_from_the_room_writes_the_flag_and_its_audit_entry_together_and_restore_undoes_it(
-        redis_server) -> None:
+    redis_server,
+) -> None:
     from textual.widgets import Input
 
     from app.clock import VirtualClock
@@ -104,8 +108,10 @@ async def test_kill_from_the_room_writes_the_flag_and_its_audit_entry_together_a
     original = b'{"enabled":true,"percentage":25,"owner":"web","note":"\\ud800"}'
     raw = redis.Redis.from_url(redis_server.url)
     raw.set("feature:with:colon", original)
-    app = make_app(RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url,
-                               actor="oncall@room"), clock=VirtualClock())
+    app = make_app(
+        RoomOptions(scenario="healthy-canary", virtual=True, redis_url=redis_server.url, actor="oncall@room"),
+        clock=VirtualClock(),
+    )
     app.animation_level = "none"
     try:
         async with app.run_test(size=(160, 45)) as pilot:

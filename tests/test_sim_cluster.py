@@ -27,18 +27,31 @@ def world(clock: VirtualClock):
 def test_default_world_is_the_seed(world) -> None:
     assert isinstance(world.cluster, Cluster)
     bg, canary = world.targets
-    assert (bg.name, bg.strategy, bg.deployment, bg.service) == ("frontend", Strategy.BLUE_GREEN, "microservices",
-                                                                 "microservices")
+    assert (bg.name, bg.strategy, bg.deployment, bg.service) == (
+        "frontend",
+        Strategy.BLUE_GREEN,
+        "microservices",
+        "microservices",
+    )
     assert (bg.blue_green.health_checks, bg.blue_green.health_interval, bg.blue_green.stabilize) == (10, 5.0, 30.0)
-    assert (canary.name, canary.strategy, canary.deployment) == ("microservices-canary", Strategy.CANARY,
-                                                                 "microservices")
+    assert (canary.name, canary.strategy, canary.deployment) == (
+        "microservices-canary",
+        Strategy.CANARY,
+        "microservices",
+    )
     a = canary.analysis
     assert (a.interval, a.threshold, a.max_weight, a.step_weight) == (30.0, 5, 50, 10)
     assert [(m.name, m.min, m.max) for m in a.metrics] == [
-        ("request-success-rate", 99, None), ("request-duration", None, 500), ("error-rate", None, 1)]
+        ("request-success-rate", 99, None),
+        ("request-duration", None, 500),
+        ("error-rate", None, 1),
+    ]
     blue = world.deployments[(NS, "microservices-blue")]
-    assert (blue.image, blue.replicas, blue.labels) == ("microservices/frontend:stable", 3,
-                                                        {"app": "microservices", "version": "blue"})
+    assert (blue.image, blue.replicas, blue.labels) == (
+        "microservices/frontend:stable",
+        3,
+        {"app": "microservices", "version": "blue"},
+    )
     assert world.deployments[(NS, "microservices-green")].replicas == 0
     assert world.services[(NS, "microservices")].selector == {"app": "microservices", "version": "blue"}
     assert world.routes[(NS, "microservices-canary")].weights == {"microservices-primary": 100, "microservices": 0}
@@ -67,7 +80,9 @@ async def test_a_rollout_keeps_old_pods_serving_until_new_ones_are_ready(world, 
     await clock.advance(10)
     world.sync()
     assert world.deployments[(NS, "microservices-blue")].serving(clock.now()) == {
-        "microservices/frontend:stable": 1, "microservices/frontend:2.0.0": 2}
+        "microservices/frontend:stable": 1,
+        "microservices/frontend:2.0.0": 2,
+    }
     await clock.advance(5)
     assert (await c.get_deployment(NS, "microservices-blue")).ready_replicas == 3
     assert world.deployments[(NS, "microservices-blue")].serving(clock.now()) == {"microservices/frontend:2.0.0": 3}
@@ -80,7 +95,10 @@ async def test_revision_history_and_undo_like_kubectl(world) -> None:
     d = await c.set_image(NS, name, "app", "microservices/api:1.6.0")
     assert d.revision == 3
     assert [(r.revision, r.image) for r in await c.revisions(NS, name)] == [
-        (1, "microservices/api:1.4.0"), (2, "microservices/api:1.5.0"), (3, "microservices/api:1.6.0")]
+        (1, "microservices/api:1.4.0"),
+        (2, "microservices/api:1.5.0"),
+        (3, "microservices/api:1.6.0"),
+    ]
     d = await c.rollout_undo(NS, name)
     assert (d.revision, d.image) == (4, "microservices/api:1.5.0")
     assert [r.revision for r in await c.revisions(NS, name)] == [1, 3, 4]  # revision 2 moved to 4
@@ -99,8 +117,13 @@ async def test_undo_without_history_is_refused(world) -> None:
 
 async def test_unknown_objects_raise_not_found(world) -> None:
     c = world.cluster
-    for call in (c.get_deployment(NS, "ghost"), c.get_service(NS, "ghost"), c.get_route(NS, "ghost"),
-                 c.scale("other", "microservices-blue", 1), c.get_annotations("Route", NS, "ghost")):
+    for call in (
+        c.get_deployment(NS, "ghost"),
+        c.get_service(NS, "ghost"),
+        c.get_route(NS, "ghost"),
+        c.scale("other", "microservices-blue", 1),
+        c.get_annotations("Route", NS, "ghost"),
+    ):
         with pytest.raises(NotFound):
             await call
 
@@ -108,9 +131,12 @@ async def test_unknown_objects_raise_not_found(world) -> None:
 def _state(world):
     now = world.clock.now()
     return (
-        [d.view(now) for d in world.deployments.values()], [s.view() for s in world.services.values()],
-        [r.view() for r in world.routes.values()], [x.view() for x in world.leases.values()],
-        list(world.events), dict(world.probes),
+        [d.view(now) for d in world.deployments.values()],
+        [s.view() for s in world.services.values()],
+        [r.view() for r in world.routes.values()],
+        [x.view() for x in world.leases.values()],
+        list(world.events),
+        dict(world.probes),
     )
 
 
@@ -217,8 +243,10 @@ async def test_watch_streams_changes_and_breaks_when_the_cluster_goes_away(world
     assert [e.type for e in first] == ["RESET"] + ["ADDED"] * 6 + ["SYNCED"], "informer order: reset, list, synced"
     listed = [int(e.object.resource_version) for e in first[1:-1]]
     assert listed == sorted(listed), "the list comes in resourceVersion order"
-    assert {(e.kind, e.object.name) for e in first[1:-1]} >= {("Service", "microservices"),
-                                                            ("Route", "microservices-canary")}
+    assert {(e.kind, e.object.name) for e in first[1:-1]} >= {
+        ("Service", "microservices"),
+        ("Route", "microservices-canary"),
+    }
     other = c.watch("elsewhere")
     assert [(await other.__anext__()).type for _ in range(2)] == ["RESET", "SYNCED"], "an empty namespace lists nothing"
     await c.patch_selector(NS, "microservices", {"version": "green"})

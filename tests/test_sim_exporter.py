@@ -54,8 +54,13 @@ def test_exporter_counters_equal_the_world(world) -> None:
     duration = families["istio_request_duration_milliseconds"]
     for key, agg in totals.items():
         for code in agg.codes:
-            labels = {"destination_workload_namespace": key[0], "destination_workload": key[1],
-                      "destination_service_name": key[2], "response_code": str(code), "reporter": "destination"}
+            labels = {
+                "destination_workload_namespace": key[0],
+                "destination_workload": key[1],
+                "destination_service_name": key[2],
+                "response_code": str(code),
+                "reporter": "destination",
+            }
             mine = [s for s in duration.samples if all(s.labels.get(k) == v for k, v in labels.items())]
             buckets = {float(s.labels["le"]): s.value for s in mine if s.name.endswith("_bucket")}
             assert sorted(buckets) == list(BUCKETS_MS)

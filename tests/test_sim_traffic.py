@@ -19,8 +19,10 @@ def _numbers(seed: int | None, scenario: str = "healthy-canary", seconds: int = 
     clock = VirtualClock()
     world = build_world(scenario, clock, seed=seed)
     world.tick(clock.now() + seconds)
-    return {k: (dict(v.codes), {c: list(h) for c, h in v.hist.items()}, round(v.sum_ms, 6))
-            for k, v in world.traffic.recorder.totals().items()}
+    return {
+        k: (dict(v.codes), {c: list(h) for c, h in v.hist.items()}, round(v.sum_ms, 6))
+        for k, v in world.traffic.recorder.totals().items()
+    }
 
 
 def test_same_seed_gives_the_same_numbers() -> None:

@@ -42,8 +42,9 @@ HEALTH_STAGE = 152
 
 def room(scenario: str | Path, seed: int) -> tuple[ShiftroomApp, VirtualClock]:
     clock = VirtualClock()
-    app = make_app(RoomOptions(scenario=str(scenario), seed=seed, virtual=True, actor=ACTOR, instance=INSTANCE),
-                   clock=clock)
+    app = make_app(
+        RoomOptions(scenario=str(scenario), seed=seed, virtual=True, actor=ACTOR, instance=INSTANCE), clock=clock
+    )
     app.animation_level = "none"
     return app, clock
 

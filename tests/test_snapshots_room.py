@@ -18,8 +18,9 @@ def room(theme: str = "dark", read_only: bool = False) -> ShiftroomApp:
     state = STATE.model_copy(update={"mode": Mode.READ_ONLY}) if read_only else STATE
     # A read-only room never holds a lease: the rollouts are driven by another room.
     identity = "wall@lobby#1" if read_only else ROOM
-    app = ShiftroomApp(StaticEngine(state=state, read_only=read_only, identity=identity), theme=theme,
-                       wall_clock=lambda: WALL)
+    app = ShiftroomApp(
+        StaticEngine(state=state, read_only=read_only, identity=identity), theme=theme, wall_clock=lambda: WALL
+    )
     app.animation_level = "none"
     return app
 

@@ -17,8 +17,15 @@ from tests.test_cli import ROOT, one_sentence
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "SHIFTROOM_CONFIG": "", **(env or {})}
     full.pop("SHIFTROOM_REDIS_URL", None)
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, stdin=subprocess.DEVNULL, env=full)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        env=full,
+    )
 
 
 def test_flags_and_experiments_list_the_simulators_store() -> None:
@@ -33,7 +40,8 @@ def test_flags_and_experiments_list_the_simulators_store() -> None:
 
 @pytest.mark.integration
 def test_every_stored_object_is_listed_with_its_reason_and_kill_restore_round_trip(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
     raw = redis_server.client()
     raw.set("feature:good", b'{"enabled":true,"percentage":20}')
     raw.set("feature:with:colon", b'{"enabled":true, "owner":"\x1b]0;pwned\x07"}')

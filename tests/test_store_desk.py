@@ -71,7 +71,7 @@ async def test_every_flag_the_seed_serves_is_killed_and_restored_byte_for_byte(n
     # every member Shiftroom did not change is still there, byte for byte
     for m in rawjson.members(rawjson.decode(original)) or []:
         if m.key not in ("enabled", "percentage", "userWhitelist", "environments"):
-            assert rawjson.decode(original)[m.start:m.value_end] in text
+            assert rawjson.decode(original)[m.start : m.value_end] in text
     (event,) = [e for e in trail.events if e.action == "flag-kill"]
     assert event.actor == "alice@host" and event.reason == "incident 42" and event.target == f"flag/{name}"
     assert set(event.before) == set(event.after) and "killed" in event.after
@@ -144,7 +144,8 @@ async def test_save_rewrites_only_the_fields_that_changed_and_never_judges_untou
     result = await desk.execute(SaveFlag("typed", edited, read.version), None, "alice")
     assert result.ok, result.message
     assert (await store.get_flag_bytes("typed"))[0] == (
-        b'{"enabled":"yes", "percentage":40,"environments":"production","rules":{"a":1}}')
+        b'{"enabled":"yes", "percentage":40,"environments":"production","rules":{"a":1}}'
+    )
     (event,) = trail.events
     assert event.before == {"percentage": "20"} and event.after == {"percentage": 40}
     # a second editor on the old version loses and is told

@@ -155,13 +155,25 @@ async def test_narrow_terminal_packs_the_status_into_two_lines() -> None:
 
 
 def test_status_texts() -> None:
-    r = Rollout(name="api", phase=Phase.PROGRESSING, failed_checks=4, threshold=5, history=(True, False),
-                next_tick=112.0, earliest_rollback=112.0,
-                desired=Weights.of_canary(20), actual=Weights.of_canary(20), driver="x#1")
+    r = Rollout(
+        name="api",
+        phase=Phase.PROGRESSING,
+        failed_checks=4,
+        threshold=5,
+        history=(True, False),
+        next_tick=112.0,
+        earliest_rollback=112.0,
+        desired=Weights.of_canary(20),
+        actual=Weights.of_canary(20),
+        driver="x#1",
+    )
     text = status_content(r, 100.0, "x#1").plain
     assert text.splitlines() == [
-        "failed checks 4/5  ●✕", "next check in 12s", "earliest automatic rollback in 12s",
-        "router desired 80/20 = actual 80/20", "driven by this room",
+        "failed checks 4/5  ●✕",
+        "next check in 12s",
+        "earliest automatic rollback in 12s",
+        "router desired 80/20 = actual 80/20",
+        "driven by this room",
     ]
     assert driver_text("", "me") == "no room drives it"
     assert driver_text("b#2", None) == "driven by b#2"
@@ -170,10 +182,23 @@ def test_status_texts() -> None:
 
 
 def test_metric_row_without_a_number_says_why() -> None:
-    row = MetricRow("error-rate", Check(name="error-rate", value=None, passed=False, status="error",
-                                        error="metrics backend down: connection refused", range="≤ 1"))
-    assert (row.value_text, row.verdict, row.error) == \
-        ("no data", "NO DATA", "metrics backend down: connection refused")
-    hook = MetricRow("webhook load", Check(name="webhook load", value=None, passed=False, error="HTTP 500",
-                                           range="2xx"))
+    row = MetricRow(
+        "error-rate",
+        Check(
+            name="error-rate",
+            value=None,
+            passed=False,
+            status="error",
+            error="metrics backend down: connection refused",
+            range="≤ 1",
+        ),
+    )
+    assert (row.value_text, row.verdict, row.error) == (
+        "no data",
+        "NO DATA",
+        "metrics backend down: connection refused",
+    )
+    hook = MetricRow(
+        "webhook load", Check(name="webhook load", value=None, passed=False, error="HTTP 500", range="2xx")
+    )
     assert (hook.value_text, hook.verdict, hook.error) == ("failed", "FAILED", "HTTP 500")

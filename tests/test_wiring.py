@@ -12,8 +12,10 @@ from backends.prometheus import PrometheusMetrics
 
 
 def test_demo_with_prometheus_uses_it_with_a_window_floor_for_the_fast_clock() -> None:
-    demo = make_demo(RoomOptions(scenario="healthy-canary", prometheus=PrometheusConfig(url="http://127.0.0.1:9")),
-                     clock=ScaledClock(speed=20))
+    demo = make_demo(
+        RoomOptions(scenario="healthy-canary", prometheus=PrometheusConfig(url="http://127.0.0.1:9")),
+        clock=ScaledClock(speed=20),
+    )
     metrics = demo.engine.metrics
     assert isinstance(metrics, PrometheusMetrics) and metrics.min_window == 4.0
     assert metrics.window("30s") == "4s", "30 s at 20x is 1.5 real seconds: too short for rate()"
@@ -23,8 +25,11 @@ def test_demo_with_prometheus_uses_it_with_a_window_floor_for_the_fast_clock() -
 def test_templates_and_auth_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     token = tmp_path / "token"
     token.write_text("s3cret\n")
-    cfg = PrometheusConfig(url="https://prom:9090", bearer_token_file=str(token),
-                           templates={"p95": "histogram_quantile(0.95, x{ns=\"{{ namespace }}\"})"})
+    cfg = PrometheusConfig(
+        url="https://prom:9090",
+        bearer_token_file=str(token),
+        templates={"p95": 'histogram_quantile(0.95, x{ns="{{ namespace }}"})'},
+    )
     metrics = prometheus_from_config(cfg)
     assert "p95" in metrics.templates and "request-success-rate" in metrics.templates
 

@@ -90,8 +90,7 @@ class MetricChart(_Chart):
         origin = known[0][0]
         xs = [(t - origin) / 60 for t, _ in known]
         for segment in segments(data.points):  # a metrics outage is a gap, not a line across it
-            plt.plot([(t - origin) / 60 for t, _ in segment], [v for _, v in segment], marker="braille",
-                     color="cyan+")
+            plt.plot([(t - origin) / 60 for t, _ in segment], [v for _, v in segment], marker="braille", color="cyan+")
         for limit in (data.low, data.high):
             if limit is not None:
                 plt.hline(limit, "red")
@@ -131,8 +130,10 @@ class UpliftChart(_Chart):
         if data.expected_day is not None and data.expected_day <= right:
             plt.vline(data.expected_day, "green")
             right = max(right, data.expected_day)
-        plt.xlabel("days since the experiment started" + (" (the expected day is further right)"
-                                                          if data.expected_day and data.expected_day > right else ""))
+        plt.xlabel(
+            "days since the experiment started"
+            + (" (the expected day is further right)" if data.expected_day and data.expected_day > right else "")
+        )
         plt.xlim(0.0, right)
         self.refresh()
 

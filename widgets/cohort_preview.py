@@ -35,8 +35,9 @@ def histogram_columns(width: int) -> int:
     return next((c for c in (100, 50, 25, 20) if c <= width), 20)
 
 
-def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = HIST_ROWS,
-                      columns: int = 100) -> Content:
+def histogram_content(
+    hist: list[int], before: Any, after: Any, *, rows: int = HIST_ROWS, columns: int = 100
+) -> Content:
     """`columns` columns (100: one per bucket; 50: two buckets each...); buckets a percentage serves in colour.
 
     Colours: served before and after `$accent`, newly served `$success`,
@@ -75,8 +76,12 @@ def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = H
     served_b, served_a = sum(hist[:b]) / total, sum(hist[:a]) / total
     ids = (f"{total:,} ids user-0..user-{total - 1}", "$text-muted")
     spread = f"  per bucket {min(hist):,}–{max(hist):,}"
-    serves: list[str | tuple[str, str]] = [("percentage ", "$text-muted"), f"{_pct(before):g} → {_pct(after):g}",
-              ("  serves ", "$text-muted"), f"{served_b:.2%} → {served_a:.2%}"]
+    serves: list[str | tuple[str, str]] = [
+        ("percentage ", "$text-muted"),
+        f"{_pct(before):g} → {_pct(after):g}",
+        ("  serves ", "$text-muted"),
+        f"{served_b:.2%} → {served_a:.2%}",
+    ]
     if columns >= 100:
         lines.append(Content.assemble(ids, spread, "  ", *serves))
     else:
@@ -86,8 +91,11 @@ def histogram_content(hist: list[int], before: Any, after: Any, *, rows: int = H
 
 def result_content(gain: int, lose: int, total: int, environment: str, source: str) -> Content:
     return Content.assemble(
-        ("in ", "$text-muted"), (clean(environment) or "(no environment)", "bold"), (": ", "$text-muted"),
-        (f"+{gain:,} gain", "bold $success" if gain else "$text-muted"), "  ",
+        ("in ", "$text-muted"),
+        (clean(environment) or "(no environment)", "bold"),
+        (": ", "$text-muted"),
+        (f"+{gain:,} gain", "bold $success" if gain else "$text-muted"),
+        "  ",
         (f"−{lose:,} lose", "bold $error" if lose else "$text-muted"),
         (f"  of {total:,} ids ({clean(source)})", "$text-muted"),
     )

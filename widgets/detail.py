@@ -53,8 +53,9 @@ def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
     if rollout.strategy is Strategy.BLUE_GREEN and rollout.active_color:
         old_label, new_label = f"{rollout.active_color:<6}", f"{idle_color(rollout.active_color) or 'idle':<6}"
     lines = [
-        Content.assemble((old_label, "$text-muted"),
-                         clean(image_tail(rollout.stable_image, width)) if rollout.stable_image else "–"),
+        Content.assemble(
+            (old_label, "$text-muted"), clean(image_tail(rollout.stable_image, width)) if rollout.stable_image else "–"
+        ),
         Content.assemble(
             (new_label, "$text-muted"),
             (clean(image_tail(rollout.canary_image, width)) if rollout.canary_image else "–", "$canary-color"),

@@ -104,7 +104,7 @@ class EventLog(RichLog):
         last = self._shown[-1]
         for index in range(len(events) - 1, -1, -1):
             if events[index] == last:
-                return events[index + 1:]
+                return events[index + 1 :]
         return None
 
     def _rewrite(self, events: list[AuditEvent]) -> None:

@@ -63,20 +63,31 @@ def comparison_cells(c: Comparison | None) -> tuple[str, str, str, str]:
 def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Content:
     """The variants against control; below `WIDE_TABLE` columns the weight and absolute uplift go."""
     wide = width >= WIDE_TABLE
-    cols = [("variant", 14 if wide else 12, "<"), ("weight", 6, ">"), ("users", 8, ">"),
-            ("conv", 7 if wide else 6, ">"), ("rate", 7, ">"), ("abs uplift [95%]", 26, ">"),
-            ("rel uplift [95%]", 23, ">"), ("p", 6, ">"), ("win", 5, ">")]
+    cols = [
+        ("variant", 14 if wide else 12, "<"),
+        ("weight", 6, ">"),
+        ("users", 8, ">"),
+        ("conv", 7 if wide else 6, ">"),
+        ("rate", 7, ">"),
+        ("abs uplift [95%]", 26, ">"),
+        ("rel uplift [95%]", 23, ">"),
+        ("p", 6, ">"),
+        ("win", 5, ">"),
+    ]
     keep = [i for i, (name, _, _) in enumerate(cols) if wide or name not in ("weight", "abs uplift [95%]")]
 
     def line(cells: Sequence[str], style: str = "") -> Content:
-        parts = [f"{cells[i][:cols[i][1]]:{cols[i][2]}{cols[i][1]}}" for i in keep]
+        parts = [f"{cells[i][: cols[i][1]]:{cols[i][2]}{cols[i][1]}}" for i in keep]
         return Content.styled(" ".join(parts), style)
 
     rows = [line([c[0] for c in cols], "bold $text-muted")]
     control = control_of(experiment)
     for v in experiment.variants:
-        c = None if v is control or control is None else compare(
-            (control.users, control.converters), (v.users, v.converters), sequential=sequential)
+        c = (
+            None
+            if v is control or control is None
+            else compare((control.users, control.converters), (v.users, v.converters), sequential=sequential)
+        )
         rate = "–" if v.rate is None else f"{v.rate * 100:.2f}%"
         absolute, relative, p, win = comparison_cells(c)
         cells = [clean(v.name), f"{v.weight:g}%", f"{v.users:,}", f"{v.converters:,}", rate, absolute, relative, p, win]
@@ -100,15 +111,23 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
     if srm < SRM_WARN_P:
         split = "/".join(f"{v.users:,}" for v in variants)
         weights = "/".join(f"{v.weight:g}" for v in variants)
-        lines.append(Content.styled(
-            f"⚠ Sample ratio mismatch: users split {split} against a configured {weights} (χ² p {p_text(srm)}); "
-            "assignment is broken, so these results cannot be trusted.", "bold $warning"))
+        lines.append(
+            Content.styled(
+                f"⚠ Sample ratio mismatch: users split {split} against a configured {weights} (χ² p {p_text(srm)}); "
+                "assignment is broken, so these results cannot be trusted.",
+                "bold $warning",
+            )
+        )
     prog = progress(experiment, experiment.elapsed_days, sequential=sequential)
     mss = experiment.min_sample_size
     if mss and prog.min_variant_users < mss:
-        lines.append(Content.styled(
-            f"⚠ Not enough data: the smallest variant has {prog.min_variant_users:,} of the {mss:,} users "
-            "min_sample_size asks for; do not call this experiment yet.", "$warning"))
+        lines.append(
+            Content.styled(
+                f"⚠ Not enough data: the smallest variant has {prog.min_variant_users:,} of the {mss:,} users "
+                "min_sample_size asks for; do not call this experiment yet.",
+                "$warning",
+            )
+        )
     control = control_of(experiment)
     for v in variants:
         if control is None or v is control:
@@ -118,13 +137,22 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
             lines.append(Content.styled(c.note, "$text-muted"))
         elif c.significant and c.absolute is not None:
             direction = "above" if c.absolute.estimate > 0 else "below"
-            lines.append(Content.assemble((f"{clean(v.name)} ", "bold"),
-                                          f"converts {direction} control (p {p_text(c.absolute.p_value)})."))
-    sample = "" if prog.sample_fraction is None else (
-        f"sample {_bar(prog.sample_fraction)} {prog.sample_fraction:.0%} of {mss:,} per variant   ")
+            lines.append(
+                Content.assemble(
+                    (f"{clean(v.name)} ", "bold"), f"converts {direction} control (p {p_text(c.absolute.p_value)})."
+                )
+            )
+    sample = (
+        ""
+        if prog.sample_fraction is None
+        else (f"sample {_bar(prog.sample_fraction)} {prog.sample_fraction:.0%} of {mss:,} per variant   ")
+    )
     elapsed = f"{prog.elapsed_days:.1f}" if prog.elapsed_days >= 1 else duration(prog.elapsed_days * 86400)
-    timeline = "" if prog.time_fraction is None else (
-        f"time {_bar(prog.time_fraction)} {elapsed} of {prog.duration_days:g} days   ")
+    timeline = (
+        ""
+        if prog.time_fraction is None
+        else (f"time {_bar(prog.time_fraction)} {elapsed} of {prog.duration_days:g} days   ")
+    )
     if prog.days_to_significance == 0:
         eta = "significant now"
     elif prog.days_to_significance is None:
@@ -142,8 +170,11 @@ def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
 
 
 def summary_content(experiment: Experiment, *, sequential: bool) -> Content:
-    mode = ("sequential 95% intervals (always valid)" if sequential
-            else "fixed-horizon 95% intervals (one look at the planned sample only)")
+    mode = (
+        "sequential 95% intervals (always valid)"
+        if sequential
+        else "fixed-horizon 95% intervals (one look at the planned sample only)"
+    )
     head: list[Any] = [(clean(experiment.id), "bold")]
     if experiment.name:
         head += ["  ", (clean(experiment.name), "")]
@@ -206,8 +237,16 @@ class ExperimentDetail(VerticalScroll):
         notes.update(notes_content(experiment, sequential=sequential))
         self._show_plots(experiment, sequential)
 
-    def show_rebuild(self, *, running: bool = False, done: int = 0, total: int = 0, error: str = "",
-                     note: str = "", warn: bool = False) -> None:
+    def show_rebuild(
+        self,
+        *,
+        running: bool = False,
+        done: int = 0,
+        total: int = 0,
+        error: str = "",
+        note: str = "",
+        warn: bool = False,
+    ) -> None:
         """The counter rebuild of the shown experiment: progress, its error or a note (nothing: hidden)."""
         for line in self.query(RebuildProgress):
             line.show(running=running, done=done, total=total, error=error, note=note, warn=warn)
@@ -223,7 +262,8 @@ class ExperimentDetail(VerticalScroll):
             plots.mount_all(widgets)
         kind = "sequential" if sequential else "fixed-horizon"
         for widget, name in zip(widgets, others, strict=True):
-            points = uplift_series(experiment.history, control.name if control else "control", name,
-                                   sequential=sequential)
+            points = uplift_series(
+                experiment.history, control.name if control else "control", name, sequential=sequential
+            )
             versus = clean(control.name) if control else "control"
             widget.show(points, f"{clean(name)} vs {versus}: cumulative relative uplift, {kind} 95%")

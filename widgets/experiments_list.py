@@ -40,21 +40,40 @@ def rate_text(variant: VariantStats) -> str:
 
 
 def status_style(status: str, p: Palette) -> str:
-    return {"active": f"bold {p.info}", "running": f"bold {p.info}", "completed": p.ok, "stopped": p.warn,
-            "paused": p.warn}.get(status, p.muted)
+    return {
+        "active": f"bold {p.info}",
+        "running": f"bold {p.info}",
+        "completed": p.ok,
+        "stopped": p.warn,
+        "paused": p.warn,
+    }.get(status, p.muted)
 
 
-def experiment_rows(experiment: Experiment, p: Palette,
-                    columns: tuple[Column, ...] = EXPERIMENT_COLUMNS) -> list[Row]:
+def experiment_rows(experiment: Experiment, p: Palette, columns: tuple[Column, ...] = EXPERIMENT_COLUMNS) -> list[Row]:
     width = {c.key: c.width for c in columns} | {"note": 30}
     status = Text(truncate(clean(experiment.status), width["status"]), style=status_style(experiment.status, p))
     name = truncate(clean(experiment.id), width["experiment"])
     if experiment.error or not experiment.variants:
         why = Text(clean(experiment.error) or "no variants yet", style=p.bad if experiment.error else p.muted)
         dash = Text("–")
-        return [(experiment.id, pick({"experiment": Text(name, style="bold"), "status": status, "variant": dash,
-                                      "split": dash, "users": dash, "converted": dash, "rate": dash, "note": why},
-                                     columns))]
+        return [
+            (
+                experiment.id,
+                pick(
+                    {
+                        "experiment": Text(name, style="bold"),
+                        "status": status,
+                        "variant": dash,
+                        "split": dash,
+                        "users": dash,
+                        "converted": dash,
+                        "rate": dash,
+                        "note": why,
+                    },
+                    columns,
+                ),
+            )
+        ]
     best = max((v.rate or 0.0) for v in experiment.variants)
     rows: list[Row] = []
     for index, variant in enumerate(experiment.variants):
@@ -67,17 +86,20 @@ def experiment_rows(experiment: Experiment, p: Palette,
         rows.append(
             (
                 f"{experiment.id}/{variant.name}",
-                pick({
-                    # The id on every row keeps filtering and sorting per row meaningful.
-                    "experiment": Text(name, style="bold" if first else p.muted),
-                    "status": status if first else Text(""),
-                    "variant": Text(truncate(clean(variant.name), width["variant"])),
-                    "split": Text(f"{variant.weight:g}%"),
-                    "users": Text(f"{variant.users:,}"),
-                    "converted": Text(f"{variant.converters:,}"),
-                    "rate": Text(rate_text(variant), style=f"bold {p.ok}" if leading else ""),
-                    "note": Text(note, style=p.muted),
-                }, columns),
+                pick(
+                    {
+                        # The id on every row keeps filtering and sorting per row meaningful.
+                        "experiment": Text(name, style="bold" if first else p.muted),
+                        "status": status if first else Text(""),
+                        "variant": Text(truncate(clean(variant.name), width["variant"])),
+                        "split": Text(f"{variant.weight:g}%"),
+                        "users": Text(f"{variant.users:,}"),
+                        "converted": Text(f"{variant.converters:,}"),
+                        "rate": Text(rate_text(variant), style=f"bold {p.ok}" if leading else ""),
+                        "note": Text(note, style=p.muted),
+                    },
+                    columns,
+                ),
             )
         )
     return rows

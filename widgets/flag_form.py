@@ -80,7 +80,7 @@ def form_values(raw: Mapping[str, Any] | None) -> FormValues:
 
 
 def _looks_like_json(text: str) -> bool:
-    return text[:1] in ('[', '"', "{") or text in ("null", "true", "false")
+    return text[:1] in ("[", '"', "{") or text in ("null", "true", "false")
 
 
 def _json_problem(field: str, error: str) -> str:
@@ -107,8 +107,14 @@ def _json_value(field: str, text: str, errors: dict[str, str]) -> Any:
 
 
 #: JSON field -> the `FormValues` attribute that holds it.
-_ATTRS = {"enabled": "enabled", "environments": "environments", "userWhitelist": "whitelist",
-          "percentage": "percentage", "bucketing": "bucketing", "public": "public"}
+_ATTRS = {
+    "enabled": "enabled",
+    "environments": "environments",
+    "userWhitelist": "whitelist",
+    "percentage": "percentage",
+    "bucketing": "bucketing",
+    "public": "public",
+}
 
 
 def touched_fields(values: FormValues, initial: FormValues | None) -> set[str]:
@@ -118,8 +124,9 @@ def touched_fields(values: FormValues, initial: FormValues | None) -> set[str]:
     return {key for key, attr in _ATTRS.items() if getattr(values, attr) != getattr(initial, attr)}
 
 
-def build_config(values: FormValues, base: Mapping[str, Any] | None,
-                 initial: FormValues | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def build_config(
+    values: FormValues, base: Mapping[str, Any] | None, initial: FormValues | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The JSON to store (`base` with the fields applied) and field -> reason for what is wrong.
 
     With `initial` (what the form first showed), a field the user did not
@@ -197,8 +204,9 @@ class FlagForm(Grid):
             self.config = config
             self.errors = errors
 
-    def __init__(self, raw: Mapping[str, Any] | None, *, new: bool = False, name_value: str = "",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, raw: Mapping[str, Any] | None, *, new: bool = False, name_value: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.base = dict(raw or {})
         self.new = new
@@ -219,15 +227,17 @@ class FlagForm(Grid):
         yield Switch(v.enabled, id="field-enabled", animate=False)
         yield Static("", id="reason-enabled", classes="reason state")
         yield Label("environments")
-        yield Input(v.environments, placeholder="all environments (blank) · [] = none", id="field-environments",
-                    compact=True)
+        yield Input(
+            v.environments, placeholder="all environments (blank) · [] = none", id="field-environments", compact=True
+        )
         yield Static("", id="reason-environments", classes="reason")
         yield Label("userWhitelist")
         yield Input(v.whitelist, placeholder="user ids, comma separated", id="field-userWhitelist", compact=True)
         yield Static("", id="reason-userWhitelist", classes="reason")
         yield Label("percentage")
-        yield Input(v.percentage, placeholder="0-100 (blank or 0: enabled decides)", id="field-percentage",
-                    compact=True)
+        yield Input(
+            v.percentage, placeholder="0-100 (blank or 0: enabled decides)", id="field-percentage", compact=True
+        )
         yield Static("", id="reason-percentage", classes="reason")
         yield Label("bucketing")
         with RadioSet(id="field-bucketing", compact=True):
@@ -278,8 +288,9 @@ class FlagForm(Grid):
             self.query_one("#field-public", TextArea).text = fresh.public
         if "bucketing" not in touched:
             self.query_one(f"#bucketing-{fresh.bucketing}", RadioButton).value = True
-        self.initial = FormValues(**{attr: getattr(fresh if key not in touched else self.initial, attr)
-                                     for key, attr in _ATTRS.items()})
+        self.initial = FormValues(
+            **{attr: getattr(fresh if key not in touched else self.initial, attr) for key, attr in _ATTRS.items()}
+        )
         self._ready = True
         self.call_after_refresh(self.recompute)
 
@@ -289,8 +300,10 @@ class FlagForm(Grid):
                 continue
             reason = errors.get(key, "")
             if not reason and key in self.stored_errors:
-                stored = Content.assemble(("stored value invalid, kept unless you change it: ", "bold $error"),
-                                          (clean(self.stored_errors[key]), "$error"))
+                stored = Content.assemble(
+                    ("stored value invalid, kept unless you change it: ", "bold $error"),
+                    (clean(self.stored_errors[key]), "$error"),
+                )
                 self.query_one(f"#reason-{key}", Static).update(stored)
                 continue
             if key == "bucketing" and not reason and self.config.get("bucketing") == "flag-salted":

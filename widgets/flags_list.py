@@ -57,19 +57,25 @@ def flag_cells(flag: Flag, p: Palette, columns: tuple[Column, ...] = FLAG_COLUMN
     width = {c.key: c.width for c in columns}
     name = clean(flag.name)
     if not flag.valid:
-        return pick({
-            "name": Text(truncate(name, width["name"]), style=f"bold {p.bad}"),
-            "state": Text("invalid", style=f"bold {p.bad}"),
-            "whitelist": Text("–"),
-            "note": Text(clean(flag.error), style=p.bad),
-        }, columns)
+        return pick(
+            {
+                "name": Text(truncate(name, width["name"]), style=f"bold {p.bad}"),
+                "state": Text("invalid", style=f"bold {p.bad}"),
+                "whitelist": Text("–"),
+                "note": Text(clean(flag.error), style=p.bad),
+            },
+            columns,
+        )
     who = who_text(flag)
-    return pick({
-        "name": Text(truncate(name, width["name"]), style="bold"),
-        "state": Text(truncate(who, width["state"]), style=p.muted if who.startswith("off") else f"bold {p.ok}"),
-        "whitelist": Text(str(len(flag.user_whitelist)) if flag.user_whitelist else "–"),
-        "note": Text(f"bucketing {clean(flag.bucketing)}" if flag.bucketing != "seed" else "", style=p.muted),
-    }, columns)
+    return pick(
+        {
+            "name": Text(truncate(name, width["name"]), style="bold"),
+            "state": Text(truncate(who, width["state"]), style=p.muted if who.startswith("off") else f"bold {p.ok}"),
+            "whitelist": Text(str(len(flag.user_whitelist)) if flag.user_whitelist else "–"),
+            "note": Text(f"bucketing {clean(flag.bucketing)}" if flag.bucketing != "seed" else "", style=p.muted),
+        },
+        columns,
+    )
 
 
 class FlagsList(KeyedTable):

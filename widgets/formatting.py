@@ -109,7 +109,7 @@ def short_image(image: str, width: int) -> str:
     name = clean(image).rsplit("/", 1)[-1]
     if len(name) <= width:
         return name
-    return ELLIPSIS + name[-(width - 1):] if width > 1 else ELLIPSIS
+    return ELLIPSIS + name[-(width - 1) :] if width > 1 else ELLIPSIS
 
 
 def image_tag(image: str) -> str:

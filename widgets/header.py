@@ -39,6 +39,7 @@ def clock_text(state_t: float, wall: float, *, simulated: bool, compact: bool = 
     real = f"{hhmmss(wall)} UTC"
     return f"sim {hhmmss(state_t)} │ {real}" if simulated else real
 
+
 MODE_CLASS = {Mode.DEMO: "-demo", Mode.LIVE: "-live", Mode.READ_ONLY: "-read-only"}
 HEALTH_COLOUR = {HealthStatus.UP: "$success", HealthStatus.STALE: "$warning", HealthStatus.DOWN: "$error"}
 HEALTH_CLASS = {HealthStatus.UP: "-up", HealthStatus.STALE: "-stale", HealthStatus.DOWN: "-down"}
@@ -54,8 +55,11 @@ def notes_text(state: RoomState, *, compact: bool = False) -> str:
     if state.invalid_flags:
         bad.append(plural(state.invalid_flags, "flag", "flags"))
     if state.invalid_experiments:
-        bad.append(plural(state.invalid_experiments, "exp", "exps") if compact
-                   else plural(state.invalid_experiments, "experiment", "experiments"))
+        bad.append(
+            plural(state.invalid_experiments, "exp", "exps")
+            if compact
+            else plural(state.invalid_experiments, "experiment", "experiments")
+        )
     if compact:  # every cell counts at 80 columns: `bad 2 flags 1 exp audit 3 queued`
         parts = ["bad " + " ".join(bad)] if bad else []
         parts += [f"audit {state.audit_queued} queued"] if state.audit_queued else []

@@ -54,8 +54,9 @@ class KeyedTable(DataTable[Any]):
 
     compact: reactive[bool] = reactive(False)
 
-    def __init__(self, columns: Sequence[Column], compact_columns: Sequence[Column] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, columns: Sequence[Column], compact_columns: Sequence[Column] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(cursor_type="row", cell_padding=1, **kwargs)
         self._wide: tuple[Column, ...] = tuple(columns)
         self._narrow: tuple[Column, ...] = tuple(compact_columns or columns)
@@ -133,8 +134,11 @@ class KeyedTable(DataTable[Any]):
         self._all_rows = list(rows)
         keep_selected = selected or self.selected_key
         # The key is part of what the filter sees: cells may abbreviate it.
-        wanted = [(k, cells) for k, cells in rows
-                  if self.row_filter.matches(f"{k} {row_text(cells)} {self.hidden_text(k)}".rstrip())]
+        wanted = [
+            (k, cells)
+            for k, cells in rows
+            if self.row_filter.matches(f"{k} {row_text(cells)} {self.hidden_text(k)}".rstrip())
+        ]
         wanted_keys = {k for k, _ in wanted}
         column_keys = [c.key for c in self._columns]
         with self.app.batch_update():

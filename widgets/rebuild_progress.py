@@ -50,8 +50,16 @@ class RebuildProgress(Horizontal):
     def on_mount(self) -> None:
         self.show(**self._shown)
 
-    def show(self, *, running: bool = False, done: int = 0, total: int = 0, error: str = "", note: str = "",
-             warn: bool = False) -> None:
+    def show(
+        self,
+        *,
+        running: bool = False,
+        done: int = 0,
+        total: int = 0,
+        error: str = "",
+        note: str = "",
+        warn: bool = False,
+    ) -> None:
         self._shown = dict(running=running, done=done, total=total, error=error, note=note, warn=warn)
         if running:
             self.text, content = progress_line(done, total), None

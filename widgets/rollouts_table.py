@@ -125,8 +125,11 @@ def images_text(rollout: Rollout, p: Palette, width: int) -> Text:
     if not new or new == rollout.stable_image:
         return Text(clean(image_cell(rollout.stable_image, new, width)))
     half = (width - 1) // 2
-    return Text.assemble((clean(image_cell(rollout.stable_image, new, width - 1 - half)), p.text), "→",
-                         (clean(image_cell(new, rollout.stable_image, half)), p.canary))
+    return Text.assemble(
+        (clean(image_cell(rollout.stable_image, new, width - 1 - half)), p.text),
+        "→",
+        (clean(image_cell(new, rollout.stable_image, half)), p.canary),
+    )
 
 
 def rollout_cells(

@@ -30,8 +30,9 @@ class UpliftPoint:
     hi: float
 
 
-def uplift_series(history: Sequence[ExperimentPoint], control: str, variant: str, *,
-                  sequential: bool = True) -> list[UpliftPoint]:
+def uplift_series(
+    history: Sequence[ExperimentPoint], control: str, variant: str, *, sequential: bool = True
+) -> list[UpliftPoint]:
     """The relative uplift of `variant` over `control` at every point where both have data."""
     out = []
     for point in history:
@@ -53,8 +54,7 @@ def plot_lines(points: Sequence[UpliftPoint], width: int, height: int = 7) -> li
     """`height` rows of plot plus an axis and a time line, `width` columns in all."""
     cols = max(4, width - LABEL_WIDTH)
     if not points:
-        return [Content.styled("not enough history yet: the plot starts once both variants have users",
-                               "$text-muted")]
+        return [Content.styled("not enough history yet: the plot starts once both variants have users", "$text-muted")]
     final = points[-1]
     lo_y = min(0.0, final.lo, *(p.estimate for p in points))
     hi_y = max(0.0, final.hi, *(p.estimate for p in points))

@@ -370,8 +370,8 @@ class WhyPane(Vertical):
         for view, row in zip(existing, self.rows, strict=False):
             view.show(row)
         if len(self.rows) > len(existing):
-            box.mount_all(CheckView(row) for row in self.rows[len(existing):])
-        for view in existing[len(self.rows):]:
+            box.mount_all(CheckView(row) for row in self.rows[len(existing) :])
+        for view in existing[len(self.rows) :]:
             view.remove()
 
     # ------------------------------------------------------------ for tests and the help text

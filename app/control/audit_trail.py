@@ -92,8 +92,13 @@ class AuditTrail:
             self._to_spool()
             return
         except Exception as err:  # a bug in a backend: the dot says so, the entries wait on disk
-            self._down(BackendError("audit", f"Delivering audit entries failed inside Shiftroom "
-                                             f"({type(err).__name__}: {err}); they wait in the local spool."))
+            self._down(
+                BackendError(
+                    "audit",
+                    f"Delivering audit entries failed inside Shiftroom "
+                    f"({type(err).__name__}: {err}); they wait in the local spool.",
+                )
+            )
             self._to_spool()
             return
         self._up()
@@ -105,9 +110,12 @@ class AuditTrail:
         try:
             self.spool.append(self._queue)
         except OSError as err:  # the disk refused: keep them in memory and say so
-            self._health = self._health.model_copy(update={
-                "reason": f"{self._health.reason} The local audit spool {self.spool.path} cannot be written "
-                          f"({(err.strerror or str(err)).lower()}); {len(self._queue)} entries wait in memory."})
+            self._health = self._health.model_copy(
+                update={
+                    "reason": f"{self._health.reason} The local audit spool {self.spool.path} cannot be written "
+                    f"({(err.strerror or str(err)).lower()}); {len(self._queue)} entries wait in memory."
+                }
+            )
             self.on_change()
             return
         self._queue.clear()
@@ -143,8 +151,13 @@ class AuditTrail:
 
     def _down(self, err: BackendError) -> None:
         if self._health.status is not HealthStatus.DOWN or self._health.reason != err.sentence:
-            self._health = BackendHealth(name="audit", kind=self._health.kind, status=HealthStatus.DOWN,
-                                         reason=err.sentence, since=self.clock.now())
+            self._health = BackendHealth(
+                name="audit",
+                kind=self._health.kind,
+                status=HealthStatus.DOWN,
+                reason=err.sentence,
+                since=self.clock.now(),
+            )
             self.on_change()
 
     def _up(self) -> None:

@@ -92,8 +92,11 @@ class BlueGreenController(PersistedState):
         """What a preview was computed from: a confirmation is refused once any of it changed."""
         s = self.state
         return {
-            "phase": s.phase.value, "stage": STAGES[s.stage] if s.phase is Phase.PROGRESSING else "",
-            "paused": str(s.paused).lower(), "auto": str(s.auto).lower(), "live": self.live,
+            "phase": s.phase.value,
+            "stage": STAGES[s.stage] if s.phase is Phase.PROGRESSING else "",
+            "paused": str(s.paused).lower(),
+            "auto": str(s.auto).lower(),
+            "live": self.live,
             "images": ",".join(f"{c}={d.image}x{d.replicas}" for c, d in sorted(self.deployments.items())),
             "service version": self.service.resource_version if self.service else "",
         }
@@ -140,13 +143,23 @@ class BlueGreenController(PersistedState):
         prev = self.state
         live = self.live
         self.state = BlueGreenState(
-            phase=Phase.PROGRESSING, auto=prev.auto, image=image, old_image=self.deployments[live].image,
-            new_color=other(live), old_color=live, started=now,
-            message=f"release {image}: deploying to {other(live)} while {live} serves", decision=prev.decision,
+            phase=Phase.PROGRESSING,
+            auto=prev.auto,
+            image=image,
+            old_image=self.deployments[live].image,
+            new_color=other(live),
+            old_color=live,
+            started=now,
+            message=f"release {image}: deploying to {other(live)} while {live} serves",
+            decision=prev.decision,
         )
-        await self.ctx.decide(self.target.key, "start", self.state.message,
-                              before={"live": live, "image": self.state.old_image},
-                              after={"deploy-to": other(live), "image": image})
+        await self.ctx.decide(
+            self.target.key,
+            "start",
+            self.state.message,
+            before={"live": live, "image": self.state.old_image},
+            after={"deploy-to": other(live), "image": image},
+        )
         await self._progress(now, {})
 
     async def _progress(self, now: float, samples: dict[str, MetricSample]) -> None:
@@ -169,8 +182,10 @@ class BlueGreenController(PersistedState):
                 s.next_at = now
                 stage = "health"
             elif now - s.started > bg.progress_deadline:
-                await self.fail(f"{new} not ready within the {bg.progress_deadline:g} s progress deadline "
-                                 f"({dep.ready_replicas}/{dep.replicas} ready)")
+                await self.fail(
+                    f"{new} not ready within the {bg.progress_deadline:g} s progress deadline "
+                    f"({dep.ready_replicas}/{dep.replicas} ready)"
+                )
                 return
             else:
                 s.message = f"waiting for {new}: {dep.ready_replicas}/{dep.replicas} ready"
@@ -204,8 +219,10 @@ class BlueGreenController(PersistedState):
                 s.stage = STAGES.index("scale-down")
                 s.scale_down_at = now + bg.scale_down_delay
                 s.guard = guard.arm(self.target.guard, new, now)
-                s.message = (f"{s.image} live on {s.new_color}; {s.old_color} kept up for instant switch-back "
-                             f"for {bg.scale_down_delay:g} s")
+                s.message = (
+                    f"{s.image} live on {s.new_color}; {s.old_color} kept up for instant switch-back "
+                    f"for {bg.scale_down_delay:g} s"
+                )
                 s.decision = s.message
                 await self.ctx.decide(self.target.key, "succeeded", s.message, after={"live": s.new_color})
 
@@ -228,9 +245,14 @@ class BlueGreenController(PersistedState):
         s.switched_at = now
         s.next_at = now + self.target.blue_green.health_interval
         s.message = s.decision = f"{reason}: traffic switched {s.old_color} → {s.new_color}; stabilising"
-        await self.ctx.decide(self.target.key, "switch", s.message, actor=actor,
-                              before={"selector": {"version": s.old_color}},
-                              after={"selector": {"version": s.new_color}})
+        await self.ctx.decide(
+            self.target.key,
+            "switch",
+            s.message,
+            actor=actor,
+            before={"selector": {"version": s.old_color}},
+            after={"selector": {"version": s.new_color}},
+        )
 
     async def switch_back(self, now: float, actor: str | None, reason: str) -> None:
         s = self.state
@@ -239,9 +261,15 @@ class BlueGreenController(PersistedState):
         s.scale_down_at = 0.0
         s.guard = GuardState()
         s.message = s.decision = f"switched back to {s.old_color}: {reason}"
-        await self.ctx.decide(self.target.key, "switch-back", reason, actor=actor, level=Level.ERROR,
-                              before={"selector": {"version": s.new_color}},
-                              after={"selector": {"version": s.old_color}})
+        await self.ctx.decide(
+            self.target.key,
+            "switch-back",
+            reason,
+            actor=actor,
+            level=Level.ERROR,
+            before={"selector": {"version": s.new_color}},
+            after={"selector": {"version": s.old_color}},
+        )
         await self.ctx.writes.scale(self.ns, self.dep_name(s.new_color), 0)
 
     async def _select(self, color: str) -> None:
@@ -254,8 +282,14 @@ class BlueGreenController(PersistedState):
         s.phase = Phase.FAILED
         s.message = s.decision = f"{reason}; traffic stays on {s.old_color}"
         await self.ctx.writes.scale(self.ns, self.dep_name(s.new_color), 0)
-        await self.ctx.decide(self.target.key, "failed", s.message, actor=actor, level=Level.ERROR,
-                              after={"live": s.old_color, s.new_color: "scaled to 0"})
+        await self.ctx.decide(
+            self.target.key,
+            "failed",
+            s.message,
+            actor=actor,
+            level=Level.ERROR,
+            after={"live": s.old_color, s.new_color: "scaled to 0"},
+        )
 
     async def _scale_down_old(self, now: float) -> None:
         s = self.state
@@ -285,13 +319,29 @@ class BlueGreenController(PersistedState):
         rolling = self.deployments.get(s.new_color) if progressing and s.new_color else None
         weights = Weights(stable=100, canary=0)
         return Rollout(
-            name=t.name, namespace=t.namespace, strategy=Strategy.BLUE_GREEN, phase=s.phase, paused=s.paused,
-            auto=s.auto, production=t.production, desired=weights, actual=weights,
-            step=(s.stage + 1) if progressing else 0, steps=len(STAGES), failed_checks=0, threshold=0,
+            name=t.name,
+            namespace=t.namespace,
+            strategy=Strategy.BLUE_GREEN,
+            phase=s.phase,
+            paused=s.paused,
+            auto=s.auto,
+            production=t.production,
+            desired=weights,
+            actual=weights,
+            step=(s.stage + 1) if progressing else 0,
+            steps=len(STAGES),
+            failed_checks=0,
+            threshold=0,
             stable_image=live_dep.image if live_dep else "",
             canary_image=idle_dep.image if idle_dep and idle_dep.replicas else "",
-            active_color=live, ready=f"{rolling.ready_replicas}/{rolling.replicas}" if rolling else "",
-            message=s.message, decision=s.decision, driver=driver, stage=STAGES[s.stage] if progressing else "",
-            next_tick=s.next_at if progressing else None, checks=tuple(s.last_checks), history=tuple(s.history),
+            active_color=live,
+            ready=f"{rolling.ready_replicas}/{rolling.replicas}" if rolling else "",
+            message=s.message,
+            decision=s.decision,
+            driver=driver,
+            stage=STAGES[s.stage] if progressing else "",
+            next_tick=s.next_at if progressing else None,
+            checks=tuple(s.last_checks),
+            history=tuple(s.history),
             guard_until=s.guard.until if s.guard.deployment else None,
         )

@@ -69,8 +69,12 @@ class CanaryController(PersistedState):
         self._saved = ""
         self.commands = CanaryCommands(self)
         self._steps: dict[Phase, Step] = {
-            Phase.INITIALIZED: self._idle, Phase.SUCCEEDED: self._idle, Phase.FAILED: self._idle,
-            Phase.WAITING: self._waiting, Phase.PROGRESSING: self._progressing, Phase.PROMOTING: self._promoting,
+            Phase.INITIALIZED: self._idle,
+            Phase.SUCCEEDED: self._idle,
+            Phase.FAILED: self._idle,
+            Phase.WAITING: self._waiting,
+            Phase.PROGRESSING: self._progressing,
+            Phase.PROMOTING: self._promoting,
         }
 
     # ------------------------------------------------------------ state
@@ -108,8 +112,11 @@ class CanaryController(PersistedState):
         """What a preview was computed from: a confirmation is refused once any of it changed."""
         s = self.state
         return {
-            "phase": s.phase.value, "weight": str(s.weight), "step": str(s.step),
-            "paused": str(s.paused).lower(), "auto": str(s.auto).lower(),
+            "phase": s.phase.value,
+            "weight": str(s.weight),
+            "step": str(s.step),
+            "paused": str(s.paused).lower(),
+            "auto": str(s.auto).lower(),
             "canary image": self.canary.image if self.canary else "",
             "primary image": self.primary.image if self.primary else "",
             "route version": self.route.resource_version if self.route else "",
@@ -234,8 +241,11 @@ class CanaryController(PersistedState):
             await self._set_weight(0)
         what = "revision changed during analysis, restarting" if restarted else "new revision detected"
         await self.ctx.decide(
-            self.target.key, "start", f"{what}: {self.canary.image}",
-            before={"image": self.primary.image}, after={"image": self.canary.image, "weights": "100/0"},
+            self.target.key,
+            "start",
+            f"{what}: {self.canary.image}",
+            before={"image": self.primary.image},
+            after={"image": self.canary.image, "weights": "100/0"},
         )
         await self._confirm_rollout(now)
 
@@ -289,12 +299,17 @@ class CanaryController(PersistedState):
             await self.rollback(now, f"failed checks {s.failed}/{threshold}: {why}")
         else:
             s.message = s.decision = f"check failed ({s.failed}/{threshold}): {why}"
-            await self.ctx.decide(self.target.key, "check-failed", s.message, level=Level.WARN,
-                                  after={"failed": s.failed})
+            await self.ctx.decide(
+                self.target.key, "check-failed", s.message, level=Level.WARN, after={"failed": s.failed}
+            )
 
     def _payload(self) -> dict[str, str]:
-        return {"name": self.target.name, "namespace": self.ns, "phase": self.state.phase.value,
-                "checksum": self.state.image}
+        return {
+            "name": self.target.name,
+            "namespace": self.ns,
+            "phase": self.state.phase.value,
+            "checksum": self.state.image,
+        }
 
     async def advance(self, now: float, actor: str | None, reason: str) -> None:
         """The next weight, or the promotion after the last one; `actor=None` is this room deciding."""
@@ -310,8 +325,14 @@ class CanaryController(PersistedState):
             await self._set_weight(self.steps[s.step])
             s.step += 1
             s.message = s.decision = f"{reason}: canary weight {before}% → {s.weight}%"
-            await self.ctx.decide(self.target.key, "step", s.message, actor=actor,
-                                  before={"weights": weights_text(before)}, after={"weights": weights_text(s.weight)})
+            await self.ctx.decide(
+                self.target.key,
+                "step",
+                s.message,
+                actor=actor,
+                before={"weights": weights_text(before)},
+                after={"weights": weights_text(s.weight)},
+            )
         else:
             await self.promote(now, actor, reason)
 
@@ -321,8 +342,14 @@ class CanaryController(PersistedState):
         s.paused = False
         s.message = s.decision = f"{reason}: promoting {s.image} to primary"
         await self.ctx.writes.set_image(self.ns, self.primary_name, self.target.container, s.image)
-        await self.ctx.decide(self.target.key, "promote", s.message, actor=actor,
-                              before={"primary": s.stable_image}, after={"primary": s.image})
+        await self.ctx.decide(
+            self.target.key,
+            "promote",
+            s.message,
+            actor=actor,
+            before={"primary": s.stable_image},
+            after={"primary": s.image},
+        )
 
     async def _finalise(self, now: float) -> None:
         s = self.state
@@ -333,8 +360,7 @@ class CanaryController(PersistedState):
         s.step = 0
         s.guard = guard.arm(self.target.guard, self.primary_name, now)
         s.message = s.decision = f"promotion of {s.image} complete"
-        await self.ctx.decide(self.target.key, "succeeded", s.message,
-                              after={"weights": "100/0", "primary": s.image})
+        await self.ctx.decide(self.target.key, "succeeded", s.message, after={"weights": "100/0", "primary": s.image})
         self._post_rollout()
 
     async def rollback(self, now: float, reason: str, actor: str | None = None) -> None:
@@ -348,9 +374,15 @@ class CanaryController(PersistedState):
         s.phase = Phase.FAILED
         s.paused = False
         s.message = s.decision = f"rolled back: {reason}"
-        await self.ctx.decide(self.target.key, "rollback", reason, actor=actor, level=Level.ERROR,
-                              before=before, after={"weights": "100/0", "phase": "Failed",
-                                                     "primary": s.stable_image})
+        await self.ctx.decide(
+            self.target.key,
+            "rollback",
+            reason,
+            actor=actor,
+            level=Level.ERROR,
+            before=before,
+            after={"weights": "100/0", "phase": "Failed", "primary": s.stable_image},
+        )
         self._post_rollout()
 
     def _post_rollout(self) -> None:
@@ -378,13 +410,29 @@ class CanaryController(PersistedState):
         ready = f"{self.canary.ready_replicas}/{self.canary.replicas}" if self.canary else ""
         nxt = s.next_tick if s.phase in (Phase.PROGRESSING, Phase.WAITING) and not s.paused else None
         return Rollout(
-            name=t.name, namespace=t.namespace, strategy=Strategy.CANARY, phase=s.phase, paused=s.paused,
-            auto=s.auto, production=t.production, desired=Weights.of_canary(s.weight), actual=self.actual,
-            step=s.step, steps=len(self.steps) + 1, failed_checks=s.failed, threshold=t.analysis.threshold,
+            name=t.name,
+            namespace=t.namespace,
+            strategy=Strategy.CANARY,
+            phase=s.phase,
+            paused=s.paused,
+            auto=s.auto,
+            production=t.production,
+            desired=Weights.of_canary(s.weight),
+            actual=self.actual,
+            step=s.step,
+            steps=len(self.steps) + 1,
+            failed_checks=s.failed,
+            threshold=t.analysis.threshold,
             stable_image=self.primary.image if self.primary else s.stable_image,
-            canary_image=(self.canary.image if self.canary else s.image), ready=ready, message=s.message,
-            decision=s.decision, driver=driver, next_tick=nxt, earliest_rollback=self._earliest_rollback(nxt),
-            checks=tuple(s.last_checks), history=tuple(s.history),
+            canary_image=(self.canary.image if self.canary else s.image),
+            ready=ready,
+            message=s.message,
+            decision=s.decision,
+            driver=driver,
+            next_tick=nxt,
+            earliest_rollback=self._earliest_rollback(nxt),
+            checks=tuple(s.last_checks),
+            history=tuple(s.history),
             guard_until=s.guard.until if s.guard.deployment else None,
         )
 

@@ -105,19 +105,45 @@ class Engine:
         self.trail = AuditTrail(audit, clock=clock, on_change=self._touch)
         self.jobs = JobBoard(clock, self._touch)
         self.outbox = Outbox(self.health)
-        self.cache = ObjectCache(cluster, clock, {t.namespace for t in targets} | set(namespaces), on_change=self._mark,
-                                 stale_after=min((t.analysis.interval for t in targets), default=30.0))
+        self.cache = ObjectCache(
+            cluster,
+            clock,
+            {t.namespace for t in targets} | set(namespaces),
+            on_change=self._mark,
+            stale_after=min((t.analysis.interval for t in targets), default=30.0),
+        )
         self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration)
         self.sampler = Sampler(metrics, clock, self.health, every=series_every, points=series_points)
         self.desk = StoreDesk(store, self.trail, self.jobs, clock, self.read_only, self.identity)
-        self.ctx = Context(clock=clock, cache=self.cache, writes=ClusterWrites(cluster, self.cache),
-                           record=self._record, actor=self.identity, defer=self._defer, webhooks=webhooks)
+        self.ctx = Context(
+            clock=clock,
+            cache=self.cache,
+            writes=ClusterWrites(cluster, self.cache),
+            record=self._record,
+            actor=self.identity,
+            defer=self._defer,
+            webhooks=webhooks,
+        )
         self.controllers: dict[str, Controller] = {t.key: make_controller(t, self.ctx) for t in targets}
-        self.foreign = ForeignDesk(self.cache, cluster, metrics, self.sampler, clock, record=self._record,
-                                   read_only=self.read_only, production=production)
+        self.foreign = ForeignDesk(
+            self.cache,
+            cluster,
+            metrics,
+            self.sampler,
+            clock,
+            record=self._record,
+            read_only=self.read_only,
+            production=production,
+        )
         self._claimed: set[str] = set()  # configured targets a cluster Canary drives: shown, never driven
-        self.rollouts = RolloutDesk(self.controllers, self.leases, self.health, identity=self.identity,
-                                    read_only=self.read_only, done=lambda: self._publish(self.clock.now()))
+        self.rollouts = RolloutDesk(
+            self.controllers,
+            self.leases,
+            self.health,
+            identity=self.identity,
+            read_only=self.read_only,
+            done=lambda: self._publish(self.clock.now()),
+        )
         self._ticking: dict[str, asyncio.Task[None]] = {}
         self._loaded: set[str] = set()
         self.charts = ChartBook(bucket=series_every)  # whole-life histories and decision marks
@@ -201,8 +227,16 @@ class Engine:
         sentence = f"internal error in the engine: {type(err).__name__}: {err}"
         events = self.trail.events
         if not events or events[-1].reason != sentence:
-            self._record(AuditEvent(t=self.clock.now(), actor=self.identity, target="engine", action="error",
-                                    reason=sentence, level=Level.ERROR))
+            self._record(
+                AuditEvent(
+                    t=self.clock.now(),
+                    actor=self.identity,
+                    target="engine",
+                    action="error",
+                    reason=sentence,
+                    level=Level.ERROR,
+                )
+            )
         self._publish(self.clock.now())
 
     async def idle(self) -> None:
@@ -369,6 +403,7 @@ class Engine:
         self._touch()
         notifier = self.notifier
         if notifier is not None and event.level is Level.ERROR:
+
             async def notify() -> None:
                 await notifier.notify(event)
 
@@ -399,14 +434,21 @@ class Engine:
         histories, marks = self.charts.published()
         own = [ctl.rollout(self.leases.holder(k)) for k, ctl in self.controllers.items() if k not in self._claimed]
         self.state = RoomState(
-            t=now, seq=self._seq, **self._base,
+            t=now,
+            seq=self._seq,
+            **self._base,
             rollouts=(*own, *self.foreign.rows()),
-            series=self.sampler.series(checks_of), flags=self._flags, experiments=self._experiments,
-            events=tuple(self.trail.events), health=self._healths(now), jobs=self.jobs.snapshot(),
+            series=self.sampler.series(checks_of),
+            flags=self._flags,
+            experiments=self._experiments,
+            events=tuple(self.trail.events),
+            health=self._healths(now),
+            jobs=self.jobs.snapshot(),
             invalid_flags=sum(1 for f in self._flags if f.error),
             invalid_experiments=sum(1 for e in self._experiments if e.error),
-            audit_queued=self.trail.queued, histories=histories, marks=marks,
+            audit_queued=self.trail.queued,
+            histories=histories,
+            marks=marks,
         )
         for cb in list(self._subscribers):
             cb(self.state)
-

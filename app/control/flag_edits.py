@@ -252,10 +252,13 @@ def change_lines(edit: Edit) -> list[str]:
     killed = edit.after.get("killed")
     if not isinstance(killed, Mapping) or edit.before.get("killed") is not None:
         return diff_lines(edit.before, edit.after)
-    lines = diff_lines({k: v for k, v in edit.before.items() if k != "killed"},
-                       {k: v for k, v in edit.after.items() if k != "killed"})
-    return lines + [f"+ killed: by {killed.get('by')} at {killed.get('at')}, your reason, and the previous values "
-                    f"{value_text(killed.get('previous'), 60)}"]
+    lines = diff_lines(
+        {k: v for k, v in edit.before.items() if k != "killed"}, {k: v for k, v in edit.after.items() if k != "killed"}
+    )
+    return lines + [
+        f"+ killed: by {killed.get('by')} at {killed.get('at')}, your reason, and the previous values "
+        f"{value_text(killed.get('previous'), 60)}"
+    ]
 
 
 def parse_user_ids(text: str) -> list[str]:

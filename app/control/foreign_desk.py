@@ -98,8 +98,17 @@ class ForeignDesk:
         for key, workload, c in found:
             line = _check(c, samples.get(check_key(c.check), {}).get(workload))
             checks.setdefault(key, []).append(line)
-            latest.append(MetricSeries(target=key, name=c.check.name, unit=c.check.unit, min=c.check.min,
-                                       max=c.check.max, times=(now,), values=(line.value,)))
+            latest.append(
+                MetricSeries(
+                    target=key,
+                    name=c.check.name,
+                    unit=c.check.unit,
+                    min=c.check.min,
+                    max=c.check.max,
+                    times=(now,),
+                    values=(line.value,),
+                )
+            )
         self._checks = {k: tuple(v) for k, v in checks.items()}
         self.latest = tuple(latest)
         if self.writes is not None:

@@ -45,13 +45,16 @@ def breach(spec: GuardSpec, g: GuardState, now: float, samples: dict[str, Metric
     return None
 
 
-async def undo(ctx: Context, key: str, namespace: str, deployment: str, reason: str,
-               actor: str | None = None) -> str:
+async def undo(ctx: Context, key: str, namespace: str, deployment: str, reason: str, actor: str | None = None) -> str:
     """`kubectl rollout undo`: back to the previous revision's pod template; returns the image."""
     before = ctx.cache.deployment(namespace, deployment)
     after = await ctx.writes.rollout_undo(namespace, deployment)
     await ctx.decide(
-        key, "undo", f"{deployment} undone to its previous revision: {reason}", actor=actor, level=Level.ERROR,
+        key,
+        "undo",
+        f"{deployment} undone to its previous revision: {reason}",
+        actor=actor,
+        level=Level.ERROR,
         before={"image": before.image, "revision": before.revision},
         after={"image": after.image, "revision": after.revision},
     )

@@ -33,8 +33,9 @@ class JobBoard:
         return tuple(self._jobs.values())
 
     def running(self, kind: str, target: str) -> Job | None:
-        return next((j for j in self._jobs.values()
-                     if j.kind == kind and j.target == target and j.status == "running"), None)
+        return next(
+            (j for j in self._jobs.values() if j.kind == kind and j.target == target and j.status == "running"), None
+        )
 
     def start(self, kind: str, target: str, work: Work) -> Job:
         """Start `work` unless the same job is already running (then return that one)."""

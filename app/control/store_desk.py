@@ -176,7 +176,8 @@ class StoreDesk:
                 ids = []  # the store is down: preview on synthetic ids rather than not at all
             if ids:
                 return ids, "simulated experiment users" if self.store and self.store.name == "sim" else (
-                    "assigned experiment users")
+                    "assigned experiment users"
+                )
         return [f"user-{i}" for i in range(limit)], f"user-0..user-{limit - 1}"
 
     # ------------------------------------------------------------ preview
@@ -242,9 +243,7 @@ class StoreDesk:
         if edit.problem:
             return edit, []
         ids, label = await self.sample_users()
-        return edit, flag_edits.change_lines(edit) + flag_edits.impact(
-            stored.text, edit.text, name, ids, label
-        )
+        return edit, flag_edits.change_lines(edit) + flag_edits.impact(stored.text, edit.text, name, ids, label)
 
     async def _cohort(self, before: str, after: str, name: str) -> list[str]:
         ids, label = await self.sample_users()

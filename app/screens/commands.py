@@ -34,5 +34,6 @@ class RoomCommands(Provider):
             title = self._title(entry)
             score = matcher.match(f"{title} {entry.tooltip}")
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._run, entry), text=title,
-                          help=entry.tooltip or None)
+                yield Hit(
+                    score, matcher.highlight(title), partial(self._run, entry), text=title, help=entry.tooltip or None
+                )

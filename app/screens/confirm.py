@@ -128,7 +128,10 @@ class ConfirmScreen(ModalScreen[Any]):
         """Show `fresh` in place of the preview on screen; a change is pointed out."""
         self.refreshes += 1
         changed = (tuple(fresh.lines), fresh.title, getattr(fresh, "possible", True)) != (
-            tuple(self.preview.lines), self.preview.title, self.possible)
+            tuple(self.preview.lines),
+            self.preview.title,
+            self.possible,
+        )
         self.preview = fresh
         if not self.is_mounted:
             return

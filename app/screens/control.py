@@ -27,8 +27,13 @@ from widgets.flags_list import FlagsList
 
 ACTION_BINDINGS = [
     Binding("s", "act('step')", "Step", id="step", tooltip="canary: go to the next weight now"),
-    Binding("p", "act('promote')", "Promote", id="promote",
-            tooltip="canary: its image becomes the primary's, then 100/0 to the primary"),
+    Binding(
+        "p",
+        "act('promote')",
+        "Promote",
+        id="promote",
+        tooltip="canary: its image becomes the primary's, then 100/0 to the primary",
+    ),
     Binding("space", "pause_resume", "Pause", id="pause-resume", tooltip="pause or resume the analysis"),
     Binding("a", "act('abort')", "Abort", id="abort", tooltip="roll back: 100% stable, canary scaled to 0"),
     Binding("b", "act('switch')", "Switch", id="switch", tooltip="blue-green: switch to the idle colour, or back"),
@@ -38,15 +43,35 @@ ACTION_BINDINGS = [
 STORE_BINDINGS = [
     Binding("e", "edit_flag", "Edit flag", id="flag-edit", tooltip="flags: edit the selected flag"),
     Binding("n", "new_flag", "New flag", id="flag-new", tooltip="flags: create a flag"),
-    Binding("K", "kill_flag", "Kill flag", id="flag-kill",
-            tooltip="flags: turn the selected flag off for everyone, everywhere"),
-    Binding("x", "experiment_status", "Pause/resume exp.", id="experiment-status",
-            tooltip="experiments: stop or restart assigning users"),
-    Binding("r", "rebuild_counters", "Rebuild counters", id="experiment-rebuild",
-            tooltip="experiments: count the seed's own events in Redis"),
+    Binding(
+        "K",
+        "kill_flag",
+        "Kill flag",
+        id="flag-kill",
+        tooltip="flags: turn the selected flag off for everyone, everywhere",
+    ),
+    Binding(
+        "x",
+        "experiment_status",
+        "Pause/resume exp.",
+        id="experiment-status",
+        tooltip="experiments: stop or restart assigning users",
+    ),
+    Binding(
+        "r",
+        "rebuild_counters",
+        "Rebuild counters",
+        id="experiment-rebuild",
+        tooltip="experiments: count the seed's own events in Redis",
+    ),
 ]
-STORE_TABS = {"edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "experiment_status": "experiments",
-              "rebuild_counters": "experiments"}
+STORE_TABS = {
+    "edit_flag": "flags",
+    "new_flag": "flags",
+    "kill_flag": "flags",
+    "experiment_status": "experiments",
+    "rebuild_counters": "experiments",
+}
 ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
 
 
@@ -56,7 +81,10 @@ def _needs_confirmation(preview: Preview) -> bool:
 
 class ControlScreen(MainScreen):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        *ACTION_BINDINGS, *STORE_BINDINGS, *strategy_fallbacks(ACTION_BINDINGS)]
+        *ACTION_BINDINGS,
+        *STORE_BINDINGS,
+        *strategy_fallbacks(ACTION_BINDINGS),
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,8 +97,9 @@ class ControlScreen(MainScreen):
         tab = STORE_TABS.get(action)
         if tab is not None:
             if action == "rebuild_counters" and not (
-                    any(e.needs_rebuild for e in self.state.experiments)
-                    or any(j.kind == "rebuild" for j in self.state.jobs)):
+                any(e.needs_rebuild for e in self.state.experiments)
+                or any(j.kind == "rebuild" for j in self.state.jobs)
+            ):
                 return False  # nothing counted by the seed alone (the simulator counts by itself)
             return self.is_mounted and self.active_tab == tab
         return super().check_action(action, parameters)
@@ -117,8 +146,12 @@ class ControlScreen(MainScreen):
             self.notify(f"{verb.value} {key} failed: {error}", severity="error", timeout=8)
             return
         if result.message:
-            self.notify(result.message, title=f"{verb.value} {key}", severity="information" if result.ok else "error",
-                        timeout=5 if result.ok else 8)
+            self.notify(
+                result.message,
+                title=f"{verb.value} {key}",
+                severity="information" if result.ok else "error",
+                timeout=5 if result.ok else 8,
+            )
 
     async def _confirm_and_execute(self, engine: Any, command: RolloutCommand, preview: Preview) -> Result:
         """One round: say why it does not apply, or confirm (if destructive) and execute."""
@@ -130,7 +163,8 @@ class ControlScreen(MainScreen):
         confirmed = preview
         if _needs_confirmation(preview):
             confirmed = await self.app.push_screen_wait(
-                ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb))
+                ConfirmScreen(preview, refresh=lambda: engine.preview(command), action=verb)
+            )
             if confirmed is None:
                 self.notify(f"{verb} {key}: cancelled.", timeout=3)
                 return Result(False, "", target=key)
@@ -195,7 +229,8 @@ class ControlScreen(MainScreen):
             config, version = read.config, read.version
         ids, label = await engine.desk.sample_users()
         result = await self.app.push_screen_wait(
-            FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new))
+            FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new)
+        )
         if result is not None:
             self._told(result)
 
@@ -206,8 +241,12 @@ class ControlScreen(MainScreen):
         preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
         while True:
             if not preview.possible:
-                self.notify(preview.lines[0] if preview.lines else f"Flag {name} cannot be killed now.",
-                            title=f"Kill {name}", severity="error", timeout=8)
+                self.notify(
+                    preview.lines[0] if preview.lines else f"Flag {name} cannot be killed now.",
+                    title=f"Kill {name}",
+                    severity="error",
+                    timeout=8,
+                )
                 return
             changes = [line for line in preview.lines if not _impact_line(line)]
             impact = [line for line in preview.lines if _impact_line(line)]
@@ -229,11 +268,15 @@ class ControlScreen(MainScreen):
         command = SetExperimentStatus(exp_id, status)
         preview = await self.engine.preview(command)
         if not preview.possible:
-            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id} cannot be changed now.",
-                        severity="warning", timeout=6)
+            self.notify(
+                preview.lines[0] if preview.lines else f"Experiment {exp_id} cannot be changed now.",
+                severity="warning",
+                timeout=6,
+            )
             return
-        if not await self.app.push_screen_wait(ConfirmScreen(preview, action="pause" if status == "paused" else
-                                                             "resume")):
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(preview, action="pause" if status == "paused" else "resume")
+        ):
             return
         self._told(await self.engine.execute(command, preview))
 
@@ -244,8 +287,11 @@ class ControlScreen(MainScreen):
         for job in state.jobs:  # a job this screen started has ended: say how, once
             if job.id in self._watched_jobs and job.status != "running":
                 self._watched_jobs.discard(job.id)
-                self.notify(job.message, severity="information" if job.status == "done" else "error",
-                            timeout=5 if job.status == "done" else 8)
+                self.notify(
+                    job.message,
+                    severity="information" if job.status == "done" else "error",
+                    timeout=5 if job.status == "done" else 8,
+                )
 
     def action_rebuild_counters(self) -> None:
         exp_id = self.query_one(ExperimentsList).selected_experiment
@@ -260,8 +306,11 @@ class ControlScreen(MainScreen):
         command = RebuildCounters(exp_id)
         preview = await self.engine.preview(command)
         if not preview.possible:
-            self.notify(preview.lines[0] if preview.lines else f"Experiment {exp_id}: nothing to rebuild.",
-                        severity="warning", timeout=6)
+            self.notify(
+                preview.lines[0] if preview.lines else f"Experiment {exp_id}: nothing to rebuild.",
+                severity="warning",
+                timeout=6,
+            )
             return
         result = await self.engine.execute(command, preview)
         self._told(result)

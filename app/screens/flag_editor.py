@@ -85,8 +85,17 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
     #: Shown under the buttons, so the keys are on screen even where the footer is cut.
     KEYS_HINT = "tab next field · ctrl+s review & save · esc cancel"
 
-    def __init__(self, engine: Any, name: str, raw: dict[str, Any] | None, version: str, *,
-                 sample_ids: list[str], sample_label: str, new: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        name: str,
+        raw: dict[str, Any] | None,
+        version: str,
+        *,
+        sample_ids: list[str],
+        sample_label: str,
+        new: bool = False,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.flag_name = name
@@ -108,8 +117,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             yield Static(title, id="editor-title", markup=False)
             with VerticalScroll(id="editor-body"):
                 yield Static("", id="editor-conflict")
-                yield FlagForm(self.base, new=self.new, name_value="" if self.new else self.flag_name,
-                               id="editor-form")
+                yield FlagForm(self.base, new=self.new, name_value="" if self.new else self.flag_name, id="editor-form")
                 yield Rule()
                 yield Static("cohort preview: who gains or loses the flag with this change", classes="section")
                 yield CohortPreview(self.environment, self.sample_label, id="editor-preview")
@@ -157,19 +165,33 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             return
         errors = self.form.errors
         if errors:
-            self._status(Content.styled(f"{len(errors)} problem{'s' if len(errors) > 1 else ''}: "
-                                        "the reasons are next to the fields.", "$error"))
+            self._status(
+                Content.styled(
+                    f"{len(errors)} problem{'s' if len(errors) > 1 else ''}: the reasons are next to the fields.",
+                    "$error",
+                )
+            )
         else:
             changes = diff_lines(self.base, self.form.config)
             text = f"{len(changes)} field{'s' if len(changes) != 1 else ''} changed" if changes else "no change yet"
             stored = self.form.stored_errors
             if stored:
-                text += (f"; stored {'values' if len(stored) > 1 else 'value'} of {', '.join(stored)} invalid, "
-                         "kept as stored unless changed")
+                text += (
+                    f"; stored {'values' if len(stored) > 1 else 'value'} of {', '.join(stored)} invalid, "
+                    "kept as stored unless changed"
+                )
             self._status(Content.styled(text, "$warning" if stored else "$text-muted"))
         self._token += 1
-        self.compute_cohort(self._token, dict(self.base), dict(self.form.config), self.name_now,
-                            self.preview.environment, self.preview.source, self.preview.pasted, self.preview.path)
+        self.compute_cohort(
+            self._token,
+            dict(self.base),
+            dict(self.form.config),
+            self.name_now,
+            self.preview.environment,
+            self.preview.source,
+            self.preview.pasted,
+            self.preview.path,
+        )
         config = self.form.config
         bucketing = "flag-salted" if config.get("bucketing") == "flag-salted" else "seed"
         key = (bucketing, self.name_now if bucketing == "flag-salted" else "")
@@ -184,8 +206,17 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         self.query_one("#editor-status", Static).update(content)
 
     @work(thread=True, exclusive=True, group="flag-cohort", exit_on_error=False)
-    def compute_cohort(self, token: int, before: dict[str, Any], after: dict[str, Any], name: str,
-                       environment: str, source: str, pasted: str, path: str) -> None:
+    def compute_cohort(
+        self,
+        token: int,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        name: str,
+        environment: str,
+        source: str,
+        pasted: str,
+        path: str,
+    ) -> None:
         if source == "paste":
             ids, label = parse_user_ids(pasted), "pasted"
             if not ids:
@@ -253,11 +284,14 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             return
         if self.last_cohort is not None:
             gain, lose, total = self.last_cohort
-            lines.append(f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
-                         f"of {total:,} sample ids")
+            lines.append(
+                f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
+                f"of {total:,} sample ids"
+            )
         title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(ConfirmScreen(
-            Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save"))
+        confirmed = await self.app.push_screen_wait(
+            ConfirmScreen(Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save")
+        )
         if not confirmed:
             return
         try:
@@ -279,7 +313,8 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         self.base = dict(result.details.get("current") or {})
         self.version = result.details.get("version") or NEW
         self.query_one("#editor-conflict", Static).update(
-            Content(f"{result.message} Your edits are kept; Review & save now compares them with the new version."))
+            Content(f"{result.message} Your edits are kept; Review & save now compares them with the new version.")
+        )
         self.add_class("-conflict")
         self.form.set_base(self.base)
 
@@ -299,8 +334,12 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             self.dismiss(None)
             return
         what = "the new flag" if self.new else f"flag {self.flag_name}"
-        preview = Preview(SaveFlag(self.flag_name, self.form.config, self.version), f"Discard your changes to {what}?",
-                          (*lines, "nothing is saved"), destructive=True)
+        preview = Preview(
+            SaveFlag(self.flag_name, self.form.config, self.version),
+            f"Discard your changes to {what}?",
+            (*lines, "nothing is saved"),
+            destructive=True,
+        )
 
         def closed(discard: bool | None) -> None:
             if discard:

@@ -38,9 +38,13 @@ def help_content(entries: Sequence[BoundKey], *, read_only: bool) -> Content:
     if read_only:
         lines += [Content(""), Content.styled("Read-only: the action keys are not bound.", "bold $warning")]
     lines += [Content(""), Content.styled("Filter: text or regex, ! in front inverts, Esc clears.", "$text-muted")]
-    lines += [Content.styled(f"Event log: {UNVERIFIED_MARK} in front of an entry = unverified (audit signing on: "
-                             "unsigned, altered or missing from the chain; `shiftroom audit --verify` says which).",
-                             "$text-muted")]
+    lines += [
+        Content.styled(
+            f"Event log: {UNVERIFIED_MARK} in front of an entry = unverified (audit signing on: "
+            "unsigned, altered or missing from the chain; `shiftroom audit --verify` says which).",
+            "$text-muted",
+        )
+    ]
     return Content("\n").join(lines)
 
 

@@ -53,17 +53,26 @@ class KillSwitchScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         bullet = ("• ", "$warning")
         with Vertical(id="kill-dialog"):
-            yield Static(Content.assemble("Kill flag ", (self.shown_name, "bold"),
-                                          "? It turns off for every user in every environment."), id="kill-title")
+            yield Static(
+                Content.assemble(
+                    "Kill flag ", (self.shown_name, "bold"), "? It turns off for every user in every environment."
+                ),
+                id="kill-title",
+            )
             with VerticalScroll(id="kill-body"):
                 yield Static("what changes in the stored JSON", classes="kill-section")
-                yield Static(Content("\n").join(Content.assemble(bullet, clean(line)) for line in self.changes)
-                             or Content.styled("nothing: it is already off", "$text-muted"), id="kill-changes")
+                yield Static(
+                    Content("\n").join(Content.assemble(bullet, clean(line)) for line in self.changes)
+                    or Content.styled("nothing: it is already off", "$text-muted"),
+                    id="kill-changes",
+                )
                 yield Static("who has it", classes="kill-section")
-                yield Static(Content("\n").join(Content.assemble(bullet, clean(line)) for line in self.impact),
-                             id="kill-impact")
-            yield Label(Content.assemble("Type ", (self.shown_name, "bold $warning"), " to confirm:"),
-                        classes="kill-prompt")
+                yield Static(
+                    Content("\n").join(Content.assemble(bullet, clean(line)) for line in self.impact), id="kill-impact"
+                )
+            yield Label(
+                Content.assemble("Type ", (self.shown_name, "bold $warning"), " to confirm:"), classes="kill-prompt"
+            )
             yield Input(placeholder="type the flag's name here", id="kill-name", select_on_focus=False)
             yield Label("Reason, for the audit log:", classes="kill-prompt")
             yield Input(placeholder="why, e.g. checkout errors after deploy", id="kill-reason")
@@ -83,8 +92,11 @@ class KillSwitchScreen(ModalScreen[str | None]):
     def _fit(self) -> None:
         """What changes scrolls; the name, the reason and the buttons stay on screen at 80x24."""
         dialog, body = self.query_one("#kill-dialog"), self.query_one("#kill-body")
-        chrome = 2 + sum(child.outer_size.height + child.styles.margin.top + child.styles.margin.bottom
-                         for child in dialog.children if child is not body)
+        chrome = 2 + sum(
+            child.outer_size.height + child.styles.margin.top + child.styles.margin.bottom
+            for child in dialog.children
+            if child is not body
+        )
         body.styles.max_height = max(2, self.size.height - chrome)
 
     @property

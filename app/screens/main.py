@@ -35,9 +35,17 @@ TABS = ("rollouts", "flags", "experiments")
 TABLE_OF_TAB = {"rollouts": "#rollouts-table", "flags": "#flags-table", "experiments": "#experiments-table"}
 #: The tab whose rows an action works on; it is hidden (and unbound) on every other tab.
 TAB_OF_ACTION = {
-    "act": "rollouts", "pause_resume": "rollouts", "auto_manual": "rollouts", "not_for_strategy": "rollouts",
-    "edit_flag": "flags", "new_flag": "flags", "kill_flag": "flags", "restore_flag": "flags",
-    "experiment_status": "experiments", "rebuild_counters": "experiments", "toggle_sequential": "experiments",
+    "act": "rollouts",
+    "pause_resume": "rollouts",
+    "auto_manual": "rollouts",
+    "not_for_strategy": "rollouts",
+    "edit_flag": "flags",
+    "new_flag": "flags",
+    "kill_flag": "flags",
+    "restore_flag": "flags",
+    "experiment_status": "experiments",
+    "rebuild_counters": "experiments",
+    "toggle_sequential": "experiments",
 }
 #: Verbs a strategy has not got: the footer does not offer them for such a rollout.
 NOT_FOR = {Strategy.CANARY: frozenset({"switch"}), Strategy.BLUE_GREEN: frozenset({"step", "promote"})}
@@ -57,6 +65,8 @@ def strategy_fallbacks(bindings: list[Binding]) -> list[Binding]:
         if binding.action.startswith("act(") and verb in verbs:
             out.append(Binding(binding.key, f"not_for_strategy('{verb}')", show=False))
     return out
+
+
 class FilterField(Input):
     """The filter's field: Enter keeps the filter and gives the table the focus at once.
 
@@ -73,8 +83,10 @@ class FilterField(Input):
 
 
 REBUILD_NOTE = "The seed's own events are not counted yet: press r to rebuild this experiment's counters."
-REBUILD_NOTE_READ_ONLY = ("Results for seed-written data need a rebuild by a writable room: this room is read-only, "
-                          "so these numbers leave the seed's own events out.")
+REBUILD_NOTE_READ_ONLY = (
+    "Results for seed-written data need a rebuild by a writable room: this room is read-only, "
+    "so these numbers leave the seed's own events out."
+)
 
 
 class MainScreen(Screen[None]):
@@ -93,8 +105,13 @@ class MainScreen(Screen[None]):
         Binding("1", "show_tab('rollouts')", "Rollouts", show=False, id="tab-rollouts"),
         Binding("2", "show_tab('flags')", "Flags", show=False, id="tab-flags"),
         Binding("3", "show_tab('experiments')", "Experiments", show=False, id="tab-experiments"),
-        Binding("f", "toggle_sequential", "Fixed/sequential", id="stats-mode",
-                tooltip="experiments: sequential or fixed-horizon intervals"),
+        Binding(
+            "f",
+            "toggle_sequential",
+            "Fixed/sequential",
+            id="stats-mode",
+            tooltip="experiments: sequential or fixed-horizon intervals",
+        ),
     ]
 
     def __init__(self, state: RoomState, *, read_only: bool = False, title_context: str | None = None) -> None:
@@ -217,8 +234,9 @@ class MainScreen(Screen[None]):
         """The selected experiment's rebuild, from the snapshot: progress, its outcome, or a note that it needs one."""
         detail = self.query_one(ExperimentDetail)
         experiment = next((e for e in self.state.experiments if e.id == exp_id), None)
-        job = next((j for j in reversed(self.state.jobs)
-                    if j.kind == "rebuild" and j.target == f"experiment/{exp_id}"), None)
+        job = next(
+            (j for j in reversed(self.state.jobs) if j.kind == "rebuild" and j.target == f"experiment/{exp_id}"), None
+        )
         if job is not None and job.status == "running":
             detail.show_rebuild(running=True, done=job.done, total=job.total or 0)
         elif job is not None and job.status in ("failed", "cancelled"):
@@ -237,8 +255,12 @@ class MainScreen(Screen[None]):
     def action_not_for_strategy(self, verb: str) -> None:
         rollout = self.state.rollout(self.selected_key or "")
         if rollout is not None:
-            self.notify(f"{verb} does not apply to {rollout.key}: it is {STRATEGY_NAME[rollout.strategy]}.",
-                        title=f"{verb} {rollout.key}", severity="warning", timeout=5)
+            self.notify(
+                f"{verb} does not apply to {rollout.key}: it is {STRATEGY_NAME[rollout.strategy]}.",
+                title=f"{verb} {rollout.key}",
+                severity="warning",
+                timeout=5,
+            )
 
     def action_toggle_sequential(self) -> None:
         self.sequential = not self.sequential

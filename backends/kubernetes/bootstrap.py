@@ -42,8 +42,10 @@ class Step:
 
 def _relabel(spec: dict[str, Any], old: str, new: str) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
-    for labels in (_dict(_dict(spec.get("selector")).get("matchLabels")),
-                   _dict(_dict(_dict(spec.get("template")).get("metadata")).get("labels"))):
+    for labels in (
+        _dict(_dict(spec.get("selector")).get("matchLabels")),
+        _dict(_dict(_dict(spec.get("template")).get("metadata")).get("labels")),
+    ):
         for k, v in list(labels.items()):
             if v == old:
                 labels[k] = new
@@ -56,8 +58,12 @@ def _meta(name: str, ns: str, target: Target) -> dict[str, Any]:
 
 
 def _svc(name: str, ns: str, app: str, port: int, target: Target) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, ns, target),
-            "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": port, "targetPort": port}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(name, ns, target),
+        "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": port, "targetPort": port}]},
+    }
 
 
 def _route(router: Router, b: Binding, svc: str, port: int, target: Target, main: dict[str, Any] | None) -> Any:
@@ -65,20 +71,54 @@ def _route(router: Router, b: Binding, svc: str, port: int, target: Target, main
     meta = _meta(router.object_name(b), ns, target)
     api = router.res.api_version
     if router.kind == "istio":
-        return {"apiVersion": api, "kind": "VirtualService", "metadata": meta,
-                "spec": {"hosts": [svc], "http": [{"route": [
-                    {"destination": {"host": b.primary_backend}, "weight": 100},
-                    {"destination": {"host": b.canary_backend}, "weight": 0}]}]}}
+        return {
+            "apiVersion": api,
+            "kind": "VirtualService",
+            "metadata": meta,
+            "spec": {
+                "hosts": [svc],
+                "http": [
+                    {
+                        "route": [
+                            {"destination": {"host": b.primary_backend}, "weight": 100},
+                            {"destination": {"host": b.canary_backend}, "weight": 0},
+                        ]
+                    }
+                ],
+            },
+        }
     if router.kind == "gateway-api":
-        return {"apiVersion": api, "kind": "HTTPRoute", "metadata": meta, "spec": {"rules": [{"backendRefs": [
-            {"name": b.primary_backend, "port": port, "weight": 100},
-            {"name": b.canary_backend, "port": port, "weight": 0}]}]}}
+        return {
+            "apiVersion": api,
+            "kind": "HTTPRoute",
+            "metadata": meta,
+            "spec": {
+                "rules": [
+                    {
+                        "backendRefs": [
+                            {"name": b.primary_backend, "port": port, "weight": 100},
+                            {"name": b.canary_backend, "port": port, "weight": 0},
+                        ]
+                    }
+                ]
+            },
+        }
     if router.kind == "smi":
-        return {"apiVersion": api, "kind": "TrafficSplit", "metadata": meta, "spec": {"service": svc, "backends": [
-            {"service": b.primary_backend, "weight": 100}, {"service": b.canary_backend, "weight": 0}]}}
+        return {
+            "apiVersion": api,
+            "kind": "TrafficSplit",
+            "metadata": meta,
+            "spec": {
+                "service": svc,
+                "backends": [{"service": b.primary_backend, "weight": 100}, {"service": b.canary_backend, "weight": 0}],
+            },
+        }
     if main is None:
-        raise NotFound(NAME, f"The NGINX canary of {target.key} is copied from the Ingress {ns}/{b.route}, "
-                             "which does not exist; create it first.")
+        raise NotFound(
+            NAME,
+            f"The NGINX canary of {target.key} is copied from the Ingress {ns}/{b.route}, "
+            "which does not exist; create it first.",
+        )
     spec = copy.deepcopy(_dict(main.get("spec")))
     for rule in spec.get("rules") or []:
         for p in _dict(_dict(rule).get("http")).get("paths") or []:
@@ -106,28 +146,62 @@ async def plan(cluster: KubeCluster, target: Target, port: int = 80) -> list[Ste
     svc = target.service or d
     source = await _exists(cluster, DEPLOYMENTS, ns, d)
     if source is None:
-        raise NotFound(NAME, f"Deployment {ns}/{d} (the target of {target.key}) does not exist; Shiftroom "
-                             "bootstraps around an existing deployment.")
+        raise NotFound(
+            NAME,
+            f"Deployment {ns}/{d} (the target of {target.key}) does not exist; Shiftroom "
+            "bootstraps around an existing deployment.",
+        )
     steps: list[Step] = []
     if await _exists(cluster, DEPLOYMENTS, ns, b.primary) is None:
         spec = _relabel(_dict(source.get("spec")), d, b.primary)
         spec["replicas"] = target.replicas
         body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(b.primary, ns, target), "spec": spec}
-        steps.append(Step("create", DEPLOYMENTS, ns, b.primary,
-                          f"create Deployment {ns}/{b.primary} from {d}'s template ({target.replicas} replicas)", body))
+        steps.append(
+            Step(
+                "create",
+                DEPLOYMENTS,
+                ns,
+                b.primary,
+                f"create Deployment {ns}/{b.primary} from {d}'s template ({target.replicas} replicas)",
+                body,
+            )
+        )
     for name, app in ((b.primary_backend, b.primary), (b.canary_backend, d)):
         if await _exists(cluster, SERVICES, ns, name) is None:
-            steps.append(Step("create", SERVICES, ns, name, f"create Service {ns}/{name} selecting app={app}",
-                              _svc(name, ns, app, port, target)))
+            steps.append(
+                Step(
+                    "create",
+                    SERVICES,
+                    ns,
+                    name,
+                    f"create Service {ns}/{name} selecting app={app}",
+                    _svc(name, ns, app, port, target),
+                )
+            )
     if await _exists(cluster, router.res, ns, router.object_name(b)) is None:
         main = await _exists(cluster, INGRESSES, ns, b.route) if router.kind == "nginx" else None
         body = _route(router, b, svc, port, target, main)
-        steps.append(Step("create", router.res, ns, router.object_name(b),
-                          f"create {router.res.kind} {ns}/{router.object_name(b)} at 100/0", body))
+        steps.append(
+            Step(
+                "create",
+                router.res,
+                ns,
+                router.object_name(b),
+                f"create {router.res.kind} {ns}/{router.object_name(b)} at 100/0",
+                body,
+            )
+        )
     replicas = int(_dict(source.get("spec")).get("replicas") or 0)
     if steps and replicas:
-        steps.append(Step("scale", DEPLOYMENTS, ns, d, f"scale Deployment {ns}/{d} {replicas} → 0 "
-                                                       f"(the primary serves until a release)"))
+        steps.append(
+            Step(
+                "scale",
+                DEPLOYMENTS,
+                ns,
+                d,
+                f"scale Deployment {ns}/{d} {replicas} → 0 (the primary serves until a release)",
+            )
+        )
     return steps
 
 
@@ -141,8 +215,9 @@ async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
             done.append(s.line)
             continue
         try:
-            await cluster.api.call("POST", s.res.path(s.namespace), What("create", s.res, s.namespace, s.name),
-                                   body=s.body)
+            await cluster.api.call(
+                "POST", s.res.path(s.namespace), What("create", s.res, s.namespace, s.name), body=s.body
+            )
             done.append(s.line)
         except Conflict:
             done.append(f"{s.res.kind} {s.namespace}/{s.name} already exists: left as it is")

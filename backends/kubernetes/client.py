@@ -66,8 +66,11 @@ async def connect(
         return await _in_cluster(cfg, env)
     missing = [p for p in paths.split(os.pathsep) if p and not Path(p).expanduser().exists()]
     if missing and len(missing) == len([p for p in paths.split(os.pathsep) if p]):
-        raise NoCluster(NAME, f"No kubeconfig at {paths}; point --kubeconfig or $KUBECONFIG at one, "
-                              "or try `shiftroom demo` for the simulator.")
+        raise NoCluster(
+            NAME,
+            f"No kubeconfig at {paths}; point --kubeconfig or $KUBECONFIG at one, "
+            "or try `shiftroom demo` for the simulator.",
+        )
     try:
         merged = KubeConfigMerger(paths)
         loader = KubeConfigLoader(config_dict=merged.config, config_base_path=None, active_context=context)
@@ -77,8 +80,12 @@ async def connect(
         raise NoCluster(NAME, f"Cannot use {what} of {paths}: {' '.join(str(exc).split())[:200]}.") from None
     current = loader.current_context or {}
     ctx = current.get("context", {}) or {}
-    where = Where(context=str(current.get("name", context or "")), cluster=str(ctx.get("cluster", "")),
-                  namespace=str(ctx.get("namespace") or "default"), server=str(cfg.host))
+    where = Where(
+        context=str(current.get("name", context or "")),
+        cluster=str(ctx.get("cluster", "")),
+        namespace=str(ctx.get("namespace") or "default"),
+        server=str(cfg.host),
+    )
     return cfg, where
 
 
@@ -87,8 +94,11 @@ async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
     from kubernetes_asyncio.config.incluster_config import load_incluster_config
 
     if not env.get("KUBERNETES_SERVICE_HOST"):
-        raise NoCluster(NAME, "No kubeconfig found (~/.kube/config, $KUBECONFIG) and not running in a Pod; "
-                              "pass --kubeconfig, or try `shiftroom demo` for the simulator.")
+        raise NoCluster(
+            NAME,
+            "No kubeconfig found (~/.kube/config, $KUBECONFIG) and not running in a Pod; "
+            "pass --kubeconfig, or try `shiftroom demo` for the simulator.",
+        )
     try:
         load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
     except ConfigException as exc:
@@ -97,8 +107,9 @@ async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
         namespace = (SA_DIR / "namespace").read_text(encoding="utf-8").strip() or "default"
     except OSError:
         namespace = "default"
-    where = Where(context="in-cluster", cluster="in-cluster", namespace=namespace, server=str(cfg.host),
-                  in_cluster=True)
+    where = Where(
+        context="in-cluster", cluster="in-cluster", namespace=namespace, server=str(cfg.host), in_cluster=True
+    )
     return cfg, where
 
 
@@ -114,8 +125,15 @@ class Api:
         self.requests = 0  # every request sent, for the tests and the bench
 
     async def call(
-        self, method: str, path: str, what: What, *, query: Sequence[tuple[str, Any]] = (),
-        body: Any = None, patch: str | None = None, text: bool = False,
+        self,
+        method: str,
+        path: str,
+        what: What,
+        *,
+        query: Sequence[tuple[str, Any]] = (),
+        body: Any = None,
+        patch: str | None = None,
+        text: bool = False,
     ) -> Any:
         """One request; the decoded JSON body (or the text with `text=True`)."""
         headers = {"Accept": "application/json" if not text else "*/*"}
@@ -137,8 +155,9 @@ class Api:
         try:
             return json.loads(raw) if raw else {}
         except ValueError:
-            raise BackendError(NAME, f"The API server answered {what.verb} {what.obj} with something that is "
-                                     "not JSON.") from None
+            raise BackendError(
+                NAME, f"The API server answered {what.verb} {what.obj} with something that is not JSON."
+            ) from None
 
     async def raw(self, method: str, path: str, what: What, body: Any = None) -> tuple[int, str]:
         """(status, text) whatever the status: for the proxy subresource."""
@@ -158,8 +177,9 @@ class Api:
         """An open watch response (an aiohttp response): the caller reads lines and releases it."""
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_connect=self.timeout,
-                                        sock_read=read_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.timeout, sock_connect=self.timeout, sock_read=read_timeout
+        )
         resp = await self._send("GET", path, what, query, {"Accept": "application/json"}, None, timeout)
         if not 200 <= resp.status <= 299:
             try:
@@ -169,13 +189,26 @@ class Api:
             raise from_status(resp.status, data, what, self.identity)
         return resp
 
-    async def _send(self, method: str, path: str, what: What, query: Sequence[tuple[str, Any]],
-                    headers: dict[str, str], body: Any, timeout: Any = None) -> Any:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        what: What,
+        query: Sequence[tuple[str, Any]],
+        headers: dict[str, str],
+        body: Any,
+        timeout: Any = None,
+    ) -> Any:
         self.requests += 1
         try:
             return await self.client().call_api(
-                path, method, query_params=list(query), header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False,
+                path,
+                method,
+                query_params=list(query),
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
                 _request_timeout=timeout if timeout is not None else self.timeout,
             )
         except Exception as exc:

@@ -40,9 +40,16 @@ class KubeCluster:
     name = "kubernetes"
 
     def __init__(
-        self, api: Api, *, namespaces: Sequence[str] | None = None, targets: Sequence[Target] = (),
-        read_only: bool = False, identity: str = "", where: Where | None = None,
-        stall: float = 120.0, watch_timeout: int = 300,
+        self,
+        api: Api,
+        *,
+        namespaces: Sequence[str] | None = None,
+        targets: Sequence[Target] = (),
+        read_only: bool = False,
+        identity: str = "",
+        where: Where | None = None,
+        stall: float = 120.0,
+        watch_timeout: int = 300,
     ) -> None:
         self.api = api
         self.namespaces = list(namespaces) if namespaces else None  # None: all namespaces
@@ -64,8 +71,14 @@ class KubeCluster:
             return
         d = t.deployment or t.name
         svc = t.service or d
-        b = Binding(route=t.name, namespace=t.namespace, primary=f"{d}-primary", canary=d,
-                    primary_backend=f"{svc}-primary", canary_backend=f"{svc}-canary")
+        b = Binding(
+            route=t.name,
+            namespace=t.namespace,
+            primary=f"{d}-primary",
+            canary=d,
+            primary_backend=f"{svc}-primary",
+            canary_backend=f"{svc}-canary",
+        )
         self.routes[(t.namespace, t.name)] = (b, router)
 
     # ------------------------------------------------------------ guards
@@ -128,8 +141,11 @@ class KubeCluster:
     def _route(self, namespace: str, name: str) -> tuple[Binding, Router]:
         found = self.routes.get((namespace, name))
         if found is None:
-            raise NotFound(NAME, f"No canary target {namespace}/{name} is configured, so it has no route; "
-                                 "add it to targets: in shiftroom.yaml.")
+            raise NotFound(
+                NAME,
+                f"No canary target {namespace}/{name} is configured, so it has no route; "
+                "add it to targets: in shiftroom.yaml.",
+            )
         return found
 
     async def _router_object(self, namespace: str, name: str) -> tuple[Binding, Router, dict[str, Any]]:
@@ -138,9 +154,12 @@ class KubeCluster:
             return b, router, await writes.get(self.api, router.res, namespace, router.object_name(b))
         except NotFound:
             if router.res.group and not await discovery.served(self.api, router.res, self._served):
-                raise NotFound(NAME, f"Target {namespace}/{name} routes with {router.kind}, but the "
-                                     f"{router.res.kind} CRD ({router.res.crd}) is not installed in this cluster; "
-                                     "install it or set the target's router.") from None
+                raise NotFound(
+                    NAME,
+                    f"Target {namespace}/{name} routes with {router.kind}, but the "
+                    f"{router.res.kind} CRD ({router.res.crd}) is not installed in this cluster; "
+                    "install it or set the target's router.",
+                ) from None
             raise
 
     async def get_route(self, namespace: str, name: str) -> Route:
@@ -178,7 +197,11 @@ class KubeCluster:
         return objects._strmap(objects._dict(obj.get("metadata")).get("annotations"))
 
     async def patch_annotations(
-        self, kind: Kind, namespace: str, name: str, annotations: Mapping[str, str | None],
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        annotations: Mapping[str, str | None],
         resource_version: str | None = None,
     ) -> None:
         self._write(f"annotate {kind.lower()} {namespace}/{name}")
@@ -210,21 +233,23 @@ class KubeCluster:
             out.extend(await events.list_events(self.api, ns, since))
         return sorted(out, key=lambda e: e.t)
 
-    async def record_event(self, kind: Kind, namespace: str, name: str, action: str, note: str,
-                           warning: bool = False) -> None:
+    async def record_event(
+        self, kind: Kind, namespace: str, name: str, action: str, note: str, warning: bool = False
+    ) -> None:
         """A decision as an `events.k8s.io/v1` Event on the object."""
         self._write(f"record an event on {kind.lower()} {namespace}/{name}")
         res, obj_name = await self._annotated(kind, namespace, name)
-        await events.record(self.api, res, namespace, obj_name, action, note, warning=warning,
-                            instance=self.identity)
+        await events.record(self.api, res, namespace, obj_name, action, note, warning=warning, instance=self.identity)
 
     def sources(self, namespace: str | None = None) -> list[Source]:
         spaces: list[str | None] = [namespace] if namespace else _spaces(self.namespaces)
         out: list[Source] = []
         for ns in spaces:
-            out += [Source(DEPLOYMENTS, ns, "Deployment", objects.deployment),
-                    Source(SERVICES, ns, "Service", objects.service),
-                    Source(LEASES, ns, "Lease", objects.lease, label_selector=leases.SELECTOR)]
+            out += [
+                Source(DEPLOYMENTS, ns, "Deployment", objects.deployment),
+                Source(SERVICES, ns, "Service", objects.service),
+                Source(LEASES, ns, "Lease", objects.lease, label_selector=leases.SELECTOR),
+            ]
             by_res: dict[Res, Router] = {}
             for b, router in self.routes.values():
                 if ns is None or b.namespace == ns:
@@ -245,8 +270,13 @@ class KubeCluster:
         return convert
 
     def informer(self, namespace: str | None = None) -> Informer:
-        return Informer(self.api, self.sources(namespace), stall=self.stall, timeout_seconds=self.watch_timeout,
-                        backoff=self.backoff)
+        return Informer(
+            self.api,
+            self.sources(namespace),
+            stall=self.stall,
+            timeout_seconds=self.watch_timeout,
+            backoff=self.backoff,
+        )
 
     def watch(self, namespace: str | None = None) -> AsyncGenerator[WatchEvent, None]:
         return self.informer(namespace).events()
@@ -254,8 +284,14 @@ class KubeCluster:
     # ------------------------------------------------------------ ObjectWrites
 
     async def patch_object(
-        self, api_version: str, kind: str, namespace: str, name: str, patch: Any,
-        patch_type: Literal["merge", "json", "strategic"], resource_version: str | None = None,
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: Any,
+        patch_type: Literal["merge", "json", "strategic"],
+        resource_version: str | None = None,
     ) -> ForeignObject:
         self._write(f"patch {kind} {namespace}/{name}")
         res = resource_for(api_version, kind)
@@ -266,16 +302,23 @@ class KubeCluster:
         return objects.foreign(out)
 
     async def proxy(
-        self, namespace: str, kind: Literal["pods", "services"], name: str, port: int | str, path: str,
-        method: str = "GET", body: Any = None,
+        self,
+        namespace: str,
+        kind: Literal["pods", "services"],
+        name: str,
+        port: int | str,
+        path: str,
+        method: str = "GET",
+        body: Any = None,
     ) -> tuple[int, str]:
         """A request through the API server's proxy subresource: (status, body text)."""
         if method.upper() != "GET":
             self._write(f"send {method.upper()} to {kind}/{name} in {namespace}")
         res = PODS if kind == "pods" else SERVICES
         sub = f"{name}:{port}/proxy/{path.lstrip('/')}"
-        return await self.api.raw(method.upper(), res.path(namespace, sub), What(method.lower(), res, namespace,
-                                                                                   name, "proxy"), body)
+        return await self.api.raw(
+            method.upper(), res.path(namespace, sub), What(method.lower(), res, namespace, name, "proxy"), body
+        )
 
 
 def _spaces(namespaces: list[str] | None) -> list[str | None]:

@@ -11,8 +11,9 @@ from backends.kubernetes.objects import _dict
 from backends.kubernetes.resources import Res
 
 SELF_REVIEW = Res("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", namespaced=False)
-ACCESS_REVIEW = Res("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
-                    namespaced=False)
+ACCESS_REVIEW = Res(
+    "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", namespaced=False
+)
 VERSION = Res("", "", "version", "Version", namespaced=False)
 
 

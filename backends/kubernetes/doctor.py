@@ -23,9 +23,14 @@ from backends.kubernetes.resources import (
 )
 
 CRDS: tuple[tuple[str, Res], ...] = (
-    ("istio router", VIRTUALSERVICES), ("gateway-api router", HTTPROUTES), ("smi router", TRAFFICSPLITS),
-    ("flagger", CANARIES), ("flagger", METRICTEMPLATES),
-    ("argo rollouts", ROLLOUTS), ("argo rollouts", ANALYSISRUNS), ("argo rollouts", EXPERIMENTS),
+    ("istio router", VIRTUALSERVICES),
+    ("gateway-api router", HTTPROUTES),
+    ("smi router", TRAFFICSPLITS),
+    ("flagger", CANARIES),
+    ("flagger", METRICTEMPLATES),
+    ("argo rollouts", ROLLOUTS),
+    ("argo rollouts", ANALYSISRUNS),
+    ("argo rollouts", EXPERIMENTS),
 )
 
 
@@ -62,8 +67,12 @@ class Report:
         return tuple(r for r in self.rows if r.needed and not r.allowed)
 
     def to_json(self) -> dict[str, object]:
-        return {"identity": self.identity, "ok": self.ok, "permissions": [asdict(r) for r in self.rows],
-                "crds": [asdict(c) for c in self.crds]}
+        return {
+            "identity": self.identity,
+            "ok": self.ok,
+            "permissions": [asdict(r) for r in self.rows],
+            "crds": [asdict(c) for c in self.crds],
+        }
 
 
 async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -> Report:
@@ -83,6 +92,15 @@ async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -
                 allowed, reason = await discovery.can_i(api, verb, need.res, ns, need.sub)
                 name = f"{need.resource}.{need.res.group}" if need.res.group else need.resource
                 needed = counts and (not read_only or verb in need.view_verbs)
-                rows.append(Row(verb=verb, resource=name, namespace=ns or "", allowed=allowed, needed=needed,
-                                why=need.why, reason=reason))
+                rows.append(
+                    Row(
+                        verb=verb,
+                        resource=name,
+                        namespace=ns or "",
+                        allowed=allowed,
+                        needed=needed,
+                        why=need.why,
+                        reason=reason,
+                    )
+                )
     return Report(identity=identity, rows=tuple(rows), crds=crds)

@@ -77,12 +77,17 @@ def from_status(status: int, body: Any, what: What, identity: str) -> BackendErr
     msg = status_message(body)
     who = identity or "this identity"
     if status == 403:
-        sentence = (f"{who} may not {what.verb} {what.resource} in {what.where}; "
-                    "grant it (deploy/rbac.yaml) or open the room --read-only.")
+        sentence = (
+            f"{who} may not {what.verb} {what.resource} in {what.where}; "
+            "grant it (deploy/rbac.yaml) or open the room --read-only."
+        )
         return Forbidden(sentence, what.verb, what.resource, what.namespace or "")
     if status == 401:
-        return Unauthorized(NAME, f"The API server rejected the credentials ({msg or 'Unauthorized'}); "
-                                  "log in again or pick another --context.")
+        return Unauthorized(
+            NAME,
+            f"The API server rejected the credentials ({msg or 'Unauthorized'}); "
+            "log in again or pick another --context.",
+        )
     if status == 404:
         return NotFound(NAME, f"{what.obj} was not found ({msg or 'not found'}).")
     if status == 409:
@@ -92,8 +97,11 @@ def from_status(status: int, body: Any, what: What, identity: str) -> BackendErr
     if status == 422 or status == 400:
         return Invalid(NAME, f"The API server refused to {what.verb} {what.obj}: {msg or 'invalid'}.")
     if status == 429 or status >= 500:
-        return Unavailable(NAME, f"The API server could not {what.verb} {what.obj} (HTTP {status}: "
-                                 f"{msg or 'unavailable'}); Shiftroom keeps retrying.")
+        return Unavailable(
+            NAME,
+            f"The API server could not {what.verb} {what.obj} (HTTP {status}: "
+            f"{msg or 'unavailable'}); Shiftroom keeps retrying.",
+        )
     return BackendError(NAME, f"The API server answered HTTP {status} to {what.verb} {what.obj}: {msg}.")
 
 
@@ -106,7 +114,8 @@ def translate(exc: BaseException, what: What, identity: str, server: str = "") -
         return from_status(status, getattr(exc, "body", ""), what, identity)
     at = f" at {server}" if server else ""
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return Unavailable(NAME, f"The API server{at} did not answer in time to {what.verb} {what.obj}; "
-                                 "Shiftroom keeps retrying.")
+        return Unavailable(
+            NAME, f"The API server{at} did not answer in time to {what.verb} {what.obj}; Shiftroom keeps retrying."
+        )
     reason = " ".join(str(exc).split())[:200] or type(exc).__name__
     return Unavailable(NAME, f"The API server{at} is not reachable ({reason}); Shiftroom keeps retrying.")

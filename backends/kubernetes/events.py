@@ -22,23 +22,30 @@ def reason_of(action: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", action) if p)[:128] or "Decision"
 
 
-def event_body(res: Res, namespace: str, name: str, action: str, note: str, warning: bool, instance: str,
-               uid: str = "") -> dict[str, Any]:
+def event_body(
+    res: Res, namespace: str, name: str, action: str, note: str, warning: bool, instance: str, uid: str = ""
+) -> dict[str, Any]:
     regarding = {"apiVersion": res.api_version, "kind": res.kind, "name": name, "namespace": namespace}
     if uid:
         regarding["uid"] = uid
     return {
-        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
         "metadata": {"generateName": f"{name}.", "namespace": namespace},
         "eventTime": micro_time(time.time()),
-        "reportingController": CONTROLLER, "reportingInstance": instance[:128] or "shiftroom",
-        "action": reason_of(action), "reason": reason_of(action), "regarding": regarding,
-        "note": note[:1024], "type": "Warning" if warning else "Normal",
+        "reportingController": CONTROLLER,
+        "reportingInstance": instance[:128] or "shiftroom",
+        "action": reason_of(action),
+        "reason": reason_of(action),
+        "regarding": regarding,
+        "note": note[:1024],
+        "type": "Warning" if warning else "Normal",
     }
 
 
-async def record(api: Api, res: Res, namespace: str, name: str, action: str, note: str, *, warning: bool = False,
-                 instance: str = "") -> None:
+async def record(
+    api: Api, res: Res, namespace: str, name: str, action: str, note: str, *, warning: bool = False, instance: str = ""
+) -> None:
     body = event_body(res, namespace, name, action, note, warning, instance)
     await api.call("POST", EVENTS.path(namespace), What("create", EVENTS, namespace), body=body)
 
@@ -48,13 +55,22 @@ async def list_events(api: Api, namespace: str | None, since: float) -> list[Clu
     out = []
     for e in body.get("items") or []:
         e = _dict(e)
-        t = parse_time(e.get("eventTime")) or parse_time(e.get("deprecatedLastTimestamp")) or parse_time(
-            _dict(e.get("metadata")).get("creationTimestamp"))
+        t = (
+            parse_time(e.get("eventTime"))
+            or parse_time(e.get("deprecatedLastTimestamp"))
+            or parse_time(_dict(e.get("metadata")).get("creationTimestamp"))
+        )
         if t <= since:
             continue
         reg = _dict(e.get("regarding"))
-        out.append(ClusterEvent(t=t, namespace=str(_dict(e.get("metadata")).get("namespace") or ""),
-                                object=f"{reg.get('kind', '')}/{reg.get('name', '')}",
-                                reason=str(e.get("reason") or ""), message=str(e.get("note") or ""),
-                                type="Warning" if e.get("type") == "Warning" else "Normal"))
+        out.append(
+            ClusterEvent(
+                t=t,
+                namespace=str(_dict(e.get("metadata")).get("namespace") or ""),
+                object=f"{reg.get('kind', '')}/{reg.get('name', '')}",
+                reason=str(e.get("reason") or ""),
+                message=str(e.get("note") or ""),
+                type="Warning" if e.get("type") == "Warning" else "Normal",
+            )
+        )
     return sorted(out, key=lambda e: e.t)

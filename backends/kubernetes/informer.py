@@ -160,8 +160,12 @@ class Informer:
 
     async def _stream(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> str:
         """One watch request; returns the resourceVersion to resume from ("" after 410 Gone)."""
-        query: list[tuple[str, Any]] = [("watch", "true"), ("resourceVersion", rv), ("allowWatchBookmarks", "true"),
-                                        ("timeoutSeconds", self.timeout_seconds)]
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("resourceVersion", rv),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", self.timeout_seconds),
+        ]
         if src.label_selector:
             query.append(("labelSelector", src.label_selector))
         what = What("watch", src.res, src.namespace)
@@ -176,8 +180,9 @@ class Informer:
                 if not rv:
                     return ""
         except TimeoutError:
-            raise Unavailable(NAME, f"The watch of {src.res.plural} stalled for {self.stall:g} s; "
-                                    "reconnecting.") from None
+            raise Unavailable(
+                NAME, f"The watch of {src.res.plural} stalled for {self.stall:g} s; reconnecting."
+            ) from None
         except OSError as exc:
             raise Unavailable(NAME, f"The watch of {src.res.plural} was cut off ({exc}); reconnecting.") from None
         finally:
@@ -188,8 +193,10 @@ class Informer:
             async with asyncio.timeout(self.stall):
                 chunk: bytes = await resp.content.readany()
         except TimeoutError:
-            raise Unavailable(NAME, f"The watch of {src.res.plural} sent nothing (not even a bookmark) "
-                                    f"for {self.stall:g} s; reconnecting.") from None
+            raise Unavailable(
+                NAME,
+                f"The watch of {src.res.plural} sent nothing (not even a bookmark) for {self.stall:g} s; reconnecting.",
+            ) from None
         return chunk
 
     def _lines(self, src: Source, buf: bytes, rv: str, queue: asyncio.Queue[Any], what: What) -> tuple[bytes, str]:
@@ -207,8 +214,9 @@ class Informer:
         try:
             event = json.loads(line)
         except ValueError:
-            raise Unavailable(NAME, f"The watch of {src.res.plural} sent a line that is not JSON; "
-                                    "reconnecting.") from None
+            raise Unavailable(
+                NAME, f"The watch of {src.res.plural} sent a line that is not JSON; reconnecting."
+            ) from None
         type_ = str(_dict(event).get("type") or "")
         obj = _dict(_dict(event).get("object"))
         new_rv = str(_dict(obj.get("metadata")).get("resourceVersion") or rv)

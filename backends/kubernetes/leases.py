@@ -38,14 +38,16 @@ async def get_lease(api: Api, namespace: str, name: str) -> Lease | None:
 
 async def acquire(api: Api, namespace: str, name: str, holder: str, duration: float) -> Lease:
     now = time.time()
-    spec = {"holderIdentity": holder, "leaseDurationSeconds": max(1, round(duration)),
-            "renewTime": micro_time(now)}
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": max(1, round(duration)), "renewTime": micro_time(now)}
     try:
         current = await get(api, LEASES, namespace, name)
     except NotFound:
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": namespace, "labels": MANAGED},
-                "spec": {**spec, "acquireTime": micro_time(now), "leaseTransitions": 0}}
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace, "labels": MANAGED},
+            "spec": {**spec, "acquireTime": micro_time(now), "leaseTransitions": 0},
+        }
         try:
             created = await api.call("POST", LEASES.path(namespace), What("create", LEASES, namespace, name), body=body)
         except Conflict:  # 409 AlreadyExists: another room created it first

@@ -95,10 +95,16 @@ def deployment(obj: Any) -> Deployment:
         raise Invalid(NAME, f"Deployment {ns}/{name} has no container with an image in spec.template.")
     try:
         return Deployment(
-            name=name, namespace=ns, image=found[0]["image"], container=str(found[0].get("name") or "app"),
-            replicas=_int(spec.get("replicas"), 1), ready_replicas=ready_replicas(obj),
-            revision=_int(_dict(md.get("annotations")).get(REVISION), 1), labels=_strmap(md.get("labels")),
-            annotations=_strmap(md.get("annotations")), resource_version=rv,
+            name=name,
+            namespace=ns,
+            image=found[0]["image"],
+            container=str(found[0].get("name") or "app"),
+            replicas=_int(spec.get("replicas"), 1),
+            ready_replicas=ready_replicas(obj),
+            revision=_int(_dict(md.get("annotations")).get(REVISION), 1),
+            labels=_strmap(md.get("labels")),
+            annotations=_strmap(md.get("annotations")),
+            resource_version=rv,
         )
     except ValueError as exc:
         raise Invalid(NAME, f"Deployment {ns}/{name} is malformed: {str(exc).splitlines()[0]}.") from None
@@ -116,16 +122,27 @@ def image_of(obj: Any, container: str) -> str:
 def service(obj: Any) -> Service:
     ns, name, rv = meta(obj)
     md, spec = _dict(obj.get("metadata")), _dict(obj.get("spec"))
-    return Service(name=name, namespace=ns, selector=_strmap(spec.get("selector")),
-                   annotations=_strmap(md.get("annotations")), resource_version=rv)
+    return Service(
+        name=name,
+        namespace=ns,
+        selector=_strmap(spec.get("selector")),
+        annotations=_strmap(md.get("annotations")),
+        resource_version=rv,
+    )
 
 
 def lease(obj: Any) -> Lease:
     ns, name, rv = meta(obj)
     spec = _dict(obj.get("spec"))
     renewed = parse_time(spec.get("renewTime")) or parse_time(spec.get("acquireTime"))
-    return Lease(name=name, namespace=ns, holder=str(spec.get("holderIdentity") or ""), renewed=renewed,
-                 duration=float(_int(spec.get("leaseDurationSeconds"), 15)), resource_version=rv)
+    return Lease(
+        name=name,
+        namespace=ns,
+        holder=str(spec.get("holderIdentity") or ""),
+        renewed=renewed,
+        duration=float(_int(spec.get("leaseDurationSeconds"), 15)),
+        resource_version=rv,
+    )
 
 
 def owner(obj: Any, kind: str = "Deployment") -> str:
@@ -140,21 +157,35 @@ def revision(rs: Any) -> Revision:
     md = _dict(rs.get("metadata"))
     found = containers(_dict(rs.get("spec")).get("template"))
     rev = _int(_dict(md.get("annotations")).get(REVISION))
-    return Revision(deployment=owner(rs) or name, namespace=ns, revision=rev,
-                    image=str(found[0].get("image") or "") if found else "",
-                    created=parse_time(md.get("creationTimestamp")))
+    return Revision(
+        deployment=owner(rs) or name,
+        namespace=ns,
+        revision=rev,
+        image=str(found[0].get("image") or "") if found else "",
+        created=parse_time(md.get("creationTimestamp")),
+    )
 
 
 def foreign(obj: Any) -> ForeignObject:
     ns, name, rv = meta(obj)
-    return ForeignObject(api_version=str(obj.get("apiVersion") or ""), kind=str(obj.get("kind") or ""),
-                         name=name, namespace=ns, body=obj, resource_version=rv)
+    return ForeignObject(
+        api_version=str(obj.get("apiVersion") or ""),
+        kind=str(obj.get("kind") or ""),
+        name=name,
+        namespace=ns,
+        body=obj,
+        resource_version=rv,
+    )
 
 
 def invalid_marker(obj: Any, err: Invalid, kind: str = "") -> ForeignObject:
     """A malformed object as a marker the room can show: kind "Invalid", the sentence in the body."""
     md = _dict(_dict(obj).get("metadata"))
-    return ForeignObject(api_version=str(_dict(obj).get("apiVersion") or ""), kind="Invalid",
-                         name=str(md.get("name") or "?"), namespace=str(md.get("namespace") or ""),
-                         body={"kind": kind or str(_dict(obj).get("kind") or ""), "error": err.sentence},
-                         resource_version=str(md.get("resourceVersion") or "0"))
+    return ForeignObject(
+        api_version=str(_dict(obj).get("apiVersion") or ""),
+        kind="Invalid",
+        name=str(md.get("name") or "?"),
+        namespace=str(md.get("namespace") or ""),
+        body={"kind": kind or str(_dict(obj).get("kind") or ""), "error": err.sentence},
+        resource_version=str(md.get("resourceVersion") or "0"),
+    )

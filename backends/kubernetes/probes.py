@@ -26,8 +26,10 @@ def _api_forbidden(text: str) -> bool:
 def pod_ready(pod: dict[str, Any]) -> bool:
     if _dict(pod.get("metadata")).get("deletionTimestamp"):
         return False
-    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-               for c in _dict(pod.get("status")).get("conditions") or [])
+    return any(
+        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in _dict(pod.get("status")).get("conditions") or []
+    )
 
 
 def pod_port(pod: dict[str, Any]) -> int:
@@ -60,8 +62,9 @@ async def probe(api: Api, namespace: str, deployment: str, path: str = "/health"
         if status == 403 and _api_forbidden(text):
             err = from_status(status, text, what, api.identity)
             ok = len(ready) == len(pods)
-            return ok, (f"{err.sentence.rstrip('.')}; so readiness stands in for {path}: "
-                        f"{len(ready)}/{len(pods)} pods ready")
+            return ok, (
+                f"{err.sentence.rstrip('.')}; so readiness stands in for {path}: {len(ready)}/{len(pods)} pods ready"
+            )
         if not 200 <= status <= 299:
             failed.append(f"{name} answered HTTP {status}")
     if failed:

@@ -56,8 +56,19 @@ EXPERIMENTS = Res("argoproj.io", "v1alpha1", "experiments", "Experiment")
 
 #: Flagger and Argo Rollouts objects, watched as `ForeignObject`s when their CRDs are installed.
 FOREIGN = (CANARIES, METRICTEMPLATES, ROLLOUTS, ANALYSISRUNS, EXPERIMENTS)
-KNOWN = (DEPLOYMENTS, REPLICASETS, SERVICES, PODS, LEASES, EVENTS, INGRESSES, VIRTUALSERVICES, HTTPROUTES,
-         TRAFFICSPLITS, *FOREIGN)
+KNOWN = (
+    DEPLOYMENTS,
+    REPLICASETS,
+    SERVICES,
+    PODS,
+    LEASES,
+    EVENTS,
+    INGRESSES,
+    VIRTUALSERVICES,
+    HTTPROUTES,
+    TRAFFICSPLITS,
+    *FOREIGN,
+)
 
 
 def resource_for(api_version: str, kind: str) -> Res:

@@ -73,8 +73,13 @@ class Router:
         except (TypeError, ValueError, AttributeError) as exc:
             raise Invalid(NAME, f"{self.res.kind} {ns}/{_name} has weights Shiftroom cannot read: {exc}.") from None
         annotations = {str(k): str(v) for k, v in _dict(_dict(obj.get("metadata")).get("annotations")).items()}
-        return Route(name=b.route, namespace=ns or b.namespace, weights=weights, resource_version=rv,
-                     **{"annotations": annotations} if "annotations" in Route.model_fields else {})
+        return Route(
+            name=b.route,
+            namespace=ns or b.namespace,
+            weights=weights,
+            resource_version=rv,
+            **{"annotations": annotations} if "annotations" in Route.model_fields else {},
+        )
 
     @staticmethod
     def _rv(obj: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +159,10 @@ class Smi(Router):
     res = TRAFFICSPLITS
 
     def read(self, obj: dict[str, Any], b: Binding) -> dict[str, int]:
-        found = {str(_dict(x).get("service") or ""): _int(_dict(x).get("weight"))
-                 for x in _dict(obj.get("spec")).get("backends") or []}
+        found = {
+            str(_dict(x).get("service") or ""): _int(_dict(x).get("weight"))
+            for x in _dict(obj.get("spec")).get("backends") or []
+        }
         return b.weights(found)
 
     def patch(self, obj: dict[str, Any], b: Binding, weights: Mapping[str, int]) -> dict[str, Any]:

@@ -27,9 +27,14 @@ from backends.kubernetes.resources import DEPLOYMENTS, REPLICASETS
 from backends.kubernetes.writes import get, patch
 
 #: Annotations kubectl takes from the Deployment, not from the ReplicaSet.
-SKIP = ("kubectl.kubernetes.io/last-applied-configuration", REVISION, "deployment.kubernetes.io/revision-history",
-        "deployment.kubernetes.io/desired-replicas", "deployment.kubernetes.io/max-replicas",
-        "deprecated.deployment.rollback.to")
+SKIP = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+)
 KEEP_PREFIX = "shiftroom.io/"
 
 
@@ -42,8 +47,13 @@ async def owned_replicasets(api: Api, namespace: str, dep: dict[str, Any]) -> li
     out = []
     for rs in body.get("items") or []:
         refs = _dict(rs.get("metadata")).get("ownerReferences") or []
-        if any(isinstance(r, dict) and r.get("controller") and r.get("kind") == "Deployment"
-               and (r.get("uid") == uid if uid else r.get("name") == md.get("name")) for r in refs):
+        if any(
+            isinstance(r, dict)
+            and r.get("controller")
+            and r.get("kind") == "Deployment"
+            and (r.get("uid") == uid if uid else r.get("name") == md.get("name"))
+            for r in refs
+        ):
             out.append(rs)
     return out
 
@@ -76,8 +86,10 @@ def undo_patch(dep: dict[str, Any], rs: dict[str, Any]) -> list[dict[str, Any]]:
         if k not in SKIP and not k.startswith(KEEP_PREFIX):
             annotations[k] = v
     template = without_hash(_dict(rs.get("spec")).get("template"))
-    return [{"op": "replace", "path": "/spec/template", "value": template},
-            {"op": "replace", "path": "/metadata/annotations", "value": annotations}]
+    return [
+        {"op": "replace", "path": "/spec/template", "value": template},
+        {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+    ]
 
 
 async def rollout_undo(api: Api, namespace: str, name: str, to_revision: int | None = None) -> dict[str, Any]:

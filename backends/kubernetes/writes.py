@@ -30,8 +30,9 @@ async def get(api: Api, res: Res, namespace: str, name: str, sub: str | None = N
     return body if isinstance(body, dict) else {}
 
 
-async def patch(api: Api, res: Res, namespace: str, name: str, body: Any, patch_type: PatchType = "merge",
-                sub: str | None = None) -> dict[str, Any]:
+async def patch(
+    api: Api, res: Res, namespace: str, name: str, body: Any, patch_type: PatchType = "merge", sub: str | None = None
+) -> dict[str, Any]:
     what = What("patch", res, namespace, name, sub or "")
     out = await api.call("PATCH", res.path(namespace, name, sub), what, body=body, patch=patch_type)
     return out if isinstance(out, dict) else {}
@@ -56,8 +57,11 @@ async def set_image(api: Api, namespace: str, name: str, container: str, image: 
     """`kubectl set image`: a strategic merge patch of one container's image (no precondition: the
     last image asked for is the one wanted)."""
     current = await get(api, DEPLOYMENTS, namespace, name)
-    names = [c.get("name") for c in _dict(_dict(_dict(current.get("spec")).get("template")).get("spec"))
-             .get("containers") or [] if isinstance(c, dict)]
+    names = [
+        c.get("name")
+        for c in _dict(_dict(_dict(current.get("spec")).get("template")).get("spec")).get("containers") or []
+        if isinstance(c, dict)
+    ]
     if container not in names and names:
         container = str(names[0])
     body = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
@@ -69,11 +73,13 @@ async def scale(api: Api, namespace: str, name: str, replicas: int) -> dict[str,
     return await patch(api, DEPLOYMENTS, namespace, name, {"spec": {"replicas": int(replicas)}}, "merge", "scale")
 
 
-async def patch_selector(api: Api, namespace: str, name: str, selector: Mapping[str, str],
-                         resource_version: str | None) -> dict[str, Any]:
+async def patch_selector(
+    api: Api, namespace: str, name: str, selector: Mapping[str, str], resource_version: str | None
+) -> dict[str, Any]:
     """Make the Service select exactly `selector`. With a caller's resourceVersion a 409 is the
     caller's to handle; without one the patch carries the version it was computed from and is
     retried once on 409 (the desired selector is absolute, so the intent still applies)."""
+
     async def attempt(retry: bool) -> dict[str, Any]:
         current = await get(api, SERVICES, namespace, name)
         if resource_version and not retry:
@@ -90,8 +96,9 @@ async def patch_selector(api: Api, namespace: str, name: str, selector: Mapping[
     return await retry_once(attempt)
 
 
-async def patch_annotations(api: Api, res: Res, namespace: str, name: str, annotations: Mapping[str, str | None],
-                            resource_version: str | None) -> dict[str, Any]:
+async def patch_annotations(
+    api: Api, res: Res, namespace: str, name: str, annotations: Mapping[str, str | None], resource_version: str | None
+) -> dict[str, Any]:
     """A merge patch of annotations (None removes one); the caller's resourceVersion, if given,
     is the precondition (controller state computed from an older read must not win)."""
     body = with_rv({"metadata": {"annotations": dict(annotations)}}, resource_version)

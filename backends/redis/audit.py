@@ -104,8 +104,9 @@ class RedisAudit:
             self.queue(pipe, fields)
             await pipe.execute()
 
-        exhausted = Conflict(BACKEND, "The audit stream kept changing while Shiftroom appended to it; "
-                                      "it retries by itself.")
+        exhausted = Conflict(
+            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
+        )
         await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
     # ------------------------------------------------------------ reading

@@ -154,8 +154,9 @@ class Connection:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def transaction(self, doing: str, body: Callable[[Any], Awaitable[T]], exhausted: BackendError,
-                          attempts: int = 5) -> T:
+    async def transaction(
+        self, doing: str, body: Callable[[Any], Awaitable[T]], exhausted: BackendError, attempts: int = 5
+    ) -> T:
         """Run `body(pipe)` on a transactional pipeline until no WATCHed key changed under it.
 
         `body` WATCHes what it reads, queues its commands after `pipe.multi()` and

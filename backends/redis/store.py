@@ -140,6 +140,7 @@ class RedisStore:
         both are written or neither (a user without XADD permission gets
         neither). A WatchError re-reads and decides again.
         """
+
         async def body(pipe: Pipeline) -> bytes | None:
             await pipe.watch(key)
             raw = as_bytes(await pipe.get(key))
@@ -154,8 +155,9 @@ class RedisStore:
             await pipe.execute()
             return raw
 
-        exhausted = Conflict(BACKEND, f"{key_text(key)} kept changing while Shiftroom tried to write it; "
-                                      "reload it and try again.")
+        exhausted = Conflict(
+            BACKEND, f"{key_text(key)} kept changing while Shiftroom tried to write it; reload it and try again."
+        )
         return await self.conn.transaction(doing, body, exhausted, ATTEMPTS)
 
     def _conflict(self, what: str, key: bytes, expected: str | None, raw: bytes | None) -> None:

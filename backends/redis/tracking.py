@@ -89,10 +89,12 @@ class Tracker:
             await pipe.execute()
             return variant
 
-        exhausted = Conflict(BACKEND, f"The assignment of {user_id} to experiment {experiment_id} kept changing; "
-                                      "try again.")
-        return await self.conn.transaction(f"assigning a variant of experiment {experiment_id}", body, exhausted,
-                                           ATTEMPTS)
+        exhausted = Conflict(
+            BACKEND, f"The assignment of {user_id} to experiment {experiment_id} kept changing; try again."
+        )
+        return await self.conn.transaction(
+            f"assigning a variant of experiment {experiment_id}", body, exhausted, ATTEMPTS
+        )
 
     @staticmethod
     def _variant(experiment_id: str, raw: bytes | None, user_id: str) -> str | None:
@@ -101,8 +103,9 @@ class Tracker:
             return None
         config = load_object(raw)
         if config is None:
-            raise Invalid(BACKEND, f"Experiment {experiment_id} in Redis is not a JSON object, so no variant can be "
-                                   "assigned.")
+            raise Invalid(
+                BACKEND, f"Experiment {experiment_id} in Redis is not a JSON object, so no variant can be assigned."
+            )
         try:
             return experiment_variant(config, user_id)
         except (ValueError, TypeError) as exc:

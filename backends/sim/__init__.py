@@ -14,6 +14,13 @@ from backends.sim.scenario import Scenario, ScenarioError, list_scenarios, load_
 from backends.sim.world import SimWorld
 
 __all__ = [
-    "Scenario", "ScenarioError", "SimCluster", "SimMetrics", "SimWorld",
-    "build_world", "list_scenarios", "load_scenario", "parse_scenario",
+    "Scenario",
+    "ScenarioError",
+    "SimCluster",
+    "SimMetrics",
+    "SimWorld",
+    "build_world",
+    "list_scenarios",
+    "load_scenario",
+    "parse_scenario",
 ]

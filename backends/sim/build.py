@@ -38,16 +38,47 @@ def build_world(scenario: Scenario | str | None, clock: Clock, seed: int | None 
             blue, green = colours_of(target)
             prefix = target.deployment
             for name, colour, replicas in ((blue, "blue", target.replicas), (green, "green", 0)):
-                world.add(SimDeployment(name=name, namespace=target.namespace, image=image, container=target.container,
-                                        replicas=replicas, labels={"app": prefix, "version": colour}))
-            world.add(SimService(name=service_of(target), namespace=target.namespace,
-                                 selector={"app": prefix, "version": "blue"}))
+                world.add(
+                    SimDeployment(
+                        name=name,
+                        namespace=target.namespace,
+                        image=image,
+                        container=target.container,
+                        replicas=replicas,
+                        labels={"app": prefix, "version": colour},
+                    )
+                )
+            world.add(
+                SimService(
+                    name=service_of(target), namespace=target.namespace, selector={"app": prefix, "version": "blue"}
+                )
+            )
         else:
-            world.add(SimDeployment(name=primary_of(target), namespace=target.namespace, image=image,
-                                    container=target.container, replicas=target.replicas,
-                                    labels={"app": primary_of(target)}))
-            world.add(SimDeployment(name=target.deployment, namespace=target.namespace, image=image,
-                                    container=target.container, replicas=0, labels={"app": target.deployment}))
-            world.add(SimRoute(name=target.name, namespace=target.namespace,
-                               weights={primary_of(target): 100, target.deployment: 0}))
+            world.add(
+                SimDeployment(
+                    name=primary_of(target),
+                    namespace=target.namespace,
+                    image=image,
+                    container=target.container,
+                    replicas=target.replicas,
+                    labels={"app": primary_of(target)},
+                )
+            )
+            world.add(
+                SimDeployment(
+                    name=target.deployment,
+                    namespace=target.namespace,
+                    image=image,
+                    container=target.container,
+                    replicas=0,
+                    labels={"app": target.deployment},
+                )
+            )
+            world.add(
+                SimRoute(
+                    name=target.name,
+                    namespace=target.namespace,
+                    weights={primary_of(target): 100, target.deployment: 0},
+                )
+            )
     return world

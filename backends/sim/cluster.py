@@ -75,8 +75,10 @@ class SimCluster:
     @staticmethod
     def _check_version(kind: str, key: str, current: int, expected: str | None) -> None:
         if expected is not None and str(expected) != str(current):
-            raise Conflict("sim", f"{kind} {key} changed since it was read (version {expected}, now {current}); "
-                                  "read it again and retry.")
+            raise Conflict(
+                "sim",
+                f"{kind} {key} changed since it was read (version {expected}, now {current}); read it again and retry.",
+            )
 
     async def ping(self) -> None:
         self._reach()
@@ -139,7 +141,11 @@ class SimCluster:
         return dict(self.world.annotated(kind, namespace, name).annotations)
 
     async def patch_annotations(
-        self, kind: Kind, namespace: str, name: str, annotations: Mapping[str, str | None],
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        annotations: Mapping[str, str | None],
         resource_version: str | None = None,
     ) -> None:
         self._write(f"annotate {kind.lower()} {namespace}/{name}")
@@ -153,8 +159,9 @@ class SimCluster:
         now = self._write(f"take lease {namespace}/{name}")
         lease = self.world.leases.get((namespace, name))
         if lease is None:
-            lease = self.world.leases[(namespace, name)] = SimLease(name, namespace, holder, now, duration,
-                                                                    rv=self.world.next_rv())
+            lease = self.world.leases[(namespace, name)] = SimLease(
+                name, namespace, holder, now, duration, rv=self.world.next_rv()
+            )
             self.world.emit("ADDED", "Lease", lease.view())
             return lease.view()
         if lease.view().held_by_other(holder, now):
@@ -222,9 +229,12 @@ class SimWatch:
         for (ns, _), dep in world.deployments.items():
             if self.namespace in (None, ns):
                 listed.append((dep.rv, WatchEvent(type="ADDED", kind="Deployment", object=dep.view(now))))
-        others: list[tuple[WatchKind, dict[tuple[str, str], SimService] | dict[tuple[str, str], SimRoute]
-                           | dict[tuple[str, str], SimLease]]] = [
-            ("Service", world.services), ("Route", world.routes), ("Lease", world.leases)]
+        others: list[
+            tuple[
+                WatchKind,
+                dict[tuple[str, str], SimService] | dict[tuple[str, str], SimRoute] | dict[tuple[str, str], SimLease],
+            ]
+        ] = [("Service", world.services), ("Route", world.routes), ("Lease", world.leases)]
         for kind, objs in others:
             for (ns, _), obj in objs.items():
                 if self.namespace in (None, ns):

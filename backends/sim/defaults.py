@@ -23,15 +23,30 @@ PRODUCTION = True
 
 DEFAULT_TARGETS: tuple[Target, ...] = (
     Target(
-        name="frontend", namespace=NAMESPACE, strategy=Strategy.BLUE_GREEN,
-        deployment="microservices", service="microservices", container="frontend", replicas=3, production=PRODUCTION,
+        name="frontend",
+        namespace=NAMESPACE,
+        strategy=Strategy.BLUE_GREEN,
+        deployment="microservices",
+        service="microservices",
+        container="frontend",
+        replicas=3,
+        production=PRODUCTION,
         blue_green=BlueGreen(health_checks=10, health_interval=5.0, stabilize=30.0),
     ),
     Target(
-        name="microservices-canary", namespace=NAMESPACE, strategy=Strategy.CANARY,
-        deployment="microservices", service="", container="app", replicas=3, production=PRODUCTION,
+        name="microservices-canary",
+        namespace=NAMESPACE,
+        strategy=Strategy.CANARY,
+        deployment="microservices",
+        service="",
+        container="app",
+        replicas=3,
+        production=PRODUCTION,
         analysis=Analysis(
-            interval=30.0, threshold=5, max_weight=50, step_weight=10,
+            interval=30.0,
+            threshold=5,
+            max_weight=50,
+            step_weight=10,
             metrics=(
                 MetricCheck(name="request-success-rate", min=99, interval="30s", unit="%"),
                 MetricCheck(name="request-duration", max=500, interval="30s", unit="ms"),

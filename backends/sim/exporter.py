@@ -47,11 +47,13 @@ class IstioCollector:
     def collect(self) -> Iterator[Metric]:
         totals = self.world.traffic.recorder.totals()
         requests = CounterMetricFamily(
-            "istio_requests_total", "Requests served, by destination workload and response code.",
+            "istio_requests_total",
+            "Requests served, by destination workload and response code.",
             labels=[*LABELS, "response_code"],
         )
         duration = HistogramMetricFamily(
-            "istio_request_duration_milliseconds", "Request duration in milliseconds.",
+            "istio_request_duration_milliseconds",
+            "Request duration in milliseconds.",
             labels=[*LABELS, "response_code"],
         )
         for (ns, workload, service), agg in sorted(totals.items()):

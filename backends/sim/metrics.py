@@ -81,11 +81,15 @@ def promql(name: str, namespace: str, workload: str, window: str) -> str:
     """The query a real Prometheus would answer with the same number."""
     sel = f'reporter="destination",destination_workload_namespace="{namespace}",destination_workload="{workload}"'
     if name == "request-duration":
-        return ("histogram_quantile(0.99, sum(rate("
-                f"istio_request_duration_milliseconds_bucket{{{sel}}}[{window}])) by (le))")
+        return (
+            "histogram_quantile(0.99, sum(rate("
+            f"istio_request_duration_milliseconds_bucket{{{sel}}}[{window}])) by (le))"
+        )
     match = '!~"5.*"' if name == "request-success-rate" else '=~"5.*"'
-    return (f'sum(rate(istio_requests_total{{{sel},response_code{match}}}[{window}])) / '
-            f"sum(rate(istio_requests_total{{{sel}}}[{window}])) * 100")
+    return (
+        f"sum(rate(istio_requests_total{{{sel},response_code{match}}}[{window}])) / "
+        f"sum(rate(istio_requests_total{{{sel}}}[{window}])) * 100"
+    )
 
 
 class SimMetrics:
@@ -120,17 +124,26 @@ class SimMetrics:
         if self.down:
             return MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=DOWN, query=query)
         if name not in BUILTIN:
-            return MetricSample(t=t, value=None, status=SampleStatus.ERROR, query=query,
-                                error=f"sim metrics: there is no built-in metric '{name}' "
-                                      f"(known: {', '.join(BUILTIN)}).")
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.ERROR,
+                query=query,
+                error=f"sim metrics: there is no built-in metric '{name}' (known: {', '.join(BUILTIN)}).",
+            )
         try:
             window = parse_duration(interval)
         except Invalid as exc:
             return MetricSample(t=t, value=None, status=SampleStatus.ERROR, error=str(exc), query=query)
         value = value_of(name, self.world.traffic.recorder.window(ns, workload, t - window, t))
         if value is None:
-            return MetricSample(t=t, value=None, status=SampleStatus.NO_DATA, query=query,
-                                error=f"sim metrics: {ns}/{workload} served no requests in the last {interval}.")
+            return MetricSample(
+                t=t,
+                value=None,
+                status=SampleStatus.NO_DATA,
+                query=query,
+                error=f"sim metrics: {ns}/{workload} served no requests in the last {interval}.",
+            )
         return MetricSample(t=t, value=value, query=query)
 
     async def history(

@@ -178,8 +178,13 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     for loc, name in _target_refs(scenario):
         known = _target_names(scenario)
         if name not in known:
-            raise error_at(root, source, loc, f"there is no target named '{name}' (targets: {', '.join(known)})",
-                           error=ScenarioError)
+            raise error_at(
+                root,
+                source,
+                loc,
+                f"there is no target named '{name}' (targets: {', '.join(known)})",
+                error=ScenarioError,
+            )
     return scenario
 
 

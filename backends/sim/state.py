@@ -85,9 +85,16 @@ class SimDeployment:
 
     def view(self, now: float) -> Deployment:
         return Deployment(
-            name=self.name, namespace=self.namespace, image=self.image, container=self.container,
-            replicas=self.replicas, ready_replicas=self.ready_count(now), revision=self.revision,
-            labels=dict(self.labels), annotations=dict(self.annotations), resource_version=str(self.rv),
+            name=self.name,
+            namespace=self.namespace,
+            image=self.image,
+            container=self.container,
+            replicas=self.replicas,
+            ready_replicas=self.ready_count(now),
+            revision=self.revision,
+            labels=dict(self.labels),
+            annotations=dict(self.annotations),
+            resource_version=str(self.rv),
         )
 
     def revisions(self) -> list[Revision]:
@@ -107,8 +114,11 @@ class SimService:
 
     def view(self) -> Service:
         return Service(
-            name=self.name, namespace=self.namespace, selector=dict(self.selector),
-            annotations=dict(self.annotations), resource_version=str(self.rv),
+            name=self.name,
+            namespace=self.namespace,
+            selector=dict(self.selector),
+            annotations=dict(self.annotations),
+            resource_version=str(self.rv),
         )
 
 
@@ -121,8 +131,13 @@ class SimRoute:
     rv: int = 1
 
     def view(self) -> Route:
-        return Route(name=self.name, namespace=self.namespace, weights=dict(self.weights),
-                     annotations=dict(self.annotations), resource_version=str(self.rv))
+        return Route(
+            name=self.name,
+            namespace=self.namespace,
+            weights=dict(self.weights),
+            annotations=dict(self.annotations),
+            resource_version=str(self.rv),
+        )
 
 
 @dataclass(slots=True)
@@ -136,6 +151,10 @@ class SimLease:
 
     def view(self) -> Lease:
         return Lease(
-            name=self.name, namespace=self.namespace, holder=self.holder, renewed=self.renewed,
-            duration=self.duration, resource_version=str(self.rv),
+            name=self.name,
+            namespace=self.namespace,
+            holder=self.holder,
+            renewed=self.renewed,
+            duration=self.duration,
+            resource_version=str(self.rv),
         )

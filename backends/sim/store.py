@@ -211,11 +211,13 @@ class SimStore:
         raw = self._flag_bytes.get(name)
         if raw is None:
             raw = json.dumps(self._flags.data[name], ensure_ascii=False, separators=(",", ":")).encode(
-                "utf-8", "surrogateescape")
+                "utf-8", "surrogateescape"
+            )
         return raw, self._flags.versions[name]
 
-    async def put_flag_bytes(self, name: str, value: bytes, expected_version: str | None,
-                             event: AuditEvent | None = None) -> str:
+    async def put_flag_bytes(
+        self, name: str, value: bytes, expected_version: str | None, event: AuditEvent | None = None
+    ) -> str:
         """Store these exact bytes; only an existing flag (of any name) or a valid new name."""
         self._writable(f"flag {name}")
         if name not in self._flags.data:
@@ -273,8 +275,9 @@ class SimStore:
         value, version = await self.get_experiment_raw(experiment_id)
         return (json.dumps(value).encode() if value is not None else None), version
 
-    async def put_experiment_bytes(self, experiment_id: str, value: bytes, expected_version: str | None,
-                                   event: AuditEvent | None = None) -> str:
+    async def put_experiment_bytes(
+        self, experiment_id: str, value: bytes, expected_version: str | None, event: AuditEvent | None = None
+    ) -> str:
         self._writable(f"experiment {experiment_id}")
         parsed = _object_or_empty(value)
         errs = experiment_errors(parsed)
@@ -303,15 +306,18 @@ class AuditedSimStore(SimStore):
         if event is not None:
             self.audit.append_now(event)
 
-    async def put_flag_audited(self, name: str, config: Mapping[str, Any], expected_version: str | None,
-                               event: AuditEvent) -> str:
+    async def put_flag_audited(
+        self, name: str, config: Mapping[str, Any], expected_version: str | None, event: AuditEvent
+    ) -> str:
         raw = json.dumps(_json_copy(config, f"Flag {name}"), ensure_ascii=False, separators=(",", ":"))
         return await self.put_flag_bytes(name, raw.encode("utf-8", "surrogateescape"), expected_version, event)
 
-    async def put_experiment_audited(self, experiment_id: str, config: Mapping[str, Any],
-                                     expected_version: str | None, event: AuditEvent) -> str:
-        return await self.put_experiment_bytes(experiment_id, json.dumps(_json_copy(config, "Experiment")).encode(),
-                                               expected_version, event)
+    async def put_experiment_audited(
+        self, experiment_id: str, config: Mapping[str, Any], expected_version: str | None, event: AuditEvent
+    ) -> str:
+        return await self.put_experiment_bytes(
+            experiment_id, json.dumps(_json_copy(config, "Experiment")).encode(), expected_version, event
+        )
 
 
 def _object_or_empty(value: bytes) -> dict[str, Any]:

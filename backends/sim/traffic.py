@@ -31,8 +31,26 @@ from backends.sim.behaviour import NO_UPSTREAM, Effective
 
 #: Istio's default buckets for istio_request_duration_milliseconds (the last one is +Inf).
 BUCKETS_MS: tuple[float, ...] = (
-    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-    60000, 300000, 600000, 1800000, 3600000, math.inf,
+    0.5,
+    1,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    600000,
+    1800000,
+    3600000,
+    math.inf,
 )
 
 #: Seconds of per-second aggregates kept for window queries.
@@ -212,8 +230,9 @@ class TrafficGenerator:
         self.recorder.record(t, second)
         return second
 
-    def _serve(self, agg: Aggregate, dest: Destination, n: int, namespace: str,
-               behaviour: Callable[[str, str], Effective]) -> None:
+    def _serve(
+        self, agg: Aggregate, dest: Destination, n: int, namespace: str, behaviour: Callable[[str, str], Effective]
+    ) -> None:
         """`n` requests to one destination, split over its ready pods by image (none ready: 503s)."""
         rng = self.rng
         images = [(img, pods) for img, pods in dest.pods.items() if pods > 0]

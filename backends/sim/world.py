@@ -159,8 +159,12 @@ class SimWorld:
             if ready != self._published_ready.get(key):
                 changed = True
                 if ready == dep.replicas and dep.replicas > 0:
-                    self.event(dep.namespace, f"deployment/{dep.name}", "RolloutComplete",
-                               f"{ready}/{dep.replicas} pods of {dep.image} are ready")
+                    self.event(
+                        dep.namespace,
+                        f"deployment/{dep.name}",
+                        "RolloutComplete",
+                        f"{ready}/{dep.replicas} pods of {dep.image} are ready",
+                    )
             self._published_ready[key] = ready
             if changed:
                 dep.rv = self.next_rv()
@@ -195,14 +199,20 @@ class SimWorld:
                     continue
                 dests = tuple(
                     Destination(wl, wl, w, self._serving(target.namespace, wl, now))
-                    for wl, w in route.weights.items() if w > 0
+                    for wl, w in route.weights.items()
+                    if w > 0
                 )
             else:
                 svc = self.services.get((target.namespace, service_of(target)))
                 if svc is None:
                     continue
-                matched = [d for d in self.deployments.values() if d.namespace == svc.namespace
-                           and svc.selector and all(d.labels.get(k) == v for k, v in svc.selector.items())]
+                matched = [
+                    d
+                    for d in self.deployments.values()
+                    if d.namespace == svc.namespace
+                    and svc.selector
+                    and all(d.labels.get(k) == v for k, v in svc.selector.items())
+                ]
                 ready = [(d, d.serving(now)) for d in matched]
                 if any(sum(pods.values()) for _, pods in ready):
                     dests = tuple(Destination(d.name, svc.name, sum(p.values()), p) for d, p in ready if p)
@@ -284,8 +294,9 @@ class SimWorld:
     def set_image(self, namespace: str, name: str, container: str, image: str) -> SimDeployment:
         dep = self.deployment(namespace, name)
         if container != dep.container:
-            raise Invalid("sim", f"Deployment {namespace}/{name} has no container named '{container}' "
-                                 f"(it has '{dep.container}').")
+            raise Invalid(
+                "sim", f"Deployment {namespace}/{name} has no container named '{container}' (it has '{dep.container}')."
+            )
         if image == dep.image:
             return dep
         now = self.clock.now()
@@ -293,8 +304,12 @@ class SimWorld:
         dep.image = image
         dep.record_revision(image, now)
         self._changed(dep, now)
-        self.event(namespace, f"deployment/{name}", "ScalingReplicaSet",
-                   f"Updated {container} from {old} to {image} (revision {dep.revision})")
+        self.event(
+            namespace,
+            f"deployment/{name}",
+            "ScalingReplicaSet",
+            f"Updated {container} from {old} to {image} (revision {dep.revision})",
+        )
         return dep
 
     def scale(self, namespace: str, name: str, replicas: int) -> SimDeployment:
@@ -306,8 +321,12 @@ class SimWorld:
         verb = "up" if replicas > dep.replicas else "down"
         dep.replicas = replicas
         self._changed(dep, self.clock.now())
-        self.event(namespace, f"deployment/{name}", "ScalingReplicaSet",
-                   f"Scaled {verb} replica set {name}-{dep.revision} to {replicas}")
+        self.event(
+            namespace,
+            f"deployment/{name}",
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {name}-{dep.revision} to {replicas}",
+        )
         return dep
 
     def rollout_undo(self, namespace: str, name: str, to_revision: int | None = None) -> SimDeployment:
@@ -326,8 +345,12 @@ class SimWorld:
             dep.image = image
             dep.record_revision(image, now)
             self._changed(dep, now)
-        self.event(namespace, f"deployment/{name}", "DeploymentRollback",
-                   f"Rolled back deployment {name} to revision {to_revision} ({image})")
+        self.event(
+            namespace,
+            f"deployment/{name}",
+            "DeploymentRollback",
+            f"Rolled back deployment {name} to revision {to_revision} ({image})",
+        )
         return dep
 
     def _changed(self, dep: SimDeployment, now: float) -> None:
@@ -344,16 +367,18 @@ class SimWorld:
             svc.selector = merged
             svc.rv = self.next_rv()
             self.emit("MODIFIED", "Service", svc.view())
-            self.event(namespace, f"service/{name}", "SelectorChanged",
-                       f"Selector {_labels(before)} -> {_labels(merged)}")
+            self.event(
+                namespace, f"service/{name}", "SelectorChanged", f"Selector {_labels(before)} -> {_labels(merged)}"
+            )
         return svc
 
     def set_weights(self, namespace: str, name: str, weights: Mapping[str, int]) -> SimRoute:
         route = self.route(namespace, name)
         clean = {str(k): int(v) for k, v in weights.items()}
         if any(v < 0 for v in clean.values()) or sum(clean.values()) != 100:
-            raise Invalid("sim", f"Route {namespace}/{name} weights must be non-negative and add up to 100, "
-                                 f"got {clean}.")
+            raise Invalid(
+                "sim", f"Route {namespace}/{name} weights must be non-negative and add up to 100, got {clean}."
+            )
         if clean != route.weights:
             route.weights = clean
             route.rv = self.next_rv()
@@ -399,20 +424,28 @@ class SimWorld:
         n = self.probes[key] = self.probes.get(key, 0) + 1
         failures = self.behaviour(dep.image).health_failures
         if n <= failures:
-            self.event(namespace, f"deployment/{name}", "Unhealthy",
-                       f"GET {path} failed with HTTP 503 (check {n} of the first {failures} that fail)", "Warning")
+            self.event(
+                namespace,
+                f"deployment/{name}",
+                "Unhealthy",
+                f"GET {path} failed with HTTP 503 (check {n} of the first {failures} that fail)",
+                "Warning",
+            )
             return False, f"{name} ({dep.image}): GET {path} returned HTTP 503"
         return True, f"{name} ({dep.image}): GET {path} returned HTTP 200 from {ready}/{dep.replicas} ready pods"
 
     # ------------------------------------------------------------ events and watches
 
-    def event(self, namespace: str, obj: str, reason: str, message: str,
-              type: Literal["Normal", "Warning"] = "Normal") -> None:
-        self.events.append(ClusterEvent(t=self.clock.now(), namespace=namespace, object=obj,
-                                        reason=reason, message=message, type=type))
+    def event(
+        self, namespace: str, obj: str, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
+    ) -> None:
+        self.events.append(
+            ClusterEvent(t=self.clock.now(), namespace=namespace, object=obj, reason=reason, message=message, type=type)
+        )
 
-    def emit(self, type: Literal["ADDED", "MODIFIED", "DELETED"], kind: WatchKind,
-             obj: Deployment | Service | Route | Lease) -> None:
+    def emit(
+        self, type: Literal["ADDED", "MODIFIED", "DELETED"], kind: WatchKind, obj: Deployment | Service | Route | Lease
+    ) -> None:
         ev = WatchEvent(type=type, kind=kind, object=obj)
         for namespace, queue in self._subscribers:
             if namespace is None or namespace == obj.namespace:

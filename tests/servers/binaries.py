@@ -23,8 +23,7 @@ def require_binary(name: str, package: str) -> str:
     binary = find_binary(name)
     if binary is None:
         if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed and CI is set: `make test` installs it "
-                        f"(apt-get install {package}).")
+            pytest.fail(f"{name} is not installed and CI is set: `make test` installs it (apt-get install {package}).")
         pytest.skip(f"{name} is not installed; `make test` installs it (or apt-get install {package}).")
     return binary
 

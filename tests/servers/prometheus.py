@@ -40,25 +40,40 @@ def _config(targets: list[str], scrape_interval: str) -> str:
     jobs = []
     for i, target in enumerate(targets):
         url = urllib.parse.urlsplit(target if "://" in target else f"http://{target}")
-        jobs.append({
-            "job_name": f"target-{i}",
-            "scheme": url.scheme or "http",
-            "metrics_path": url.path or "/metrics",
-            "static_configs": [{"targets": [url.netloc]}],
-        })
+        jobs.append(
+            {
+                "job_name": f"target-{i}",
+                "scheme": url.scheme or "http",
+                "metrics_path": url.path or "/metrics",
+                "static_configs": [{"targets": [url.netloc]}],
+            }
+        )
     # JSON is YAML: no YAML writer needed.
-    return json.dumps({
-        "global": {"scrape_interval": scrape_interval, "scrape_timeout": scrape_interval,
-                   "evaluation_interval": scrape_interval},
-        "scrape_configs": jobs,
-    }, indent=2)
+    return json.dumps(
+        {
+            "global": {
+                "scrape_interval": scrape_interval,
+                "scrape_timeout": scrape_interval,
+                "evaluation_interval": scrape_interval,
+            },
+            "scrape_configs": jobs,
+        },
+        indent=2,
+    )
 
 
 class PromServer:
     """One Prometheus process that can be stopped and started again on the same port and data."""
 
-    def __init__(self, workdir: Path, scrape_targets: list[str], *, scrape_interval: str = "1s",
-                 port: int | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        scrape_targets: list[str],
+        *,
+        scrape_interval: str = "1s",
+        port: int | None = None,
+        binary: str | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = binary or prometheus_binary() or "prometheus"
@@ -82,10 +97,17 @@ class PromServer:
             return self
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [self.binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.data}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle",
-                 "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                [
+                    self.binary,
+                    f"--config.file={self.config}",
+                    f"--storage.tsdb.path={self.data}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--web.enable-lifecycle",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

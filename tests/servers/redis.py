@@ -49,8 +49,15 @@ def _answers(port: int, password: str | None) -> bool:
 class RedisServer:
     """One redis-server process that can be stopped and started again on the same port."""
 
-    def __init__(self, workdir: Path, port: int | None = None, *, notify_keyspace: bool = True,
-                 password: str | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        notify_keyspace: bool = True,
+        password: str | None = None,
+        binary: str | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = binary or redis_binary() or "redis-server"
@@ -71,8 +78,21 @@ class RedisServer:
         return self.proc is not None and self.proc.poll() is None
 
     def _args(self) -> list[str]:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(self.log)]
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--logfile",
+            str(self.log),
+        ]
         if self.notify_keyspace:
             args += ["--notify-keyspace-events", "KEA"]
         if self.password:
@@ -137,12 +157,17 @@ class RedisServer:
         return " | ".join(text[-lines:]) or "(empty log)"
 
 
-def start_redis(tmp_path: Path, port: int | None = None, *, notify_keyspace: bool = True,
-                password: str | None = None) -> RedisServer:
+def start_redis(
+    tmp_path: Path, port: int | None = None, *, notify_keyspace: bool = True, password: str | None = None
+) -> RedisServer:
     """Start redis-server (no persistence, loopback only) and wait until PING works."""
     require_redis()
-    return RedisServer(Path(tmp_path) / f"redis-{port or 'auto'}-{time.monotonic_ns()}", port,
-                       notify_keyspace=notify_keyspace, password=password).start()
+    return RedisServer(
+        Path(tmp_path) / f"redis-{port or 'auto'}-{time.monotonic_ns()}",
+        port,
+        notify_keyspace=notify_keyspace,
+        password=password,
+    ).start()
 
 
 @pytest.fixture
