@@ -193,22 +193,27 @@ def locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, list[str 
     """
     node, path, line = root, [], (root.start_mark.line + 1 if root is not None else 1)
     for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    child, line = value, key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
+        child, child_line = _child(node, part)
         if child is not None:
+            line = child_line
             node = child
             path.append(part)
         elif isinstance(part, (str, int)) and not _is_tag(part):
             path.append(part)
             node = None
     return line, path
+
+
+def _child(node: yaml.Node | None, part: Any) -> tuple[yaml.Node | None, int]:
+    """The node under `part` of a mapping (by key) or a sequence (by index), and its 1-based line."""
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == part:
+                return value, key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        child = node.value[part]
+        return child, child.start_mark.line + 1
+    return None, 0
 
 
 def _is_tag(part: Any) -> bool:

@@ -146,17 +146,21 @@ class KeyedTable(DataTable[Any]):
                 self.remove_row(key)
                 del self._shown[key]
             for key, cells in wanted:
-                signature = tuple(cell_signature(c) for c in cells)
-                old = self._shown.get(key)
-                if old is None:
-                    self.add_row(*cells, key=key)
-                elif old != signature:
-                    for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False):
-                        if new != before:
-                            self.update_cell(key, column_key, cell)
-                self._shown[key] = signature
+                self._show_row(key, cells, column_keys)
             self._reorder([k for k, _ in wanted])
             self._restore_cursor(keep_selected)
+
+    def _show_row(self, key: str, cells: Any, column_keys: list[Any]) -> None:
+        """Add the row, or update only the cells whose rendering changed."""
+        signature = tuple(cell_signature(c) for c in cells)
+        old = self._shown.get(key)
+        if old is None:
+            self.add_row(*cells, key=key)
+        elif old != signature:
+            for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False):
+                if new != before:
+                    self.update_cell(key, column_key, cell)
+        self._shown[key] = signature
 
     def _reorder(self, order: list[str]) -> None:
         if self.shown_keys == order or not self._columns:

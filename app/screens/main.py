@@ -130,11 +130,7 @@ class MainScreen(Screen[None]):
         yield RoomHeader(read_only=self.read_only, title_context=self.title_context)
         with TabbedContent(id="tabs", initial="rollouts"):
             with TabPane("Rollouts", id="rollouts"):
-                with Horizontal(id="rollouts-body"):
-                    with Vertical(id="left"):
-                        yield RolloutsTable(id="rollouts-table")
-                        yield EventLog(id="events")
-                    yield RolloutDetail(id="detail")
+                yield from self._rollouts_body()
             with TabPane("Flags", id="flags"):
                 yield FlagsList(id="flags-table")
                 yield FlagDetail(id="flag-detail")
@@ -143,6 +139,14 @@ class MainScreen(Screen[None]):
                 yield ExperimentDetail(id="experiment-detail")
         yield FilterField(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
         yield Footer(compact=True)
+
+    def _rollouts_body(self) -> ComposeResult:
+        """The rollouts tab: the table over the event log, the detail pane beside them."""
+        with Horizontal(id="rollouts-body"):
+            with Vertical(id="left"):
+                yield RolloutsTable(id="rollouts-table")
+                yield EventLog(id="events")
+            yield RolloutDetail(id="detail")
 
     def on_mount(self) -> None:
         for tab, selector in TABLE_OF_TAB.items():
