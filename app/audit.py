@@ -176,6 +176,8 @@ def event_from_fields(fields: Mapping[str, str], fallback_t: float = 0.0) -> Aud
         t = float(fields.get("t", ""))
     except ValueError:
         t = fallback_t
+    if not 0 <= t <= MAX_T:  # inf, NaN or no time any clock wrote: the entry id's time instead
+        t = fallback_t
     try:
         level = Level(fields.get("level", "info"))
     except ValueError:

@@ -128,3 +128,15 @@ def test_stream_fields_round_trip_and_tolerate_junk() -> None:
     assert event_from_fields(event_fields(e)) == e
     junk = event_from_fields({"t": "soon", "level": "loud", "after": "[1]"}, fallback_t=5.0)
     assert (junk.t, junk.level, junk.after, junk.actor) == (5.0, Level.INFO, {"value": [1]}, "?")
+
+
+@pytest.mark.integration
+async def test_a_foreign_entry_with_an_impossible_time_shows_at_its_entry_time(redis_server: RedisServer) -> None:
+    audit = RedisAudit(redis_server.url)
+    try:
+        for t in ("1e400", "nan", "-5", "99999999999999"):
+            await audit.client.xadd("shiftroom:audit", {"t": t, "actor": "x", "target": "y", "action": "z"})
+        got = await audit.recent(10)
+        assert len(got) == 4 and all(1e9 < e.t < 1e11 for e in got)  # from the entry ids' milliseconds
+    finally:
+        await audit.aclose()
