@@ -125,8 +125,10 @@ class ShiftroomApp(App[None]):
     async def on_unmount(self) -> None:
         try:
             await self.engine.stop()
-        except Exception:
-            pass  # leaving anyway; the engine logs its own failures
+        except Exception as err:  # leaving anyway: the traceback goes where a crash's would, not lost
+            from app import crashlog
+
+            crashlog.save(err, context="stopping the engine as the room closed")
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
