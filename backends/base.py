@@ -342,8 +342,11 @@ class ObjectWrites(Protocol):
         patch: Any,
         patch_type: Literal["merge", "json", "strategic"],
         resource_version: str | None = None,
+        subresource: str = "",
     ) -> ForeignObject:
-        """Patch with the given content type; with `resource_version` a changed object is `Conflict`."""
+        """Patch the object (or its `subresource`, e.g. Argo's `status`) with the given content type;
+        a `bytes` patch is sent as it is (another tool's exact request); with `resource_version` a
+        changed object is `Conflict`; `NotFound` when absent."""
         ...
 
     async def proxy(
@@ -358,6 +361,16 @@ class ObjectWrites(Protocol):
     ) -> tuple[int, str]:
         """(HTTP status, body text) of a request through `<kind>/<name>:<port>/proxy/<path>`."""
         ...
+
+
+@runtime_checkable
+class EventWrites(Protocol):
+    """A cluster that records an `events.k8s.io/v1` Event on any object (reporting controller
+    `shiftroom.io/room`), so `kubectl describe` tells the room's decisions too."""
+
+    async def record_object_event(
+        self, api_version: str, kind: str, namespace: str, name: str, action: str, note: str, warning: bool = False
+    ) -> None: ...
 
 
 @runtime_checkable

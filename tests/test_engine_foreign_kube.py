@@ -98,10 +98,6 @@ async def test_the_seed_canary_on_a_cluster_shows_in_the_room(room: Any) -> None
     assert [c.name for c in row.checks] == ["request-success-rate", "request-duration", "error-rate"]
 
 
-@pytest.mark.skip(
-    reason="KubeCluster.patch_object JSON-encodes its body, so the tools' bytes cannot be sent as they are; "
-    "after that failure the room's teardown hangs on the test server (to look into with the kube backend)"
-)
 async def test_pause_writes_exactly_what_flaggers_tooling_writes(room: Any) -> None:
     server, engine = room
     await until(engine, lambda r: r is not None)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from backends.base import BackendError
 from backends.kubernetes.errors import NAME, What, from_status, translate
@@ -200,6 +201,8 @@ class Api:
         timeout: Any = None,
     ) -> Any:
         self.requests += 1
+        if isinstance(body, bytes) and "json" in headers.get("Content-Type", ""):
+            return await self._send_bytes(method, path, what, query, headers, body, timeout)
         try:
             return await self.client().call_api(
                 path,
@@ -210,6 +213,32 @@ class Api:
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=timeout if timeout is not None else self.timeout,
+            )
+        except Exception as exc:
+            raise translate(exc, what, self.identity, self.server) from None
+
+    async def _send_bytes(
+        self,
+        method: str,
+        path: str,
+        what: What,
+        query: Sequence[tuple[str, Any]],
+        headers: dict[str, str],
+        body: bytes,
+        timeout: Any,
+    ) -> Any:
+        """A JSON body sent exactly as given (the client library would re-encode it): the same
+        connection pool and credentials as every other request."""
+        import aiohttp
+
+        client = self.client()
+        try:
+            await client.update_params_for_auth(headers, [], ["BearerToken"])
+            url = self.configuration.host + path + (f"?{urlencode(list(query))}" if query else "")
+            limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.timeout)
+            proxy = getattr(self.configuration, "proxy", None) or None
+            return await client.rest_client.pool_manager.request(
+                method, url, data=body, headers=headers, timeout=limit, proxy=proxy
             )
         except Exception as exc:
             raise translate(exc, what, self.identity, self.server) from None

@@ -241,6 +241,14 @@ class KubeCluster:
         res, obj_name = await self._annotated(kind, namespace, name)
         await events.record(self.api, res, namespace, obj_name, action, note, warning=warning, instance=self.identity)
 
+    async def record_object_event(
+        self, api_version: str, kind: str, namespace: str, name: str, action: str, note: str, warning: bool = False
+    ) -> None:
+        """A decision on any object (a Flagger Canary, an Argo Rollout) as an `events.k8s.io/v1` Event."""
+        self._write(f"record an event on {kind} {namespace}/{name}")
+        res = resource_for(api_version, kind)
+        await events.record(self.api, res, namespace, name, action, note, warning=warning, instance=self.identity)
+
     def sources(self, namespace: str | None = None) -> list[Source]:
         spaces: list[str | None] = [namespace] if namespace else _spaces(self.namespaces)
         out: list[Source] = []
@@ -292,11 +300,15 @@ class KubeCluster:
         patch: Any,
         patch_type: Literal["merge", "json", "strategic"],
         resource_version: str | None = None,
+        subresource: str = "",
     ) -> ForeignObject:
+        """PATCH the object (or its `subresource`); a `bytes` patch is sent as it is, byte for byte
+        (another tool's exact request), and then carries no resourceVersion precondition."""
         self._write(f"patch {kind} {namespace}/{name}")
         res = resource_for(api_version, kind)
         pt: PatchType = patch_type
-        out = await writes.patch(self.api, res, namespace, name, writes.patch_body(pt, patch, resource_version), pt)
+        body = patch if isinstance(patch, bytes) else writes.patch_body(pt, patch, resource_version)
+        out = await writes.patch(self.api, res, namespace, name, body, pt, sub=subresource or None)
         out.setdefault("apiVersion", api_version)
         out.setdefault("kind", kind)
         return objects.foreign(out)
