@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from bench.baseline_app import MARKERS as BASELINE_MARKERS
-from bench.common import ROOT, baseline_command, check_painted, env_for, kib, ratio
+from bench.common import ROOT, baseline_command, check_painted, env_for, kib, ratio, room_command, shiftroom
 from bench.pty_run import PtyResult, run_in_pty
 
 WINDOW_START = 5.0
@@ -53,17 +53,8 @@ def _run(
     return {"bytes_per_s": r.bytes_per_second(start, end), "cpu_share": r.cpu_share(start, end)}
 
 
-def shiftroom(*args: str) -> list[str]:
-    """This checkout's `shiftroom` (`-m app.cli` from ROOT, so the code measured is the code here)."""
-    return [sys.executable, "-m", "app.cli", *args]
-
-
 def watch_command(*args: str) -> list[str]:
     return shiftroom("watch", *args)
-
-
-def room_command(*args: str) -> list[str]:
-    return shiftroom("demo", *args)
 
 
 def measure(start: float = WINDOW_START, end: float = WINDOW_END) -> dict[str, dict[str, float | None]]:
