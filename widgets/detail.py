@@ -14,6 +14,7 @@ from textual.widgets import Static
 from app.model import MetricSeries, Rollout, Strategy
 from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
+from widgets.static_update import set_content
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
 
@@ -127,10 +128,10 @@ class RolloutDetail(VerticalScroll):
         if (rollout, series, now, identity) == (self.rollout, self.series, self.now, self.identity):
             return
         self.rollout, self.series, self.now, self.identity = rollout, series, now, identity
-        self.query_one(".detail-title", Static).update(title_content(rollout))
+        set_content(self.query_one(".detail-title", Static), title_content(rollout))
         self.query_one(TrafficSplit).show(rollout)
         facts = self.query_one(".detail-facts", Static)
-        facts.update(facts_content(rollout) if rollout else "")
+        set_content(facts, facts_content(rollout) if rollout else "")
         facts.set_class(rollout is None, "-empty")
         self.query_one(WhyPane).show(rollout, series, now, identity)
 
