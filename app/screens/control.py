@@ -19,8 +19,6 @@ from textual.binding import Binding
 from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
 from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
-from app.screens.flag_editor import FlagEditorScreen
-from app.screens.kill_switch import KillSwitchScreen
 from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
@@ -228,6 +226,8 @@ class ControlScreen(MainScreen):
                 return
             config, version = read.config, read.version
         ids, label = await engine.desk.sample_users()
+        from app.screens.flag_editor import FlagEditorScreen  # when first used: the first frame does not wait for it
+
         result = await self.app.push_screen_wait(
             FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new)
         )
@@ -239,6 +239,8 @@ class ControlScreen(MainScreen):
         """Preview the kill once, ask for the typed name and a reason, execute with that preview."""
         engine = self.engine
         preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
+        from app.screens.kill_switch import KillSwitchScreen  # when first used, as the flag editor
+
         while True:
             if not preview.possible:
                 self.notify(
