@@ -37,10 +37,10 @@ class WallTile(Vertical):
         self.card: Card | None = None
         self.display = False
         self._shown: list[Hashable] = [None] * LINES  # what each line shows now
+        self._rows = [Static("", classes="tile-line", markup=False) for _ in range(LINES)]
 
     def compose(self) -> ComposeResult:
-        for _ in range(LINES):
-            yield Static("", classes="tile-line", markup=False)
+        yield from self._rows
 
     def show(self, card: Card | None) -> None:
         if card == self.card:
@@ -68,8 +68,7 @@ class WallTile(Vertical):
         # stays the terminal's ANSI green, not CSS green).
         lines = [Text("").join([line]) for line in card.lines[:LINES]]
         lines += [Text("")] * (LINES - len(lines))
-        rows = self.query_children(".tile-line").results(Static)
-        for i, (row, text) in enumerate(zip(rows, lines, strict=False)):
+        for i, (row, text) in enumerate(zip(self._rows, lines, strict=False)):
             signature = cell_signature(text)
             if signature != self._shown[i]:
                 self._shown[i] = signature

@@ -64,6 +64,7 @@ class WatchScreen(Screen[None]):
         self.shape = (1, 1)
         self._first_seen: dict[str, tuple[str, float]] = {}
         self._ready = False
+        self._tiles: list[WallTile] = []  # the grid's tiles, in order (kept: a query walks every node each snapshot)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wall-top"):
@@ -92,7 +93,8 @@ class WatchScreen(Screen[None]):
             self.shape = shape
             grid.styles.grid_size_columns = shape[0]
             grid.remove_children()
-            grid.mount_all([WallTile() for _ in range(shape[0] * shape[1])])
+            self._tiles = [WallTile() for _ in range(shape[0] * shape[1])]
+            grid.mount_all(self._tiles)
         self.call_after_refresh(self._render_page)
 
     # ------------------------------------------------------------ pages
@@ -139,8 +141,7 @@ class WatchScreen(Screen[None]):
             self.page = 0
         index = self.page % len(pages)
         name, cards = pages[index]
-        tiles = list(self.query(WallTile))
-        for i, tile in enumerate(tiles):
+        for i, tile in enumerate(self._tiles):
             tile.show(cards[i] if i < len(cards) else None)
         same = [p for p in pages if p[0] == name]
         part = same.index(pages[index]) + 1 if len(same) > 1 else 0
