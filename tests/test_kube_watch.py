@@ -162,7 +162,7 @@ async def test_routes_and_foreign_objects_and_invalid_markers(env: Env) -> None:
             "spec": {
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
                 "service": {"port": 80},
-                "analysis": {"interval": "1m"},
+                "analysis": {"interval": "1m", "threshold": 5, "stepWeight": 10},
             },
         }
     )

@@ -51,8 +51,8 @@ async def test_rollout_undo_as_kubectl(env: Env) -> None:
     first["metadata"]["annotations"] = {"team": "rev1"}
     await env.apply(first)
     await env.settle(ready=False)  # the Deployment controller: ReplicaSet revision 1
+    await env.cluster.set_image(ns, "shop", "app", "shop:2")  # revision 1's ReplicaSet is old from now on
     await env.cluster.patch_annotations("Deployment", ns, "shop", {"team": "rev2"})
-    await env.cluster.set_image(ns, "shop", "app", "shop:2")
     await env.settle(ready=False)  # revision 2
     revs = await env.cluster.revisions(ns, "shop")
     assert [(r.revision, r.image) for r in revs] == [(1, "shop:1"), (2, "shop:2")]
@@ -245,7 +245,8 @@ async def test_decision_becomes_an_event_on_the_object(env: Env) -> None:
     await env.cluster.record_event("Deployment", env.namespace, "shop", "rollback", "error-rate 7% > 1%", warning=True)
     (ev,) = [e for e in await env.cluster.events() if e.object == "Deployment/shop"]
     assert (ev.reason, ev.type, ev.message) == ("Rollback", "Warning", "error-rate 7% > 1%")
-    (stored,) = [e for e in await env.objects("events.k8s.io/v1", "Event") if e.get("reportingController")]
+    events = await env.objects("events.k8s.io/v1", "Event")  # a real cluster's controllers record theirs too
+    (stored,) = [e for e in events if e.get("reportingController") == "shiftroom.io/room"]
     assert stored["reportingController"] == "shiftroom.io/room"
     assert stored["regarding"]["kind"] == "Deployment" and stored["regarding"]["name"] == "shop"
     assert stored["metadata"]["name"].startswith("shop.")  # named as client-go names Events

@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import bad_request, invalid
 from .resources import ResourceType
+from .schema import resource_causes
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -175,6 +176,8 @@ def validate(t: ResourceType, obj: dict[str, Any], extra: list[tuple[str, str]] 
             causes.append(("spec.leaseDurationSeconds", f"Invalid value: {duration}: must be greater than 0"))
     if t.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         causes += _crd_causes(obj)
+    if not t.builtin:
+        causes += resource_causes(t.schemas, obj)
     if causes:  # events.k8s.io Events are validated as core Events: the message names kind Event, no group
         raise invalid(t.kind, "" if t.key == ("events.k8s.io", "events") else t.group, name, causes)
 
