@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from backends.base import NotFound
+from backends.base import Conflict, NotFound
 from backends.kubernetes.client import Api
 from backends.kubernetes.errors import What
 from backends.kubernetes.resources import DEPLOYMENTS, PODS, Res, resource_for
@@ -217,8 +217,8 @@ class Kubelet:
         while True:
             try:
                 await self._step()
-            except NotFound:
-                pass  # a pod deleted meanwhile
+            except (NotFound, Conflict):
+                pass  # a pod deleted or changed (by its ReplicaSet controller) meanwhile: next round
             except Exception as exc:  # recorded, raised by stop(): never silent
                 self.errors.append(exc)
                 return

@@ -98,7 +98,7 @@ async def test_selector_switch_carries_resource_version_and_retries_once(env: En
 
 async def test_annotations_with_precondition(env: Env) -> None:
     await env.apply(deployment("shop", "shop:1"))
-    await env.settle(ready=False)  # a real controller writes the revision annotation and status first
+    await env.settle()  # a real controller writes the revision annotation and status (each a new version)
     d = await env.cluster.get_deployment(env.namespace, "shop")
     await env.cluster.patch_annotations(
         "Deployment", env.namespace, "shop", {"shiftroom.io/state": "{}"}, resource_version=d.resource_version
