@@ -140,3 +140,19 @@ async def test_read_only_refuses_every_write_before_any_request(env: Env) -> Non
         assert env.requests() in (None, [])
     finally:
         await ro.close()
+
+
+async def test_a_pod_the_api_server_cannot_reach_is_said_so(env: Env) -> None:
+    """A ready pod with no IP (on a cluster without Nodes, every pod): the pod proxy answers 400 "address
+    not allowed" itself, and the health check names the API server, not the application, as the one failing."""
+    env.needs_ready_pods()
+    await env.apply(deployment("shop", "shop:1", replicas=1))
+    await env.settle()
+    (pod,) = await env.objects("v1", "Pod")
+    if env.server is not None:  # the test server's stand-in kubelet gives pods an IP: take it away
+        pod["status"].pop("podIP", None)
+        pod["status"].pop("podIPs", None)
+        await env.apply(pod)
+    ok, message = await env.cluster.probe(env.namespace, "shop")
+    assert not ok
+    assert f"the API server could not reach {pod['metadata']['name']} (HTTP 400: address not allowed)" in message
