@@ -148,7 +148,7 @@ async def test_custom_objects_are_checked_against_the_crd_schema(
     """Wording as kube-apiserver v1.36 answered the same Canary (oneOf of required sets, types)."""
     kube_api.install_crds("flagger")
     custom: Any = client.CustomObjectsApi(api)
-    body = {
+    body: dict[str, Any] = {
         "apiVersion": "flagger.app/v1beta1",
         "kind": "Canary",
         "metadata": {"name": "shop"},
