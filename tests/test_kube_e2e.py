@@ -237,11 +237,9 @@ async def flushed(engine: Engine) -> None:
 
 
 async def possible(engine: Engine, verb: str, key: str) -> bool:
-    if hasattr(engine, "execute"):
-        from app.control.commands import RolloutCommand, Verb
+    from app.control.commands import RolloutCommand, Verb
 
-        return bool((await engine.preview(RolloutCommand(Verb(verb), key))).possible)
-    return bool(engine.preview(verb, key).possible)  # type: ignore[arg-type]
+    return bool((await engine.preview(RolloutCommand(Verb(verb), key))).possible)
 
 
 def rollout(engine: Engine, key: str) -> Any:
