@@ -83,6 +83,7 @@ def kill(text: str, name: str, *, at: float, by: str, reason: str) -> Edit:
     if envs is not None and (envs[1] or "environments" in validate_flag_config({"environments": envs[0]})):
         changes["environments"] = "[]"
     kept = _kept_previous(current.get("killed"))
+    absent_raw: str | None
     if kept is None:
         saved = [k for k in [*changes, "killed"] if k in current]  # a `killed` of someone else's comes back too
         previous_raw = "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2]}" for k in saved) + "}"
