@@ -198,14 +198,17 @@ class Refresher:
     async def __call__(self, configuration: Any) -> None:
         if self.due():
             try:
-                async with self._locked():
-                    if self.due():
-                        await self._renew()
+                await self._renew_if_due()
             except CredentialError:
                 if self.expired():
                     raise
                 # the credential held still works: keep it, and try again later
         configuration.api_key["BearerToken"] = f"Bearer {self.token}"
+
+    async def _renew_if_due(self) -> None:
+        async with self._locked():
+            if self.due():  # not renewed meanwhile by a request that waited for the lock first
+                await self._renew()
 
     async def force(self, generation: int) -> None:
         """After a 401 with credential `generation`: renew it, unless another request already did."""
