@@ -97,7 +97,7 @@ def _is_read(r: Any) -> bool:
 
 def _is_collection(r: Any) -> bool:
     """A list or a watch (the path ends at the resource), not a GET of one named object."""
-    return r.path.rstrip("/").rsplit("/", 1)[-1] == _resource(r.path)
+    return bool(r.path.rstrip("/").rsplit("/", 1)[-1] == _resource(r.path))
 
 
 async def _passes(engine: Any, clock: Any, n: int, pause: float) -> None:
