@@ -95,6 +95,19 @@ def _watches(server: Any) -> list[Any]:
     return [r for r in server.requests if r.method == "GET" and r.query.get("watch") in ("true", "1")]
 
 
+async def _opened(server: Any, paths: set[str], seconds: float = 10.0) -> list[Any]:
+    """The watch requests, once every one of `paths` has been opened (the watches open after the list that
+    already shows the rows: wait for them)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        watches = _watches(server)
+        if paths <= {r.path for r in watches}:
+            await asyncio.sleep(0.3)  # and any watch that would wrongly open a second time
+            return _watches(server)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"watches {sorted(paths)} not all opened: {sorted(r.path for r in _watches(server))}")
+
+
 async def _room(server: Any, tmp_path: Path, **options: Any) -> Engine:
     opts = LiveOptions(kubeconfig=str(server.kubeconfig), **options)
     config = _config(tmp_path)
@@ -175,17 +188,17 @@ async def test_all_namespaces_watches_once_per_resource(kube_api: Any, tmp_path:
         assert engine.state.namespace == "all"
         assert rows[flagger].driven_by == "flagger" and rows[canary].driven_by == "shiftroom"
         assert rows[canary].namespace == SHOP and rows[bluegreen].namespace == PAY  # targets keep theirs
-        watches = _watches(kube_api)
-        assert watches and all("/namespaces/" not in r.path for r in watches), [r.path for r in watches]
-        per_resource = collections.Counter(r.path for r in watches)
-        assert set(per_resource.values()) == {1}, per_resource  # one watch connection per resource
-        assert {
+        expected = {
             "/apis/apps/v1/deployments",
             "/api/v1/services",
             "/apis/coordination.k8s.io/v1/leases",
             "/apis/networking.istio.io/v1beta1/virtualservices",
             "/apis/flagger.app/v1beta1/canaries",
-        } <= set(per_resource)
+        }
+        watches = await _opened(kube_api, expected)
+        assert watches and all("/namespaces/" not in r.path for r in watches), [r.path for r in watches]
+        per_resource = collections.Counter(r.path for r in watches)
+        assert set(per_resource.values()) == {1}, per_resource  # one watch connection per resource
         lists = [r for r in kube_api.requests if r.method == "GET" and "watch" not in r.query and r.status == 200]
         listed = collections.Counter(r.path for r in lists if r.path in per_resource)
         assert set(listed.values()) == {1}, listed  # listed once each, cluster-wide
@@ -207,8 +220,9 @@ async def test_without_all_namespaces_it_is_one_watch_per_namespace(kube_api: An
         kube_api.clear_requests()
         await _until(engine, {f"{SHOP}/api", f"{PAY}/web", f"{TEAM}/payments"})
         assert engine.state.namespace == f"{SHOP},{PAY},{TEAM}"
-        deployments = [r.path for r in _watches(kube_api) if r.path.endswith("/deployments")]
-        assert sorted(deployments) == sorted(f"/apis/apps/v1/namespaces/{ns}/deployments" for ns in (SHOP, PAY, TEAM))
+        expected = {f"/apis/apps/v1/namespaces/{ns}/deployments" for ns in (SHOP, PAY, TEAM)}
+        deployments = [r.path for r in await _opened(kube_api, expected) if r.path.endswith("/deployments")]
+        assert sorted(deployments) == sorted(expected)  # one per namespace
     finally:
         await engine.stop()
         await engine.cluster.close()  # type: ignore[attr-defined]
