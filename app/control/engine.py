@@ -198,6 +198,7 @@ class Engine:
         for factory in self._background:
             self._tasks.append(asyncio.ensure_future(factory()))
         self._tasks.append(asyncio.create_task(self.trail.run()))
+        self._tasks.append(asyncio.create_task(self.trail.follow(self.charts.add_event)))
         self.cache.start()
         from app.control.store_feed import watch_store
 

@@ -18,7 +18,7 @@ delivery id is not in `<stream>:delivered` yet, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ ATTEMPTS = 8
 # server's time), kept for 30 days: a spool replayed again after a crash re-delivers none of them.
 DELIVERED_SUFFIX = ":delivered"
 DELIVERED_KEEP = 30 * 86400.0
+FOLLOW_BLOCK_MS = 5000  # one XREAD waits this long for new entries (under the connection's 10 s timeout)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class RedisAudit:
         self.stream = stream
         self.maxlen = maxlen
         self.key = key
+        self._followed = ""  # the last entry id `follow` has seen ("" until it first looks)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -143,6 +145,26 @@ class RedisAudit:
         return await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
     # ------------------------------------------------------------ reading
+
+    async def follow(self) -> AsyncIterator[AuditEvent]:
+        """Entries appended from now on, by anyone (XREAD BLOCK); called again after an error, it resumes after
+        the last entry it yielded."""
+        if not self._followed:
+            self._followed = await self._last_id() or "0-0"  # from what is there now
+        while True:
+            async with self.conn.io("following the audit log"):
+                got: Any = await self.client.xread({self.stream: self._followed}, block=FOLLOW_BLOCK_MS, count=100)
+            for _stream, entries in got or []:
+                for entry_id, data in entries:
+                    self._followed = key_text(entry_id)
+                    fields = {key_text(k): key_text(v) for k, v in data.items()}
+                    ms = self._followed.split("-", 1)[0]
+                    yield event_from_fields(fields, int(ms) / 1000 if ms.isdigit() else 0.0)
+
+    async def _last_id(self) -> str:
+        async with self.conn.io("following the audit log"):
+            last: Any = await self.client.xrevrange(self.stream, count=1)
+        return key_text(last[0][0]) if last else ""
 
     async def entries(self, limit: int = 200) -> list[Checked]:
         """The newest `limit` entries, oldest first, each checked when a key is set."""
