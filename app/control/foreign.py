@@ -222,7 +222,8 @@ async def _send_plan(cluster: ObjectWrites, found: Intent, plan: Plan) -> None:
         except NotFound:
             spec = plan.unified
     if spec is not None:
-        await cluster.patch_object(spec.api_version, spec.kind, namespace, spec.name or name, spec.body, spec.patch_type)
+        target = spec.name or name  # undo of a Rollout whose template is another object's (spec.workloadRef)
+        await cluster.patch_object(spec.api_version, spec.kind, namespace, target, spec.body, spec.patch_type)
 
 
 async def _call_gate(cluster: ObjectWrites, call: GateCall) -> None:
