@@ -42,7 +42,8 @@ def revision(rs: dict[str, Any]) -> int | None:
 
 def _requirement_matches(req: dict[str, Any], labels: dict[str, Any]) -> bool:
     key, op = req.get("key"), req.get("operator")
-    values = req.get("values") if isinstance(req.get("values"), list) else []
+    found = req.get("values")
+    values: list[Any] = found if isinstance(found, list) else []
     if op == "In":
         return key in labels and labels[key] in values
     if op == "NotIn":
@@ -60,7 +61,8 @@ def selector_matches(selector: Any, labels: dict[str, Any]) -> bool:
     wanted = _dict(sel.get("matchLabels"))
     if any(labels.get(k) != v for k, v in wanted.items()):
         return False
-    expressions = sel.get("matchExpressions") if isinstance(sel.get("matchExpressions"), list) else []
+    found = sel.get("matchExpressions")
+    expressions: list[Any] = found if isinstance(found, list) else []
     return all(_requirement_matches(_dict(req), labels) for req in expressions)
 
 
