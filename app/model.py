@@ -264,6 +264,8 @@ class Rollout(Frozen):
     driven_by: str = "shiftroom"  # "shiftroom", "flagger" or "argo": whose controller drives it
     decision: str = ""  # the last analysis decision with its numbers; mode changes never replace it
     replica_sets: tuple[ReplicaSetRow, ...] = ()  # Argo Rollouts: its ReplicaSets, newest revision first
+    aborted: bool = False  # Argo Rollouts: status.abort (what `retry` undoes)
+    gates: tuple[str, ...] = ()  # Flagger: the load tester gates its webhooks ask ("promotion", "rollback")
 
     @property
     def key(self) -> str:

@@ -300,6 +300,7 @@ def rollout_view(
         message=clean(message, 300),
         driven_by="argo",
         replica_sets=tuple(rs.row() for rs in sets),
+        aborted=aborted,
     )
     return ArgoView(
         rollout=rollout,
