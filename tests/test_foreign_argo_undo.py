@@ -151,7 +151,7 @@ def test_revisions_are_picked_as_rollout_revision_does() -> None:
 
 def test_a_template_the_api_server_defaulted_still_matches_the_rollouts_own() -> None:
     defaulted = copy.deepcopy(RICH)
-    written = {
+    written: dict[str, Any] = {
         "metadata": {"labels": {"app": "checkout", "zeta": "1"}, "annotations": {"a": "1", "note": "a<b & c>d"}},
         "spec": {"containers": [{"name": "checkout", "image": "registry.example.com/checkout:1.9.3"}]},
     }

@@ -146,11 +146,12 @@ async def test_argo_keys_send_the_clis_patches_and_show_only_on_argo_rows(tmp_pa
         shown = footer_keys(screen)
         assert {"P", "t", "R"} <= shown and not {"S", "g", "G"} & shown
 
+        pressed_at = clock.now()
         await pilot.press("R")  # restart: not destructive, acts at once
         await settled(app, engine, clock)
         ((body, sub),) = patches(cluster)
         assert sub == "" and json.loads(body)["spec"]["restartAt"].endswith("Z")
-        assert body == argo_restart(clock.now()).requests()[0].body  # the CLI's bytes, tabs and all
+        assert body == argo_restart(pressed_at).requests()[0].body  # the CLI's bytes, tabs and all
         assert engine.state.events[-1].action == "argo restart"
 
         await pilot.press("t")  # retry the aborted rollout: status patch, as the CLI sends it

@@ -293,8 +293,9 @@ async def test_flagger_pause_resume_and_skip_analysis_are_kubectl_patch_merge(ro
         raise AssertionError("the Canary's change was not seen")
 
     def spec() -> dict[str, Any]:
-        body: dict[str, Any] = server.get("flagger.app/v1beta1", "Canary", "microservices-canary", "microservices")
-        return body["spec"]
+        body = server.get("flagger.app/v1beta1", "Canary", "microservices-canary", "microservices")
+        found: dict[str, Any] = body["spec"]
+        return found
 
     try:
         await seen(lambda b: True)
