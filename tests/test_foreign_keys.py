@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from textual.widgets import Button
 
 from app.clock import VirtualClock
@@ -27,7 +26,7 @@ from backends.base import ForeignObject
 from backends.sim.build import build_world
 from backends.sim.scenario import load_scenario
 from tests.control_world import scenario_file
-from tests.test_engine_foreign import ARGO, QUIET, ForeignCluster, argo_objects, seed_canary
+from tests.test_engine_foreign import ARGO, QUIET, ForeignCluster, argo_objects, merged, seed_canary
 from widgets.rollouts_table import RolloutsTable
 
 CANARY = "microservices/microservices-canary"
@@ -42,6 +41,24 @@ class GatedCluster(ForeignCluster):
         super().__init__(inner, objects)
         self.calls: list[tuple[str, str, str, str]] = []
         self.open: set[str] = set()
+
+    async def patch_object(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: Any,
+        patch_type: Literal["merge", "json", "strategic"],
+        resource_version: str | None = None,
+        subresource: str = "",
+    ) -> ForeignObject:
+        """JSON, not YAML: the CLI's restart patch is indented with tabs."""
+        assert isinstance(patch, bytes), "the collaborator sends the tools' bytes as they are"
+        self.patches.append((api_version, kind, namespace, name, patch, patch_type, subresource))
+        old = self.objects[(kind, namespace, name)]
+        body = merged(old.body, json.loads(patch)) if patch_type == "merge" else old.body
+        return self.put(old.model_copy(update={"body": body}))
 
     async def proxy(
         self,
@@ -152,7 +169,10 @@ async def test_argo_keys_send_the_clis_patches_and_show_only_on_argo_rows(tmp_pa
         ((body, sub),) = patches(cluster)
         assert sub == "" and json.loads(body)["spec"]["restartAt"].endswith("Z")
         assert body == argo_restart(pressed_at).requests()[0].body  # the CLI's bytes, tabs and all
-        assert engine.state.events[-1].action == "argo restart"
+        assert engine.state.events and engine.state.events[-1].action == "argo restart", (
+            toasts(app),
+            engine.state.events,
+        )
 
         await pilot.press("t")  # retry the aborted rollout: status patch, as the CLI sends it
         await settled(app, engine, clock)

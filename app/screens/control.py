@@ -20,7 +20,7 @@ from app.control.commands import KillFlag, Preview, RebuildCounters, Result, Rol
 from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
 from app.screens.flag_editor import FlagEditorScreen
-from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS, FOREIGN_IDS
+from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS, FOREIGN_IDS, FOREIGN_KEYS
 from app.screens.kill_switch import KillSwitchScreen
 from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
@@ -92,6 +92,7 @@ class ControlScreen(MainScreen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
+        self._offered: frozenset[str] = frozenset()  # the Argo / Flagger keys the footer offers now
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
@@ -304,6 +305,11 @@ class ControlScreen(MainScreen):
 
     def show_state(self, state: RoomState) -> None:
         super().show_state(state)
+        selected = state.rollout(self.selected_key or "") if self.is_mounted else None
+        offered = frozenset(k.id for k in FOREIGN_KEYS if k.applies(selected))
+        if offered != self._offered:  # the selected row was aborted or retried, or got a gate: refresh the footer
+            self._offered = offered
+            self.refresh_bindings()
         for job in state.jobs:  # a job this screen started has ended: say how, once
             if job.id in self._watched_jobs and job.status != "running":
                 self._watched_jobs.discard(job.id)
