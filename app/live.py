@@ -227,6 +227,21 @@ class EventAudit:
 
     async def append(self, event: AuditEvent) -> None:
         await self.inner.append(event)
+        await self._record(event)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """A spooled entry: once in the audit log where it can tell (Redis), and its Event only then."""
+        from backends.base import OnceAudit
+
+        if isinstance(self.inner, OnceAudit):
+            if not await self.inner.append_once(event, uid):
+                return False
+        else:
+            await self.inner.append(event)
+        await self._record(event)
+        return True
+
+    async def _record(self, event: AuditEvent) -> None:
         obj = self.objects.get(event.target)
         if obj is None or self.cluster.read_only:
             return

@@ -23,7 +23,7 @@ from pathlib import Path
 from app.clock import Clock
 from app.control.audit_spool import Spool
 from app.model import AuditEvent, BackendHealth, HealthStatus
-from backends.base import AuditLog, BackendError
+from backends.base import AuditLog, BackendError, OnceAudit
 
 RETRY_EVERY = 1.0  # real seconds between pings while the backend is down (an I/O cadence, not domain time)
 
@@ -83,7 +83,7 @@ class AuditTrail:
             return
         try:
             if self.spool.count:
-                await self.spool.replay(self.audit.append)
+                await self.spool.replay(self._deliver_once)
             while self._queue:
                 await self.audit.append(self._queue[0])
                 self._queue.popleft()
@@ -102,6 +102,14 @@ class AuditTrail:
             self._to_spool()
             return
         self._up()
+
+    async def _deliver_once(self, event: AuditEvent, uid: str) -> None:
+        """A spooled entry: exactly once where the audit log can tell ids it took already, else at least once."""
+        assert self.audit is not None
+        if isinstance(self.audit, OnceAudit):
+            await self.audit.append_once(event, uid)
+        else:
+            await self.audit.append(event)
 
     def _to_spool(self) -> None:
         """What is queued in memory goes to disk, in order, so a crash of the room loses none of it."""

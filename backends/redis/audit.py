@@ -11,6 +11,9 @@ fields): the stream is WATCHed while its last id is read, so two writers
 never chain to the same entry. Reading back marks each entry `verified`:
 False for entries without a valid signature (written by any other client,
 or altered) and for entries whose predecessor is missing.
+
+`append_once` (for the local spool's replay) appends only if the entry's
+delivery id is not in `<stream>:delivered` yet, in the same transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from backends.redis.values import BACKEND, key_text
 
 DEFAULT_STREAM = "shiftroom:audit"
 ATTEMPTS = 8
+# Spooled entries carry a delivery id; the ids delivered go to `<stream>:delivered` (a sorted set scored by the
+# server's time), kept for 30 days: a spool replayed again after a crash re-delivers none of them.
+DELIVERED_SUFFIX = ":delivered"
+DELIVERED_KEEP = 30 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,32 @@ class RedisAudit:
             BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
         )
         await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """XADD unless `uid` is in the delivered-ids set; the set and the stream change in one MULTI, WATCHed."""
+        if self.read_only:
+            raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
+        delivered = self.stream + DELIVERED_SUFFIX
+
+        async def body(pipe: Pipeline) -> bool:
+            await pipe.watch(delivered)
+            if await pipe.zscore(delivered, uid) is not None:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return False
+            fields = await self.fields_for(pipe, event)
+            now = await pipe.time()
+            seconds = float(now[0]) + float(now[1]) / 1e6
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self.queue(pipe, fields)
+            pipe.zadd(delivered, {uid: seconds})
+            pipe.zremrangebyscore(delivered, "-inf", seconds - DELIVERED_KEEP)
+            await pipe.execute()
+            return True
+
+        exhausted = Conflict(
+            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
+        )
+        return await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
     # ------------------------------------------------------------ reading
 

@@ -346,6 +346,7 @@ class SimAudit:
             raise ValueError("limit must be positive.")
         self.read_only = read_only
         self._events: deque[AuditEvent] = deque(maxlen=limit)
+        self._delivered: set[str] = set()
 
     async def ping(self) -> None:
         return None
@@ -357,6 +358,13 @@ class SimAudit:
         if self.read_only:
             raise ReadOnly("sim", "The audit log is read-only, so the event was not recorded.")
         self._events.append(event)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        if uid in self._delivered:
+            return False
+        self.append_now(event)
+        self._delivered.add(uid)
+        return True
 
     async def recent(self, limit: int = 200) -> list[AuditEvent]:
         """The last `limit` events, oldest first."""

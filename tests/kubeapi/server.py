@@ -215,9 +215,17 @@ class KubeApiServer:
             raise KeyError(f"no resource type {kind} in {api_version or 'v1'}")
         return t
 
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create `obj`, or replace the stored one (its status too); returns the stored object."""
-        return self.call(self._apply, copy.deepcopy(obj))
+    def apply(self, obj: dict[str, Any], validate: bool = True) -> dict[str, Any]:
+        """Create `obj`, or replace the stored one (its status too); returns the stored object.
+        `validate=False` stores an object a real API server would refuse (to test how readers cope)."""
+        return self.call(self._apply_checked, copy.deepcopy(obj), validate)
+
+    def _apply_checked(self, obj: dict[str, Any], validate: bool) -> dict[str, Any]:
+        self.state.ops.lenient = not validate
+        try:
+            return self._apply(obj)
+        finally:
+            self.state.ops.lenient = False
 
     def _apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         t = self._type(obj.get("apiVersion", "v1"), obj["kind"])
