@@ -249,7 +249,8 @@ async def test_undo_sends_the_revisions_template_as_the_cli_does(room: Room) -> 
 
 async def test_without_a_status_subresource_the_unified_patch_goes_to_the_object(room: Room) -> None:
     """Rollouts v0.9 had no status subresource: the CLI's status patch answers 404 and it sends the unified one."""
-    (crd,) = [c for c in load_crds(["argo"]) if c["metadata"]["name"] == "rollouts.argoproj.io"]
+    (shared,) = [c for c in load_crds(["argo"]) if c["metadata"]["name"] == "rollouts.argoproj.io"]
+    crd = copy.deepcopy(shared)  # the catalog caches what it read: other tests must keep the status subresource
     for version in crd["spec"]["versions"]:
         version.pop("subresources", None)
     room.server.apply(crd)
