@@ -4,15 +4,13 @@ The Argo CRDs are installed, a Rollout and the ReplicaSets its controller would 
 (owned by the Rollout's uid, labelled `rollouts-pod-template-hash`) beside a Deployment's ReplicaSet.
 The watch delivers only the Rollout's, as `ForeignObject(kind="ReplicaSet")` on the same feed as the
 Rollout; the room's row lists them as `kubectl argo rollouts get rollout` does (stable / canary,
-revision, images, ready/desired); `undo` sends the CLI's JSON patch and the Rollout's template becomes
-the old ReplicaSet's, minus the hash label.
+revision, images, ready/desired). Undo through the same `KubeCluster`, byte for byte, is in
+test_foreign_kube_verbs.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,9 +20,7 @@ import pytest
 import yaml
 
 from app.clock import VirtualClock
-from app.control.commands import RolloutCommand, Verb
 from app.control.engine import Engine
-from app.foreign import verbs
 from app.model import Rollout
 from backends.base import ForeignObject
 from tests.kube_helpers import make_cluster
@@ -175,31 +171,3 @@ async def test_the_row_lists_stable_and_canary_replica_sets_as_the_argo_plugin_d
     server.apply(rs)
     row = await until(engine, lambda r: r is not None and r.replica_sets[0].ready == 1)
     assert (row.replica_sets[0].ready, row.replica_sets[0].desired, row.replica_sets[0].status) == (1, 1, "Healthy")
-
-
-async def test_undo_sends_the_clis_patch_and_the_template_becomes_the_old_revisions(argo: Any) -> None:
-    server, _, engine = argo
-    await until(engine, lambda r: r is not None and len(r.replica_sets) == 2)
-    stored = [server.get("apps/v1", "ReplicaSet", n, NS) for n in ("checkout-6d4f8c7b9", "checkout-85b9f6d5c")]
-    server.clear_requests()
-    command = RolloutCommand(Verb.UNDO, KEY)
-    preview = await engine.preview(command)
-    assert preview.possible and preview.lines[0] == "kubectl argo rollouts undo checkout -n shop", preview.lines
-    result = await engine.execute(command, confirmed=preview)
-    assert result.ok, result.message
-    sent = [(r.path, r.content_type, r.body) for r in server.requests if r.method == "PATCH"]
-    rollout = server.get("argoproj.io/v1alpha1", "Rollout", "checkout", NS)
-    assert rollout is not None
-    # What reached the API server is the patch the pure function makes of the ReplicaSet as stored there
-    # (its bytes are checked against hand-written Go output in test_foreign_argo_undo.py).
-    before = copy.deepcopy(rollout)
-    before["spec"]["template"] = rollout_body()["spec"]["template"]
-    (expected,) = verbs.argo_undo(before, stored).requests()
-    assert sent == [
-        (f"/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/checkout", "application/json-patch+json", expected.body)
-    ]
-    assert json.loads(expected.body)[0]["path"] == "/spec/template"
-    template = rollout["spec"]["template"]
-    assert template["metadata"]["labels"] == {"app": "checkout"}  # the hash label is not carried over
-    assert [c["image"] for c in template["spec"]["containers"]] == ["registry.example.com/checkout:1.9.3"]
-    assert engine.state.events[-1].action == "argo undo"
