@@ -298,8 +298,9 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
         tick_every=1.0,
         publish_every=1.0,
         series_every=10.0,
-        namespaces=pre.namespaces or (),
-        production=pre.production,  # Flagger / Argo objects live there too
+        namespaces=pre.namespaces or (),  # Flagger / Argo objects live there too
+        all_namespaces=pre.namespaces is None,  # -A: one watch per resource over every namespace
+        production=pre.production,
     )
     # The header's cluster and identity (RoomState fields the engine does not take as arguments yet).
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)

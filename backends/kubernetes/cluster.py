@@ -70,6 +70,7 @@ class KubeCluster:
         self.watch_timeout = watch_timeout
         self.backoff = Backoff()
         self._served: dict[str, bool] = {}
+        self._leases: dict[str, Any] = {}  # the Lease objects this room wrote last: renewals need no GET
         self.routes: dict[tuple[str, str], tuple[Binding, Router]] = {}
         for t in targets:
             self.add_target(t)
@@ -221,11 +222,11 @@ class KubeCluster:
 
     async def acquire_lease(self, namespace: str, name: str, holder: str, duration: float) -> Lease:
         self._write(f"take lease {namespace}/{name}")
-        return await leases.acquire(self.api, namespace, name, holder, duration)
+        return await leases.acquire(self.api, namespace, name, holder, duration, self._leases)
 
     async def release_lease(self, namespace: str, name: str, holder: str) -> None:
         self._write(f"release lease {namespace}/{name}")
-        await leases.release(self.api, namespace, name, holder)
+        await leases.release(self.api, namespace, name, holder, self._leases)
 
     async def get_lease(self, namespace: str, name: str) -> Lease | None:
         return await leases.get_lease(self.api, namespace, name)

@@ -88,6 +88,8 @@ class Api:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         user = self.state.tokens.get(token)
+        for issuer in self.state.issuers:
+            user = user or issuer.authenticate(token)
         if user is None:
             raise unauthorized()
         return user

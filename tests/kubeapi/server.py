@@ -154,6 +154,24 @@ class KubeApiServer:
         self.state.tokens[token] = User(name, list(groups))
         return token
 
+    def revoke_token(self, token: str) -> None:
+        """The token no longer authenticates: requests carrying it get 401 Unauthorized."""
+
+        def revoke() -> None:
+            self.state.tokens.pop(token, None)
+            for issuer in self.state.issuers:
+                issuer.revoked.add(token)
+
+        self.call(revoke)
+
+    def accept_issued_tokens(self, path: str | Path, name: str, groups: Iterable[str] = ()) -> None:
+        """Tokens listed in the JSON-lines file `path` (the test exec plugin's) authenticate as `name` until
+        their expirationTimestamp (see tokens.py)."""
+        from .tokens import IssuedTokens
+
+        issuer = IssuedTokens(Path(path), User(name, list(groups)), self.state.clock.now)
+        self.call(self.state.issuers.append, issuer)
+
     def token_for(self, name: str) -> str:
         return next(t for t, u in self.state.tokens.items() if u.name == name)
 
