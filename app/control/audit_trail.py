@@ -158,20 +158,23 @@ class AuditTrail:
         and is followed again from where it stopped."""
         if not isinstance(self.audit, AuditFeed):
             return
+        feed = self.audit
         while True:
             try:
-                async for event in self.audit.follow():
-                    if _identity(event) in self._written:
-                        continue
-                    self.events.append(event)
-                    seen(event)
-                    self.on_change()
+                await self._take_all(feed, seen)
             except BackendError as err:
                 self._down(err)
             except Exception as err:  # a bug in a backend: the dot says so, and the feed is tried again
                 self._down(BackendError("audit", f"Following the audit log failed ({type(err).__name__}: {err})."))
             self._wake.set()  # `run` pings while the dot is down
             await asyncio.sleep(RETRY_EVERY)
+
+    async def _take_all(self, feed: AuditFeed, seen: Callable[[AuditEvent], None]) -> None:
+        async for event in feed.follow():
+            if _identity(event) not in self._written:
+                self.events.append(event)
+                seen(event)
+                self.on_change()
 
     # ------------------------------------------------------------ health
     def _is_up(self) -> bool:
