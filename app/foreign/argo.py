@@ -143,9 +143,7 @@ def _health(f: Fields) -> str:
     return "ScaledDown" if desired == 0 and isinstance(desired, int) else "Healthy"
 
 
-def replica_sets(
-    rollout_name: str, objects: Iterable[dict[str, Any]], uid: str = ""
-) -> tuple[ReplicaSetInfo, ...]:
+def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]], uid: str = "") -> tuple[ReplicaSetInfo, ...]:
     """The ReplicaSets a Rollout owns, newest revision first (then by name), as GetReplicaSetInfo sorts them."""
     out: list[ReplicaSetInfo] = []
     for body in objects:
