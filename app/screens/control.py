@@ -19,6 +19,7 @@ from textual.binding import Binding
 from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
 from app.model import RoomState
 from app.screens.confirm import ConfirmScreen
+from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS, FOREIGN_IDS, FOREIGN_KEYS
 from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
@@ -70,7 +71,7 @@ STORE_TABS = {
     "experiment_status": "experiments",
     "rebuild_counters": "experiments",
 }
-ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
+ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS) | FOREIGN_IDS
 
 
 def _needs_confirmation(preview: Preview) -> bool:
@@ -82,11 +83,14 @@ class ControlScreen(MainScreen):
         *ACTION_BINDINGS,
         *STORE_BINDINGS,
         *strategy_fallbacks(ACTION_BINDINGS),
+        *FOREIGN_BINDINGS,
+        *FOREIGN_FALLBACKS,
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
+        self._offered: frozenset[str] = frozenset()  # the Argo / Flagger keys the footer offers now
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
@@ -100,6 +104,12 @@ class ControlScreen(MainScreen):
             ):
                 return False  # nothing counted by the seed alone (the simulator counts by itself)
             return self.is_mounted and self.active_tab == tab
+        if action in ("foreign", "not_for_row"):  # Argo / Flagger verbs: on the rollouts tab only
+            if not (self.is_mounted and self.active_tab == "rollouts") or not parameters:
+                return False
+            rollout = self.state.rollout(self.selected_key or "")
+            applies = BY_ID[str(parameters[0])].applies(rollout)
+            return applies if action == "foreign" else rollout is not None and not applies
         return super().check_action(action, parameters)
 
     @property
@@ -116,7 +126,18 @@ class ControlScreen(MainScreen):
         rollout = self.state.rollout(self.selected_key or "")
         self.action_act(Verb.MANUAL.value if rollout is None or rollout.auto else Verb.AUTO.value)
 
-    def action_act(self, action: str) -> None:
+    def action_foreign(self, key_id: str) -> None:
+        """A verb of the controller that drives the selected row (app/screens/foreign_keys.py)."""
+        key = BY_ID[key_id]
+        self.action_act(key.verb.value, key.gate)
+
+    def action_not_for_row(self, key_id: str) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        if rollout is not None:
+            key = BY_ID[key_id]
+            self.notify(key.why_not(rollout), title=f"{key.verb.value} {rollout.key}", severity="warning", timeout=5)
+
+    def action_act(self, action: str, gate: str = "") -> None:
         key = self.selected_key
         if key is None:
             self.notify("Select a rollout first.", severity="warning")
@@ -124,14 +145,14 @@ class ControlScreen(MainScreen):
         if self.busy:
             self.notify("An action is still running.", severity="warning")
             return
-        self.run_action_flow(Verb(action), key)
+        self.run_action_flow(Verb(action), key, gate)
 
     @work(group="actions", exit_on_error=False)
-    async def run_action_flow(self, verb: Verb, key: str) -> None:
+    async def run_action_flow(self, verb: Verb, key: str, gate: str = "") -> None:
         """Preview once; confirm what is destructive; execute with the preview, which the engine refuses
         when the target changed since (then the confirmation opens again on the fresh preview)."""
         engine = self.app.engine  # type: ignore[attr-defined]
-        command = RolloutCommand(verb, key)
+        command = RolloutCommand(verb, key, gate=gate)
         try:
             preview = await engine.preview(command)
             result = None
@@ -286,6 +307,11 @@ class ControlScreen(MainScreen):
 
     def show_state(self, state: RoomState) -> None:
         super().show_state(state)
+        selected = state.rollout(self.selected_key or "") if self.is_mounted else None
+        offered = frozenset(k.id for k in FOREIGN_KEYS if k.applies(selected))
+        if offered != self._offered:  # the selected row was aborted or retried, or got a gate: refresh the footer
+            self._offered = offered
+            self.refresh_bindings()
         for job in state.jobs:  # a job this screen started has ended: say how, once
             if job.id in self._watched_jobs and job.status != "running":
                 self._watched_jobs.discard(job.id)

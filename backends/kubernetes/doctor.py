@@ -90,7 +90,9 @@ async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -
             verbs = need.verbs
             for verb in verbs:
                 allowed, reason = await discovery.can_i(api, verb, need.res, ns, need.sub)
-                name = f"{need.resource}.{need.res.group}" if need.res.group else need.resource
+                # as the 403 sentence names it: deployments.apps/scale, pods/proxy
+                name = f"{need.res.plural}.{need.res.group}" if need.res.group else need.res.plural
+                name = f"{name}/{need.sub}" if need.sub else name
                 needed = counts and (not read_only or verb in need.view_verbs)
                 rows.append(
                     Row(
