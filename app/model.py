@@ -251,6 +251,11 @@ class Rollout(Frozen):
     guard_until: float | None = None  # the post-rollout guard watches until then
     driven_by: str = "shiftroom"  # "shiftroom", "flagger" or "argo": whose controller drives it
     decision: str = ""  # the last analysis decision with its numbers; mode changes never replace it
+    #: Actions this identity may not take on this row: verb ("switch", "pause", "bootstrap"...) → the
+    #: sentence a 403 would get. The room shows those keys disabled with it, the engine refuses them.
+    denied: dict[str, str] = Field(default_factory=dict)
+    #: Objects of the target's layout that are missing ("Deployment shop/api-primary"...): it needs a bootstrap.
+    needs_bootstrap: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
