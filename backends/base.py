@@ -409,7 +409,7 @@ class AccessCheck(Obj):
 
 class AccessAnswer(Obj):
     allowed: bool
-    resource: str = ""  # as the API server names it: "services", "deployments.apps/scale"
+    resource: str = ""  # as `shiftroom doctor` lists it: "services", "deployments/scale.apps"
     sentence: str = ""  # when not allowed: the sentence a 403 of that request gets (verb, resource, namespace, who)
 
 

@@ -125,6 +125,11 @@ class AccessDesk:
             await asyncio.gather(self._task, return_exceptions=True)
 
     # ------------------------------------------------------------ answers
+    @property
+    def answers(self) -> dict[AccessCheck, AccessAnswer]:
+        """What the cluster said, check by check (the doctor's rows for the same questions)."""
+        return dict(self._answers)
+
     def denied(self, row: Rollout, missing: tuple[Kind, ...] = ()) -> dict[str, str]:
         """verb → why not (the first write it makes that is refused), for the verbs this row offers."""
         if not self._answers:

@@ -173,5 +173,5 @@ async def review(
         what = What(ask.verb, ask.res, ask.namespace, sub=ask.sub)
         allowed = found[ask][0]
         sentence = "" if allowed else from_status(403, b"", what, identity).sentence
-        out[check] = AccessAnswer(allowed=allowed, resource=what.resource, sentence=sentence)
+        out[check] = AccessAnswer(allowed=allowed, resource=resource_name(ask.res, ask.sub), sentence=sentence)
     return out
