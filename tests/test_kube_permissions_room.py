@@ -221,3 +221,49 @@ async def test_on_the_simulator_everything_is_allowed() -> None:
     assert engine.state.rollouts
     assert all(r.denied == {} and r.needs_bootstrap == () for r in engine.state.rollouts)
     await engine.stop()
+
+
+class CountingReview:
+    """An `AccessReview` that denies patching Services and counts how often it is asked."""
+
+    name, read_only = "fake", False
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    async def review_access(self, checks: Any) -> dict[Any, Any]:
+        from backends.base import AccessAnswer
+
+        self.asked.append(len(checks))
+        return {c: AccessAnswer(allowed=c.kind != "Service", sentence=f"no {c.kind}") for c in checks}
+
+
+async def test_reviews_at_start_every_few_minutes_and_on_reconnect_not_every_pass() -> None:
+    from app.control.access import EVERY, AccessDesk
+    from app.control.health import HealthBoard
+    from app.model import Rollout, Strategy
+
+    clock = VirtualClock()
+    review = CountingReview()
+    desk = AccessDesk(review, clock, HealthBoard(clock), read_only=False, on_change=lambda: None)  # type: ignore[arg-type]
+    rows = [Rollout(name="web", namespace=NS, strategy=Strategy.BLUE_GREEN)]
+
+    async def passes(n: int, up: bool = True) -> None:
+        for _ in range(n):
+            desk.follow(clock.now(), up, rows, {})
+            await asyncio.sleep(0)
+            await clock.advance(1.0)
+
+    await passes(20)
+    assert len(review.asked) == 1 and desk.denied(rows[0])["switch"] == "no Service"
+    rows.append(Rollout(name="api", namespace=NS))  # a new row: only its own questions
+    await passes(5)
+    assert review.asked == [3, 1]  # Service, Deployment, its scale; then only the canary's route
+    await clock.advance(EVERY)
+    await passes(3)
+    assert len(review.asked) == 3  # every few minutes, all of them again
+    await passes(3, up=False)  # the watch broke ...
+    await passes(3)  # ... and came back: another identity may be behind the new connection
+    assert len(review.asked) == 4
+    ro = AccessDesk(review, clock, HealthBoard(clock), read_only=True, on_change=lambda: None)  # type: ignore[arg-type]
+    assert ro.review is None  # a read-only room asks nothing: its backends refuse every write anyway
