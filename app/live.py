@@ -228,6 +228,21 @@ class EventAudit:
 
     async def append(self, event: AuditEvent) -> None:
         await self.inner.append(event)
+        await self._record(event)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """A spooled entry: once in the audit log where it can tell (Redis), and its Event only then."""
+        from backends.base import OnceAudit
+
+        if isinstance(self.inner, OnceAudit):
+            if not await self.inner.append_once(event, uid):
+                return False
+        else:
+            await self.inner.append(event)
+        await self._record(event)
+        return True
+
+    async def _record(self, event: AuditEvent) -> None:
         obj = self.objects.get(event.target)
         if obj is None or self.cluster.read_only:
             return
@@ -284,8 +299,9 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
         tick_every=1.0,
         publish_every=1.0,
         series_every=10.0,
-        namespaces=pre.namespaces or (),
-        production=pre.production,  # Flagger / Argo objects live there too
+        namespaces=pre.namespaces or (),  # Flagger / Argo objects live there too
+        all_namespaces=pre.namespaces is None,  # -A: one watch per resource over every namespace
+        production=pre.production,
     )
     # The header's cluster and identity (RoomState fields the engine does not take as arguments yet).
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)

@@ -314,6 +314,25 @@ class AuditedWrites(Protocol):
 
 
 @runtime_checkable
+class AuditFeed(Protocol):
+    """An audit log that tells of entries as anyone appends them (other rooms, the world's own controller),
+    from when `follow` is first called; a broken feed raises `BackendError`, and calling `follow` again
+    resumes after the last entry it yielded."""
+
+    def follow(self) -> AsyncIterator[AuditEvent]: ...
+
+
+@runtime_checkable
+class OnceAudit(Protocol):
+    """An audit log that appends an entry only if no entry with the same delivery id was appended before,
+    atomically: a spool replayed again after a crash between the write and the local mark delivers nothing twice."""
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """True when it was appended now, False when `uid` had been delivered already."""
+        ...
+
+
+@runtime_checkable
 class UserSampler(Protocol):
     """A store that can name some user ids it has seen (for cohort previews)."""
 
@@ -409,7 +428,7 @@ class AccessCheck(Obj):
 
 class AccessAnswer(Obj):
     allowed: bool
-    resource: str = ""  # as `shiftroom doctor` lists it: "services", "deployments/scale.apps"
+    resource: str = ""  # as `shiftroom doctor` and a 403 name it: "services", "deployments.apps/scale"
     sentence: str = ""  # when not allowed: the sentence a 403 of that request gets (verb, resource, namespace, who)
 
 

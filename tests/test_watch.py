@@ -55,6 +55,8 @@ def test_grid_adapts_from_80x24_to_250x70() -> None:
     assert grid_shape(80, 24) == (2, 3)
     assert grid_shape(160, 50) == (4, 7)
     assert grid_shape(250, 70) == (6, 11)
+    assert grid_shape(160, 50, count=2) == (2, 7), "two rollouts: two wide tiles, not four narrow ones"
+    assert grid_shape(160, 50, count=20) == (4, 7)
 
 
 async def test_no_key_acts_and_the_room_is_read_only() -> None:

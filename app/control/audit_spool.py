@@ -5,7 +5,14 @@ the entry's original time and every field survive), appended and fsync'd
 before the room goes on; replayed in order by `AuditTrail` when the backend
 answers again, by this room or by the next one started (a restarted room
 replays what an earlier one left). The file is locked (`flock`) while it is
-appended to or replayed, so two rooms never replay one entry twice.
+appended to or replayed, so two rooms never replay one entry at once.
+
+Each line also carries `_uid`, a delivery id given when it is spooled (lines
+spooled without one get the SHA-256 of the line). The spool is marked done
+only after a replay, so a crash in the middle of one leaves entries on disk
+that were already delivered; an audit log with `append_once` (Redis: the
+delivered ids in one transaction with the entry) takes each id only once, so
+the replay after the crash delivers each entry exactly once.
 
 The directory is `$XDG_STATE_HOME/shiftroom/`, else `~/.local/state/shiftroom/`,
 or `$SHIFTROOM_STATE_DIR` (tests, packaged installs).
@@ -14,8 +21,10 @@ or `$SHIFTROOM_STATE_DIR` (tests, packaged installs).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +34,7 @@ from app.audit import event_fields, event_from_fields
 from app.model import AuditEvent
 
 FILE = "audit-spool.jsonl"
+UID = "_uid"  # the delivery id's key in a spooled line (not a stream field)
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -56,7 +66,9 @@ class Spool:
 
     def append(self, events: Iterable[AuditEvent]) -> None:
         """Append and fsync; OSError (disk full, no permission) propagates: the caller keeps them in memory."""
-        lines = "".join(json.dumps(event_fields(e), ensure_ascii=True) + "\n" for e in events)
+        lines = "".join(
+            json.dumps({UID: uuid.uuid4().hex, **event_fields(e)}, ensure_ascii=True) + "\n" for e in events
+        )
         if not lines:
             return
         with self._locked("a") as fh:
@@ -74,8 +86,9 @@ class Spool:
             self.count = 0
         return self.count
 
-    async def replay(self, deliver: Callable[[AuditEvent], Awaitable[None]]) -> None:
-        """Deliver every spooled entry in order; stop at the first failure (it propagates) keeping the rest."""
+    async def replay(self, deliver: Callable[[AuditEvent, str], Awaitable[object]]) -> None:
+        """Deliver every spooled entry in order, with its delivery id; stop at the first failure (it propagates)
+        keeping the rest."""
         if not self.path.exists():
             self.count = 0
             return
@@ -84,7 +97,7 @@ class Spool:
             done = 0
             try:
                 for line in lines:
-                    await deliver(_event(line))
+                    await deliver(*_entry(line))
                     done += 1
             finally:
                 fh.seek(0)
@@ -95,11 +108,15 @@ class Spool:
                 self.count = len(lines) - done
 
 
-def _event(line: str) -> AuditEvent:
+def _entry(line: str) -> tuple[AuditEvent, str]:
+    """The spooled event and its delivery id."""
     try:
         fields = json.loads(line)
     except ValueError:
         fields = {"action": "unreadable-spool-entry", "reason": line[:200]}
     if not isinstance(fields, dict):
         fields = {"action": "unreadable-spool-entry", "reason": line[:200]}
-    return event_from_fields({str(k): str(v) for k, v in fields.items()})
+    uid = fields.pop(UID, None)
+    if not isinstance(uid, str) or not uid:
+        uid = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+    return event_from_fields({str(k): str(v) for k, v in fields.items()}), uid

@@ -84,9 +84,11 @@ class Engine:
         background: Iterable[Callable[[], Awaitable[None]]] = (),
         namespaces: Iterable[str] = (),
         production: bool = False,
+        all_namespaces: bool = False,
     ) -> None:
         """`namespaces`: watched besides the targets' (where Flagger Canaries or Argo Rollouts live);
-        `production`: the context is a production one (destructive commands ask for the typed name)."""
+        `production`: the context is a production one (destructive commands ask for the typed name);
+        `all_namespaces`: one watch of every namespace instead of one per namespace (`-A`)."""
         targets = list(targets)
         self.clock = clock
         self.cluster = cluster
@@ -113,6 +115,7 @@ class Engine:
             {t.namespace for t in targets} | set(namespaces),
             on_change=self._mark,
             stale_after=min((t.analysis.interval for t in targets), default=30.0),
+            all_namespaces=all_namespaces,
         )
         self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration)
         self.sampler = Sampler(metrics, clock, self.health, every=series_every, points=series_points)
@@ -202,6 +205,7 @@ class Engine:
         for factory in self._background:
             self._tasks.append(asyncio.ensure_future(factory()))
         self._tasks.append(asyncio.create_task(self.trail.run()))
+        self._tasks.append(asyncio.create_task(self.trail.follow(self.charts.add_event)))
         self.cache.start()
         from app.control.store_feed import watch_store
 

@@ -7,10 +7,12 @@ cannot be edited gives a sentence instead.
 
 The kill switch writes the shape the README describes: `enabled: false`,
 `percentage: 0`, `userWhitelist: []` (and `environments: []` when the stored
-environments are malformed), plus `killed: {at, by, reason, previous}` where
-`previous` holds the overwritten members exactly as they were stored (null for
-a member that was absent). Killing a killed flag keeps the first `previous`,
-so a restore goes back to before the first kill.
+environments are malformed), plus `killed: {at, by, reason, previous, absent}`
+where `previous` holds the overwritten members exactly as they were stored and
+`absent` names the ones that were not there (a stored `null` stays a `null`).
+Killing a killed flag keeps the first `previous` and `absent`, so a restore
+goes back to before the first kill. A record without `absent` (written before
+it existed) reads a `null` in `previous` as absent.
 """
 
 from __future__ import annotations
@@ -80,31 +82,45 @@ def kill(text: str, name: str, *, at: float, by: str, reason: str) -> Edit:
     envs = current.get("environments")
     if envs is not None and (envs[1] or "environments" in validate_flag_config({"environments": envs[0]})):
         changes["environments"] = "[]"
-    previous_raw = _kept_previous(current.get("killed"))
-    if previous_raw is None:
-        previous_raw = (
-            "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2] if k in current else 'null'}" for k in changes) + "}"
-        )
+    kept = _kept_previous(current.get("killed"))
+    absent_raw: str | None
+    if kept is None:
+        saved = [k for k in [*changes, "killed"] if k in current]  # a `killed` of someone else's comes back too
+        previous_raw = "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2]}" for k in saved) + "}"
+        absent_raw = rawjson.dump([k for k in changes if k not in current])
+    else:
+        previous_raw, absent_raw = kept
+    record = f'"previous":{previous_raw}' + (f',"absent":{absent_raw}' if absent_raw is not None else "")
     changes["killed"] = (
-        f'{{"at":{rawjson.dump(iso_time(at))},"by":{rawjson.dump(by)},'
-        f'"reason":{rawjson.dump(reason)},"previous":{previous_raw}}}'
+        f'{{"at":{rawjson.dump(iso_time(at))},"by":{rawjson.dump(by)},"reason":{rawjson.dump(reason)},{record}}}'
     )
+
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
     problem = off_everywhere(new_text, name)
     return Edit(new_text, before, _after(changes), f"{problem} Nothing was written." if problem else "")
 
 
-def _kept_previous(killed: tuple[Any, str, str] | None) -> str | None:
-    """The raw `previous` of an earlier kill, when there is a usable one."""
+def _kept_previous(killed: tuple[Any, str, str] | None) -> tuple[str, str | None] | None:
+    """The raw `previous` and `absent` of an earlier kill, when there is a usable one (`absent` None: an older
+    record without it)."""
     if killed is None:
         return None
-    inner = rawjson.members(killed[2])
-    prev = next((m for m in reversed(inner or []) if m.key == "previous"), None)
+    inner = rawjson.members(killed[2]) or []
+    prev = next((m for m in reversed(inner) if m.key == "previous"), None)
     if prev is None:
         return None
     raw = killed[2][prev.value_start : prev.value_end]
-    return raw if rawjson.members(raw) is not None else None
+    if rawjson.members(raw) is None:
+        return None
+    gone = next((m for m in reversed(inner) if m.key == "absent"), None)
+    if gone is None:
+        return raw, None
+    absent_raw = killed[2][gone.value_start : gone.value_end]
+    names, problem = rawjson.parse(absent_raw)
+    if problem or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return raw, absent_raw
 
 
 def restore(text: str, name: str) -> Edit:
@@ -113,17 +129,19 @@ def restore(text: str, name: str) -> Edit:
     if isinstance(got, str):
         return Edit(problem=got)
     found, current = got
-    raw_previous = _kept_previous(current.get("killed"))
-    if raw_previous is None:
+    kept = _kept_previous(current.get("killed"))
+    if kept is None:
         return Edit(
             problem=f"Flag {name} was not killed by Shiftroom (no killed.previous record), so there is "
             "nothing to restore."
         )
-    changes: dict[str, str | None] = {}
+    raw_previous, absent_raw = kept
+    changes: dict[str, str | None] = {"killed": None}
     for m in rawjson.members(raw_previous) or []:
         raw = raw_previous[m.value_start : m.value_end]
-        changes[m.key] = None if raw == "null" else raw
-    changes["killed"] = None
+        changes[m.key] = None if raw == "null" and absent_raw is None else raw
+    for gone in rawjson.parse(absent_raw)[0] if absent_raw is not None else []:
+        changes[gone] = None
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
     return Edit(new_text, before, _after(changes))

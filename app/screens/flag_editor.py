@@ -4,13 +4,16 @@ Opened on the Flags tab with `e` (edit the selected flag) or `n` (new
 flag). Every edit revalidates and recomputes, in thread workers, how many
 of a sample of user ids gain or lose the flag in the chosen environment,
 and (when the bucketing changes) the 100-bucket histogram of a million
-ids. Saving shows the before/after diff first, then writes through
-the engine's `SaveFlag` command; when someone else saved meanwhile, their change is
-shown and the edits stay, to be saved over the new version.
+ids. Saving asks the engine for its preview of the `SaveFlag` command (the
+diff and cohort it will write, from one stored version), shows it in the
+standard confirmation, and executes with that preview; when someone else saved
+meanwhile, their change is shown and the edits stay, to be saved over the new
+version.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -278,24 +281,25 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             self.notify(" ".join(form.errors.values()), title="Not saved", severity="error", timeout=8)
             return
         name = self.name_now
-        lines = diff_lines(self.base, form.config)
-        if not lines and not self.new:
+        if not diff_lines(self.base, form.config) and not self.new:
             self.notify(f"Flag {name}: nothing changed.", timeout=3)
             return
-        if self.last_cohort is not None:
-            gain, lose, total = self.last_cohort
-            lines.append(
-                f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
-                f"of {total:,} sample ids"
-            )
-        title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(
-            ConfirmScreen(Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save")
-        )
-        if not confirmed:
-            return
+        command = SaveFlag(name, form.config, self.version)
         try:
-            result = await self.engine.execute(SaveFlag(name, form.config, self.version))
+            preview = await self.engine.preview(command)  # what the engine will write, from one stored version
+            result = None
+            while result is None:
+                if not preview.possible:
+                    reason = preview.lines[0] if preview.lines else f"Flag {name} cannot be saved now."
+                    self.notify(reason, title="Not saved", severity="error", timeout=8)
+                    return
+                shown = self._with_sample(preview)
+                if not await self.app.push_screen_wait(ConfirmScreen(shown, action="save")):
+                    return
+                result = await self.engine.execute(command, confirmed=preview)
+                if not result.ok and result.stale and result.preview is not None and not result.details:
+                    self.notify(result.message, severity="warning", timeout=6)
+                    preview, result = result.preview, None  # changed since the preview: confirm the fresh one
         except Exception as error:  # one sentence, never a traceback
             self.notify(f"Flag {name} was not saved: {error}", severity="error", timeout=8)
             return
@@ -307,6 +311,18 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             if result.details.get("errors"):
                 form.show_errors(result.details["errors"])
             self.notify(result.message, title="Not saved", severity="error", timeout=8)
+
+    def _with_sample(self, preview: Preview) -> Preview:
+        """The engine's preview, plus what the editor's own sample says when it is not the engine's (pasted
+        ids or a file of them)."""
+        if self.last_cohort is None or self.preview.source == "experiments":
+            return preview
+        gain, lose, total = self.last_cohort
+        line = (
+            f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
+            f"of {total:,} {self.preview.source} ids"
+        )
+        return dataclasses.replace(preview, lines=(*preview.lines, line))
 
     def show_conflict(self, result: StoreResult) -> None:
         """Someone else saved first: show their change, keep the edits, rebase on their version."""

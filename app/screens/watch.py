@@ -31,9 +31,13 @@ TOP = 3  # rows of the top bar
 HEALTH_STYLE = {HealthStatus.UP: "bold green", HealthStatus.STALE: "bold yellow", HealthStatus.DOWN: "bold red"}
 
 
-def grid_shape(width: int, height: int) -> tuple[int, int]:
-    """(columns, rows) of tiles for a terminal of `width` × `height`."""
-    return max(1, width // TILE_WIDTH), max(1, (height - TOP - 1) // TILE_HEIGHT)
+def grid_shape(width: int, height: int, count: int = 0) -> tuple[int, int]:
+    """(columns, rows) of tiles for a terminal of `width` × `height`; with `count` rollouts to show, no more
+    columns than rollouts, so a wall with few rollouts shows them wide (names and decisions whole)."""
+    cols = max(1, width // TILE_WIDTH)
+    if count > 0:
+        cols = min(cols, count)
+    return cols, max(1, (height - TOP - 1) // TILE_HEIGHT)
 
 
 class WatchScreen(Screen[None]):
@@ -86,7 +90,7 @@ class WatchScreen(Screen[None]):
             self._layout(self.size.width, self.size.height)
 
     def _layout(self, width: int, height: int) -> None:
-        shape = grid_shape(width, height)
+        shape = grid_shape(width, height, len(self.state.rollouts))
         grid = self.query_one("#wall-grid", Grid)
         if shape != self.shape or not grid.children:
             self.shape = shape
@@ -178,6 +182,9 @@ class WatchScreen(Screen[None]):
             health.append(clean(h.name) + ("" if h.status is HealthStatus.UP else f" {h.status.value}") + "  ")
         self._set("#wall-health", health)
         self.query_one(WallClock).show_simulated(state.t if self.simulated else None)
+        if grid_shape(self.size.width, self.size.height, len(state.rollouts)) != self.shape:
+            self._layout(self.size.width, self.size.height)  # rollouts came or went: tiles as wide as they fit
+            return
         self._render_page()
 
     def _set(self, selector: str, text: Text) -> None:

@@ -89,9 +89,9 @@ class Report:
 
 
 def resource_name(res: Res, sub: str = "") -> str:
-    """How the doctor names a resource: plural[/sub].group."""
-    plural = f"{res.plural}/{sub}" if sub else res.plural
-    return f"{plural}.{res.group}" if res.group else plural
+    """As the 403 sentence names a resource: deployments.apps/scale, pods/proxy."""
+    name = f"{res.plural}.{res.group}" if res.group else res.plural
+    return f"{name}/{sub}" if sub else name
 
 
 @dataclass(frozen=True)

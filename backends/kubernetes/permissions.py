@@ -46,7 +46,7 @@ OPERATOR: tuple[Need, ...] = (
     Need(r.CANARIES, (*READ, "patch"), why="Flagger canaries", crd=True),
     Need(r.METRICTEMPLATES, READ, why="Flagger metric templates", crd=True),
     Need(r.ROLLOUTS, (*READ, "patch"), why="Argo rollouts", crd=True),
-    Need(r.ROLLOUTS, ("patch",), sub="status", why="Argo promote, abort, retry (the status subresource)", crd=True),
+    Need(r.ROLLOUTS, ("patch",), sub="status", why="Argo promote, abort and retry (status first)", crd=True),
     Need(r.ANALYSISRUNS, READ, why="Argo analysis runs", crd=True),
     Need(r.EXPERIMENTS, (*READ, "patch"), why="Argo experiments", crd=True),
 )

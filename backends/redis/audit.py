@@ -11,11 +11,14 @@ fields): the stream is WATCHed while its last id is read, so two writers
 never chain to the same entry. Reading back marks each entry `verified`:
 False for entries without a valid signature (written by any other client,
 or altered) and for entries whose predecessor is missing.
+
+`append_once` (for the local spool's replay) appends only if the entry's
+delivery id is not in `<stream>:delivered` yet, in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,11 @@ from backends.redis.values import BACKEND, key_text
 
 DEFAULT_STREAM = "shiftroom:audit"
 ATTEMPTS = 8
+# Spooled entries carry a delivery id; the ids delivered go to `<stream>:delivered` (a sorted set scored by the
+# server's time), kept for 30 days: a spool replayed again after a crash re-delivers none of them.
+DELIVERED_SUFFIX = ":delivered"
+DELIVERED_KEEP = 30 * 86400.0
+FOLLOW_BLOCK_MS = 5000  # one XREAD waits this long for new entries (under the connection's 10 s timeout)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class RedisAudit:
         self.stream = stream
         self.maxlen = maxlen
         self.key = key
+        self._followed = ""  # the last entry id `follow` has seen ("" until it first looks)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -109,7 +118,53 @@ class RedisAudit:
         )
         await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """XADD unless `uid` is in the delivered-ids set; the set and the stream change in one MULTI, WATCHed."""
+        if self.read_only:
+            raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
+        delivered = self.stream + DELIVERED_SUFFIX
+
+        async def body(pipe: Pipeline) -> bool:
+            await pipe.watch(delivered)
+            if await pipe.zscore(delivered, uid) is not None:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return False
+            fields = await self.fields_for(pipe, event)
+            now = await pipe.time()
+            seconds = float(now[0]) + float(now[1]) / 1e6
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self.queue(pipe, fields)
+            pipe.zadd(delivered, {uid: seconds})
+            pipe.zremrangebyscore(delivered, "-inf", seconds - DELIVERED_KEEP)
+            await pipe.execute()
+            return True
+
+        exhausted = Conflict(
+            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
+        )
+        return await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
+
     # ------------------------------------------------------------ reading
+
+    async def follow(self) -> AsyncIterator[AuditEvent]:
+        """Entries appended from now on, by anyone (XREAD BLOCK); called again after an error, it resumes after
+        the last entry it yielded."""
+        if not self._followed:
+            self._followed = await self._last_id() or "0-0"  # from what is there now
+        while True:
+            async with self.conn.io("following the audit log"):
+                got: Any = await self.client.xread({self.stream: self._followed}, block=FOLLOW_BLOCK_MS, count=100)
+            for _stream, entries in got or []:
+                for entry_id, data in entries:
+                    self._followed = key_text(entry_id)
+                    fields = {key_text(k): key_text(v) for k, v in data.items()}
+                    ms = self._followed.split("-", 1)[0]
+                    yield event_from_fields(fields, int(ms) / 1000 if ms.isdigit() else 0.0)
+
+    async def _last_id(self) -> str:
+        async with self.conn.io("following the audit log"):
+            last: Any = await self.client.xrevrange(self.stream, count=1)
+        return key_text(last[0][0]) if last else ""
 
     async def entries(self, limit: int = 200) -> list[Checked]:
         """The newest `limit` entries, oldest first, each checked when a key is set."""
