@@ -165,6 +165,7 @@ async def test_denied_actions_are_named_in_the_snapshot_and_refused_by_the_engin
         assert rows[("patch", "services", NS)] is False
         assert rows[("patch", "virtualservices.networking.istio.io", NS)] is True
         assert {(c.verb, a.resource) for c, a in answers.items() if not a.allowed} == {("patch", "services")}
+        assert ("list", "replicasets.apps") in {(c.verb, a.resource) for c, a in answers.items()}  # undo
     finally:
         await engine.stop()
         await engine.cluster.close()  # type: ignore[attr-defined]
@@ -258,7 +259,7 @@ async def test_reviews_at_start_every_few_minutes_and_on_reconnect_not_every_pas
     assert len(review.asked) == 1 and desk.denied(rows[0])["switch"] == "no Service"
     rows.append(Rollout(name="api", namespace=NS))  # a new row: only its own questions
     await passes(5)
-    assert review.asked == [3, 1]  # Service, Deployment, its scale; then only the canary's route
+    assert review.asked == [4, 1]  # Service, Deployment, its scale, ReplicaSets (undo); then only the canary's route
     await clock.advance(EVERY)
     await passes(3)
     assert len(review.asked) == 3  # every few minutes, all of them again

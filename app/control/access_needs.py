@@ -38,6 +38,11 @@ def _patch(kind: str, namespace: str, sub: str = "", target: str = "") -> Access
     return AccessCheck(verb="patch", kind=kind, namespace=namespace, sub=sub, target=target)
 
 
+def _list_replicasets(namespace: str) -> AccessCheck:
+    """Undo (`kubectl rollout undo`, `kubectl argo rollouts undo`) reads the revisions it goes back to."""
+    return AccessCheck(verb="list", kind="ReplicaSet", namespace=namespace)
+
+
 def own_needs(rollout: Rollout, verb: str) -> tuple[AccessCheck, ...]:
     """The writes `verb` makes on one of Shiftroom's own targets (none: the verb does not apply)."""
     ns = rollout.namespace
@@ -48,12 +53,16 @@ def own_needs(rollout: Rollout, verb: str) -> tuple[AccessCheck, ...]:
             Verb.STEP.value: (route, dep),
             Verb.PROMOTE.value: (dep, route, scale),
             Verb.ABORT.value: (route, scale, dep),
-            Verb.UNDO.value: (dep,),
+            Verb.UNDO.value: (dep, _list_replicasets(ns)),
         }
         state = dep
     else:
         svc = _patch("Service", ns)
-        table = {Verb.SWITCH.value: (svc, scale), Verb.ABORT.value: (scale, svc), Verb.UNDO.value: (dep, svc)}
+        table = {
+            Verb.SWITCH.value: (svc, scale),
+            Verb.ABORT.value: (scale, svc),
+            Verb.UNDO.value: (dep, svc, _list_replicasets(ns)),
+        }
         state = svc
     table.update({v.value: (state,) for v in MODES})
     return table.get(verb, ())
@@ -80,6 +89,8 @@ def foreign_needs(rollout: Rollout, verb: str) -> tuple[AccessCheck, ...]:
             out.append(AccessCheck(verb="patch", kind=kind, namespace=ns, sub="status", api_version=api))
         if verb in {v.value for v in ARGO_SPEC}:
             out.append(AccessCheck(verb="patch", kind=kind, namespace=ns, api_version=api))
+        if verb == Verb.UNDO.value:
+            out.append(_list_replicasets(ns))
         return tuple(out)
     if rollout.driven_by == "flagger" and verb in FOREIGN_VERBS["flagger"]:
         api, kind = FLAGGER_CANARY

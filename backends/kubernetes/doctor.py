@@ -146,7 +146,14 @@ async def run(api: Api, namespaces: list[str] | None, read_only: bool = False) -
 # ---------------------------------------------------------------- the room's questions
 
 RouteRes = Callable[[str, str], Res | None]  # (namespace, target name) → the router resource of that target
-PLAIN = {"Deployment": r.DEPLOYMENTS, "Service": r.SERVICES, "Lease": r.LEASES, "Event": r.EVENTS, "Pod": r.PODS}
+PLAIN = {
+    "Deployment": r.DEPLOYMENTS,
+    "Service": r.SERVICES,
+    "Lease": r.LEASES,
+    "Event": r.EVENTS,
+    "Pod": r.PODS,
+    "ReplicaSet": r.REPLICASETS,
+}
 
 
 def resolve(check: AccessCheck, route_res: RouteRes) -> Ask | None:
