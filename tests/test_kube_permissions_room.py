@@ -2,7 +2,8 @@
 (get/list/watch everything, patch Deployments and the route, take Leases, record Events) but may not
 write Services gets a live room in which `b` (switch) on the blue-green row is shown disabled with the
 sentence a 403 would get, pressing it sends no request, the engine's preview says why, and the doctor's
-rows for the same questions say the same."""
+rows for the same questions say the same. The Argo keys go through the same denials (an identity that
+may not patch rollouts/status: retry disabled with its reason, restart still sent)."""
 
 from __future__ import annotations
 
@@ -268,3 +269,39 @@ async def test_reviews_at_start_every_few_minutes_and_on_reconnect_not_every_pas
     assert len(review.asked) == 4
     ro = AccessDesk(review, clock, HealthBoard(clock), read_only=True, on_change=lambda: None)  # type: ignore[arg-type]
     assert ro.review is None  # a read-only room asks nothing: its backends refuse every write anyway
+
+
+async def test_an_argo_key_the_identity_may_not_use_is_disabled_and_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Argo keys (app/screens/foreign_keys.py) go through the same denials: retry patches the Rollout's
+    status subresource first, which this identity may not; restart patches its spec, which it may."""
+    from backends.base import AccessAnswer
+    from tests import test_foreign_keys as fk
+    from tests.test_engine_foreign import ARGO
+
+    no_status = "dev may not patch rollouts.argoproj.io/status in namespace shop; grant it (deploy/rbac.yaml)."
+
+    class NoStatus(fk.GatedCluster):
+        async def review_access(self, checks: Any) -> dict[Any, Any]:
+            return {c: AccessAnswer(allowed=c.sub != "status", sentence=no_status) for c in checks}
+
+    monkeypatch.setattr(fk, "GatedCluster", NoStatus)  # the same room as the Argo keys' tests, on this cluster
+    app, engine, cluster, clock = fk.room(tmp_path, fk.aborted_argo())
+    async with app.run_test(size=fk.SIZE) as pilot:
+        screen = await fk.select(app, engine, clock, ARGO)
+        await pilot.pause()
+        row = engine.state.rollout(ARGO)
+        assert row is not None and row.denied.get("retry") == no_status and "restart" not in row.denied
+        active = screen.active_bindings
+        assert not active["t"].enabled and active["t"].tooltip == f"not allowed: {no_status}"
+        assert active["R"].enabled
+        await pilot.press("t")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen) and not screen.busy
+        assert any(n.message == no_status for n in app._notifications)
+        await fk.settled(app, engine, clock)
+        assert cluster.patches == []  # refused before any write
+        await pilot.press("R")  # the spec patch is allowed: it goes out
+        await fk.settled(app, engine, clock)
+        assert [p[6] for p in cluster.patches] == [""]
