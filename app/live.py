@@ -161,12 +161,13 @@ async def preflight(options: LiveOptions, config: Config) -> Preflight:
 async def _read_only_reason(api: Any, namespaces: list[str] | None) -> str:
     """Why this identity gets a read-only room ("" when it may drive): the doctor's checks, once, at start.
 
-    A viewer (get/list/watch only) is not offered actions it would be refused; the room opens read-only
-    and says so, the way `--read-only` would."""
+    A viewer (get/list/watch only) may not take a target's Lease nor record its Events, so no target could
+    be driven: the room opens read-only and says so, the way `--read-only` would. An identity that may drive
+    but not make some writes gets a live room with those keys disabled (the engine asks again as it runs)."""
     from backends.kubernetes import doctor
 
     report = await doctor.run(api, namespaces)
-    missing = report.missing
+    missing = report.blocking
     if not missing:
         return ""
     first = missing[0]

@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from textual import work
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 
 from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
-from app.model import RoomState
+from app.model import Rollout, RoomState
+from app.screens import access_keys
+from app.screens.access_keys import BOOTSTRAP_BINDING, BOOTSTRAP_FALLBACK, denied_fallbacks
 from app.screens.confirm import ConfirmScreen
 from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS, FOREIGN_IDS, FOREIGN_KEYS
 from app.screens.main import MainScreen, strategy_fallbacks
@@ -71,7 +73,7 @@ STORE_TABS = {
     "experiment_status": "experiments",
     "rebuild_counters": "experiments",
 }
-ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS) | FOREIGN_IDS
+ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS) | FOREIGN_IDS | {BOOTSTRAP_BINDING.id}
 
 
 def _needs_confirmation(preview: Preview) -> bool:
@@ -82,20 +84,74 @@ class ControlScreen(MainScreen):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         *ACTION_BINDINGS,
         *STORE_BINDINGS,
+        BOOTSTRAP_BINDING,
+        *denied_fallbacks([*ACTION_BINDINGS, BOOTSTRAP_BINDING]),  # before the others: a denied key says why
+        BOOTSTRAP_FALLBACK,
         *strategy_fallbacks(ACTION_BINDINGS),
         *FOREIGN_BINDINGS,
+        *denied_fallbacks(FOREIGN_BINDINGS),
         *FOREIGN_FALLBACKS,
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
+        self._row_keys: object = None  # the selected row's denials and missing objects the footer shows
         self._offered: frozenset[str] = frozenset()  # the Argo / Flagger keys the footer offers now
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
 
+    # ------------------------------------------------------------ keys this identity may not use (access_keys)
+
+    @property
+    def selected_rollout(self) -> Rollout | None:
+        return self.state.rollout(self.selected_key or "") if self.is_mounted else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key whose verb this identity may not take on the selected row is shown disabled (None)."""
+        if action in access_keys.MY_ACTIONS:
+            on_tab = self.is_mounted and self.active_tab == "rollouts"
+            return access_keys.check(action, parameters, self.selected_rollout) if on_tab else False
+        shown = self._shown(action, parameters)
+        if shown and access_keys.denied_reason(action, parameters, self.selected_rollout):
+            return None
+        return shown
+
+    def binding_denied(self, binding: Binding) -> str:
+        """Why the selected row's identity may not use `binding` ("" if it may): help and the palette say it."""
+        name, arg = access_keys._split(binding.action)
+        return access_keys.denied_reason(name, (arg,) if arg else (), self.selected_rollout)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return access_keys.with_reasons(super().active_bindings, self.selected_rollout)
+
+    def action_denied(self, action: str, arg: str = "") -> None:
+        rollout = self.selected_rollout
+        reason = access_keys.denied_reason(action, (arg,) if arg else (), rollout)
+        if rollout is not None and reason:
+            verb = access_keys.verb_of(action, (arg,) if arg else (), rollout)
+            self.notify(reason, title=f"{verb} {rollout.key}: not allowed", severity="warning", timeout=8)
+
+    def action_bootstrap(self) -> None:
+        key = self.selected_key
+        if key is not None and not self.busy:
+            self.run_bootstrap_flow(key)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_bootstrap_flow(self, key: str) -> None:
+        try:
+            await access_keys.bootstrap_flow(self, key)
+        except Exception as error:  # the engine's failures end as one sentence, never a traceback
+            self.notify(f"bootstrap {key} failed: {error}", severity="error", timeout=8)
+
+    def action_nothing_to_bootstrap(self) -> None:
+        rollout = self.selected_rollout
+        if rollout is not None:
+            self.notify(access_keys.nothing_to_bootstrap(rollout), severity="warning", timeout=5)
+
+    def _shown(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = STORE_TABS.get(action)
         if tab is not None:
             if action == "rebuild_counters" and not (
@@ -307,10 +363,12 @@ class ControlScreen(MainScreen):
 
     def show_state(self, state: RoomState) -> None:
         super().show_state(state)
-        selected = state.rollout(self.selected_key or "") if self.is_mounted else None
-        offered = frozenset(k.id for k in FOREIGN_KEYS if k.applies(selected))
-        if offered != self._offered:  # the selected row was aborted or retried, or got a gate: refresh the footer
-            self._offered = offered
+        row = self.selected_rollout
+        offered = frozenset(k.id for k in FOREIGN_KEYS if k.applies(row))
+        row_keys = (row.key, row.denied, row.needs_bootstrap) if row is not None else None
+        # The selected row was aborted or retried, got a gate, a denial or its missing objects: refresh the footer.
+        if offered != self._offered or row_keys != self._row_keys:
+            self._offered, self._row_keys = offered, row_keys
             self.refresh_bindings()
         for job in state.jobs:  # a job this screen started has ended: say how, once
             if job.id in self._watched_jobs and job.status != "running":

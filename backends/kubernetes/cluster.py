@@ -15,10 +15,14 @@ from typing import Any, Literal
 
 from app.model import Strategy, Target
 from backends.base import (
+    AccessAnswer,
+    AccessCheck,
+    BootstrapPlan,
     ClusterEvent,
     Deployment,
     ForeignObject,
     Kind,
+    LayoutPart,
     Lease,
     NotFound,
     ReadOnly,
@@ -27,7 +31,7 @@ from backends.base import (
     Service,
     WatchEvent,
 )
-from backends.kubernetes import discovery, events, leases, objects, probes, undo, writes
+from backends.kubernetes import bootstrap, discovery, doctor, events, leases, objects, probes, undo, writes
 from backends.kubernetes.client import Api, Where
 from backends.kubernetes.errors import NAME, What
 from backends.kubernetes.informer import Backoff, Informer, Source
@@ -102,6 +106,24 @@ class KubeCluster:
 
     async def close(self) -> None:
         await self.api.close()
+
+    # ---------------------------------------------- AccessReview (doctor.py), CanaryBootstrap (bootstrap.py)
+
+    async def review_access(self, checks: Sequence[AccessCheck]) -> dict[AccessCheck, AccessAnswer]:
+        def route_res(namespace: str, target: str) -> Res | None:
+            found = self.routes.get((namespace, target))
+            return found[1].res if found else None
+
+        return await doctor.review(self.api, self.identity, checks, route_res)
+
+    def canary_layout(self, target: Target) -> list[LayoutPart]:
+        return bootstrap.layout(self, target)
+
+    async def plan_bootstrap(self, target: Target) -> BootstrapPlan:
+        return await bootstrap.bootstrap_plan(self, target)
+
+    async def apply_bootstrap(self, plan: BootstrapPlan) -> list[str]:
+        return await bootstrap.apply_plan(self, plan)
 
     # ------------------------------------------------------------ deployments
 
