@@ -78,7 +78,9 @@ def test_the_room_exits_when_its_terminal_goes_away(ignore_sighup: bool) -> None
         os.close(master)
         master = -1
         rc = proc.wait(timeout=60)  # a look at the terminal each second, then the engine stops
-        assert rc == 0
+        # 0: closed the normal way; 129: the stop took longer than the grace period (a loaded machine) and the
+        # process ended as a hang-up ends it. Either way it does not keep running on a dead terminal.
+        assert rc in (0, 129)
     finally:
         if proc.poll() is None:
             proc.kill()
