@@ -421,3 +421,33 @@ def test_serve_passes_the_cluster_flags_to_each_tab() -> None:
     assert command(ServeOptions(watch=True, cluster=flags))[-8:] == ["watch", *flags]
     assert command(ServeOptions(read_only=True, cluster=flags))[-9:] == ["room", *flags, "--read-only"]
     assert command(ServeOptions(watch=True, cluster=(), scenario=None))[-3:] == ["watch", "--demo", "loop"]
+
+
+def test_a_command_on_a_shiftroom_target_drives_only_that_one(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A command's engine takes the Lease of the target it names, not of every configured target, and gives
+    it back when it exits (the objects of `other-bg` do not even exist: it is never opened)."""
+    other = dict(CONFIG["targets"][0], name="other-bg", deployment="other", service="other")
+    config = tmp_path / "two.yaml"
+    config.write_text(yaml.safe_dump({"targets": [*CONFIG["targets"], other]}))
+    flags = [*cluster.flags(NS), "--config", str(config)]
+    cluster.server.clear_requests()
+    code, out, err = run(capsys, "pause", "microservices-bg", "--reason", "r", "--json", *flags)
+    assert code == FAILED  # the engine refuses: a blue-green at rest has no analysis to pause
+    assert lines(out) == [
+        {
+            "kind": "command",
+            "verb": "pause",
+            "target": "microservices/microservices-bg",
+            "ok": False,
+            "message": "microservices-bg is Initialized: there is no analysis to pause",
+            "exit": 1,
+        }
+    ]
+    leases = [(r.method, r.path.rsplit("/leases", 1)[1]) for r in cluster.writes() if "/leases" in r.path]
+    assert leases == [("POST", ""), ("PUT", "/shiftroom-microservices-bg")]  # taken, then released on exit
+    lease = cluster.server.get("coordination.k8s.io/v1", "Lease", "shiftroom-microservices-bg", NS)
+    assert not (lease.get("spec") or {}).get("holderIdentity")
+    code, _, err = run(capsys, "pause", "nope", "--reason", "r", *flags)
+    assert code == BAD_INPUT and "microservices/other-bg" in err  # listed, though not opened
