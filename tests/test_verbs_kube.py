@@ -194,6 +194,11 @@ def test_wait_for_succeeded_on_a_canary_flagger_fails_is_1(
     (line,) = lines(out)
     assert (line["kind"], line["result"], line["exit"], line["phase"]) == ("wait", "failed", 1, "Failed")
     assert (line["driven_by"], line["failed_checks"], line["threshold"]) == ("flagger", 5, 5)
+    cluster.canary(phase="Failed", canaryWeight=0, failedChecks=5, iterations=0)
+    code, out, _ = run(capsys, "wait", "microservices-canary", "--until", "Succeeded", *cluster.flags(NS))
+    assert code == FAILED
+    assert out.startswith("microservices/microservices-canary ended Failed while waiting for Succeeded after ")
+    assert " at weight 0%, failed checks 5/5" in out
 
 
 def test_wait_times_out_with_3(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,7 +97,9 @@ def _sentence(r: Rollout, until: str, code: int, elapsed: float, down: str) -> s
     if code == OK:
         return f"{clean(r.key)} is {until} {after}{tail}"
     if code == FAILED:
-        return f"{clean(r.key)} ended {r.phase.value} while waiting for {until} {after}{tail}"
+        checks = f", failed checks {r.failed_checks}/{r.threshold}" if r.threshold else ""
+        where = f" at weight {r.actual.canary}%{checks}"
+        return f"{clean(r.key)} ended {r.phase.value} while waiting for {until} {after}{where}{tail}"
     if code == UNREACHABLE:
         return f"{clean(r.key)}: the cluster could not be reached for {duration(elapsed)}: {clean(down)}"
     return f"{clean(r.key)} is still {r.phase.value}, not {until}, {after} (timeout){tail}"
