@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,11 +95,16 @@ async def test_cycle_rotates_pages_of_rollouts_then_flags_then_experiments() -> 
         assert [t.card.title for t in screen.query(WallTile) if t.card][:1] == ["shop-api"]  # back to page 1
 
 
-def test_watch_needs_a_backend_and_known_theme(capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_needs_a_backend_and_known_theme(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from app.cli import main
 
+    monkeypatch.setenv("HOME", str(tmp_path))  # without --demo the wall opens the kubeconfig's context: none here
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     assert main(["watch"]) == 2
-    assert "watch needs a backend" in capsys.readouterr().err
+    assert "No kubeconfig found" in capsys.readouterr().err
     assert main(["watch", "--demo", "--theme", "pink"]) == 2
     assert "unknown theme 'pink'" in capsys.readouterr().err
     assert main(["watch", "--demo", "nope"]) == 2
