@@ -38,6 +38,8 @@ def advance(clock: VirtualClock, seconds: int) -> Callable[[Any], Awaitable[None
         for _ in range(seconds):  # one simulated second at a time, each snapshot handled before the next
             await clock.advance(1.0)
             await pilot.pause()
+        for _ in range(3):  # entries the world's controller appended reach the wall's log (no clock time passes)
+            await pilot.pause()
 
     return run_before
 
