@@ -15,8 +15,8 @@ nothing is replaced and nothing is ever deleted. The Services listen on the port
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.model import Target
 from backends.base import BootstrapPlan, BootstrapStep, Conflict, Invalid, LayoutPart, NotFound
@@ -34,15 +34,18 @@ MANAGED = {"app.kubernetes.io/managed-by": "shiftroom"}
 CREATED = "shiftroom.io/created-by"
 
 
-@dataclass(frozen=True)
-class Step:
-    verb: str  # "create" or "scale"
-    res: Res
-    namespace: str
-    name: str
-    line: str  # what the preview shows
-    body: dict[str, Any] = field(default_factory=dict)
-    replicas: int = 0
+def _step(
+    verb: Literal["create", "scale"], res: Res, namespace: str, name: str, line: str, body: Any = None
+) -> BootstrapStep:
+    return BootstrapStep(
+        verb=verb,
+        api_version=res.api_version,
+        kind=res.kind,
+        namespace=namespace,
+        name=name,
+        line=line,
+        body=body or {},
+    )
 
 
 def _relabel(spec: dict[str, Any], old: str, new: str) -> dict[str, Any]:
@@ -174,12 +177,12 @@ def layout(cluster: KubeCluster, target: Target) -> list[LayoutPart]:
     ]
 
 
-async def plan(cluster: KubeCluster, target: Target, port: int | None = None) -> list[Step]:
+async def plan(cluster: KubeCluster, target: Target, port: int | None = None) -> list[BootstrapStep]:
     """What bootstrapping `target` would do (empty when its layout is complete)."""
     return (await _plan(cluster, target, port))[1]
 
 
-async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple[dict[str, Any], list[Step]]:
+async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple[dict[str, Any], list[BootstrapStep]]:
     found = cluster.routes.get((target.namespace, target.name))
     if found is None:
         raise Invalid(NAME, f"{target.key} is not a canary target this cluster routes; nothing to bootstrap.")
@@ -197,13 +200,13 @@ async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple
         port, target_port = _ports(await _exists(cluster, SERVICES, ns, svc), source)
     else:
         target_port = port
-    steps: list[Step] = []
+    steps: list[BootstrapStep] = []
     if await _exists(cluster, DEPLOYMENTS, ns, b.primary) is None:
         spec = _relabel(_dict(source.get("spec")), d, b.primary)
         spec["replicas"] = target.replicas
         body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(b.primary, ns, target), "spec": spec}
         steps.append(
-            Step(
+            _step(
                 "create",
                 DEPLOYMENTS,
                 ns,
@@ -215,7 +218,7 @@ async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple
     for name, app in ((b.primary_backend, b.primary), (b.canary_backend, d)):
         if await _exists(cluster, SERVICES, ns, name) is None:
             steps.append(
-                Step(
+                _step(
                     "create",
                     SERVICES,
                     ns,
@@ -234,7 +237,7 @@ async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple
         main = await _exists(cluster, INGRESSES, ns, b.route) if router.kind == "nginx" else None
         body = _route(router, b, svc, port, target, main)
         steps.append(
-            Step(
+            _step(
                 "create",
                 router.res,
                 ns,
@@ -246,7 +249,7 @@ async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple
     replicas = int(_dict(source.get("spec")).get("replicas") or 0)
     if steps and replicas:
         steps.append(
-            Step(
+            _step(
                 "scale",
                 DEPLOYMENTS,
                 ns,
@@ -257,7 +260,7 @@ async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple
     return source, steps
 
 
-async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
+async def apply(cluster: KubeCluster, steps: Sequence[BootstrapStep]) -> list[str]:
     """Run a plan; one line per step. An object created meanwhile by someone else is left alone."""
     cluster._write("bootstrap a canary layout")
     done: list[str] = []
@@ -266,13 +269,12 @@ async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
             await cluster.scale(s.namespace, s.name, s.replicas)
             done.append(s.line)
             continue
+        res = resource_for(s.api_version, s.kind)
         try:
-            await cluster.api.call(
-                "POST", s.res.path(s.namespace), What("create", s.res, s.namespace, s.name), body=s.body
-            )
+            await cluster.api.call("POST", res.path(s.namespace), What("create", res, s.namespace, s.name), body=s.body)
             done.append(s.line)
         except Conflict:
-            done.append(f"{s.res.kind} {s.namespace}/{s.name} already exists: left as it is")
+            done.append(f"{s.kind} {s.namespace}/{s.name} already exists: left as it is")
     return done
 
 
@@ -282,26 +284,9 @@ async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
 async def bootstrap_plan(cluster: KubeCluster, target: Target) -> BootstrapPlan:
     source, steps = await _plan(cluster, target, None)
     return BootstrapPlan(
-        steps=tuple(
-            BootstrapStep(
-                verb="create" if s.verb == "create" else "scale",
-                api_version=s.res.api_version,
-                kind=s.res.kind,
-                namespace=s.namespace,
-                name=s.name,
-                line=s.line,
-                body=s.body,
-                replicas=s.replicas,
-            )
-            for s in steps
-        ),
-        source_version=str(_dict(source.get("metadata")).get("resourceVersion") or ""),
+        steps=tuple(steps), source_version=str(_dict(source.get("metadata")).get("resourceVersion") or "")
     )
 
 
 async def apply_plan(cluster: KubeCluster, plan: BootstrapPlan) -> list[str]:
-    steps = [
-        Step(s.verb, resource_for(s.api_version, s.kind), s.namespace, s.name, s.line, dict(s.body), s.replicas)
-        for s in plan.steps
-    ]
-    return await apply(cluster, steps)
+    return await apply(cluster, plan.steps)
