@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
@@ -150,7 +151,7 @@ class ForeignCluster:
         assert isinstance(patch, bytes), "the collaborator sends the tools' bytes as they are"
         self.patches.append((api_version, kind, namespace, name, patch, patch_type, subresource))
         old = self.objects[(kind, namespace, name)]
-        body = merged(old.body, yaml.safe_load(patch)) if patch_type == "merge" else old.body
+        body = merged(old.body, json.loads(patch)) if patch_type == "merge" else old.body  # the tools send JSON
         return self.put(old.model_copy(update={"body": body}))
 
     async def proxy(

@@ -14,6 +14,7 @@ import yaml
 from app.control.commands import RolloutCommand, Verb
 from app.control.foreign import ForeignRollouts
 from backends.base import ForeignObject
+from tests.load_tester import LoadTester, with_gates
 
 DATA = Path(__file__).parent / "foreign_data"
 KEY = "microservices/microservices-canary"
@@ -22,7 +23,7 @@ KEY = "microservices/microservices-canary"
 class LoadTesterCluster:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, str, str, bytes]] = []
-        self.open: set[str] = set()
+        self.tester = LoadTester()
         self.patched: list[bytes] = []
 
     async def patch_object(
@@ -50,19 +51,11 @@ class LoadTesterCluster:
         body: Any = None,
     ) -> tuple[int, str]:
         self.calls.append((namespace, kind, name, str(port), path, body))
-        gate, action = path.rsplit("/", 1)
-        if action == "check":
-            return (200, "Approved") if gate in self.open else (403, "Forbidden")
-        (self.open.add if action == "open" else self.open.discard)(gate)
-        return 202, ""
+        return self.tester.answer(path)
 
 
 def gated_canary() -> list[ForeignObject]:
-    body: dict[str, Any] = yaml.safe_load((DATA / "canary.yaml").read_text())
-    body["spec"]["analysis"]["webhooks"] += [
-        {"name": "ask", "type": "confirm-promotion", "url": "http://flagger-loadtester.test/gate/check"},
-        {"name": "undo", "type": "rollback", "url": "http://flagger-loadtester.test/rollback/check"},
-    ]
+    body = with_gates(yaml.safe_load((DATA / "canary.yaml").read_text()))
     body["status"] = {"phase": "WaitingPromotion", "canaryWeight": 50, "failedChecks": 0}
     return [
         ForeignObject(

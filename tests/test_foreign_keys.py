@@ -26,7 +26,8 @@ from backends.base import ForeignObject
 from backends.sim.build import build_world
 from backends.sim.scenario import load_scenario
 from tests.control_world import scenario_file
-from tests.test_engine_foreign import ARGO, QUIET, ForeignCluster, argo_objects, merged, seed_canary
+from tests.load_tester import LoadTester, with_gates
+from tests.test_engine_foreign import ARGO, QUIET, ForeignCluster, argo_objects, seed_canary
 from widgets.rollouts_table import RolloutsTable
 
 CANARY = "microservices/microservices-canary"
@@ -34,31 +35,12 @@ SIZE = (160, 45)
 
 
 class GatedCluster(ForeignCluster):
-    """ForeignCluster whose services proxy answers as Flagger's load tester does (202 on open/close,
-    200 "Approved" / 403 "Forbidden" on check), keeping each gate's state."""
+    """ForeignCluster whose services proxy answers as Flagger's load tester does."""
 
     def __init__(self, inner: Any, objects: list[ForeignObject]) -> None:
         super().__init__(inner, objects)
         self.calls: list[tuple[str, str, str, str]] = []
-        self.open: set[str] = set()
-
-    async def patch_object(
-        self,
-        api_version: str,
-        kind: str,
-        namespace: str,
-        name: str,
-        patch: Any,
-        patch_type: Literal["merge", "json", "strategic"],
-        resource_version: str | None = None,
-        subresource: str = "",
-    ) -> ForeignObject:
-        """JSON, not YAML: the CLI's restart patch is indented with tabs."""
-        assert isinstance(patch, bytes), "the collaborator sends the tools' bytes as they are"
-        self.patches.append((api_version, kind, namespace, name, patch, patch_type, subresource))
-        old = self.objects[(kind, namespace, name)]
-        body = merged(old.body, json.loads(patch)) if patch_type == "merge" else old.body
-        return self.put(old.model_copy(update={"body": body}))
+        self.tester = LoadTester()
 
     async def proxy(
         self,
@@ -70,22 +52,14 @@ class GatedCluster(ForeignCluster):
         method: str = "GET",
         body: Any = None,
     ) -> tuple[int, str]:
-        gate, action = path.rsplit("/", 1)
-        if action == "check":
-            return (200, "Approved") if gate in self.open else (403, "Forbidden")
-        self.calls.append((namespace, name, path, method))
-        (self.open.add if action == "open" else self.open.discard)(gate)
-        return 202, ""
+        if not path.endswith("/check"):
+            self.calls.append((namespace, name, path, method))
+        return self.tester.answer(path)
 
 
 def gated_canary() -> ForeignObject:
     canary = seed_canary(phase="WaitingPromotion", canaryWeight=50, failedChecks=0)
-    body = copy.deepcopy(canary.body)
-    body["spec"]["analysis"]["webhooks"] += [
-        {"name": "ask", "type": "confirm-promotion", "url": "http://flagger-loadtester.test/gate/check"},
-        {"name": "undo", "type": "rollback", "url": "http://flagger-loadtester.test/rollback/check"},
-    ]
-    return canary.model_copy(update={"body": body})
+    return canary.model_copy(update={"body": with_gates(canary.body)})
 
 
 def aborted_argo() -> list[ForeignObject]:

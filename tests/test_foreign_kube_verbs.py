@@ -24,6 +24,7 @@ from app.clock import VirtualClock
 from app.control.commands import RolloutCommand, Verb
 from app.control.engine import Engine
 from app.model import Rollout
+from tests.argo_data import deployment_replica_set, owned_replica_sets
 from tests.kube_helpers import make_cluster
 from tests.kubeapi.catalog import load_crds
 from tests.test_engine_foreign_kube import NoData
@@ -36,36 +37,6 @@ BASE = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/checkout"
 MERGE, JSON_PATCH = "application/merge-patch+json", "application/json-patch+json"
 STABLE, CANARY = "6d4f8c7b9", "85b9f6d5c"
 PAUSED_AT_STEP = [{"reason": "CanaryPauseStep", "startTime": "2026-12-02T06:00:00Z"}]
-
-
-def replica_sets(uid: str) -> list[dict[str, Any]]:
-    sets: list[dict[str, Any]] = yaml.safe_load((DATA / "replicasets.yaml").read_text())
-    for rs in sets:
-        rs["metadata"]["ownerReferences"][0]["uid"] = uid  # as the controller writes it: the Rollout's uid
-        rs["spec"]["selector"] = {"matchLabels": dict(rs["metadata"]["labels"])}
-    return sets
-
-
-def deployment_rs() -> dict[str, Any]:
-    """A Deployment's ReplicaSet in the same namespace: the room must not be handed it."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": "web-7f9c",
-            "namespace": NS,
-            "labels": {"app": "web", "pod-template-hash": "7f9c"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1"}],
-        },
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": {"app": "web", "pod-template-hash": "7f9c"}},
-            "template": {
-                "metadata": {"labels": {"app": "web", "pod-template-hash": "7f9c"}},
-                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
-            },
-        },
-    }
 
 
 class Room:
@@ -115,7 +86,7 @@ async def room(kube_api_factory: Any) -> Any:
     server.install_crds("argo", "flagger")
     server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     created = server.apply(yaml.safe_load((DATA / "rollout.yaml").read_text()))
-    for rs in [*replica_sets(created["metadata"]["uid"]), deployment_rs()]:
+    for rs in [*owned_replica_sets(created["metadata"]["uid"]), deployment_replica_set(NS)]:
         server.apply(rs)
     cluster = await make_cluster(server.kubeconfig, namespaces=[NS])
     engine = Engine(

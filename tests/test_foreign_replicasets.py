@@ -23,6 +23,7 @@ from app.clock import VirtualClock
 from app.control.engine import Engine
 from app.model import Rollout
 from backends.base import ForeignObject
+from tests.argo_data import deployment_replica_set, owned_replica_sets
 from tests.kube_helpers import make_cluster
 from tests.test_engine_foreign_kube import NoData
 
@@ -49,38 +50,6 @@ def argo_status() -> dict[str, Any]:
     }
 
 
-def owned_sets(uid: str) -> list[dict[str, Any]]:
-    out = []
-    for rs in yaml.safe_load((DATA / "replicasets.yaml").read_text()):
-        for ref in rs["metadata"]["ownerReferences"]:
-            ref["uid"] = uid
-        hash_ = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
-        rs["spec"]["selector"] = {"matchLabels": {"app": "checkout", "rollouts-pod-template-hash": hash_}}
-        out.append(rs)
-    return out
-
-
-def deployment_set() -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": "web-5f7d9",
-            "namespace": NS,
-            "labels": {"app": "web", "pod-template-hash": "5f7d9"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1"}],
-        },
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
-            },
-        },
-    }
-
-
 @pytest.fixture
 async def argo(kube_api_factory: Any) -> Any:
     server = kube_api_factory(controller="manual")
@@ -89,9 +58,9 @@ async def argo(kube_api_factory: Any) -> Any:
     applied = server.apply(rollout_body())
     applied["status"] = argo_status()
     server.apply(applied)
-    for rs in owned_sets(applied["metadata"]["uid"]):
+    for rs in owned_replica_sets(applied["metadata"]["uid"]):
         server.apply(rs)
-    server.apply(deployment_set())
+    server.apply(deployment_replica_set(NS))
     cluster = await make_cluster(server.kubeconfig, namespaces=[NS])
     engine = Engine(
         clock=VirtualClock(),
