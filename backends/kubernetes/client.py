@@ -128,6 +128,19 @@ async def _in_cluster(cfg: Any, env: Mapping[str, str], sa_dir: Path) -> tuple[A
     return cfg, where
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One request as it is sent (and sent again after a 401)."""
+
+    method: str
+    path: str
+    what: What
+    query: tuple[tuple[str, Any], ...]
+    headers: dict[str, str]
+    body: Any
+    timeout: Any  # seconds, or an aiohttp.ClientTimeout (watch streams)
+
+
 class Api:
     """JSON requests and watch streams over one `ApiClient`; failures are `BackendError`s."""
 
@@ -218,68 +231,48 @@ class Api:
         reauth: bool = True,
     ) -> Any:
         """One request; a 401 renews a refreshable credential once and sends the request again."""
+        request = _Request(method, path, what, tuple(query), headers, body, timeout or self.timeout)
         refresher = credentials.refresher_of(self.configuration) if reauth else None
         generation = refresher.generation if refresher is not None else 0
-        resp = await self._send_once(method, path, what, query, headers, body, timeout)
+        resp = await self._send_once(request)
         if refresher is None or resp.status != 401:
             return resp
         resp.release()
         await refresher.force(generation)  # a plugin that fails: its sentence
         self.reauthentications += 1
-        return await self._send_once(method, path, what, query, headers, body, timeout)
+        return await self._send_once(request)
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        what: What,
-        query: Sequence[tuple[str, Any]],
-        headers: dict[str, str],
-        body: Any,
-        timeout: Any,
-    ) -> Any:
+    async def _send_once(self, r: _Request) -> Any:
         self.requests += 1
-        if isinstance(body, bytes) and "json" in headers.get("Content-Type", ""):
-            return await self._send_bytes(method, path, what, query, headers, body, timeout)
         try:
+            if isinstance(r.body, bytes) and "json" in r.headers.get("Content-Type", ""):
+                return await self._send_bytes(r)
             return await self.client().call_api(
-                path,
-                method,
-                query_params=list(query),
-                header_params=headers,
-                body=body,
+                r.path,
+                r.method,
+                query_params=list(r.query),
+                header_params=r.headers,
+                body=r.body,
                 auth_settings=["BearerToken"],
                 _preload_content=False,
-                _request_timeout=timeout if timeout is not None else self.timeout,
+                _request_timeout=r.timeout,
             )
         except Exception as exc:
-            raise translate(exc, what, self.identity, self.server) from None
+            raise translate(exc, r.what, self.identity, self.server) from None
 
-    async def _send_bytes(
-        self,
-        method: str,
-        path: str,
-        what: What,
-        query: Sequence[tuple[str, Any]],
-        headers: dict[str, str],
-        body: bytes,
-        timeout: Any,
-    ) -> Any:
+    async def _send_bytes(self, r: _Request) -> Any:
         """A JSON body sent exactly as given (the client library would re-encode it): the same
         connection pool and credentials as every other request."""
         import aiohttp
 
         client = self.client()
-        try:
-            await client.update_params_for_auth(headers, [], ["BearerToken"])
-            url = self.configuration.host + path + (f"?{urlencode(list(query))}" if query else "")
-            limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.timeout)
-            proxy = getattr(self.configuration, "proxy", None) or None
-            return await client.rest_client.pool_manager.request(
-                method, url, data=body, headers=headers, timeout=limit, proxy=proxy
-            )
-        except Exception as exc:
-            raise translate(exc, what, self.identity, self.server) from None
+        await client.update_params_for_auth(r.headers, [], ["BearerToken"])
+        url = self.configuration.host + r.path + (f"?{urlencode(list(r.query))}" if r.query else "")
+        limit = r.timeout if isinstance(r.timeout, aiohttp.ClientTimeout) else aiohttp.ClientTimeout(total=r.timeout)
+        proxy = getattr(self.configuration, "proxy", None) or None
+        return await client.rest_client.pool_manager.request(
+            r.method, url, data=r.body, headers=r.headers, timeout=limit, proxy=proxy
+        )
 
     def client(self) -> Any:
         if self._client is None:
