@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -221,44 +222,24 @@ def measure(targets: int = TARGETS, runs: int = RUNS) -> dict[str, Any]:
     _require("prometheus")
     from app.clock import ScaledClock
     from backends.sim.build import build_world
-    from backends.sim.exporter import start_exporter
     from backends.sim.scenario import parse_scenario
-    from tests.servers.prometheus import start_prometheus
+    from tests.servers.prometheus import scraping
 
     started = time.perf_counter()
     clock = ScaledClock(speed=SPEED)
     world = build_world(parse_scenario(scenario_yaml(targets), "<prometheus_batch>"), clock, seed=1)
     asyncio.run(_lay_out(world, clock))
-    lock, stop = threading.Lock(), threading.Event()
-
-    def tick() -> None:
-        while not stop.is_set():
-            with lock:
-                world.tick(clock.now())
-            stop.wait(0.05)
-
-    ticker = threading.Thread(target=tick, daemon=True, name="sim-world")
-    ticker.start()
-    exporter = start_exporter(world)
-    prom = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp:
-            try:
-                prom = start_prometheus(Path(tmp), [exporter.url], scrape_interval="1s")
-                ready = (
-                    f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
-                    f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)'
-                )
-                prom.wait_for(ready, targets, timeout=40)
-            except (RuntimeError, TimeoutError) as err:  # say what went wrong; `python -m bench` goes on
-                raise SystemExit(f"Prometheus was not ready for the bench: {err}") from None
-            m = asyncio.run(_measure(prom.url, world, clock, lock, runs))
-    finally:
-        if prom is not None:
-            prom.stop()
-        stop.set()
-        ticker.join(5)
-        exporter.close()
+    with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp, contextlib.ExitStack() as stack:
+        try:
+            prom, lock = stack.enter_context(scraping(world, clock, Path(tmp), tick_every=0.05, scrape_interval="1s"))
+            ready = (
+                f'count(count_over_time(istio_requests_total{{destination_workload_namespace="{NAMESPACE}",'
+                f'destination_workload!~".*-primary",response_code="200"}}[{int(MIN_WINDOW)}s]) >= 3)'
+            )
+            prom.wait_for(ready, targets, timeout=40)
+        except (RuntimeError, TimeoutError) as err:  # say what went wrong; `python -m bench` goes on
+            raise SystemExit(f"Prometheus was not ready for the bench: {err}") from None
+        m = asyncio.run(_measure(prom.url, world, clock, lock, runs))
     m["wall_s"] = time.perf_counter() - started
     return m
 

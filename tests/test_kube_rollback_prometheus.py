@@ -12,7 +12,6 @@ untouched, and the decision is in the audit log and a Warning Event on the Deplo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -24,10 +23,9 @@ from app.model import Mode, Phase
 from backends.prometheus import PrometheusMetrics
 from backends.sim import Scenario, build_world
 from backends.sim.behaviour import Behaviour
-from backends.sim.exporter import start_exporter
 from backends.sim.store import SimAudit
 from tests.kube_helpers import Env, env_fixture
-from tests.servers.prometheus import PromServer, require_prometheus, start_prometheus
+from tests.servers.prometheus import PromServer, require_prometheus, scraping
 from tests.test_kube_e2e import NS, LoadTester, _seed_canary, flushed, rollout, run_until
 
 pytestmark = pytest.mark.integration
@@ -56,27 +54,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]
     world.set_image(NS, "microservices", "app", RELEASE)
     world.scale(NS, "microservices", 2)
     world.set_weights(NS, "microservices-canary", {"microservices-primary": 50, "microservices": 50})
-    lock, stop = threading.Lock(), threading.Event()
-
-    def tick() -> None:
-        while not stop.is_set():
-            with lock:
-                world.tick(clock.now())
-            stop.wait(0.02)
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    exporter = start_exporter(world)
-    prom = start_prometheus(tmp_path_factory.mktemp("prom"), [exporter.url])
-    try:
+    with scraping(world, clock, tmp_path_factory.mktemp("prom")) as (prom, _lock):
         # the canary's failing requests are in Prometheus, with enough scrapes in a 30 s window for rate()
         prom.wait_for(f'count_over_time(istio_requests_total{{{CANARY},response_code="500"}}[30s])', 3, timeout=30)
         yield prom
-    finally:
-        prom.stop()
-        stop.set()
-        ticker.join(5)
-        exporter.close()
 
 
 async def test_seed_canary_is_rolled_back_on_a_real_prometheus(env: Env, prometheus: PromServer) -> None:

@@ -23,14 +23,13 @@ from backends.prometheus import PrometheusMetrics, RangeCursor
 from backends.promql import MetricTemplate
 from backends.sim import Scenario, build_world
 from backends.sim.behaviour import Behaviour
-from backends.sim.exporter import start_exporter
 from backends.sim.metrics import value_of
 from backends.sim.world import SimWorld
 from tests.servers.prometheus import (
     PromServer,
     free_port,
     require_prometheus,
-    start_prometheus,
+    scraping,
 )
 
 pytestmark = pytest.mark.integration
@@ -79,19 +78,7 @@ def env(tmp_path_factory):
     world.set_image(NS, CANARY[1], "app", BAD_IMAGE)
     world.scale(NS, CANARY[1], 3)
     world.set_weights(NS, "microservices-canary", {PRIMARY[1]: 80, CANARY[1]: 20})
-    lock, stop = threading.Lock(), threading.Event()
-
-    def tick() -> None:
-        while not stop.is_set():
-            with lock:
-                world.tick(clock.now())
-            stop.wait(0.02)
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    exporter = start_exporter(world)
-    prom = start_prometheus(tmp_path_factory.mktemp("prom"), [exporter.url])
-    try:
+    with scraping(world, clock, tmp_path_factory.mktemp("prom")) as (prom, lock):
         # a "60s" window is 6 real seconds: wait for 7 scrapes of the canary's series
         prom.wait_for(
             'count_over_time(istio_requests_total{destination_workload="microservices",response_code="200"}[1m])',
@@ -99,11 +86,6 @@ def env(tmp_path_factory):
             timeout=30,
         )
         yield Env(world, clock, prom, lock)
-    finally:
-        prom.stop()
-        stop.set()
-        ticker.join(5)
-        exporter.close()
 
 
 class Counting(httpx.AsyncBaseTransport):

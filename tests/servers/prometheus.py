@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +198,34 @@ def prometheus_factory(tmp_path: Path) -> Iterator[Callable[..., PromServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@contextmanager
+def scraping(
+    world: Any, clock: Any, tmp_path: Path, tick_every: float = 0.02, **prom_options: Any
+) -> Iterator[tuple[PromServer, threading.Lock]]:
+    """A simulated world that lives on in a thread (ticked every `tick_every` s on `clock`), its exporter, and a
+    real Prometheus scraping it; (the server, the lock that guards the world). Everything stops on exit."""
+    from backends.sim.exporter import start_exporter
+
+    lock, stop = threading.Lock(), threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            with lock:
+                world.tick(clock.now())
+            stop.wait(tick_every)
+
+    ticker = threading.Thread(target=tick, daemon=True, name="sim-world")
+    ticker.start()
+    exporter = start_exporter(world)
+    prom: PromServer | None = None
+    try:
+        prom = start_prometheus(tmp_path, [exporter.url], **prom_options)
+        yield prom, lock
+    finally:
+        if prom is not None:
+            prom.stop()
+        stop.set()
+        ticker.join(5)
+        exporter.close()
