@@ -271,25 +271,13 @@ def _live_wall_engine(args: argparse.Namespace, config: Config | None, refresh: 
     import dataclasses
 
     from app.config import load_config
-    from app.live import LiveError, LiveSetupError, build, preflight
-    from app.verbs.backend import NoBackend, Unreachable
-    from app.verbs.live_session import for_verbs
-    from app.wiring import WiringError
+    from app.verbs.live_session import built, connected
 
     if args.seed is not None:
         raise ValueError("--seed only applies to --demo")
     config = config or load_config(getattr(args, "config", None))
     options = dataclasses.replace(live_options(args, config), read_only=True)
-    try:
-        pre = asyncio.run(preflight(options, config))
-    except LiveSetupError as err:
-        raise NoBackend(f"shiftroom: {for_verbs(str(err))}") from None
-    except LiveError as err:
-        raise Unreachable(f"shiftroom: {err}") from None
-    try:
-        engine = build(pre, options, config)
-    except WiringError as err:
-        raise NoBackend(f"shiftroom: {err}") from None
+    engine = built(asyncio.run(connected(options, config)), options, config)
     engine.publish_every = max(engine.publish_every, refresh)  # the wall's refresh floor
     return engine
 

@@ -30,28 +30,42 @@ class _Closes(Protocol):
     async def close(self) -> None: ...
 
 
+async def connected(live: Any, config: Any) -> Any:
+    """The room's preflight, its failures as a verb says them: bad input (`NoBackend`) or unreachable."""
+    from app.live import LiveError, LiveSetupError, preflight
+
+    try:
+        return await preflight(live, config)
+    except LiveSetupError as err:
+        raise NoBackend(f"shiftroom: {for_verbs(str(err))}") from None
+    except LiveError as err:
+        raise Unreachable(f"shiftroom: {err}") from None
+
+
+def built(pre: Any, live: Any, config: Any) -> Any:
+    """The room's live engine over `pre`; a configuration it cannot wire is bad input."""
+    from app.live import build
+    from app.wiring import WiringError
+
+    try:
+        return build(pre, live, config, RealClock())
+    except WiringError as err:
+        raise NoBackend(f"shiftroom: {err}") from None
+
+
 async def live_session(options: BackendOptions) -> Session:
     from app.config import Config
-    from app.live import LiveError, LiveOptions, LiveSetupError, build, preflight
-    from app.wiring import WiringError
+    from app.live import LiveOptions
 
     live = options.live or LiveOptions()
     if options.read_only:
         live = dataclasses.replace(live, read_only=True, only_get=True)
     config = options.config or Config()
-    try:
-        pre = await preflight(live, config)
-    except LiveSetupError as err:
-        raise NoBackend(f"shiftroom: {for_verbs(str(err))}") from None
-    except LiveError as err:
-        raise Unreachable(f"shiftroom: {err}") from None
+    pre = await connected(live, config)
     configured = tuple(t.key for t in pre.targets)
     if options.drive is not None:
         pre = dataclasses.replace(pre, targets=[t for t in pre.targets if options.drive in (t.key, t.name)])
-    try:
-        engine = build(pre, live, config, RealClock())
-    except WiringError as err:
-        raise NoBackend(f"shiftroom: {err}") from None
+    engine = built(pre, live, config)
     opened = {t.key for t in pre.targets}
     session = Session(
         engine=engine,
