@@ -14,6 +14,14 @@ LabelSelector, so that `argo_template.go_value` writes a ReplicaSet's pod templa
 
 from __future__ import annotations
 
+CONTAINER_FIELDS = (
+    "name:s image?:s command?:[s] args?:[s] workingDir?:s ports?:[ContainerPort] envFrom?:[EnvFromSource] "
+    "env?:[EnvVar] resources?:ResourceRequirements resizePolicy?:[ContainerResizePolicy] restartPolicy?:*s "
+    "restartPolicyRules?:[ContainerRestartRule] volumeMounts?:[VolumeMount] volumeDevices?:[VolumeDevice] "
+    "livenessProbe?:*Probe readinessProbe?:*Probe startupProbe?:*Probe lifecycle?:*Lifecycle "
+    "terminationMessagePath?:s terminationMessagePolicy?:s imagePullPolicy?:s "
+    "securityContext?:*SecurityContext stdin?:b stdinOnce?:b tty?:b"
+)
 GO_STRUCTS: dict[str, str] = {
     "PodTemplateSpec": "metadata?:ObjectMeta spec?:PodSpec",
     "PodSpec": (
@@ -30,14 +38,7 @@ GO_STRUCTS: dict[str, str] = {
         "resources?:*ResourceRequirements hostnameOverride?:*s"
     ),
     "Volume": "name:s ...VolumeSource",
-    "Container": (
-        "name:s image?:s command?:[s] args?:[s] workingDir?:s ports?:[ContainerPort] envFrom?:[EnvFromSource] "
-        "env?:[EnvVar] resources?:ResourceRequirements resizePolicy?:[ContainerResizePolicy] restartPolicy?:*s "
-        "restartPolicyRules?:[ContainerRestartRule] volumeMounts?:[VolumeMount] volumeDevices?:[VolumeDevice] "
-        "livenessProbe?:*Probe readinessProbe?:*Probe startupProbe?:*Probe lifecycle?:*Lifecycle "
-        "terminationMessagePath?:s terminationMessagePolicy?:s imagePullPolicy?:s "
-        "securityContext?:*SecurityContext stdin?:b stdinOnce?:b tty?:b"
-    ),
+    "Container": CONTAINER_FIELDS,
     "EphemeralContainer": "...EphemeralContainerCommon targetContainerName?:s",
     "PodSecurityContext": (
         "seLinuxOptions?:*SELinuxOptions windowsOptions?:*WindowsSecurityContextOptions runAsUser?:*i "
@@ -94,14 +95,7 @@ GO_STRUCTS: dict[str, str] = {
         "readOnlyRootFilesystem?:*b allowPrivilegeEscalation?:*b procMount?:*s seccompProfile?:*SeccompProfile "
         "appArmorProfile?:*AppArmorProfile"
     ),
-    "EphemeralContainerCommon": (
-        "name:s image?:s command?:[s] args?:[s] workingDir?:s ports?:[ContainerPort] envFrom?:[EnvFromSource] "
-        "env?:[EnvVar] resources?:ResourceRequirements resizePolicy?:[ContainerResizePolicy] restartPolicy?:*s "
-        "restartPolicyRules?:[ContainerRestartRule] volumeMounts?:[VolumeMount] volumeDevices?:[VolumeDevice] "
-        "livenessProbe?:*Probe readinessProbe?:*Probe startupProbe?:*Probe lifecycle?:*Lifecycle "
-        "terminationMessagePath?:s terminationMessagePolicy?:s imagePullPolicy?:s "
-        "securityContext?:*SecurityContext stdin?:b stdinOnce?:b tty?:b"
-    ),
+    "EphemeralContainerCommon": CONTAINER_FIELDS,  # the same fields as Container, as in Go
     "SELinuxOptions": "user?:s role?:s type?:s level?:s",
     "WindowsSecurityContextOptions": (
         "gmsaCredentialSpecName?:*s gmsaCredentialSpec?:*s runAsUserName?:*s hostProcess?:*b"
