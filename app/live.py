@@ -230,6 +230,13 @@ class EventAudit:
             else:
                 self.objects[t.key] = ("Service", t.namespace, t.service or t.name)
 
+    @property
+    def destination(self) -> str:
+        """The wrapped log's, when it is kept somewhere that can be down ("": no spool)."""
+        from backends.base import DurableAudit
+
+        return self.inner.destination if isinstance(self.inner, DurableAudit) else ""
+
     async def ping(self) -> None:
         await self.inner.ping()
 

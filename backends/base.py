@@ -314,6 +314,16 @@ class AuditedWrites(Protocol):
 
 
 @runtime_checkable
+class DurableAudit(Protocol):
+    """An audit log kept somewhere that can be down (Redis, not memory): while it is, its entries wait in a
+    local spool of its own, named after `destination` (where the entries go), so they are only ever replayed
+    into the log they were meant for."""
+
+    @property
+    def destination(self) -> str: ...
+
+
+@runtime_checkable
 class AuditFeed(Protocol):
     """An audit log that tells of entries as anyone appends them (other rooms, the world's own controller),
     from when `follow` is first called; a broken feed raises `BackendError`, and calling `follow` again

@@ -44,6 +44,7 @@ class Store:
 class DownAudit:
     name = "audit-double"
     read_only = False
+    destination = "audit-double"  # kept somewhere that can be down: its entries wait in a spool
 
     async def ping(self) -> None:
         raise Unavailable("audit-double", "The audit double is down.")
@@ -121,5 +122,5 @@ async def test_the_header_counts_invalid_data_and_queued_audit(tmp_path: Path) -
     assert seen[-1].audit_queued == 3 == e.trail.queued
     await e.trail.flush()  # the backend is down: they go to the spool, still counted
     await asyncio.sleep(0)
-    assert seen[-1].audit_queued == 3 and (tmp_path / "audit-spool.jsonl").exists()
+    assert seen[-1].audit_queued == 3 and e.trail.spool.path.exists() and e.trail.spool.path.parent == tmp_path
     await e.cache.stop()

@@ -59,7 +59,7 @@ def event(i: int) -> AuditEvent:
 async def test_a_replay_killed_after_a_write_delivers_each_entry_exactly_once(
     redis_server: RedisServer, tmp_path: Path, key: bytes
 ) -> None:
-    Spool(tmp_path).append([event(i) for i in range(5)])
+    Spool(RedisAudit(redis_server.url).destination, tmp_path).append([event(i) for i in range(5)])
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_REPLAY, redis_server.url, str(tmp_path), key.decode()],
         cwd=ROOT,
@@ -90,7 +90,7 @@ async def test_spooled_lines_without_a_delivery_id_are_still_delivered_once(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """A spool left by an earlier version (no `_uid`): the line's hash is its id."""
-    spool = Spool(tmp_path)
+    spool = Spool(RedisAudit(redis_server.url).destination, tmp_path)
     spool.path.parent.mkdir(parents=True, exist_ok=True)
     spool.path.write_text('{"t": "1700000000.0", "actor": "a@h", "target": "x/y", "action": "step"}\n')
     audit = RedisAudit(redis_server.url)

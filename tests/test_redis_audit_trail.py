@@ -10,9 +10,11 @@ import pytest
 
 from app.clock import EPOCH, VirtualClock
 from app.control import audit_trail
+from app.control.audit_spool import LEGACY_FILE
 from app.control.audit_trail import AuditTrail
 from app.model import AuditEvent, HealthStatus, Level
 from backends.redis import RedisAudit
+from backends.sim.store import SimAudit
 from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -81,18 +83,14 @@ async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_th
 async def test_a_room_started_with_a_non_empty_spool_replays_it_first(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    left = AuditTrail(
-        RedisAudit(
-            "redis://127.0.0.1:1/0",
-        ),
-        clock=VirtualClock(),
-        spool_dir=tmp_path,
-    )
+    redis_server.stop(kill=True)  # the room before this one ran during an outage
+    left = AuditTrail(RedisAudit(redis_server.url), clock=VirtualClock(), spool_dir=tmp_path)
     for i in range(4):
         left.record(event(i))
-    await left.flush()  # nothing listens on port 1: everything goes to the spool
+    await left.flush()  # nothing answers: everything goes to the spool
     assert left.queued == 4 and left.spool.pending() == 4
     await left.audit.aclose()  # type: ignore[union-attr]
+    redis_server.start()
 
     audit = RedisAudit(redis_server.url)
     trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
@@ -105,6 +103,38 @@ async def test_a_room_started_with_a_non_empty_spool_replays_it_first(
         assert [e.reason for e in await audit.recent()] == [f"decision {i}" for i in (0, 1, 2, 3, 10)]
     finally:
         runner.cancel()
+        await audit.aclose()
+
+
+async def test_a_spool_is_only_replayed_into_the_log_it_was_meant_for(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Entries spooled for one Redis never go to another one, nor into a demo's in-memory log; an earlier
+    version's single spool is taken over by the first durable log opened."""
+    elsewhere = AuditTrail(RedisAudit("redis://127.0.0.1:1/0"), clock=VirtualClock(), spool_dir=tmp_path)
+    elsewhere.record(event(1))
+    await elsewhere.flush()  # nothing on port 1: spooled for that destination
+    await elsewhere.audit.aclose()  # type: ignore[union-attr]
+    assert elsewhere.spool.pending() == 1
+
+    audit = RedisAudit(redis_server.url)
+    here = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
+    demo = AuditTrail(SimAudit(), clock=VirtualClock(), spool_dir=tmp_path)
+    try:
+        await here.load()
+        await demo.load()
+        await here.flush()
+        await demo.flush()
+        assert await audit.recent() == [] and await demo.audit.recent() == []  # type: ignore[union-attr]
+        assert elsewhere.spool.pending() == 1, "still waiting for its own Redis"
+
+        legacy = tmp_path / LEGACY_FILE
+        elsewhere.spool.path.rename(legacy)
+        again = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
+        await again.load()
+        await again.flush()
+        assert [e.reason for e in await audit.recent()] == ["decision 1"] and not legacy.exists()
+    finally:
         await audit.aclose()
 
 

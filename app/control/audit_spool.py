@@ -15,7 +15,10 @@ delivered ids in one transaction with the entry) takes each id only once, so
 the replay after the crash delivers each entry exactly once.
 
 The directory is `$XDG_STATE_HOME/shiftroom/`, else `~/.local/state/shiftroom/`,
-or `$SHIFTROOM_STATE_DIR` (tests, packaged installs).
+or `$SHIFTROOM_STATE_DIR` (tests, packaged installs). Each audit destination (a Redis
+server and stream) has its own file, `audit-spool-<hash of the destination>.jsonl`, so
+entries are only replayed into the log they were meant for; a spool from before
+destinations had files (`audit-spool.jsonl`) is taken over by the first one opened.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import IO
 from app.audit import event_fields, event_from_fields
 from app.model import AuditEvent
 
-FILE = "audit-spool.jsonl"
+LEGACY_FILE = "audit-spool.jsonl"  # one spool for every destination, as earlier versions kept it
 UID = "_uid"  # the delivery id's key in a spooled line (not a stream field)
 
 
@@ -46,13 +49,21 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 class Spool:
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, destination: str, directory: Path | None = None) -> None:
+        self.destination = destination
         self.directory = directory
         self.count = 0  # entries on disk, as far as this room knows
 
     @property
     def path(self) -> Path:
-        return (self.directory or state_dir()) / FILE
+        digest = hashlib.sha256(self.destination.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return (self.directory or state_dir()) / f"audit-spool-{digest}.jsonl"
+
+    def adopt_legacy(self) -> None:
+        """An earlier version's single spool becomes this destination's, unless this one has its own already."""
+        legacy = (self.directory or state_dir()) / LEGACY_FILE
+        if legacy.exists() and not self.path.exists():
+            legacy.rename(self.path)
 
     @contextmanager
     def _locked(self, mode: str) -> Iterator[IO[str]]:

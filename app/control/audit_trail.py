@@ -22,8 +22,8 @@ from pathlib import Path
 
 from app.clock import Clock
 from app.control.audit_spool import Spool
-from app.model import AuditEvent, BackendHealth, HealthStatus
-from backends.base import AuditFeed, AuditLog, BackendError, OnceAudit
+from app.model import AuditEvent, BackendHealth, HealthStatus, Level
+from backends.base import AuditFeed, AuditLog, BackendError, DurableAudit, OnceAudit
 
 RETRY_EVERY = 1.0  # real seconds between pings while the backend is down (an I/O cadence, not domain time)
 WRITTEN_KEPT = 2000  # entries this trail remembers writing, so the audit feed does not show them twice
@@ -40,10 +40,11 @@ class AuditTrail:
         spool_dir: Path | None = None,
     ) -> None:
         self.audit = audit
-        self.spool = Spool(spool_dir)
-        # The spool holds entries for a real audit log: a simulated one (a demo) never takes them, or a demo
-        # started after an outage would "deliver" a real room's entries into memory and lose them.
-        self._spools = audit is not None and audit.name != "sim"
+        # Entries wait on disk only for a log kept somewhere that can be down, each in its destination's own
+        # spool: never replayed into another Redis, nor into a demo's in-memory log (where they would be lost).
+        destination = audit.destination if isinstance(audit, DurableAudit) else ""
+        self.spool = Spool(destination, spool_dir)
+        self._spools = bool(destination)
         self.clock = clock
         self.on_change = on_change
         self.events: deque[AuditEvent] = deque(maxlen=limit)
@@ -66,6 +67,8 @@ class AuditTrail:
         """The trail so far: what other rooms and earlier sessions decided."""
         if self.audit is None:
             return
+        if self._spools:
+            self._adopt_legacy_spool()
         if self._spools and self.spool.pending():
             self._wake.set()  # an earlier room left entries: replay them first
         try:
@@ -110,6 +113,22 @@ class AuditTrail:
             self._to_spool()
             return
         self._up()
+
+    def _adopt_legacy_spool(self) -> None:
+        try:
+            self.spool.adopt_legacy()
+        except OSError as err:  # left where it is, and said in the room's log (not delivered: it is about here)
+            why = (err.strerror or str(err)).lower()
+            self.events.append(
+                AuditEvent(
+                    t=self.clock.now(),
+                    actor="shiftroom",
+                    target="audit",
+                    action="audit-spool",
+                    reason=f"The earlier audit spool could not be taken over ({why}); its entries wait there.",
+                    level=Level.WARN,
+                )
+            )
 
     async def _deliver_once(self, event: AuditEvent, uid: str) -> None:
         """A spooled entry: exactly once where the audit log can tell ids it took already, else at least once."""

@@ -74,6 +74,11 @@ class RedisAudit:
         self._followed = ""  # the last entry id `follow` has seen ("" until it first looks)
 
     @property
+    def destination(self) -> str:
+        """The server (password left out) and the stream: the local spool's name for this log."""
+        return f"{self.conn.safe_url} {self.stream}"
+
+    @property
     def client(self) -> aioredis.Redis:
         return self.conn.client
 
