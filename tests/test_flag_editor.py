@@ -11,6 +11,7 @@ from textual.widgets._footer import FooterKey
 
 import backends.sim.store as sim_store
 from app.clock import VirtualClock
+from app.control.commands import SaveFlag
 from app.control.flag_edits import parse_user_ids
 from app.factory import RoomOptions, make_app
 from app.flags import cohort_diff, evaluate
@@ -114,7 +115,9 @@ async def test_diff_is_shown_before_saving_and_save_writes() -> None:
         assert isinstance(confirm, ConfirmScreen)
         lines = confirm.preview.lines
         assert "percentage: 25 → 60" in lines and '+ userWhitelist: ["qa-team", "user-7"]' in lines
-        assert any(line.startswith("in production: +") for line in lines)
+        assert any(line.startswith("production: ") and " gain it, " in line for line in lines)
+        engine = await app.engine.preview(SaveFlag("new-product-design", dict(editor.form.config), editor.version))
+        assert confirm.preview == engine, "the engine's own preview, not one the editor built"
         assert (await stored(app, "new-product-design"))["percentage"] == 25  # not yet
         await pilot.click("#confirm")
         await settle(pilot)
@@ -178,19 +181,19 @@ async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:
         await app.engine.store.put_flag_raw("new-product-design", {**raw, "environments": ["staging"]}, version)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        await pilot.click("#confirm")
-        await settle(pilot)
-        assert app.screen is editor and editor.has_class("-conflict")
+        # the engine's preview says the save no longer applies: the editor rebases and the
+        # confirmation opens on the fresh preview of the save over their version
+        assert editor.has_class("-conflict")
         banner = text(editor.query_one("#editor-conflict", Static))
         assert 'environments ["production","staging"] → ["staging"]' in banner
         assert editor.query_one("#field-percentage", Input).value == "35"  # the edits stay
-        assert (await stored(app, "new-product-design"))["environments"] == ["staging"]
         # a field this editor did not touch now shows their value, and saving keeps it
         assert editor.query_one("#field-environments", Input).value == "staging"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        assert not any(line.startswith("environments") for line in app.screen.preview.lines)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen) and confirm.preview.possible
+        assert "percentage: 25 → 35" in confirm.preview.lines
+        assert not any(line.startswith("environments") for line in confirm.preview.lines)
+        assert (await stored(app, "new-product-design"))["percentage"] == 25  # nothing written yet
         await pilot.click("#confirm")
         await settle(pilot)
         after = await stored(app, "new-product-design")

@@ -11,6 +11,7 @@ shown and the edits stay, to be saved over the new version.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Rule, Static
 
+from app.audit import describe_changes
 from app.control.commands import NEW_VERSION as NEW
 from app.control.commands import Preview, SaveFlag
 from app.control.commands import Result as StoreResult
@@ -33,6 +35,8 @@ from widgets.cohort_preview import CohortPreview
 from widgets.flag_form import FlagForm
 
 HISTOGRAM_IDS = 1_000_000
+#: Times a save is rebased on someone else's newer version before the editor gives up for now.
+REBASES = 4
 MAX_FILE_IDS = 1_000_000
 
 
@@ -278,35 +282,79 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             self.notify(" ".join(form.errors.values()), title="Not saved", severity="error", timeout=8)
             return
         name = self.name_now
-        lines = diff_lines(self.base, form.config)
-        if not lines and not self.new:
+        if not diff_lines(self.base, form.config) and not self.new:
             self.notify(f"Flag {name}: nothing changed.", timeout=3)
             return
-        if self.last_cohort is not None:
-            gain, lose, total = self.last_cohort
-            lines.append(
-                f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
-                f"of {total:,} sample ids"
-            )
-        title = f"Create flag {name}?" if self.new else f"Save flag {name}?"
-        confirmed = await self.app.push_screen_wait(
-            ConfirmScreen(Preview(SaveFlag(name, form.config, self.version), title, tuple(lines)), action="save")
-        )
-        if not confirmed:
-            return
         try:
-            result = await self.engine.execute(SaveFlag(name, form.config, self.version))
+            await self._save_through_engine()
         except Exception as error:  # one sentence, never a traceback
             self.notify(f"Flag {name} was not saved: {error}", severity="error", timeout=8)
-            return
-        if result.ok:
-            self.dismiss(result)
-        elif result.stale:
-            self.show_conflict(result)
-        else:
-            if result.details.get("errors"):
-                form.show_errors(result.details["errors"])
-            self.notify(result.message, title="Not saved", severity="error", timeout=8)
+
+    async def _save_through_engine(self) -> None:
+        """The engine's path, as every other write: preview, the standard confirmation (live), execute with it.
+
+        A save whose flag moved on meanwhile is refused by the engine; the edits are then
+        rebased on the new version and the confirmation opens again on the fresh preview.
+        """
+        for _ in range(REBASES):
+            command = SaveFlag(self.name_now, dict(self.form.config), self.version)
+            preview: Preview = await self.engine.preview(command)
+            if self._moved(preview):  # someone saved since the editor read the flag: rebase first
+                if not await self._rebase():
+                    return
+                continue
+            if not preview.possible:
+                self.notify(
+                    preview.lines[0] if preview.lines else f"Flag {command.name} cannot be saved now.",
+                    title="Not saved",
+                    severity="error",
+                    timeout=8,
+                )
+                return
+            dialog = ConfirmScreen(preview, refresh=partial(self.engine.preview, command), action="save")
+            confirmed = await self.app.push_screen_wait(dialog)
+            if confirmed is None:
+                if self._moved(dialog.preview):  # it stopped applying while open: show what changed
+                    await self._rebase()
+                return
+            result: StoreResult = await self.engine.execute(command, confirmed=confirmed)
+            if result.ok:
+                self.dismiss(result)
+                return
+            if not result.stale:
+                if result.details.get("errors"):
+                    self.form.show_errors(result.details["errors"])
+                self.notify(result.message, title="Not saved", severity="error", timeout=8)
+                return
+            self.notify(result.message, title=f"Flag {command.name} not saved", severity="warning", timeout=8)
+            if "current" in result.details:
+                self.show_conflict(result)
+        self.notify(
+            f"Flag {self.name_now} kept changing while it was being saved; nothing was written, try again.",
+            severity="error",
+            timeout=8,
+        )
+
+    def _moved(self, preview: Preview) -> bool:
+        """The stored flag is no longer the version this editor read (so a save of it would be refused)."""
+        return not self.new and bool(preview.version) and preview.version != self.version
+
+    async def _rebase(self) -> bool:
+        """Show what someone else changed and take their version as the base; False when it cannot be read."""
+        read = await self.engine.desk.read_flag(self.flag_name)
+        if read.error or read.config is None:
+            self.notify(read.error or f"Flag {self.flag_name} no longer exists.", severity="error", timeout=8)
+            return False
+        change = describe_changes(self.base, read.config) or "it was rewritten with the same values"
+        self.show_conflict(
+            StoreResult(
+                False,
+                f"Flag {self.flag_name} was changed since you opened it ({change}).",
+                stale=True,
+                details={"current": read.config, "version": read.version, "other_change": change},
+            )
+        )
+        return True
 
     def show_conflict(self, result: StoreResult) -> None:
         """Someone else saved first: show their change, keep the edits, rebase on their version."""
@@ -317,6 +365,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         )
         self.add_class("-conflict")
         self.form.set_base(self.base)
+        self.form.recompute()  # now, not after the next refresh: the rebased save is previewed at once
 
     @property
     def unsaved(self) -> list[str]:
