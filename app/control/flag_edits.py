@@ -7,10 +7,14 @@ cannot be edited gives a sentence instead.
 
 The kill switch writes the shape the README describes: `enabled: false`,
 `percentage: 0`, `userWhitelist: []` (and `environments: []` when the stored
-environments are malformed), plus `killed: {at, by, reason, previous}` where
-`previous` holds the overwritten members exactly as they were stored (null for
-a member that was absent). Killing a killed flag keeps the first `previous`,
-so a restore goes back to before the first kill.
+environments are malformed), plus `killed: {at, by, reason, previous, absent}`
+where `previous` holds the overwritten members exactly as they were stored
+(null for a member that was absent) and `absent` names the members that were
+absent (so a stored `null` comes back as `null`). A `killed` member another
+program wrote is kept in `previous` too. Of duplicate keys only the last, the
+one the seed's `JSON.parse` serves, is changed: kill then restore gives back
+the original bytes. Killing a killed flag keeps the first record, so a restore
+goes back to before the first kill.
 """
 
 from __future__ import annotations
@@ -80,14 +84,14 @@ def kill(text: str, name: str, *, at: float, by: str, reason: str) -> Edit:
     envs = current.get("environments")
     if envs is not None and (envs[1] or "environments" in validate_flag_config({"environments": envs[0]})):
         changes["environments"] = "[]"
-    previous_raw = _kept_previous(current.get("killed"))
-    if previous_raw is None:
-        previous_raw = (
-            "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2] if k in current else 'null'}" for k in changes) + "}"
-        )
+    kept = _kept_record(current.get("killed"))
+    if kept is None:
+        saved = [*changes, *(["killed"] if "killed" in current else [])]  # another program's `killed` comes back
+        previous = "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2] if k in current else 'null'}" for k in saved) + "}"
+        kept = previous, rawjson.dump([k for k in saved if k not in current])
     changes["killed"] = (
         f'{{"at":{rawjson.dump(iso_time(at))},"by":{rawjson.dump(by)},'
-        f'"reason":{rawjson.dump(reason)},"previous":{previous_raw}}}'
+        f'"reason":{rawjson.dump(reason)},"previous":{kept[0]}' + (f',"absent":{kept[1]}' if kept[1] else "") + "}"
     )
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
@@ -95,35 +99,49 @@ def kill(text: str, name: str, *, at: float, by: str, reason: str) -> Edit:
     return Edit(new_text, before, _after(changes), f"{problem} Nothing was written." if problem else "")
 
 
-def _kept_previous(killed: tuple[Any, str, str] | None) -> str | None:
-    """The raw `previous` of an earlier kill, when there is a usable one."""
+def _kept_record(killed: tuple[Any, str, str] | None) -> tuple[str, str | None] | None:
+    """The raw `previous` of an earlier kill and its raw `absent` list (None: a record older than that list)."""
     if killed is None:
         return None
-    inner = rawjson.members(killed[2])
-    prev = next((m for m in reversed(inner or []) if m.key == "previous"), None)
+    inner = rawjson.members(killed[2]) or []
+    prev = next((m for m in reversed(inner) if m.key == "previous"), None)
     if prev is None:
         return None
     raw = killed[2][prev.value_start : prev.value_end]
-    return raw if rawjson.members(raw) is not None else None
+    if rawjson.members(raw) is None:
+        return None
+    absent = next((m for m in reversed(inner) if m.key == "absent"), None)
+    listed = killed[2][absent.value_start : absent.value_end] if absent is not None else None
+    value, problem = rawjson.parse(listed) if listed is not None else (None, "")
+    if problem or not (isinstance(value, list) and all(isinstance(k, str) for k in value)):
+        listed = None
+    return raw, listed
 
 
 def restore(text: str, name: str) -> Edit:
-    """Undo a kill: the members saved under `killed.previous` go back, `killed` goes."""
+    """Undo a kill: the members saved under `killed.previous` go back as they were stored, `killed` goes.
+
+    A member listed in `killed.absent` was not there before the kill and is removed; a
+    record without that list (written before it existed) means absent by `null`.
+    """
     got = _object(text, f"Flag {name}")
     if isinstance(got, str):
         return Edit(problem=got)
     found, current = got
-    raw_previous = _kept_previous(current.get("killed"))
-    if raw_previous is None:
+    kept = _kept_record(current.get("killed"))
+    if kept is None:
         return Edit(
             problem=f"Flag {name} was not killed by Shiftroom (no killed.previous record), so there is "
             "nothing to restore."
         )
+    raw_previous, raw_absent = kept
+    absent = set(rawjson.parse(raw_absent)[0]) if raw_absent is not None else None
     changes: dict[str, str | None] = {}
     for m in rawjson.members(raw_previous) or []:
         raw = raw_previous[m.value_start : m.value_end]
-        changes[m.key] = None if raw == "null" else raw
-    changes["killed"] = None
+        gone = m.key in absent if absent is not None else raw == "null"
+        changes[m.key] = None if gone else raw
+    changes.setdefault("killed", None)
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
     return Edit(new_text, before, _after(changes))
