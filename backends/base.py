@@ -314,6 +314,19 @@ class AuditedWrites(Protocol):
 
 
 @runtime_checkable
+class IdempotentAudit(Protocol):
+    """An audit log that writes each entry id at most once, so replaying a spool after a crash repeats nothing.
+
+    `append_once` records `entry_id` as delivered in the same transaction as the entry and
+    writes nothing when it is already recorded (within the log's retention of delivered ids).
+    """
+
+    async def append_once(self, event: AuditEvent, entry_id: str) -> bool:
+        """Append the entry unless `entry_id` was delivered before; True when it was written now."""
+        ...
+
+
+@runtime_checkable
 class UserSampler(Protocol):
     """A store that can name some user ids it has seen (for cohort previews)."""
 

@@ -11,6 +11,13 @@ original times. A room started with a non-empty spool replays it first.
 `queued` counts what waits (memory and spool), for the header's "audit: N queued".
 An event a store already wrote in the same transaction as its change
 (`stored=True`) is shown but not written again.
+
+Exactly once: each recorded event gets a delivery id (`audit_spool.new_id`) that
+stays with it in memory and in the spool. A backend with the `IdempotentAudit`
+capability (the Redis stream) writes an id at most once, so neither a reply lost
+after the backend took an entry (the entry is spooled and sent again) nor a room
+killed in the middle of a replay (the spool still lists what was delivered)
+repeats an entry. Other backends are written with `append`: at least once.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.clock import Clock
-from app.control.audit_spool import Spool
+from app.control.audit_spool import Entry, Spool, new_id
 from app.model import AuditEvent, BackendHealth, HealthStatus
-from backends.base import AuditLog, BackendError
+from backends.base import AuditLog, BackendError, IdempotentAudit
 
 RETRY_EVERY = 1.0  # real seconds between pings while the backend is down (an I/O cadence, not domain time)
 
@@ -39,11 +46,12 @@ class AuditTrail:
         spool_dir: Path | None = None,
     ) -> None:
         self.audit = audit
+        self.once: IdempotentAudit | None = audit if isinstance(audit, IdempotentAudit) else None
         self.spool = Spool(spool_dir)
         self.clock = clock
         self.on_change = on_change
         self.events: deque[AuditEvent] = deque(maxlen=limit)
-        self._queue: deque[AuditEvent] = deque()
+        self._queue: deque[Entry] = deque()  # (delivery id, event), in order
         self._wake = asyncio.Event()
         kind = audit.name if audit is not None else "audit"
         self._health = BackendHealth(name="audit", kind=kind, since=clock.now())
@@ -71,7 +79,7 @@ class AuditTrail:
     def record(self, event: AuditEvent, *, stored: bool = False) -> None:
         self.events.append(event)
         if self.audit is not None and not stored:
-            self._queue.append(event)
+            self._queue.append((new_id(), event))
             if self._health.status is not HealthStatus.UP:
                 self._to_spool()  # the backend is down: durable at once, not at the next retry
             self._wake.set()
@@ -83,9 +91,10 @@ class AuditTrail:
             return
         try:
             if self.spool.count:
-                await self.spool.replay(self.audit.append)
+                await self.spool.replay(self._deliver)
             while self._queue:
-                await self.audit.append(self._queue[0])
+                uid, event = self._queue[0]
+                await self._deliver(event, uid)
                 self._queue.popleft()
         except BackendError as err:
             self._down(err)
@@ -102,6 +111,12 @@ class AuditTrail:
             self._to_spool()
             return
         self._up()
+
+    async def _deliver(self, event: AuditEvent, uid: str) -> None:
+        if self.once is not None:
+            await self.once.append_once(event, uid)  # False: delivered before, the log has it once
+        elif self.audit is not None:
+            await self.audit.append(event)
 
     def _to_spool(self) -> None:
         """What is queued in memory goes to disk, in order, so a crash of the room loses none of it."""

@@ -11,6 +11,18 @@ fields): the stream is WATCHed while its last id is read, so two writers
 never chain to the same entry. Reading back marks each entry `verified`:
 False for entries without a valid signature (written by any other client,
 or altered) and for entries whose predecessor is missing.
+
+Exactly once (`append_once`, the `IdempotentAudit` capability): every entry the
+room's trail delivers carries an id (`uid`, a random 128-bit hex string given
+when the entry was recorded, kept in the local spool). The ids delivered are
+kept in the sorted set `<stream>:delivered`, scored by the Redis server's time
+in milliseconds. The set is WATCHed and the id looked up; the entry is XADDed
+and its id added to the set in one MULTI, so either both happen or neither,
+and an id already there writes nothing. A room killed after Redis took an entry
+and before its spool noted it replays that entry harmlessly. Each append trims
+ids older than `retention` (7 days by default) from the set, so it holds one
+small member per entry of the last week; a spool replayed later than that after
+such a crash may repeat the entries it delivered just before the crash.
 """
 
 from __future__ import annotations
@@ -30,6 +42,10 @@ from backends.redis.values import BACKEND, key_text
 
 DEFAULT_STREAM = "shiftroom:audit"
 ATTEMPTS = 8
+#: The field an entry's delivery id is stored in (signed with the others).
+ENTRY_ID = "uid"
+#: How long a delivered id is remembered (seconds): a replay within it never repeats an entry.
+RETENTION = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -55,14 +71,19 @@ class RedisAudit:
         read_only: bool = False,
         key: bytes | None = None,
         conn: Connection | None = None,
+        retention: float = RETENTION,
     ) -> None:
         if maxlen <= 0:
             raise ValueError("maxlen must be positive.")
+        if not retention > 0:
+            raise ValueError("retention must be positive.")
         self.conn = conn or Connection(url, read_only=read_only)
         self.read_only = read_only or self.conn.read_only
         self.stream = stream
         self.maxlen = maxlen
         self.key = key
+        self.retention = retention
+        self.delivered = f"{stream}:delivered"  # sorted set: delivery id -> server time (ms) it was written
 
     @property
     def client(self) -> aioredis.Redis:
@@ -76,13 +97,15 @@ class RedisAudit:
 
     # ------------------------------------------------------------ writing
 
-    async def fields_for(self, pipe: Pipeline, event: AuditEvent) -> dict[str, str]:
-        """The entry's fields; with a key, signed and chained to the stream's last id.
+    async def fields_for(
+        self, pipe: Pipeline, event: AuditEvent, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The entry's fields (and `extra`); with a key, signed and chained to the stream's last id.
 
         `pipe` must be in immediate (WATCH) mode; the stream is watched too, so an
         entry added by anyone before EXEC makes the transaction retry.
         """
-        fields = event_fields(event)
+        fields = {**event_fields(event), **(extra or {})}
         if self.key is None:
             return fields
         await pipe.watch(self.stream)
@@ -94,6 +117,9 @@ class RedisAudit:
         entry: dict[Any, Any] = dict(fields)
         pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=True)
 
+    def _exhausted(self) -> Conflict:
+        return Conflict(BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself.")
+
     async def append(self, event: AuditEvent) -> None:
         if self.read_only:
             raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
@@ -104,10 +130,28 @@ class RedisAudit:
             self.queue(pipe, fields)
             await pipe.execute()
 
-        exhausted = Conflict(
-            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
-        )
-        await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
+        await self.conn.transaction("recording an audit event", body, self._exhausted(), ATTEMPTS)
+
+    async def append_once(self, event: AuditEvent, entry_id: str) -> bool:
+        """XADD the entry and note `entry_id` as delivered, in one MULTI; nothing when it was delivered already."""
+        if self.read_only:
+            raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
+
+        async def body(pipe: Pipeline) -> bool:
+            await pipe.watch(self.delivered)
+            if await pipe.zscore(self.delivered, entry_id) is not None:
+                return False  # delivered before (a replay after a crash): the stream has it once
+            fields = await self.fields_for(pipe, event, {ENTRY_ID: entry_id})
+            seconds, micros = await pipe.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self.queue(pipe, fields)
+            pipe.zadd(self.delivered, {entry_id: now_ms})
+            pipe.zremrangebyscore(self.delivered, "-inf", f"({now_ms - int(self.retention * 1000)}")
+            await pipe.execute()
+            return True
+
+        return await self.conn.transaction("recording an audit event", body, self._exhausted(), ATTEMPTS)
 
     # ------------------------------------------------------------ reading
 
