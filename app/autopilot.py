@@ -18,18 +18,21 @@ from app.control.engine import Engine
 from app.model import Mode
 
 if TYPE_CHECKING:
+    from backends.base import AuditLog
     from backends.sim.world import SimWorld
 
 ACTOR = "sim-controller"
 
 
-def autopilot(world: SimWorld, clock: Clock) -> Engine:
-    """A writable engine driving every target of `world`; it publishes to nobody, so it samples no series."""
+def autopilot(world: SimWorld, clock: Clock, audit: AuditLog | None = None) -> Engine:
+    """A writable engine driving every target of `world`; it publishes to nobody, so it samples no series.
+    With `audit` (the simulated audit log the watching room follows), its decisions are in the room's log."""
     return Engine(
         clock=clock,
         cluster=world.cluster,
         metrics=world.metrics,
         targets=world.targets,
+        audit=audit,
         mode=Mode.DEMO,
         context="sim",
         scenario=world.scenario.name,

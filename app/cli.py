@@ -139,6 +139,7 @@ def _binding_ids() -> set[str]:
     from textual.dom import DOMNode
 
     import app.room  # noqa: F401 - imports every screen and widget, so their classes are known
+    from app.screens import flag_editor, kill_switch  # noqa: F401 - the two the room imports when first opened
 
     ids: set[str] = set()
     todo: list[type] = [DOMNode]

@@ -1,7 +1,9 @@
 """CLI registration of the headless verbs (`status`, `wait`, the rollout commands), `watch` and `serve`.
 
 `add_parsers(sub)` adds the sub-commands; `run(args, config)` runs one and
-returns its exit code (see `app.verbs` for their meaning).
+returns its exit code (see `app.verbs` for their meaning). Without `--demo`
+they run on the current kubeconfig context, with the room's cluster flags
+(`app.cli_live._cluster_flags`) read into the room's `LiveOptions`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ if TYPE_CHECKING:
     from app.verbs.backend import BackendOptions
 
 COMMANDS = frozenset({"status", "wait", "watch", "serve", *VERBS})
+#: The cluster flags as they are spelled and the attribute argparse keeps each in.
+CLUSTER_FLAGS = (
+    ("--kubeconfig", "kubeconfig"),
+    ("--context", "context"),
+    ("-n", "namespace"),
+    ("-A", "all_namespaces"),
+    ("--prometheus", "prometheus"),
+    ("--redis", "redis"),
+)
 #: The wall never asks the engine for more than one snapshot per this many real seconds.
 REFRESH_FLOOR = 1.0
 
@@ -43,6 +54,16 @@ def _backend_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="one JSON object per line (see the README)")
     p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+    _live_flags(p)
+
+
+def _live_flags(p: argparse.ArgumentParser) -> None:
+    """The room's cluster flags (one definition, `app.cli_live`), and its Prometheus and Redis."""
+    from app.cli_live import _cluster_flags
+
+    _cluster_flags(p)
+    p.add_argument("--prometheus", default=None, metavar="URL", help="metrics from Prometheus (cluster only)")
+    p.add_argument("--redis", default=None, metavar="URL", help="flags, experiments and audit in Redis (cluster only)")
 
 
 def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's own parser class
@@ -69,6 +90,7 @@ def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's 
     serve.add_argument("--demo", default=None, metavar="SCENARIO", help="scenario of the simulated room")
     serve.add_argument("--cycle", type=float, default=0.0, metavar="SECONDS", help="--watch: rotate pages")
     serve.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+    _live_flags(serve)
     for verb in VERBS:
         one = sub.add_parser(verb, help=f"{verb} a rollout (destructive ones need --yes without a terminal)")
         one.add_argument("target", metavar="TARGET", help="name or namespace/name")
@@ -106,14 +128,32 @@ def _watch_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--theme", default="wall", help="wall (default), dark or light")
     p.add_argument("--config", default=None, metavar="FILE", help="shiftroom.yaml to read")
+    _live_flags(p)
 
 
-def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions:
-    """The one place the backend choice is read from the command line (kube flags join here)."""
+def cluster_given(args: argparse.Namespace) -> list[str]:
+    """The cluster flags given on the command line (as spelled)."""
+    return [flag for flag, attr in CLUSTER_FLAGS if getattr(args, attr, None)]
+
+
+def demo_and_cluster(given: list[str]) -> str:
+    verb = "does" if len(given) == 1 else "do"
+    return f"--demo runs on the simulator, so {', '.join(given)} {verb} not apply; drop one or the other"
+
+
+def backend_options(args: argparse.Namespace, read_only: bool, config: Config | None = None) -> BackendOptions:
+    """The one place the backend choice is read from the command line: `--demo`, else the cluster."""
     from app.verbs.backend import BackendOptions
 
-    if args.demo is None and args.at:
-        raise ValueError("--at only applies to --demo")
+    if args.demo is None:
+        if args.at:
+            raise ValueError("--at only applies to --demo")
+        if args.seed is not None:
+            raise ValueError("--seed only applies to --demo")
+        return BackendOptions(read_only=read_only, live=live_options(args, config), config=config)
+    given = cluster_given(args)
+    if given:
+        raise ValueError(demo_and_cluster(given))
     demo = args.demo
     if demo == "":
         from app.factory import DEFAULT_SCENARIO
@@ -122,13 +162,21 @@ def backend_options(args: argparse.Namespace, read_only: bool) -> BackendOptions
     return BackendOptions(demo=demo, seed=args.seed, at=args.at, read_only=read_only)
 
 
+def live_options(args: argparse.Namespace, config: Config | None) -> Any:
+    """The room's `LiveOptions` from the same flags (`app.cli_live`)."""
+    from app.cli_live import _options
+    from app.config import Config
+
+    return _options(args, config or Config())
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from app.verbs.backend import NoBackend, Unreachable
     from app.verbs.targets import UnknownTarget, parse_duration
 
     try:
         if args.command == "watch":
-            return watch(args)
+            return watch(args, config)
         if args.command == "serve":
             from app.verbs.serve import Refused, ServeOptions, serve
 
@@ -141,6 +189,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                         port=args.port,
                         scenario=args.demo,
                         cycle=args.cycle,
+                        cluster=serve_cluster_args(args),
                     )
                 )
             except Refused as err:
@@ -148,17 +197,20 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.command == "status":
             from app.verbs.status import status
 
-            return asyncio.run(status(backend_options(args, read_only=True), args.target, args.json))
+            return asyncio.run(status(backend_options(args, True, config), args.target, args.json))
         if args.command == "wait":
             from app.verbs.wait import wait
 
             timeout = parse_duration(args.timeout)
-            return asyncio.run(wait(backend_options(args, read_only=True), args.target, args.until, timeout, args.json))
+            options = backend_options(args, True, config)
+            return asyncio.run(wait(options, args.target, args.until, timeout, args.json))
         from app.verbs.act import act
 
+        options = backend_options(args, config.read_only, config)
+        options.drive = args.target
         return asyncio.run(
             act(
-                backend_options(args, read_only=config.read_only),
+                options,
                 args.command,
                 args.target,
                 args.reason,
@@ -184,21 +236,26 @@ def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
     return code
 
 
-def watch_app(args: argparse.Namespace) -> object:
-    """The wall's App on read-only backends (raises NoBackend or ValueError with one sentence)."""
+def watch_app(args: argparse.Namespace, config: Config | None = None) -> object:
+    """The wall's App on read-only backends: the simulator with `--demo`, else the current kubeconfig
+    context (raises NoBackend, Unreachable or ValueError with one sentence)."""
     import themes
-    from app.factory import RoomOptions, make_demo
-    from app.verbs.backend import NoBackend
     from app.wall import WatchApp
-    from backends.sim.scenario import ScenarioError
 
-    if args.demo is None:
-        raise NoBackend("shiftroom: watch needs a backend: give --demo [SCENARIO] to watch the simulator.")
     if args.theme not in themes.names():
         raise ValueError(f"unknown theme {args.theme!r}; choose one of {', '.join(themes.names())}")
     if args.cycle < 0 or args.speed <= 0:
         raise ValueError("--cycle must be 0 or more and --speed more than 0")
     refresh = max(REFRESH_FLOOR, args.refresh)
+    if args.demo is None:
+        return WatchApp(_live_wall_engine(args, config, refresh), theme=args.theme, cycle=args.cycle)
+    given = cluster_given(args)
+    if given:
+        raise ValueError(demo_and_cluster(given))
+    from app.factory import RoomOptions, make_demo
+    from app.verbs.backend import NoBackend
+    from backends.sim.scenario import ScenarioError
+
     options = RoomOptions(
         scenario=args.demo, speed=args.speed, seed=args.seed, theme=args.theme, read_only=True, publish_hz=1.0 / refresh
     )
@@ -209,7 +266,49 @@ def watch_app(args: argparse.Namespace) -> object:
     return WatchApp(demo.engine, theme=args.theme, cycle=args.cycle, simulated=True)
 
 
-def watch(args: argparse.Namespace) -> int:
+def _live_wall_engine(args: argparse.Namespace, config: Config | None, refresh: float) -> Any:
+    """The room's live engine, read-only, on the cluster flags: preflight in its own loop, as the room does."""
+    import dataclasses
+
+    from app.config import load_config
+    from app.live import LiveError, LiveSetupError, build, preflight
+    from app.verbs.backend import NoBackend, Unreachable
+    from app.verbs.live_session import for_verbs
+    from app.wiring import WiringError
+
+    if args.seed is not None:
+        raise ValueError("--seed only applies to --demo")
+    config = config or load_config(getattr(args, "config", None))
+    options = dataclasses.replace(live_options(args, config), read_only=True)
+    try:
+        pre = asyncio.run(preflight(options, config))
+    except LiveSetupError as err:
+        raise NoBackend(f"shiftroom: {for_verbs(str(err))}") from None
+    except LiveError as err:
+        raise Unreachable(f"shiftroom: {err}") from None
+    try:
+        engine = build(pre, options, config)
+    except WiringError as err:
+        raise NoBackend(f"shiftroom: {err}") from None
+    engine.publish_every = max(engine.publish_every, refresh)  # the wall's refresh floor
+    return engine
+
+
+def watch(args: argparse.Namespace, config: Config | None = None) -> int:
     from app.cli import run_app
 
-    return run_app(watch_app(args))  # a crash inside the wall: one sentence, a traceback file, exit 70
+    return run_app(watch_app(args, config))  # a crash inside the wall: one sentence, a traceback file, exit 70
+
+
+def serve_cluster_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The cluster flags given to `serve`, for the command line each browser tab runs."""
+    out: list[str] = []
+    for flag, attr in CLUSTER_FLAGS:
+        value = getattr(args, attr, None)
+        if value is True:
+            out.append(flag)
+        elif value:
+            out += [flag, str(value)]
+    if out and getattr(args, "config", None):
+        out += ["--config", str(args.config)]
+    return tuple(out)

@@ -69,6 +69,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     background: list[Callable[[], Awaitable[None]]] = [world.run]
     store: Store
     audit: AuditLog
+    world_audit: SimAudit | None = None
     if options.redis_url:
         from backends.redis import RedisStore
 
@@ -78,7 +79,8 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         store = redis_store
         audit = redis_store.audit  # one connection: a write and its audit entry share a MULTI
     else:
-        sim_audit = SimAudit(read_only=options.read_only)
+        world_audit = SimAudit()  # the world's own controller (read-only demos) writes here; the room reads it
+        sim_audit = world_audit.view(read_only=options.read_only)
         sim_store = AuditedSimStore(clock, sim_audit, seed=seed, read_only=options.read_only)
         store, audit = sim_store, sim_audit
         background.append(sim_store.population.run)
@@ -92,7 +94,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     if options.read_only:
         from app.autopilot import autopilot, beside
 
-        pilot = autopilot(world, clock)
+        pilot = autopilot(world, clock, audit=world_audit)  # its decisions show in the room's event log
         background.append(beside(pilot))
     # Snapshots at most `publish_hz` per real second, whatever the demo speed.
     speed = 1.0 if options.virtual else options.speed

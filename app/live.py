@@ -36,6 +36,10 @@ class LiveError(Exception):
     """One sentence: why the live room cannot open."""
 
 
+class LiveSetupError(LiveError):
+    """What was given cannot even be tried: no kubeconfig, an unknown context, a broken kubeconfig or Canary file."""
+
+
 @dataclass
 class LiveOptions:
     kubeconfig: str | None = None
@@ -45,6 +49,7 @@ class LiveOptions:
     read_only: bool = False
     prometheus: Any = None  # PrometheusConfig | None (flags already applied)
     redis_url: str | None = None
+    only_get: bool = False  # send GETs only: no SelfSubjectReview (the identity stays unknown); with read_only
 
 
 @dataclass
@@ -87,16 +92,16 @@ def _canary_target(config: Config, entry: Any, i: int, base: Path) -> Target:
     try:
         return canary_to_target(doc, source, entry.namespace, entry.production).target
     except CanarySpecError as err:
-        raise LiveError(str(err)) from None
+        raise LiveSetupError(str(err)) from None
 
 
 def _read_yaml(path: Path, i: int) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise LiveError(f"targets[{i}].canary_file {path}: {(exc.strerror or str(exc)).lower()}.") from None
+        raise LiveSetupError(f"targets[{i}].canary_file {path}: {(exc.strerror or str(exc)).lower()}.") from None
     except yaml.YAMLError as exc:
-        raise LiveError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}.") from None
+        raise LiveSetupError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}.") from None
 
 
 def flagger_driven(targets: Sequence[Target], canaries: Sequence[dict[str, Any]]) -> set[str]:
@@ -113,18 +118,20 @@ def flagger_driven(targets: Sequence[Target], canaries: Sequence[dict[str, Any]]
 async def preflight(options: LiveOptions, config: Config) -> Preflight:
     from backends.base import BackendError, NotFound
     from backends.kubernetes import discovery
-    from backends.kubernetes.client import Api, connect
+    from backends.kubernetes.client import Api, NoCluster, connect
     from backends.kubernetes.errors import What
     from backends.kubernetes.resources import CANARIES
 
     try:
         cfg, where = await connect(options.kubeconfig, options.context)
+    except NoCluster as err:
+        raise LiveSetupError(err.sentence) from None
     except BackendError as err:
         raise LiveError(err.sentence) from None
     api = Api(cfg, where.server)
     try:
         await discovery.version(api)
-        identity = await discovery.whoami(api)
+        identity = "" if options.only_get else await discovery.whoami(api)
         production = is_production(where.context, config.production_contexts)
         targets = config_targets(config, production)
         if options.all_namespaces:
@@ -141,7 +148,7 @@ async def preflight(options: LiveOptions, config: Config) -> Preflight:
                 canaries += [c for c in body.get("items") or [] if isinstance(c, dict)]
             except NotFound:
                 break  # Flagger is not installed
-        reason = "" if options.read_only else await _read_only_reason(api, namespaces)
+        reason = "" if options.read_only or options.only_get else await _read_only_reason(api, namespaces)
     except BackendError as err:
         raise LiveError(f"Context {where.context} ({where.server}): {err.sentence}") from None
     finally:
@@ -161,12 +168,13 @@ async def preflight(options: LiveOptions, config: Config) -> Preflight:
 async def _read_only_reason(api: Any, namespaces: list[str] | None) -> str:
     """Why this identity gets a read-only room ("" when it may drive): the doctor's checks, once, at start.
 
-    A viewer (get/list/watch only) is not offered actions it would be refused; the room opens read-only
-    and says so, the way `--read-only` would."""
+    A viewer (get/list/watch only) may not take a target's Lease nor record its Events, so no target could
+    be driven: the room opens read-only and says so, the way `--read-only` would. An identity that may drive
+    but not make some writes gets a live room with those keys disabled (the engine asks again as it runs)."""
     from backends.kubernetes import doctor
 
     report = await doctor.run(api, namespaces)
-    missing = report.missing
+    missing = report.blocking
     if not missing:
         return ""
     first = missing[0]
@@ -227,6 +235,21 @@ class EventAudit:
 
     async def append(self, event: AuditEvent) -> None:
         await self.inner.append(event)
+        await self._record(event)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """A spooled entry: once in the audit log where it can tell (Redis), and its Event only then."""
+        from backends.base import OnceAudit
+
+        if isinstance(self.inner, OnceAudit):
+            if not await self.inner.append_once(event, uid):
+                return False
+        else:
+            await self.inner.append(event)
+        await self._record(event)
+        return True
+
+    async def _record(self, event: AuditEvent) -> None:
         obj = self.objects.get(event.target)
         if obj is None or self.cluster.read_only:
             return
@@ -283,8 +306,9 @@ def build(pre: Preflight, options: LiveOptions, config: Config, clock: Clock | N
         tick_every=1.0,
         publish_every=1.0,
         series_every=10.0,
-        namespaces=pre.namespaces or (),
-        production=pre.production,  # Flagger / Argo objects live there too
+        namespaces=pre.namespaces or (),  # Flagger / Argo objects live there too
+        all_namespaces=pre.namespaces is None,  # -A: one watch per resource over every namespace
+        production=pre.production,
     )
     # The header's cluster and identity (RoomState fields the engine does not take as arguments yet).
     engine._base.update(cluster=pre.where.cluster, identity=pre.identity)

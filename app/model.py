@@ -221,6 +221,18 @@ class Check(Frozen):
     range: str = ""
 
 
+class ReplicaSetRow(Frozen):
+    """One ReplicaSet of a rollout another controller drives (Argo Rollouts), as its own tool lists it."""
+
+    name: str
+    revision: int = 0
+    tags: tuple[str, ...] = ()  # "stable", "canary", "active", "preview" (kubectl argo rollouts get's info column)
+    status: str = ""  # Healthy, Progressing, ScaledDown, ReplicaFailure
+    images: tuple[str, ...] = ()
+    ready: int = 0  # status.readyReplicas
+    desired: int = 0  # spec.replicas
+
+
 class Rollout(Frozen):
     """What the room shows about one target at one instant."""
 
@@ -251,6 +263,14 @@ class Rollout(Frozen):
     guard_until: float | None = None  # the post-rollout guard watches until then
     driven_by: str = "shiftroom"  # "shiftroom", "flagger" or "argo": whose controller drives it
     decision: str = ""  # the last analysis decision with its numbers; mode changes never replace it
+    replica_sets: tuple[ReplicaSetRow, ...] = ()  # Argo Rollouts: its ReplicaSets, newest revision first
+    aborted: bool = False  # Argo Rollouts: status.abort (what `retry` undoes)
+    gates: tuple[str, ...] = ()  # Flagger: the load tester gates its webhooks ask ("promotion", "rollback")
+    #: Actions this identity may not take on this row: verb ("switch", "pause", "bootstrap"...) → the
+    #: sentence a 403 would get. The room shows those keys disabled with it, the engine refuses them.
+    denied: dict[str, str] = Field(default_factory=dict)
+    #: Objects of the target's layout that are missing ("Deployment shop/api-primary"...): it needs a bootstrap.
+    needs_bootstrap: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

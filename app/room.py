@@ -18,6 +18,7 @@ from textual.message import Message
 
 import themes
 from app.clock import VirtualClock
+from app.hangup import close_on_hangup
 from app.model import RoomState
 from app.sanitize import clean
 from app.screens.binding_list import room_bindings
@@ -102,6 +103,7 @@ class ShiftroomApp(App[None]):
         self.sub_title = self.title_context or self.state.context
         self.engine.subscribe(self._snapshot)
         self.start_engine()
+        close_on_hangup(self)
 
     def _snapshot(self, state: RoomState) -> None:
         """Engine callback, on the event loop: queue it, let the queue coalesce."""

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 import themes
+from app.hangup import close_on_hangup
 from app.model import RoomState
 from app.screens.watch import WatchScreen
 
@@ -63,6 +64,7 @@ class WatchApp(App[None]):
     def on_mount(self) -> None:
         self.engine.subscribe(self._snapshot)
         self.start_engine()
+        close_on_hangup(self)
 
     def _snapshot(self, state: RoomState) -> None:
         """Engine callback, on the event loop: queue it, let the queue coalesce."""

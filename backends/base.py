@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample, Webhook
+from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample, Target, Webhook
 
 # ---------------------------------------------------------------- errors
 
@@ -314,15 +314,21 @@ class AuditedWrites(Protocol):
 
 
 @runtime_checkable
-class IdempotentAudit(Protocol):
-    """An audit log that writes each entry id at most once, so replaying a spool after a crash repeats nothing.
+class AuditFeed(Protocol):
+    """An audit log that tells of entries as anyone appends them (other rooms, the world's own controller),
+    from when `follow` is first called; a broken feed raises `BackendError`, and calling `follow` again
+    resumes after the last entry it yielded."""
 
-    `append_once` records `entry_id` as delivered in the same transaction as the entry and
-    writes nothing when it is already recorded (within the log's retention of delivered ids).
-    """
+    def follow(self) -> AsyncIterator[AuditEvent]: ...
 
-    async def append_once(self, event: AuditEvent, entry_id: str) -> bool:
-        """Append the entry unless `entry_id` was delivered before; True when it was written now."""
+
+@runtime_checkable
+class OnceAudit(Protocol):
+    """An audit log that appends an entry only if no entry with the same delivery id was appended before,
+    atomically: a spool replayed again after a crash between the write and the local mark delivers nothing twice."""
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """True when it was appended now, False when `uid` had been delivered already."""
         ...
 
 
@@ -400,3 +406,84 @@ class RawValues(Protocol):
     async def put_experiment_bytes(
         self, experiment_id: str, value: bytes, expected_version: str | None, event: AuditEvent | None = None
     ) -> str: ...
+
+
+# ---------------------------------------------------------------- permissions and bootstrap
+
+
+class AccessCheck(Obj):
+    """One write the room may make, asked before it is offered: `verb` on an object of `kind` in `namespace`.
+
+    `kind` is "Deployment", "Service", "Route" (the router object of canary target `target`), "Lease",
+    "Event", or another controller's kind ("Rollout", "Canary") with its `api_version`; `sub` a subresource
+    ("scale", "status", "proxy")."""
+
+    verb: str  # "patch", "create", "update"
+    kind: str
+    namespace: str
+    sub: str = ""
+    target: str = ""  # Route: the canary target's name (its router decides the resource)
+    api_version: str = ""  # other controllers' kinds
+
+
+class AccessAnswer(Obj):
+    allowed: bool
+    resource: str = ""  # as `shiftroom doctor` and a 403 name it: "services", "deployments.apps/scale"
+    sentence: str = ""  # when not allowed: the sentence a 403 of that request gets (verb, resource, namespace, who)
+
+
+@runtime_checkable
+class AccessReview(Protocol):
+    """A cluster that says, before anything is tried, whether this identity may make a write
+    (Kubernetes: one SelfSubjectAccessReview per distinct verb, resource and namespace)."""
+
+    async def review_access(self, checks: Sequence[AccessCheck]) -> dict[AccessCheck, AccessAnswer]:
+        """An answer for every check it can judge (a check it cannot resolve is left out: not refused)."""
+        ...
+
+
+class LayoutPart(Obj):
+    """One object of a canary target's layout (Flagger's: `<d>`, `<d>-primary`, the Services, the route),
+    named the way the object cache keys it."""
+
+    kind: Kind
+    namespace: str
+    name: str  # a Route is keyed by its target's name
+    label: str  # as the room says it: "Deployment shop/api-primary", "VirtualService shop/api"
+    required: bool = True  # the controller reads it: without it the target cannot be driven
+
+
+class BootstrapStep(Obj):
+    """One write of a canary bootstrap: create an object (`body`) or scale the target deployment."""
+
+    verb: Literal["create", "scale"]
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    line: str  # what the preview shows
+    body: dict[str, Any] = Field(default_factory=dict)
+    replicas: int = 0
+
+
+class BootstrapPlan(Obj):
+    steps: tuple[BootstrapStep, ...] = ()
+    source_version: str = ""  # the resourceVersion of the target deployment the plan was made from
+
+
+@runtime_checkable
+class CanaryBootstrap(Protocol):
+    """A cluster that creates Flagger's layout around a canary target's existing deployment; it only ever
+    creates what is missing (and scales the target deployment to 0), never replaces or deletes."""
+
+    def canary_layout(self, target: Target) -> list[LayoutPart]:
+        """The objects the target's layout is made of (no I/O); [] when the cluster does not route it."""
+        ...
+
+    async def plan_bootstrap(self, target: Target) -> BootstrapPlan:
+        """What bootstrapping would write now (no steps when the layout is complete)."""
+        ...
+
+    async def apply_bootstrap(self, plan: BootstrapPlan) -> list[str]:
+        """Write the plan; one line per step (an object someone created meanwhile is left as it is)."""
+        ...

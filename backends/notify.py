@@ -9,11 +9,13 @@ shows as the notifier's health.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from app.model import AuditEvent
 from backends.base import Unavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def _when(t: float) -> str:
@@ -38,6 +40,8 @@ class HttpNotifier:
         self._client = client
 
     async def notify(self, event: AuditEvent) -> None:
+        import httpx  # on the first notification, not while the room starts
+
         body = {"text": slack_text(event)} if self.slack else event.model_dump(mode="json")
         client = self._client or httpx.AsyncClient()
         try:

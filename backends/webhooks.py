@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from app.model import Webhook
 from backends.base import Webhooks
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["HttpWebhooks", "Webhooks"]
 
@@ -19,6 +20,8 @@ class HttpWebhooks:
         self._client = client
 
     async def call(self, hook: Webhook, payload: dict[str, Any]) -> tuple[bool, str]:
+        import httpx  # on the first call, not at start-up: the room's first frame does not wait for it
+
         body = dict(payload, type=hook.type.value, metadata=dict(hook.metadata))
         client = self._client or httpx.AsyncClient()
         try:

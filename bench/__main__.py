@@ -10,6 +10,7 @@ from bench import (
     cluster_reads,
     first_frame,
     flag_eval,
+    kube_requests,
     prometheus_batch,
     redis_results,
     terminal_bytes,
@@ -30,6 +31,7 @@ def main() -> int:
         ("flag_eval", flag_eval),
         ("wall", wall),
         ("cluster_reads", cluster_reads),
+        ("kube_requests", kube_requests),
     ):
         print(f"== {name}", flush=True)
         try:

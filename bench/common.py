@@ -17,11 +17,16 @@ SIZE = (160, 45)  # columns, lines: the size the snapshots and STYLE.md use
 ROOM_MARKERS = ("DEMO", "target", "microservices-canary")
 
 
+def shiftroom(*args: str) -> list[str]:
+    """This checkout's `shiftroom`: `python -m app`, run with ROOT as the working directory (every bench
+    passes `cwd=ROOT`), so the code measured is the code beside the bench, not an installed copy of another
+    checkout (the console script imports whatever `pip install -e` pointed at)."""
+    return [sys.executable, "-m", "app", *args]
+
+
 def room_command(*args: str) -> list[str]:
-    """`shiftroom demo ...` as a user runs it: the console script next to this interpreter."""
-    script = Path(sys.executable).parent / "shiftroom"
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
-    return base + ["demo", *args]
+    """`shiftroom demo ...` from this checkout."""
+    return shiftroom("demo", *args)
 
 
 def baseline_command() -> list[str]:
@@ -72,4 +77,5 @@ __all__ = [
     "median",
     "ratio",
     "room_command",
+    "shiftroom",
 ]

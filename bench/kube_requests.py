@@ -1,22 +1,24 @@
 """Cluster API requests per pass in steady state, and writes per decision, on the test API server.
 
-TARGETS canary targets in Flagger's layout (`d`, `d-primary`, a VirtualService each) on
-the test Kubernetes API server (`tests/kubeapi/`, its stand-in Deployment controller
-making them ready); every request the server answers is in its request log.
+TARGETS canary targets in Flagger's layout (`d`, `d-primary`, a VirtualService each) in one
+namespace of the test Kubernetes API server (`tests/kubeapi/`, its stand-in Deployment controller
+making them ready); every request the server answers is in its request log, and that log is what
+is counted. In one run:
 
-- polling baseline: what a polling engine reads each pass, done the same way here —
-  3 GETs per canary (the target and primary Deployments and the route);
-- the engine of this checkout: `Engine.run_pass()` over `KubeCluster` in steady state
-  (the engine before the rework polls as above and also renews each Lease with a GET
-  and a PUT every pass; the reworked one reads its watch-fed cache);
-- watched: `KubeCluster.watch()` listed and synced, then the same number of pass
-  intervals in steady state: requests sent while nothing changes (bookmarks arrive on
-  the open streams and are not requests). The Lease renewals a driving room still makes
-  are shown apart (the reworked engine renews every lease_duration/3, not every pass);
-- writes per decision: one canary released and driven until its first `step`; the
-  writes of that pass by object (route weights, state annotation, Event, Lease).
+- polling baseline: what a polling engine reads each pass, done the same way here — 3 GETs per
+  canary (the target and primary Deployments and the route) — and the engine before its rework,
+  which also renewed each Lease every pass with a GET and a PUT (both sent for real);
+- the engine of this checkout, watched: `Engine.run_pass()` over `KubeCluster`, once a (virtual)
+  second with half a real second between passes so bookmarks flow on the open watches; every
+  request in the window, split into reads (GET, LIST, WATCH: goal 0) and Lease renewals (one PUT
+  per target every lease_duration/3, the only writes while nothing changes); the requests that
+  listed and opened the watches when the engine started are shown apart;
+- writes per decision: one canary released and driven until its first `step`; the writes of
+  that pass (its ticks and its audit record included) by object — goal: one per object changed
+  (the route's weights, the state annotation on the Deployment, the Event) — and the Lease
+  renewals that fell in the same pass, shown apart.
 
-    python -m bench.kube_requests [--targets 50] [--passes 5]
+    python -m bench.kube_requests [--targets 50] [--passes 10]
 """
 
 from __future__ import annotations
@@ -70,16 +72,39 @@ def _objects(i: int) -> list[dict[str, Any]]:
     return out
 
 
+def _resource(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if "namespaces" in parts:
+        i = parts.index("namespaces")
+        return parts[i + 2] if len(parts) > i + 2 else "namespaces"
+    return parts[-1]
+
+
 def _kinds(records: list[Any]) -> collections.Counter[str]:
     c: collections.Counter[str] = collections.Counter()
     for r in records:
-        parts = r.path.strip("/").split("/")
-        resource = parts[-1] if len(parts) % 2 == 0 or "namespaces" not in parts else parts[-2]
-        if "namespaces" in parts:
-            i = parts.index("namespaces")
-            resource = parts[i + 2] if len(parts) > i + 2 else "namespaces"
-        c[f"{r.method} {resource}{' (watch)' if r.query.get('watch') else ''}"] += 1
+        c[f"{r.method} {_resource(r.path)}{' (watch)' if r.query.get('watch') else ''}"] += 1
     return c
+
+
+def _is_lease(r: Any) -> bool:
+    return _resource(r.path) == "leases"
+
+
+def _is_read(r: Any) -> bool:
+    return bool(r.method == "GET")
+
+
+def _is_collection(r: Any) -> bool:
+    """A list or a watch (the path ends at the resource), not a GET of one named object."""
+    return bool(r.path.rstrip("/").rsplit("/", 1)[-1] == _resource(r.path))
+
+
+async def _passes(engine: Any, clock: Any, n: int, pause: float) -> None:
+    for _ in range(n):
+        await engine.run_pass()
+        await clock.advance(1)
+        await asyncio.sleep(pause)
 
 
 async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
@@ -87,6 +112,7 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     from app.control.engine import Engine
     from app.live import EventAudit
     from app.model import MetricSample, Mode, Target
+    from backends.kubernetes import leases
     from backends.kubernetes.client import Api, connect
     from backends.kubernetes.cluster import KubeCluster
     from backends.sim.store import SimAudit
@@ -121,6 +147,8 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
         actor="bench@host",
         series_every=1e9,
     )
+    result: dict[str, Any] = {"targets": targets, "passes": passes}
+
     server.clear_requests()
     for _ in range(passes):
         for t in ts:  # the polling baseline: 3 GETs per canary per pass
@@ -128,67 +156,66 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
             await cluster.get_deployment(NS, f"{t.deployment}-primary")
             await cluster.get_route(NS, t.name)
     polled = server.requests
-    for _ in range(3):  # leases taken, states saved: steady from here
-        await engine.run_pass()
-        await clock.advance(1)
     server.clear_requests()
     for _ in range(passes):
-        await engine.run_pass()
-        await clock.advance(1)
-    engine_reqs = server.requests
-    result: dict[str, Any] = {
-        "polling_per_pass": len(polled) / passes,
-        "polling_kinds": _kinds(polled),
-        "engine_per_pass": len(engine_reqs) / passes,
-        "engine_kinds": _kinds(engine_reqs),
-    }
-    server.clear_requests()
-
-    it = cluster.watch()
-    async for ev in it:
-        if ev.type == "SYNCED":
-            break
-    consumer = asyncio.create_task(_drain(it))
-    await asyncio.sleep(0.5)  # the watch requests are logged as they open
-    listed = server.requests
-    server.clear_requests()
-    await asyncio.sleep(passes * 1.0)  # as many pass intervals of steady state
-    watched = server.requests
-    consumer.cancel()
-    await asyncio.gather(consumer, return_exceptions=True)
-    await it.aclose()
+        for t in ts:  # the engine before its rework: the same reads, and each Lease renewed with a GET and a PUT
+            await cluster.get_deployment(NS, t.deployment)
+            await cluster.get_deployment(NS, f"{t.deployment}-primary")
+            await cluster.get_route(NS, t.name)
+            await leases.acquire(cluster.api, NS, f"shiftroom-{t.name}", engine.identity, 15.0)
+    old_engine = server.requests
     result.update(
-        watch_requests=len(watched),
-        watch_per_pass=len(watched) / passes,
-        initial_sync=len(listed),
-        lease_renewals_per_pass=targets * 2,
+        polling_per_pass=len(polled) / passes,
+        polling_kinds=_kinds(polled),
+        old_engine_per_pass=len(old_engine) / passes,
+        old_engine_kinds=_kinds(old_engine),
+    )
+
+    server.clear_requests()
+    await _passes(engine, clock, 3, 0.5)  # watches listed and opened, leases held, states saved: steady from here
+    started = server.requests
+    server.clear_requests()
+    await _passes(engine, clock, passes, 0.5)
+    steady = server.requests
+    reads = [r for r in steady if _is_read(r)]
+    renewals = [r for r in steady if _is_lease(r) and not _is_read(r)]
+    opened = [r for r in started if _is_read(r) and _is_collection(r)]
+    result.update(
+        start_kinds=_kinds(opened),
+        start_requests=len(opened),
+        engine_per_pass=len(steady) / passes,
+        engine_reads_per_pass=len(reads) / passes,
+        engine_renewals_per_pass=len(renewals) / passes,
+        engine_kinds=_kinds(steady),
+        other=[f"{r.method} {r.path}" for r in steady if r not in reads and r not in renewals],
     )
 
     # one decision: app0 released and driven to its first step
     await cluster.set_image(NS, "app0", "app", "app:2")
-    step_writes: list[Any] = []
+    step: list[Any] = []
     for _ in range(400):
         before = len([e for e in engine.state.events if e.action == "step"])
         server.clear_requests()
         await engine.run_pass()
-        await engine.idle()  # the pass's ticks write after it returns: all of their writes belong to it
+        await engine.idle()  # the pass's ticks write after it returns: their writes belong to it
+        await engine.trail.flush()  # and so does its audit record (the Event)
         if len([e for e in engine.state.events if e.action == "step"]) > before:
-            step_writes = [r for r in server.requests if r.method in ("PATCH", "POST", "PUT")]
+            step = [r for r in server.requests if r.method in ("PATCH", "POST", "PUT")]
             break
         await clock.advance(1)
         await asyncio.sleep(0.02)
-    result["step_writes"] = _kinds(step_writes)
+    decision = [r for r in step if not _is_lease(r)]
+    result.update(
+        step_writes=_kinds(decision),
+        step_objects=collections.Counter(f"{r.method} {r.path}" for r in decision),
+        step_renewals=len([r for r in step if _is_lease(r)]),
+    )
     await engine.stop()
     await cluster.close()
     return result
 
 
-async def _drain(it: Any) -> None:
-    async for _ in it:
-        pass
-
-
-def run(targets: int = TARGETS, passes: int = 5) -> dict[str, Any]:
+def run(targets: int = TARGETS, passes: int = 10) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
@@ -212,33 +239,61 @@ def _seed(server: Any, targets: int) -> None:
             server.apply(obj)
 
 
-def report(r: dict[str, Any], targets: int) -> list[str]:
+def _join(c: collections.Counter[str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(c.items())) or "none"
+
+
+def report(r: dict[str, Any], targets: int | None = None) -> list[str]:
+    targets = targets or r["targets"]
     lines = [
-        f"cluster API requests per pass, {targets} canary targets, steady state:",
-        f"  polling baseline: {r['polling_per_pass']:.0f} per pass "
-        f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['polling_kinds'].items()))})",
-        f"  this checkout's engine: {r['engine_per_pass']:.0f} per pass "
-        f"(over the window: {', '.join(f'{k}: {v}' for k, v in sorted(r['engine_kinds'].items())) or 'none'})",
-        f"  watched (KubeCluster.watch): {r['watch_per_pass']:.1f} per pass "
-        f"({r['watch_requests']} in the whole window; the initial lists and watch opens: {r['initial_sync']})",
-        f"  (a polling engine also renews each Lease every pass: {r['lease_renewals_per_pass']} more)",
+        f"cluster API requests per pass, {targets} canary targets in one namespace, steady state "
+        f"({r['passes']} passes):",
+        f"  polling baseline: {r['polling_per_pass']:.0f} per pass ({_join(r['polling_kinds'])})",
+        f"  the engine before its rework (polls, and renews every Lease every pass): "
+        f"{r['old_engine_per_pass']:.0f} per pass ({_join(r['old_engine_kinds'])})",
+        f"  this checkout's engine, watched: {r['engine_reads_per_pass']:.1f} reads per pass (goal 0), "
+        f"{r['engine_renewals_per_pass']:.1f} Lease renewals per pass (one PUT per target every 5 s), "
+        f"{r['engine_per_pass']:.1f} requests per pass in all ({_join(r['engine_kinds'])})",
+        f"  when it started: {r['start_requests']} requests to list and open the watches ({_join(r['start_kinds'])})",
     ]
+    if r["other"]:
+        lines.append(f"  other requests in the steady window: {', '.join(r['other'][:5])}")
     if r["polling_per_pass"]:
-        lines.append(f"  ratio watched / polling: {r['watch_per_pass'] / r['polling_per_pass']:.3f}")
+        lines.append(
+            f"  ratio watched / polling: reads {r['engine_reads_per_pass'] / r['polling_per_pass']:.3f}, "
+            f"all requests {r['engine_per_pass'] / r['polling_per_pass']:.3f} "
+            f"(against the engine before its rework: {r['engine_per_pass'] / r['old_engine_per_pass']:.3f})"
+        )
+    per_object = sorted(set(r["step_objects"].values()))
     lines.append(
-        "writes of the pass that decided one canary step: "
-        + (", ".join(f"{k}: {v}" for k, v in sorted(r["step_writes"].items())) or "none seen")
+        f"writes of the pass that decided one canary step: {_join(r['step_writes'])}"
+        f" — {'one per object changed' if per_object == [1] else f'per object: {per_object}'}"
+        f" (Lease renewals due in the same pass, apart: {r['step_renewals']})"
     )
     return lines
+
+
+def measure(targets: int = TARGETS, passes: int = 10) -> dict[str, Any]:
+    return run(targets, passes)
+
+
+def summary(r: dict[str, Any]) -> str:
+    return (
+        f"Kubernetes API requests per steady pass for {r['targets']} canaries: "
+        f"{r['engine_reads_per_pass']:.1f} reads + {r['engine_renewals_per_pass']:.1f} lease renewals watched vs "
+        f"{r['polling_per_pass']:.0f} polled ({r['old_engine_per_pass']:.0f} before the rework); "
+        f"step decision writes: {_join(r['step_writes'])}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.kube_requests")
     p.add_argument("--targets", type=int, default=TARGETS)
-    p.add_argument("--passes", type=int, default=5)
+    p.add_argument("--passes", type=int, default=10)
     args = p.parse_args(argv)
-    for line in report(run(args.targets, args.passes), args.targets):
-        print(line)
+    r = run(args.targets, args.passes)
+    print("\n".join(report(r)))
+    print(summary(r))
     return 0
 
 

@@ -2,11 +2,12 @@
 
 `run_in_pty(argv, ...)` starts `argv` on the slave side of a fresh pty of a
 given size (TERM=xterm-256color, COLUMNS/LINES and TIOCSWINSZ set, the pty as
-its controlling terminal, stdin/stdout/stderr all on it, as under `ssh -t`),
-reads everything it writes with a timestamp per read, answers the DECRQM
-queries Textual sends at start-up the way a plain xterm does ("mode not
-recognised"), samples the child's CPU time from /proc/<pid>/stat, then stops
-it: `q` first, SIGTERM after a grace period, SIGKILL last.
+its controlling terminal, stdin/stdout/stderr all on it, as under `ssh -t`;
+Python's bytecode cache allowed, as for an installed program), reads
+everything it writes with a timestamp per read, answers the DECRQM queries
+Textual sends at start-up the way a plain xterm does ("mode not recognised"),
+samples the child's CPU time from /proc/<pid>/stat, then stops it: `q` first,
+SIGTERM after a grace period, SIGKILL last.
 
 Figures (all times in seconds since just before the child was spawned):
 
@@ -233,6 +234,9 @@ def run_in_pty(
     that exits on its own is simply reaped.
     """
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "COLORTERM", "TERM_PROGRAM"))}
+    # An installed program starts from compiled bytecode: let the child read and write its cache
+    # (`__pycache__`, git-ignored) even where the shell that runs the bench turned that off.
+    child_env.pop("PYTHONDONTWRITEBYTECODE", None)
     child_env.update({"TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines), "PYTHONUNBUFFERED": "1"})
     if env:
         child_env.update(env)

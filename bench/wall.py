@@ -4,12 +4,14 @@
   `fleet` scenario), bytes per second in steady state, beside the room
   (`shiftroom demo`) on the same world at the same size, and the bare baseline app;
 - `shiftroom demo --scenario fleet --speed 1` (50 rollouts, one update per
-  simulated second), CPU as a share of one core, beside the bare baseline app.
+  simulated second), CPU as a share of one core (the child's user+system CPU
+  time per wall second), beside the bare baseline app: REPEATS runs of each,
+  alternately, and their medians.
 
 Both with TEXTUAL_COLOR_SYSTEM=256 (what plain `ssh` gets) over the window
 [WINDOW_START, WINDOW_END) seconds after spawn.
 
-    python -m bench.wall [--start 5 --end 15]
+    python -m bench.wall [--start 5 --end 15] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bench.baseline_app import MARKERS as BASELINE_MARKERS
-from bench.common import ROOT, baseline_command, check_painted, env_for, kib, ratio
+from bench.common import ROOT, baseline_command, check_painted, env_for, kib, median, ratio, room_command, shiftroom
 from bench.pty_run import PtyResult, run_in_pty
 
 WINDOW_START = 5.0
@@ -53,36 +55,39 @@ def _run(
     return {"bytes_per_s": r.bytes_per_second(start, end), "cpu_share": r.cpu_share(start, end)}
 
 
-def shiftroom(*args: str) -> list[str]:
-    """This checkout's `shiftroom` (`-m app.cli` from ROOT, so the code measured is the code here)."""
-    return [sys.executable, "-m", "app.cli", *args]
-
-
 def watch_command(*args: str) -> list[str]:
     return shiftroom("watch", *args)
 
 
-def room_command(*args: str) -> list[str]:
-    return shiftroom("demo", *args)
+#: The 50-rollout room and the bare app run this many times each, alternately; the figures are medians.
+REPEATS = 3
 
 
-def measure(start: float = WINDOW_START, end: float = WINDOW_END) -> dict[str, dict[str, float | None]]:
+def _median_of(runs: list[dict[str, float | None]], key: str) -> float | None:
+    values = [v for r in runs if (v := r[key]) is not None]
+    return median(values) if values else None
+
+
+def measure(
+    start: float = WINDOW_START, end: float = WINDOW_END, repeats: int = REPEATS
+) -> dict[str, dict[str, float | None]]:
     with tempfile.TemporaryDirectory(prefix="shiftroom-bench-") as tmp:
         twenty = str(fleet_of(20, Path(tmp)))
-        return {
+        m = {
             "watch20": _run(watch_command("--demo", twenty), WALL_MARKERS, WALL_SIZE, start, end, "shiftroom watch"),
             "room20": _run(room_command("--scenario", twenty), ROOM_MARKERS, WALL_SIZE, start, end, "shiftroom demo"),
             "base160x50": _run(baseline_command(), BASELINE_MARKERS, WALL_SIZE, start, end, "the baseline app"),
-            "room50": _run(
-                room_command("--scenario", "fleet", "--speed", "1"),
-                ROOM_MARKERS,
-                (160, 45),
-                start,
-                end,
-                "shiftroom demo (fleet)",
-            ),
-            "base160x45": _run(baseline_command(), BASELINE_MARKERS, (160, 45), start, end, "the baseline app"),
         }
+    big: list[dict[str, float | None]] = []
+    base: list[dict[str, float | None]] = []
+    fleet = room_command("--scenario", "fleet", "--speed", "1")
+    for _ in range(repeats):  # alternately, so a busy moment of the machine hits both
+        big.append(_run(fleet, ROOM_MARKERS, (160, 45), start, end, "shiftroom demo (fleet)"))
+        base.append(_run(baseline_command(), BASELINE_MARKERS, (160, 45), start, end, "the baseline app"))
+    for name, runs in (("room50", big), ("base160x45", base)):
+        m[name] = {"bytes_per_s": _median_of(runs, "bytes_per_s"), "cpu_share": _median_of(runs, "cpu_share")}
+        m[name + "/runs"] = {f"cpu_share/{i}": r["cpu_share"] for i, r in enumerate(runs)}
+    return m
 
 
 def _pct(x: float | None) -> str:
@@ -99,7 +104,13 @@ def report(m: dict[str, dict[str, float | None]]) -> list[str]:
         f"{kib(b['bytes_per_s'] or 0)}/s   goal <= 8 KiB/s",
         f"  room, 50 rollouts, 1 update/s: CPU {_pct(big['cpu_share'])} of a core   bare app: "
         f"{_pct(base['cpu_share'])} ({ratio(big['cpu_share'], base['cpu_share'])})   goal <= 5 %",
+        f"    (medians of {len(m['room50/runs'])} alternating runs each; room: {_runs(m['room50/runs'])}; "
+        f"bare app: {_runs(m['base160x45/runs'])})",
     ]
+
+
+def _runs(runs: dict[str, float | None]) -> str:
+    return ", ".join(_pct(x) for x in runs.values())
 
 
 def summary(m: dict[str, dict[str, float | None]]) -> str:
@@ -114,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.wall", description=__doc__.splitlines()[0])
     p.add_argument("--start", type=float, default=WINDOW_START)
     p.add_argument("--end", type=float, default=WINDOW_END)
+    p.add_argument("--repeats", type=int, default=REPEATS, help="runs of the 50-rollout room and of the bare app")
     args = p.parse_args(argv)
-    print("\n".join(report(measure(args.start, args.end))))
+    print("\n".join(report(measure(args.start, args.end, args.repeats))))
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 from bench.canary_timing import rollback_timing
 from bench.pty_run import first_full_frame, first_time_with_all, read_cpu_seconds, run_in_pty, strip_escapes
 
@@ -89,3 +91,21 @@ def test_rollback_timing_edge_cases() -> None:
     )
     assert (t.onset, t.first_failure) == (30, 40)
     assert rollback_timing(_tl((0, "start"), (10, "step")), "ns/api", 10.0, 3) is None
+
+
+def test_the_benches_run_this_checkouts_code() -> None:
+    from bench.common import ROOT, room_command, shiftroom
+
+    assert room_command("--speed", "1")[:4] == [sys.executable, "-m", "app", "demo"]
+    code = "import app, widgets; print(app.__file__); print(widgets.__file__)"
+    r = run_in_pty([sys.executable, "-c", code], duration=8.0, cwd=str(ROOT))
+    # the pty folds long lines; the paths are there once the line breaks are gone
+    assert r.text().replace("\r", "").replace("\n", "").count(str(ROOT / "app" / "__init__.py")) == 1
+    v = run_in_pty(shiftroom("--version"), duration=8.0, cwd=str(ROOT))
+    assert "shiftroom" in v.text() and v.returncode == 0
+
+
+def test_the_child_may_use_pythons_bytecode_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as in a shell that turned it off
+    r = run_in_pty([sys.executable, "-c", "import sys; print('cache', not sys.dont_write_bytecode)"], duration=8.0)
+    assert "cache True" in r.text()

@@ -17,11 +17,10 @@ from app.clock import VirtualClock
 from app.control.commands import RolloutCommand, Verb
 from app.control.engine import Engine
 from app.model import MetricCheck, MetricSample, Phase, Rollout, SampleStatus
-from tests.kube_helpers import make_cluster
+from tests.kube_helpers import env_fixture
 
 DATA = Path(__file__).parent / "foreign_data"
 NS = "microservices"
-KEY = "microservices/microservices-canary"
 
 
 class NoData:
@@ -44,45 +43,43 @@ def canary(**status: Any) -> dict[str, Any]:
     return body
 
 
-async def until(engine: Engine, found: Callable[[Rollout | None], bool], seconds: float = 15.0) -> Rollout:
+async def until(engine: Engine, key: str, found: Callable[[Rollout | None], bool], seconds: float = 15.0) -> Rollout:
     """Passes until the watch brought what is awaited (the watch is real I/O: real time)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         await engine.run_pass()
-        row = engine.state.rollout(KEY)
+        row = engine.state.rollout(key)
         if found(row):
             assert row is not None
             return row
         await asyncio.sleep(0.05)
-    raise AssertionError(f"not seen within {seconds} s: {engine.state.rollout(KEY)}")
+    raise AssertionError(f"not seen within {seconds} s: {engine.state.rollout(key)}")
 
 
 @pytest.fixture
-async def room(kube_api_factory: Any) -> Any:
-    server = kube_api_factory(controller="manual")
-    server.install_crds("flagger")
-    server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    server.apply(canary(phase="Progressing", canaryWeight=20, failedChecks=1, iterations=0))
-    cluster = await make_cluster(server.kubeconfig, namespaces=[NS])
-    engine = Engine(
-        clock=VirtualClock(),
-        cluster=cluster,
-        metrics=NoData(),
-        targets=[],
-        namespaces=(NS,),
-        actor="alice@desk",
-        identity="shiftroom@test",
-    )
-    try:
-        yield server, engine
-    finally:
-        await engine.stop()
-        await cluster.close()
+async def room(request: pytest.FixtureRequest) -> Any:
+    async for env in env_fixture(request, namespace=NS):
+        await env.install_crds("flagger")
+        await env.apply(canary(phase="Progressing", canaryWeight=20, failedChecks=1, iterations=0))
+        engine = Engine(
+            clock=VirtualClock(),
+            cluster=env.cluster,
+            metrics=NoData(),
+            targets=[],
+            namespaces=(env.namespace,),
+            actor="alice@desk",
+            identity="shiftroom@test",
+        )
+        try:
+            yield env, engine
+        finally:
+            await engine.stop()
 
 
 async def test_the_seed_canary_on_a_cluster_shows_in_the_room(room: Any) -> None:
-    server, engine = room
-    row = await until(engine, lambda r: r is not None)
+    env, engine = room
+    key = f"{env.namespace}/microservices-canary"
+    row = await until(engine, key, lambda r: r is not None)
     assert (row.driven_by, row.phase, row.actual.canary, row.failed_checks, row.threshold) == (
         "flagger",
         Phase.PROGRESSING,
@@ -90,28 +87,33 @@ async def test_the_seed_canary_on_a_cluster_shows_in_the_room(room: Any) -> None
         1,
         5,
     )
-    body = server.get("flagger.app/v1beta1", "Canary", "microservices-canary", NS)
+    body = await env.get("flagger.app/v1beta1", "Canary", "microservices-canary")
+    assert body is not None
     body["status"] = {"phase": "Progressing", "canaryWeight": 30, "failedChecks": 2, "iterations": 0}
-    server.apply(body)  # Flagger's next tick
-    row = await until(engine, lambda r: r is not None and r.actual.canary == 30)
+    await env.apply(body)  # Flagger's next tick
+    row = await until(engine, key, lambda r: r is not None and r.actual.canary == 30)
     assert row.failed_checks == 2
     assert [c.name for c in row.checks] == ["request-success-rate", "request-duration", "error-rate"]
 
 
 async def test_pause_writes_exactly_what_flaggers_tooling_writes(room: Any) -> None:
-    server, engine = room
-    await until(engine, lambda r: r is not None)
-    server.clear_requests()
-    result = await engine.execute(RolloutCommand(Verb.PAUSE, KEY))
+    env, engine = room
+    key = f"{env.namespace}/microservices-canary"
+    await until(engine, key, lambda r: r is not None)
+    env.clear_requests()
+    result = await engine.execute(RolloutCommand(Verb.PAUSE, key))
     assert result.ok, result.message
-    patches = [(r.path, r.content_type, r.body) for r in server.requests if r.method == "PATCH"]
-    assert patches == [
-        (
-            f"/apis/flagger.app/v1beta1/namespaces/{NS}/canaries/microservices-canary",
-            "application/merge-patch+json",
-            b'{"spec":{"suspend":true}}',
-        )
-    ]
-    body = server.get("flagger.app/v1beta1", "Canary", "microservices-canary", NS)
+    requests = env.requests()
+    if requests is not None:
+        patches = [(r.path, r.content_type, r.body) for r in requests if r.method == "PATCH"]
+        assert patches == [
+            (
+                f"/apis/flagger.app/v1beta1/namespaces/{NS}/canaries/microservices-canary",
+                "application/merge-patch+json",
+                b'{"spec":{"suspend":true}}',
+            )
+        ]
+    body = await env.get("flagger.app/v1beta1", "Canary", "microservices-canary")
+    assert body is not None
     assert body["spec"]["suspend"] is True and body["status"]["canaryWeight"] == 20
-    assert (await until(engine, lambda r: r is not None and r.paused)).driven_by == "flagger"
+    assert (await until(engine, key, lambda r: r is not None and r.paused)).driven_by == "flagger"

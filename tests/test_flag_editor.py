@@ -115,9 +115,9 @@ async def test_diff_is_shown_before_saving_and_save_writes() -> None:
         assert isinstance(confirm, ConfirmScreen)
         lines = confirm.preview.lines
         assert "percentage: 25 → 60" in lines and '+ userWhitelist: ["qa-team", "user-7"]' in lines
-        assert any(line.startswith("production: ") and " gain it, " in line for line in lines)
+        assert any(line.startswith("production: ") and " gain it, 0 lose it" in line for line in lines)
         engine = await app.engine.preview(SaveFlag("new-product-design", dict(editor.form.config), editor.version))
-        assert confirm.preview == engine, "the engine's own preview, not one the editor built"
+        assert confirm.preview == engine and engine.version, "the engine's own preview, from one stored version"
         assert (await stored(app, "new-product-design"))["percentage"] == 25  # not yet
         await pilot.click("#confirm")
         await settle(pilot)
@@ -168,6 +168,32 @@ async def test_cohort_preview_numbers_match_cohort_diff(tmp_path: Path) -> None:
         assert text(editor.query_one("#cohort-result", Static)).startswith("Cannot read ")
         # the million-id histogram arrived from its worker
         assert "1,000,000 ids" in text(editor.query_one("#cohort-histogram", Static))
+
+
+async def test_a_change_while_the_confirmation_is_open_writes_nothing_of_ours() -> None:
+    """The dialog shows the engine's preview; someone saves while it is open; confirming then writes nothing,
+    shows their change and opens the confirmation again on the fresh preview."""
+    app, clock = room()
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await open_editor(pilot, clock)
+        editor.query_one("#field-percentage", Input).value = "35"
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "percentage: 25 → 35" in app.screen.preview.lines
+        raw, version = await app.engine.store.get_flag_raw("new-product-design")
+        await app.engine.store.put_flag_raw("new-product-design", {**raw, "percentage": 50}, version)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert editor.has_class("-conflict")
+        assert (await stored(app, "new-product-design"))["percentage"] == 50, "their value, not ours"
+        assert not [e for e in app.engine.state.events if e.action == "flag-edit"]
+        fresh = app.screen
+        assert isinstance(fresh, ConfirmScreen) and "percentage: 50 → 35" in fresh.preview.lines
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is editor and (await stored(app, "new-product-design"))["percentage"] == 50
 
 
 async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:

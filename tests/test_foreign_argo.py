@@ -294,3 +294,38 @@ def test_the_index_groups_analysis_runs_experiments_and_replica_sets_by_rollout(
         "checkout-6d4f8c7b9",
         "checkout-85b9f6d5c",
     ]
+
+
+def test_replica_sets_as_kubectl_argo_rollouts_get_lists_them() -> None:
+    """GetReplicaSetInfo: newest revision first; stable / canary from status; health from the ReplicaSet."""
+    sets = replica_sets()
+    sets[0]["status"]["readyReplicas"] = 3
+    sets[1]["spec"]["replicas"] = 2  # one of two available: still Progressing
+    sets[1]["status"]["readyReplicas"] = 1
+    old = copy.deepcopy(sets[0])
+    old["metadata"]["name"] = "checkout-5c9d7f8b6"
+    old["metadata"]["labels"]["rollouts-pod-template-hash"] = "5c9d7f8b6"
+    old["metadata"]["annotations"]["rollout.argoproj.io/revision"] = "0"
+    old["spec"]["replicas"], old["status"] = 0, {}
+    old["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/checkout:1.8.0"
+    rows = rollout_view(rollout(currentStepIndex=1), [old, *sets]).rollout.replica_sets
+    assert [(r.name, r.revision, r.tags, r.status, r.ready, r.desired, r.images) for r in rows] == [
+        ("checkout-85b9f6d5c", 2, ("canary",), "Progressing", 1, 2, ("registry.example.com/checkout:2.0.0",)),
+        ("checkout-6d4f8c7b9", 1, ("stable",), "Healthy", 3, 3, ("registry.example.com/checkout:1.9.3",)),
+        ("checkout-5c9d7f8b6", 0, (), "ScaledDown", 0, 0, ("registry.example.com/checkout:1.8.0",)),
+    ]
+
+
+def test_replica_sets_of_a_blue_green_rollout_are_active_and_preview() -> None:
+    body = rollout(blueGreen={"activeSelector": STABLE, "previewSelector": CANARY})
+    body["spec"]["strategy"] = {"blueGreen": {"activeService": "checkout", "previewService": "checkout-preview"}}
+    rows = rollout_view(body, replica_sets()).rollout.replica_sets
+    assert [(r.revision, r.tags) for r in rows] == [(2, ("preview",)), (1, ("stable", "active"))]
+
+
+def test_replica_sets_of_another_rollout_with_the_same_name_are_not_its_own() -> None:
+    body = rollout()
+    body["metadata"]["uid"] = "u-2"  # the Rollout was deleted and created again: the old ReplicaSets name u-1
+    assert rollout_view(body, replica_sets()).rollout.replica_sets == ()
+    body["metadata"]["uid"] = "u-1"
+    assert len(rollout_view(body, replica_sets()).rollout.replica_sets) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,7 +92,7 @@ class HttpWrites:
         event = {
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{name}.", "namespace": namespace},
+            "metadata": {"name": f"{name}.{time.time_ns():x}", "namespace": namespace},
             "eventTime": "2026-11-30T05:53:20.000000Z",
             "reportingController": "shiftroom.io/room",
             "reportingInstance": "test",
@@ -251,11 +252,15 @@ def test_flagger_without_gates_says_what_the_room_cannot_do(cluster: tuple[Any, 
 
 
 def argo_objects(kube_api: Any) -> list[ForeignObject]:
+    rollouts = foreign(kube_api, "argoproj.io/v1alpha1", "Rollout", "shop")
+    bodies = yaml.safe_load((DATA / "replicasets.yaml").read_text())
+    for o in bodies:  # owned by the Rollout the API server created: its uid, as the controller writes it
+        o["metadata"]["ownerReferences"][0]["uid"] = rollouts[0].body["metadata"]["uid"]
     sets = [
         ForeignObject(api_version="apps/v1", kind="ReplicaSet", name=o["metadata"]["name"], namespace="shop", body=o)
-        for o in yaml.safe_load((DATA / "replicasets.yaml").read_text())
+        for o in bodies
     ]
-    return foreign(kube_api, "argoproj.io/v1alpha1", "Rollout", "shop") + sets
+    return rollouts + sets
 
 
 def set_status(kube_api: Any, **status: Any) -> None:

@@ -135,7 +135,7 @@ def test_undo_refusals_are_the_clis_sentences() -> None:
     assert verbs.argo_undo(current, replica_sets(), 1).skip == (
         "skipped rollback (current template already matches revision 1)"
     )
-    assert verbs.argo_undo(rollout(), replica_sets()[:1]).skip == "no previous revision to undo to"
+    assert verbs.argo_undo(rollout(), replica_sets()[:1]).skip == 'no revision found for rollout "checkout"'
 
 
 def test_go_escapes_in_undo_bodies() -> None:
@@ -152,9 +152,19 @@ def test_flagger_patches_are_what_kubectl_patch_sends() -> None:
     assert verbs.flagger_skip_analysis().requests() == (Request(*canary, b'{"spec":{"skipAnalysis":true}}'),)
 
 
-def test_undo_of_a_workload_ref_rollout_is_refused_with_where_to_undo() -> None:
+def test_undo_of_a_workload_ref_rollout_patches_the_referenced_object_as_undo_workload_ref_does() -> None:
     body = rollout()
-    body["spec"]["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout"}
+    del body["spec"]["template"]
+    body["spec"]["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout-base"}
+    (request,) = verbs.argo_undo(body, replica_sets()).requests()
+    assert (request.api_version, request.kind, request.name, request.patch_type) == (
+        "apps/v1",
+        "Deployment",
+        "checkout-base",
+        "json",
+    )
+    assert request.body.startswith(b'[{"op":"replace","path":"/spec/template","value":{"metadata":')
+    body["spec"]["workloadRef"]["kind"] = "StatefulSet"
     assert verbs.argo_undo(body, replica_sets()).skip == (
-        "the Rollout takes its template from Deployment checkout (spec.workloadRef): undo that object instead"
+        "failed restoring revision 0: workload of type StatefulSet is not supported"
     )

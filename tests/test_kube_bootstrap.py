@@ -9,7 +9,7 @@ import pytest
 from app.model import Target
 from backends.base import ReadOnly
 from backends.kubernetes import bootstrap
-from tests.kube_helpers import Env, deployment, env_fixture, make_cluster, service
+from tests.kube_helpers import Env, deployment, env_fixture, service
 
 
 @pytest.fixture
@@ -19,8 +19,7 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
 
 
 async def test_bootstrap_creates_only_what_is_missing(env: Env) -> None:
-    server = env.needs_server()
-    server.install_crds("istio")
+    await env.install_crds("istio")
     ns = env.namespace
     await env.apply(deployment("shop", "shop:1", replicas=3, ready=False))
     mine = service("shop-canary", {"app": "shop"}, port=8080)
@@ -35,12 +34,13 @@ async def test_bootstrap_creates_only_what_is_missing(env: Env) -> None:
         f"create VirtualService {ns}/shop at 100/0",
         f"scale Deployment {ns}/shop 3 → 0 (the primary serves until a release)",
     ]
-    ro = await make_cluster(env.kubeconfig, read_only=True, targets=[target])
+    ro = await env.make_cluster(read_only=True, targets=[target])
     try:
-        server.clear_requests()
+        env.clear_requests()
+        sent = ro.api.requests
         with pytest.raises(ReadOnly):
             await bootstrap.apply(ro, steps)
-        assert server.requests == []
+        assert ro.api.requests == sent and env.requests() in (None, [])
     finally:
         await ro.close()
     await bootstrap.apply(env.cluster, steps)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backends.base import Cluster, Conflict, Invalid, NotFound, ObjectWrites, ReadOnly
-from tests.kube_helpers import Env, deployment, env_fixture, make_cluster, service
+from tests.kube_helpers import Env, deployment, env_fixture, service
 
 
 @pytest.fixture
@@ -17,11 +17,13 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
 
 
 async def test_protocols_and_reads(env: Env) -> None:
+    env.needs_ready_pods()
     c = env.cluster
     assert isinstance(c, Cluster) and isinstance(c, ObjectWrites)
-    await env.apply(deployment("shop", "shop:1", replicas=3, revision=2))
+    await env.apply(deployment("shop", "shop:1", replicas=3))
+    await env.settle()  # the Deployment controller: a ReplicaSet of revision 1, its pods ready
     d = await c.get_deployment(env.namespace, "shop")
-    assert (d.image, d.container, d.replicas, d.ready_replicas, d.revision) == ("shop:1", "app", 3, 3, 2)
+    assert (d.image, d.container, d.replicas, d.ready_replicas, d.revision) == ("shop:1", "app", 3, 3, 1)
     assert [x.name for x in await c.list_deployments()] == ["shop"]
     with pytest.raises(NotFound) as err:
         await c.get_deployment(env.namespace, "nope")
@@ -29,7 +31,7 @@ async def test_protocols_and_reads(env: Env) -> None:
 
 
 async def test_readiness_from_status(env: Env) -> None:
-    env.needs_server()  # status is written directly; a real controller would overwrite it
+    env.needs_server("writes Deployment status by hand, which a real Deployment controller rewrites at once")
     obj = deployment("shop", "shop:1", replicas=3)
     obj["status"]["observedGeneration"] = 0  # the controller has not seen the latest spec yet
     await env.apply(obj)
@@ -42,10 +44,9 @@ async def test_readiness_from_status(env: Env) -> None:
 
 
 async def test_malformed_object_is_one_sentence(env: Env) -> None:
-    env.needs_server()
     bad = deployment("bad", "x:1")
     bad["spec"]["template"]["spec"]["containers"] = [{"name": "app"}]
-    await env.apply(bad)
+    await env.apply(bad, validate=False)  # a real API server refuses it (image: Required value)
     await env.apply(deployment("good", "good:1"))
     with pytest.raises(Invalid) as err:
         await env.cluster.get_deployment(env.namespace, "bad")
@@ -54,23 +55,27 @@ async def test_malformed_object_is_one_sentence(env: Env) -> None:
 
 
 async def test_set_image_is_strategic_and_scale_uses_the_subresource(env: Env) -> None:
-    server = env.needs_server()
-    await env.apply(deployment("shop", "shop:1"))
-    server.clear_requests()
+    dep = deployment("shop", "shop:1")
+    dep["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "envoy:1"})
+    await env.apply(dep)
+    env.clear_requests()
     d = await env.cluster.set_image(env.namespace, "shop", "app", "shop:2")
     assert d.image == "shop:2"
     await env.cluster.scale(env.namespace, "shop", 5)
-    patches = [r for r in server.requests if r.method == "PATCH"]
-    assert [(r.path.rsplit("/", 1)[-1], r.content_type.split(";")[0]) for r in patches] == [
-        ("shop", "application/strategic-merge-patch+json"),
-        ("scale", "application/merge-patch+json"),
-    ]
+    requests = env.requests()
+    if requests is not None:
+        patches = [r for r in requests if r.method == "PATCH"]
+        assert [(r.path.rsplit("/", 1)[-1], r.content_type.split(";")[0]) for r in patches] == [
+            ("shop", "application/strategic-merge-patch+json"),
+            ("scale", "application/merge-patch+json"),
+        ]
     stored = await env.get("apps/v1", "Deployment", "shop")
     assert stored is not None and stored["spec"]["replicas"] == 5
+    containers = stored["spec"]["template"]["spec"]["containers"]  # merged by name: the sidecar stays
+    assert [(c["name"], c["image"]) for c in containers] == [("app", "shop:2"), ("sidecar", "envoy:1")]
 
 
 async def test_selector_switch_carries_resource_version_and_retries_once(env: Env) -> None:
-    server = env.needs_server()
     await env.apply(service("microservices", {"app": "microservices", "version": "blue"}))
     svc = await env.cluster.get_service(env.namespace, "microservices")
     await env.apply(service("microservices", {"app": "microservices", "version": "blue", "tier": "web"}))
@@ -82,15 +87,18 @@ async def test_selector_switch_carries_resource_version_and_retries_once(env: En
             resource_version=svc.resource_version,
         )
     assert "microservices" in str(err.value)
-    server.clear_requests()
+    env.clear_requests()
     out = await env.cluster.patch_selector(env.namespace, "microservices", {"app": "microservices", "version": "green"})
     assert out.selector == {"app": "microservices", "version": "green"}  # exactly: "tier" removed
-    (patch,) = [r for r in server.requests if r.method == "PATCH"]
-    assert b'"resourceVersion"' in patch.body
+    requests = env.requests()
+    if requests is not None:
+        (patch,) = [r for r in requests if r.method == "PATCH"]
+        assert b'"resourceVersion"' in patch.body
 
 
 async def test_annotations_with_precondition(env: Env) -> None:
     await env.apply(deployment("shop", "shop:1"))
+    await env.settle()  # a real controller writes the revision annotation and status (each a new version)
     d = await env.cluster.get_deployment(env.namespace, "shop")
     await env.cluster.patch_annotations(
         "Deployment", env.namespace, "shop", {"shiftroom.io/state": "{}"}, resource_version=d.resource_version
@@ -105,10 +113,10 @@ async def test_annotations_with_precondition(env: Env) -> None:
 
 
 async def test_read_only_refuses_every_write_before_any_request(env: Env) -> None:
-    server = env.needs_server()
-    ro = await make_cluster(env.kubeconfig, read_only=True)
+    ro = await env.make_cluster(read_only=True)
     try:
-        server.clear_requests()
+        env.clear_requests()
+        sent = ro.api.requests
         ns = env.namespace
         writes = [
             ro.set_image(ns, "shop", "app", "x"),
@@ -128,6 +136,23 @@ async def test_read_only_refuses_every_write_before_any_request(env: Env) -> Non
             with pytest.raises(ReadOnly) as err:
                 await w
             assert "read-only" in str(err.value)
-        assert server.requests == []
+        assert ro.api.requests == sent
+        assert env.requests() in (None, [])
     finally:
         await ro.close()
+
+
+async def test_a_pod_the_api_server_cannot_reach_is_said_so(env: Env) -> None:
+    """A ready pod with no IP (on a cluster without Nodes, every pod): the pod proxy answers 400 "address
+    not allowed" itself, and the health check names the API server, not the application, as the one failing."""
+    env.needs_ready_pods()
+    await env.apply(deployment("shop", "shop:1", replicas=1))
+    await env.settle()
+    (pod,) = await env.objects("v1", "Pod")
+    if env.server is not None:  # the test server's stand-in kubelet gives pods an IP: take it away
+        pod["status"].pop("podIP", None)
+        pod["status"].pop("podIPs", None)
+        await env.apply(pod)
+    ok, message = await env.cluster.probe(env.namespace, "shop")
+    assert not ok
+    assert f"the API server could not reach {pod['metadata']['name']} (HTTP 400: address not allowed)" in message

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from backends.kubernetes import doctor
+from backends.kubernetes import discovery, doctor
 from backends.kubernetes.permissions import grants
-from tests.kube_helpers import Env, env_fixture, make_cluster
+from tests.kube_helpers import Env, env_fixture
 
 RBAC = Path(__file__).resolve().parent.parent / "deploy" / "rbac.yaml"
 
@@ -41,29 +41,31 @@ def _roles() -> list[dict[str, Any]]:
 
 
 async def test_doctor_as_operator_and_as_viewer(env: Env, tmp_path: Path) -> None:
-    server = env.needs_server()
-    server.install_crds("istio", "flagger")
+    await env.install_crds("istio", "flagger")
     for role in _roles():
-        server.apply(role)
-    server.grant("op", "shiftroom-operator")
-    server.grant("ro", "shiftroom-viewer")
-    kc = server.write_kubeconfig(tmp_path / "kc", contexts={"op": ("op", "default"), "ro": ("ro", "default")})
-    op = await make_cluster(kc, context="op")
-    ro = await make_cluster(kc, context="ro")
+        await env.apply(role)  # cluster-scoped: the same ClusterRoles for every test
+    op_kc, op_user = await env.identity("op", "shiftroom-operator", tmp_path / "op")
+    ro_kc, ro_user = await env.identity("ro", "shiftroom-viewer", tmp_path / "ro")
+    op = await env.make_cluster(op_kc)
+    ro = await env.make_cluster(ro_kc)
+    ns = [env.namespace]
     try:
-        report = await doctor.run(op.api, ["default"])
-        assert report.identity == "op" and report.ok, report.missing
+        report = await doctor.run(op.api, ns)
+        assert report.identity == op_user and report.ok, report.missing
         crds = {c.crd: c.installed for c in report.crds}
         assert crds["virtualservices.networking.istio.io"] and crds["canaries.flagger.app"]
-        assert not crds["httproutes.gateway.networking.k8s.io"] and not crds["rollouts.argoproj.io"]
-        viewer = await doctor.run(ro.api, ["default"])
+        for _, res in doctor.CRDS:  # what discovery says, whichever others the cluster has
+            assert crds[res.crd] == await discovery.served(env.cluster.api, res), res.crd
+        if env.server is not None:
+            assert not crds["httproutes.gateway.networking.k8s.io"] and not crds["rollouts.argoproj.io"]
+        viewer = await doctor.run(ro.api, ns)
         assert not viewer.ok
         missing = {(r.verb, r.resource) for r in viewer.missing}
         assert ("patch", "deployments.apps") in missing and ("create", "leases.coordination.k8s.io") in missing
         assert not any(r.verb in ("get", "list", "watch") and "/" not in r.resource for r in viewer.missing)
-        assert (await doctor.run(ro.api, ["default"], read_only=True)).ok  # enough for a read-only room
+        assert (await doctor.run(ro.api, ns, read_only=True)).ok  # enough for a read-only room
         js = viewer.to_json()
-        assert js["identity"] == "ro" and js["ok"] is False and js["permissions"]
+        assert js["identity"] == ro_user and js["ok"] is False and js["permissions"]
     finally:
         await op.close()
         await ro.close()

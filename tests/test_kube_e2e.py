@@ -237,11 +237,9 @@ async def flushed(engine: Engine) -> None:
 
 
 async def possible(engine: Engine, verb: str, key: str) -> bool:
-    if hasattr(engine, "execute"):
-        from app.control.commands import RolloutCommand, Verb
+    from app.control.commands import RolloutCommand, Verb
 
-        return bool((await engine.preview(RolloutCommand(Verb(verb), key))).possible)
-    return bool(engine.preview(verb, key).possible)  # type: ignore[arg-type]
+    return bool((await engine.preview(RolloutCommand(Verb(verb), key))).possible)
 
 
 def rollout(engine: Engine, key: str) -> Any:
@@ -251,12 +249,14 @@ def rollout(engine: Engine, key: str) -> Any:
 
 
 async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
-    server = env.needs_server()
+    server = env.needs_server(
+        "health checks go through the pod proxy to each pod's IP, and a cluster's pods of made-up images answer none"
+    )
     for doc in yaml.safe_load_all(SEED_DEPLOYMENTS + "---\n" + SEED_SERVICE):
         await env.apply(doc)
     target = Target(
         name="microservices",
-        namespace=NS,
+        namespace=env.namespace,
         strategy=Strategy.BLUE_GREEN,
         deployment="microservices",
         service="microservices",
@@ -267,12 +267,12 @@ async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
     engine, clock = engine_for(env, [target], HealthyMetrics())
     key = target.key
     await env.cluster.patch_annotations(
-        "Service", NS, "microservices", {DESIRED_IMAGE_ANNOTATION: "microservices/frontend:v2"}
+        "Service", env.namespace, "microservices", {DESIRED_IMAGE_ANNOTATION: "microservices/frontend:v2"}
     )
     await run_until(engine, clock, lambda: rollout(engine, key).active_color == "green")
     svc = await env.get("v1", "Service", "microservices") or {}
     assert svc["spec"]["selector"] == {"app": "microservices", "version": "green"}
-    green = await env.cluster.get_deployment(NS, "microservices-green")
+    green = await env.cluster.get_deployment(env.namespace, "microservices-green")
     assert green.image == "microservices/frontend:v2" and green.ready_replicas == 3
     probes = [r for r in server.requests if "/proxy/health" in r.path]
     assert probes and all(r.method == "GET" for r in probes)  # health checks through the pod proxy
@@ -281,19 +281,20 @@ async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
     await run_until(engine, clock, lambda: rollout(engine, key).active_color == "blue", limit=30)
     svc = await env.get("v1", "Service", "microservices") or {}
     assert svc["spec"]["selector"]["version"] == "blue"
-    lease = await env.cluster.get_lease(NS, "shiftroom-microservices")
+    lease = await env.cluster.get_lease(env.namespace, "shiftroom-microservices")
     assert lease is not None and lease.holder == engine.identity
     await flushed(engine)
-    events = [e for e in await env.cluster.events(NS) if e.object == "Service/microservices"]
+    events = [e for e in await env.cluster.events(env.namespace) if e.object == "Service/microservices"]
     assert {"Start", "Switch", "SwitchBack"} <= {e.reason for e in events}
     await engine.stop()
-    lease = await env.cluster.get_lease(NS, "shiftroom-microservices")
+    lease = await env.cluster.get_lease(env.namespace, "shiftroom-microservices")
     assert lease is not None and lease.holder == ""  # released on exit
 
 
 async def _seed_canary(env: Env) -> Target:
-    env.needs_server().install_crds("istio")
-    target = canary_to_target(yaml.safe_load(CANARY_YAML), "canary.yaml", namespace=NS).target
+    env.needs_ready_pods()
+    await env.install_crds("istio")
+    target = canary_to_target(yaml.safe_load(CANARY_YAML), "canary.yaml", namespace=env.namespace).target
     target = target.model_copy(update={"replicas": 2})
     for name, image in (("microservices", "microservices/api:1.0"), ("microservices-primary", "microservices/api:1.0")):
         await env.apply(
@@ -339,18 +340,18 @@ async def test_seed_canary_walks_to_promotion(env: Env) -> None:
     engine, clock = engine_for(env, [target], HealthyMetrics(), tester)
     key = target.key
     await engine.run_pass()
-    await env.cluster.set_image(NS, "microservices", "app", "microservices/api:2.0")  # the release
+    await env.cluster.set_image(env.namespace, "microservices", "app", "microservices/api:2.0")  # the release
     await run_until(engine, clock, lambda: rollout(engine, key).phase is Phase.SUCCEEDED, limit=600)
     steps = [e.after.get("weights") for e in engine.state.events if e.target == key and e.action == "step"]
     assert steps == ["90/10", "80/20", "70/30", "60/40", "50/50"]
-    primary = await env.cluster.get_deployment(NS, "microservices-primary")
+    primary = await env.cluster.get_deployment(env.namespace, "microservices-primary")
     assert primary.image == "microservices/api:2.0"
-    route = await env.cluster.get_route(NS, "microservices")
+    route = await env.cluster.get_route(env.namespace, "microservices")
     assert route.weights == {"microservices-primary": 100, "microservices": 0}
-    assert (await env.cluster.get_deployment(NS, "microservices")).replicas == 0
+    assert (await env.cluster.get_deployment(env.namespace, "microservices")).replicas == 0
     assert "load-test" in tester.calls
     await flushed(engine)
-    events = {e.reason for e in await env.cluster.events(NS) if e.object == "Deployment/microservices"}
+    events = {e.reason for e in await env.cluster.events(env.namespace) if e.object == "Deployment/microservices"}
     assert {"Start", "Step", "Promote"} <= events, events
     await engine.stop()
 
@@ -362,12 +363,12 @@ async def test_seed_canary_rolls_back_on_bad_metrics(env: Env) -> None:
     engine, clock = engine_for(env, [target], metrics, LoadTester())
     key = target.key
     await engine.run_pass()
-    await env.cluster.set_image(NS, "microservices", "app", "microservices/api:2.0")
+    await env.cluster.set_image(env.namespace, "microservices", "app", "microservices/api:2.0")
     await run_until(engine, clock, lambda: rollout(engine, key).phase is Phase.FAILED, limit=600)
-    assert (await env.cluster.get_deployment(NS, "microservices-primary")).image == "microservices/api:1.0"
-    assert (await env.cluster.get_route(NS, "microservices")).weights["microservices"] == 0
+    assert (await env.cluster.get_deployment(env.namespace, "microservices-primary")).image == "microservices/api:1.0"
+    assert (await env.cluster.get_route(env.namespace, "microservices")).weights["microservices"] == 0
     await flushed(engine)
-    warnings = [e for e in await env.cluster.events(NS) if e.reason == "Rollback"]
+    warnings = [e for e in await env.cluster.events(env.namespace) if e.reason == "Rollback"]
     assert warnings and warnings[0].type == "Warning"
     await engine.stop()
 
@@ -377,7 +378,7 @@ async def test_room_killed_mid_canary_resumes_the_same_step_and_two_rooms_have_o
     key = target.key
     first, clock = engine_for(env, [target], HealthyMetrics(), LoadTester())
     await first.run_pass()
-    await env.cluster.set_image(NS, "microservices", "app", "microservices/api:2.0")
+    await env.cluster.set_image(env.namespace, "microservices", "app", "microservices/api:2.0")
     await run_until(first, clock, lambda: rollout(first, key).step >= 2, limit=300)
     step, desired = rollout(first, key).step, rollout(first, key).desired
     other = Engine(

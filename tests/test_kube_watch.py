@@ -45,14 +45,16 @@ async def test_list_then_watch(env: Env) -> None:
         assert first[0].type == "RESET" and first[0].kind is None
         assert set(names(first[1:-1])) == {("ADDED", "Deployment", "shop"), ("ADDED", "Service", "shop")}
         await env.cluster.set_image(env.namespace, "shop", "app", "shop:2")
-        ev = (await until(it, lambda e: e.kind == "Deployment"))[-1]
-        assert ev.type == "MODIFIED" and ev.object is not None and ev.object.image == "shop:2"  # type: ignore[union-attr]
+        # the first change seen may be a controller's status write of the old spec (on a real cluster)
+        seen = await until(it, lambda e: e.kind == "Deployment" and getattr(e.object, "image", "") == "shop:2")
+        assert seen[-1].type == "MODIFIED"
+        assert all(e.type == "MODIFIED" for e in seen if e.kind == "Deployment")
     finally:
         await it.aclose()
 
 
 async def test_bookmarks_move_the_resume_point_without_events(env: Env) -> None:
-    server = env.needs_server()
+    server = env.needs_server("needs bookmarks every 0.2 s (a real API server sends about one a minute)")
     await env.apply(deployment("shop", "shop:1"))
     informer = env.cluster.informer()
     it = informer.events()
@@ -70,7 +72,7 @@ async def test_bookmarks_move_the_resume_point_without_events(env: Env) -> None:
 
 
 async def test_410_gone_lists_again(env: Env, kube_api_factory: Any) -> None:
-    env.needs_server()
+    env.needs_server("compacts the server's history on demand")
     server = kube_api_factory(bookmark_interval=3600)  # no bookmarks: the resume point stays behind
     server.apply(deployment("shop", "shop:1", ready=True) | {"metadata": {"name": "shop", "namespace": "default"}})
     cluster = await make_cluster(server.kubeconfig, watch_timeout=1)  # short watches: they resume
@@ -91,7 +93,7 @@ async def test_410_gone_lists_again(env: Env, kube_api_factory: Any) -> None:
 
 
 async def test_outage_ends_the_watch_and_a_new_one_resyncs(env: Env) -> None:
-    server = env.needs_server()
+    server = env.needs_server("makes the API server unreachable and back")
     await env.apply(deployment("shop", "shop:1"))
     it = env.cluster.watch()
     await until(it, lambda e: e.type == "SYNCED")
@@ -114,9 +116,9 @@ async def test_outage_ends_the_watch_and_a_new_one_resyncs(env: Env) -> None:
 
 
 async def test_stalled_stream_hits_the_deadline(env: Env) -> None:
-    server = env.needs_server()
+    server = env.needs_server("stalls the watch streams")
     await env.apply(deployment("shop", "shop:1"))
-    cluster = await make_cluster(env.kubeconfig, stall=1.0)
+    cluster = await env.make_cluster(stall=1.0)
     it = cluster.watch()
     try:
         await until(it, lambda e: e.type == "SYNCED")
@@ -131,10 +133,9 @@ async def test_stalled_stream_hits_the_deadline(env: Env) -> None:
 
 
 async def test_routes_and_foreign_objects_and_invalid_markers(env: Env) -> None:
-    server = env.needs_server()
-    server.install_crds("istio", "flagger")
+    await env.install_crds("istio", "flagger")
     target = Target(name="shop", namespace=env.namespace, deployment="shop", router="istio")
-    cluster = await make_cluster(env.kubeconfig, targets=[target])
+    cluster = await env.make_cluster(targets=[target])
     await env.apply(
         {
             "apiVersion": "networking.istio.io/v1beta1",
@@ -161,13 +162,14 @@ async def test_routes_and_foreign_objects_and_invalid_markers(env: Env) -> None:
             "spec": {
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
                 "service": {"port": 80},
-                "analysis": {"interval": "1m"},
+                "analysis": {"interval": "1m", "threshold": 5, "stepWeight": 10},
             },
         }
     )
-    bad = deployment("bad", "x:1")
-    bad["spec"]["template"]["spec"]["containers"] = [{"name": "app"}]
-    await env.apply(bad)
+    if env.server is not None:  # a real API server refuses it (image: Required value)
+        bad = deployment("bad", "x:1")
+        bad["spec"]["template"]["spec"]["containers"] = [{"name": "app"}]
+        await env.apply(bad, validate=False)
     await env.apply(deployment("good", "good:1"))
     it = cluster.watch()
     try:
@@ -176,8 +178,9 @@ async def test_routes_and_foreign_objects_and_invalid_markers(env: Env) -> None:
         route = by[("Route", "", "shop")].object
         assert route is not None and route.weights == {"shop-primary": 90, "shop": 10}  # type: ignore[union-attr]
         assert ("Foreign", "Canary", "shop") in by
-        marker = by[("Foreign", "Invalid", "bad")].object
-        assert marker is not None and "image" in marker.body["error"]  # type: ignore[union-attr]
+        if env.server is not None:
+            marker = by[("Foreign", "Invalid", "bad")].object
+            assert marker is not None and "image" in marker.body["error"]  # type: ignore[union-attr]
         assert ("Deployment", "", "good") in by  # the bad one hides nothing
     finally:
         await it.aclose()

@@ -15,7 +15,7 @@ from app.model import Target
 from backends.base import Conflict, NotFound
 from backends.kubernetes.errors import Forbidden
 from backends.kubernetes.leases import micro_time
-from tests.kube_helpers import Env, deployment, env_fixture, make_cluster
+from tests.kube_helpers import Env, deployment, env_fixture
 
 NS = "default"
 
@@ -24,39 +24,6 @@ NS = "default"
 async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     async for e in env_fixture(request):
         yield e
-
-
-def replicaset(dep: dict[str, Any], revision: int, image: str, hash_: str) -> dict[str, Any]:
-    template = copy.deepcopy(dep["spec"]["template"])
-    template["metadata"]["labels"]["pod-template-hash"] = hash_
-    template["spec"]["containers"][0]["image"] = image
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": f"{dep['metadata']['name']}-{hash_}",
-            "labels": {**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_},
-            "annotations": {
-                "deployment.kubernetes.io/revision": str(revision),
-                "deployment.kubernetes.io/desired-replicas": "3",
-                "team": f"rev{revision}",
-            },
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "controller": True,
-                    "name": dep["metadata"]["name"],
-                    "uid": dep["metadata"]["uid"],
-                }
-            ],
-        },
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": {**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_}},
-            "template": template,
-        },
-    }
 
 
 def kubectl_undo_expectation(dep: dict[str, Any], rs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -79,30 +46,44 @@ def kubectl_undo_expectation(dep: dict[str, Any], rs: dict[str, Any]) -> tuple[d
 
 
 async def test_rollout_undo_as_kubectl(env: Env) -> None:
-    server = env.needs_server()  # ReplicaSets are written by hand here, not by a controller
-    dep = await env.apply(deployment("shop", "shop:2", revision=2))
-    rs1 = await env.apply(replicaset(dep, 1, "shop:1", "aaa111"))
-    await env.apply(replicaset(dep, 2, "shop:2", "bbb222"))
-    dep = await env.get("apps/v1", "Deployment", "shop") or {}
-    revs = await env.cluster.revisions(NS, "shop")
+    ns = env.namespace
+    first = deployment("shop", "shop:1")
+    first["metadata"]["annotations"] = {"team": "rev1"}
+    await env.apply(first)
+    await env.settle(ready=False)  # the Deployment controller: ReplicaSet revision 1
+    await env.cluster.set_image(ns, "shop", "app", "shop:2")  # revision 1's ReplicaSet is old from now on
+    await env.cluster.patch_annotations("Deployment", ns, "shop", {"team": "rev2"})
+    await env.settle(ready=False)  # revision 2
+    revs = await env.cluster.revisions(ns, "shop")
     assert [(r.revision, r.image) for r in revs] == [(1, "shop:1"), (2, "shop:2")]
-    server.clear_requests()
-    out = await env.cluster.rollout_undo(NS, "shop")
+    dep = await env.get("apps/v1", "Deployment", "shop") or {}
+    (rs1,) = [
+        rs
+        for rs in await env.objects("apps/v1", "ReplicaSet")
+        if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    ]
+    assert rs1["metadata"]["annotations"]["team"] == "rev1"  # the controller copies annotations to its RS
+    env.clear_requests()
+    out = await env.cluster.rollout_undo(ns, "shop")
     assert out.image == "shop:1"
     stored = await env.get("apps/v1", "Deployment", "shop") or {}
     template, ann = kubectl_undo_expectation(dep, rs1)
     assert stored["spec"]["template"] == template
-    assert {k: v for k, v in stored["metadata"]["annotations"].items()} == ann
-    (patch,) = [r for r in server.requests if r.method == "PATCH"]
-    assert patch.content_type.startswith("application/json-patch+json")
-    ops = json.loads(patch.body)
-    assert [o["path"] for o in ops] == ["/metadata/resourceVersion", "/spec/template", "/metadata/annotations"]
+    assert {k: v for k, v in stored["metadata"]["annotations"].items() if k in ann or k == "team"} == ann
+    requests = env.requests()
+    if requests is not None:
+        (patch,) = [r for r in requests if r.method == "PATCH"]
+        assert patch.content_type.startswith("application/json-patch+json")
+        ops = json.loads(patch.body)
+        assert [o["path"] for o in ops] == ["/metadata/resourceVersion", "/spec/template", "/metadata/annotations"]
+    await env.settle(ready=False)  # the controller takes revision 1's ReplicaSet back as revision 3
+    assert [r.revision for r in await env.cluster.revisions(ns, "shop")] == [2, 3]
 
 
 async def test_undo_without_history_and_when_paused(env: Env) -> None:
     await env.apply(deployment("lone", "lone:1"))
     with pytest.raises(NotFound) as err:
-        await env.cluster.rollout_undo(NS if env.server else env.namespace, "lone")
+        await env.cluster.rollout_undo(env.namespace, "lone")
     assert "no rollout history" in str(err.value)
 
 
@@ -174,8 +155,8 @@ ROUTERS = {
 
 @pytest.mark.parametrize("router", sorted(ROUTERS))
 async def test_router_writes_weights_and_reads_them_back(env: Env, router: str) -> None:
-    server = env.needs_server()
-    server.install_crds("istio", "gateway-api", "smi")
+    await env.install_crds("istio", "gateway-api", "smi")
+    ns = env.namespace
     api_version, kind, name, spec = ROUTERS[router]
     meta: dict[str, Any] = {"name": name}
     if router == "nginx":
@@ -184,25 +165,25 @@ async def test_router_writes_weights_and_reads_them_back(env: Env, router: str) 
             "nginx.ingress.kubernetes.io/canary-weight": "0",
         }
     await env.apply({"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec})
-    target = Target(name="shop", namespace=NS, deployment="shop", router=router)
-    cluster = await make_cluster(env.kubeconfig, targets=[target])
+    target = Target(name="shop", namespace=ns, deployment="shop", router=router)
+    cluster = await env.make_cluster(targets=[target])
     try:
-        assert (await cluster.get_route(NS, "shop")).weights == {"shop-primary": 100, "shop": 0}
-        route = await cluster.set_weights(NS, "shop", {"shop-primary": 70, "shop": 30})
+        assert (await cluster.get_route(ns, "shop")).weights == {"shop-primary": 100, "shop": 0}
+        route = await cluster.set_weights(ns, "shop", {"shop-primary": 70, "shop": 30})
         assert route.weights == {"shop-primary": 70, "shop": 30}
-        assert (await cluster.get_route(NS, "shop")).weights == {"shop-primary": 70, "shop": 30}
+        assert (await cluster.get_route(ns, "shop")).weights == {"shop-primary": 70, "shop": 30}
         stale = route.resource_version
-        await cluster.set_weights(NS, "shop", {"shop-primary": 60, "shop": 40})
+        await cluster.set_weights(ns, "shop", {"shop-primary": 60, "shop": 40})
         with pytest.raises(Conflict):
-            await cluster.set_weights(NS, "shop", {"shop-primary": 50, "shop": 50}, resource_version=stale)
+            await cluster.set_weights(ns, "shop", {"shop-primary": 50, "shop": 50}, resource_version=stale)
     finally:
         await cluster.close()
 
 
 async def test_router_without_its_crd_is_one_sentence(env: Env) -> None:
-    env.needs_server()
+    env.needs_server("needs a cluster without the Gateway API CRD (other tests install it)")
     target = Target(name="shop", namespace=NS, deployment="shop", router="gateway-api")
-    cluster = await make_cluster(env.kubeconfig, targets=[target])
+    cluster = await env.make_cluster(targets=[target])
     try:
         with pytest.raises(NotFound) as err:
             await cluster.get_route(NS, "shop")
@@ -213,7 +194,7 @@ async def test_router_without_its_crd_is_one_sentence(env: Env) -> None:
 
 async def test_two_holders_one_driver(env: Env) -> None:
     ns = env.namespace
-    a, b = env.cluster, await make_cluster(env.kubeconfig, namespaces=[ns])
+    a, b = env.cluster, await env.make_cluster(namespaces=[ns])
     try:
         lease = await a.acquire_lease(ns, "shiftroom-shop", "alice@h1#1", 15)
         assert lease.holder == "alice@h1#1"
@@ -244,7 +225,7 @@ async def test_expired_lease_is_taken_and_a_race_has_one_winner(env: Env) -> Non
             },
         }
     )
-    b = await make_cluster(env.kubeconfig, namespaces=[ns])
+    b = await env.make_cluster(namespaces=[ns])
     try:
         got = await asyncio.gather(
             env.cluster.acquire_lease(ns, "shiftroom-x", "a#1", 15),
@@ -262,26 +243,28 @@ async def test_expired_lease_is_taken_and_a_race_has_one_winner(env: Env) -> Non
 async def test_decision_becomes_an_event_on_the_object(env: Env) -> None:
     await env.apply(deployment("shop", "shop:1"))
     await env.cluster.record_event("Deployment", env.namespace, "shop", "rollback", "error-rate 7% > 1%", warning=True)
-    (ev,) = [e for e in await env.cluster.events() if e.object == "Deployment/shop"]
+    # (a real Deployment controller records its own Events on the object too)
+    (ev,) = [e for e in await env.cluster.events() if e.object == "Deployment/shop" and e.reason == "Rollback"]
     assert (ev.reason, ev.type, ev.message) == ("Rollback", "Warning", "error-rate 7% > 1%")
-    if env.server is not None:
-        (stored,) = [e for e in env.server.list("events.k8s.io/v1", "Event", NS)]
-        assert stored["reportingController"] == "shiftroom.io/room"
-        assert stored["regarding"]["kind"] == "Deployment" and stored["regarding"]["name"] == "shop"
+    events = await env.objects("events.k8s.io/v1", "Event")  # a real cluster's controllers record theirs too
+    (stored,) = [e for e in events if e.get("reportingController") == "shiftroom.io/room"]
+    assert stored["reportingController"] == "shiftroom.io/room"
+    assert stored["regarding"]["kind"] == "Deployment" and stored["regarding"]["name"] == "shop"
+    assert stored["metadata"]["name"].startswith("shop.")  # named as client-go names Events
+    long = "é" * 700  # 1400 bytes: the API server counts bytes, at most 1024
+    await env.cluster.record_event("Deployment", env.namespace, "shop", "note", long)
 
 
 async def test_403_names_verb_resource_namespace_identity(env: Env, tmp_path: Any) -> None:
-    server = env.needs_server()
     await env.apply(deployment("shop", "shop:1"))
-    server.grant("viewer", "view")
-    kc = server.write_kubeconfig(tmp_path / "ro", contexts={"ro": ("viewer", NS)})
-    viewer = await make_cluster(kc)
+    kc, user = await env.identity("viewer", "view", tmp_path / "ro")
+    viewer = await env.make_cluster(kc)
     try:
-        assert viewer.identity == "viewer"
-        assert (await viewer.get_deployment(NS, "shop")).image == "shop:1"
+        assert viewer.identity == user
+        assert (await viewer.get_deployment(env.namespace, "shop")).image == "shop:1"
         with pytest.raises(Forbidden) as err:
-            await viewer.scale(NS, "shop", 0)
+            await viewer.scale(env.namespace, "shop", 0)
         msg = str(err.value)
-        assert "viewer may not patch deployments.apps/scale in namespace default" in msg
+        assert f"{user} may not patch deployments.apps/scale in namespace {env.namespace}" in msg
     finally:
         await viewer.close()

@@ -46,7 +46,7 @@ async def test_crd_makes_custom_objects_servable(kube_api: KubeApiServer, api: c
         "metadata": {"name": "podinfo"},
         "spec": {
             "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
-            "analysis": {"interval": "30s", "threshold": 5},
+            "analysis": {"interval": "30s", "threshold": 5, "stepWeight": 10, "maxWeight": 50},
         },
     }
     made = await custom.create_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries", canary)
@@ -83,7 +83,12 @@ async def test_crd_makes_custom_objects_servable(kube_api: KubeApiServer, api: c
     await custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", "default", "rollouts", rollout)
     scale = await custom.get_namespaced_custom_object_scale("argoproj.io", "v1alpha1", "default", "rollouts", "r")
     assert scale["spec"]["replicas"] == 3
-    cluster = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterAnalysisTemplate", "metadata": {"name": "t"}}
+    cluster = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ClusterAnalysisTemplate",
+        "metadata": {"name": "t"},
+        "spec": {"metrics": []},
+    }
     await custom.create_cluster_custom_object("argoproj.io", "v1alpha1", "clusteranalysistemplates", cluster)
     assert kube_api.get("argoproj.io/v1alpha1", "ClusterAnalysisTemplate", "t", "") is not None
     await ext.delete_custom_resource_definition("canaries.flagger.app")
@@ -135,3 +140,33 @@ async def test_every_upstream_crd_installs_and_each_served_version_shows_the_sam
         "gateway.networking.k8s.io", "v1", "default", "httproutes", "web", ops, _content_type=JSON_PATCH
     )
     assert out["spec"]["rules"][0]["backendRefs"][1]["weight"] == 20
+
+
+async def test_custom_objects_are_checked_against_the_crd_schema(
+    kube_api: KubeApiServer, api: client.ApiClient
+) -> None:
+    """Wording as kube-apiserver v1.36 answered the same Canary (oneOf of required sets, types)."""
+    kube_api.install_crds("flagger")
+    custom: Any = client.CustomObjectsApi(api)
+    body: dict[str, Any] = {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "Canary",
+        "metadata": {"name": "shop"},
+        "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}, "analysis": {}},
+    }
+    body["spec"]["analysis"] = {"interval": "1m"}
+    with pytest.raises(ApiException) as exc:
+        await custom.create_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries", body)
+    status = status_of(exc.value)
+    assert exc.value.status == 422 and status["reason"] == "Invalid"
+    assert status["message"].startswith(
+        'Canary.flagger.app "shop" is invalid: [<nil>: Invalid value: "": "spec.analysis" must validate one and '
+        "only one schema (oneOf). Found none valid, spec.analysis.threshold: Required value"
+    )
+    body["spec"]["analysis"] = {"interval": "1m", "threshold": "five", "stepWeight": 10}
+    with pytest.raises(ApiException) as exc:
+        await custom.create_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries", body)
+    assert "spec.analysis.threshold in body must be of type number" in status_of(exc.value)["message"]
+    body["spec"]["analysis"]["threshold"] = 5
+    created = await custom.create_namespaced_custom_object("flagger.app", "v1beta1", "default", "canaries", body)
+    assert created["metadata"]["generation"] == 1

@@ -1,72 +1,105 @@
-"""The audit spool is delivered exactly once to a real redis-server, whatever happens in the middle.
-
-A room killed (SIGKILL, in a child process) after Redis took spooled entries and before the
-spool noted them replays them again; each entry is still in the stream once, in order, with
-its original time, and the signed chain verifies (`shiftroom audit --verify`).
-"""
+"""A spool replay killed between the Redis write and the local mark delivers nothing twice afterwards."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from app.clock import EPOCH, VirtualClock
 from app.control.audit_spool import Spool
 from app.control.audit_trail import AuditTrail
-from app.model import AuditEvent, HealthStatus, Level
-from backends.base import IdempotentAudit, Unavailable
+from app.model import AuditEvent
 from backends.redis import RedisAudit
+from backends.redis import audit as redis_audit
+from backends.redis.audit import read_audit
 from tests.servers.redis import RedisServer
-from tests.test_cli import ROOT
 
 pytestmark = pytest.mark.integration
-KEY = b"a-long-enough-random-secret-0123456789"
-AWAY = "redis://127.0.0.1:1/0"  # nothing listens there: the audit backend is down
+ROOT = Path(__file__).resolve().parent.parent
+KEY = b"0123456789abcdef-test-key"
+
+# A replay in its own process, SIGKILLed right after the Nth entry's write returned (argv[4]): the spool file
+# is never marked, exactly as when a room dies at that instant.
+KILLED_REPLAY = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from pathlib import Path
+    from app.control.audit_spool import Spool
+    from app.control.audit_trail import AuditTrail
+    from app.clock import VirtualClock
+    from backends.redis import RedisAudit
+
+    async def main() -> None:
+        audit = RedisAudit(sys.argv[1], key=sys.argv[3].encode() or None)
+        trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=Path(sys.argv[2]))
+        delivered = 0
+
+        async def deliver_then_die(event, uid):
+            nonlocal delivered
+            await trail._deliver_once(event, uid)
+            delivered += 1
+            if delivered == int(sys.argv[4]):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        await trail.spool.replay(deliver_then_die)
+
+    asyncio.run(main())
+    """
+)
 
 
 def event(i: int) -> AuditEvent:
-    return AuditEvent(
-        t=EPOCH + i * 7.25,
-        actor="shiftroom@host#1",
-        target="prod/checkout",
-        action="rollback" if i == 3 else "step",
-        reason=f"decision {i}",
-        before={"weight": i},
-        after={"weight": i + 10},
-        level=Level.WARN if i == 3 else Level.INFO,
+    return AuditEvent(t=EPOCH + i, actor="shiftroom@host#1", target="prod/checkout", action="step", reason=f"d{i}")
+
+
+@pytest.mark.parametrize("written", [2, 5], ids=["killed-after-two-writes", "killed-after-every-write"])
+@pytest.mark.parametrize("key", [b"", KEY], ids=["unsigned", "signed"])
+async def test_a_replay_killed_after_a_write_delivers_each_entry_exactly_once(
+    redis_server: RedisServer, tmp_path: Path, key: bytes, written: int
+) -> None:
+    Spool(tmp_path).append([event(i) for i in range(5)])
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REPLAY, redis_server.url, str(tmp_path), key.decode(), str(written)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
     )
-
-
-async def spool_while_down(spool_dir: Path, count: int) -> list[str]:
-    """`count` entries recorded by a room whose audit backend is down: spooled; their delivery ids."""
-    trail = AuditTrail(RedisAudit(AWAY, key=KEY), clock=VirtualClock(), spool_dir=spool_dir)
-    for i in range(count):
-        trail.record(event(i))
-    await trail.flush()
-    await trail.audit.aclose()  # type: ignore[union-attr]
-    assert trail.spool.pending() == count
-    return spooled_ids(trail.spool)
-
-
-def spooled_ids(spool: Spool) -> list[str]:
-    if not spool.path.exists():
-        return []
-    return [json.loads(line)["uid"] for line in spool.path.read_text().splitlines() if line.strip()]
-
-
-def stream(raw: Any) -> list[dict[bytes, bytes]]:
-    return [fields for _, fields in raw.xrange("shiftroom:audit")]
+    assert killed.returncode == -9, killed.stderr.decode()[-500:]
+    audit = RedisAudit(redis_server.url, key=key or None)
+    try:
+        assert [e.reason for e in await audit.recent()] == [f"d{i}" for i in range(written)], "written, then killed"
+        trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
+        assert trail.spool.pending() == 5, "the spool was never marked: all five still on disk"
+        await trail.flush()
+        stored = await audit.recent()
+        assert [e.reason for e in stored] == [f"d{i}" for i in range(5)], "each once, in order"
+        assert [e.t for e in stored] == [EPOCH + i for i in range(5)], "with their original times"
+        assert trail.spool.pending() == 0
+        await trail.flush()
+        assert len(await audit.recent()) == 5
+    finally:
+        await audit.aclose()
+    if key:
+        checked = await read_audit(redis_server.url, key=key)
+        assert [c.problem for c in checked] == [""] * 5, "the chain still verifies"
+        key_file = tmp_path / "audit.key"
+        key_file.write_bytes(key + b"\n")
+        config = tmp_path / "shiftroom.yaml"
+        config.write_text(f"audit:\n  key_file: {key_file}\n")
+        verified = shiftroom("audit", "--verify", "--redis", redis_server.url, config=config)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        lines = verified.stdout.splitlines()
+        assert len(lines) == 5 and all(line.startswith("ok ") for line in lines), lines
 
 
 def shiftroom(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with `config` as its shiftroom.yaml."""
     env = {**os.environ, "SHIFTROOM_CONFIG": str(config)}
     env.pop("SHIFTROOM_REDIS_URL", None)
     return subprocess.run(
@@ -80,94 +113,11 @@ def shiftroom(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_redis_audit_log_is_idempotent() -> None:
-    assert isinstance(RedisAudit(AWAY), IdempotentAudit)
-
-
-@pytest.mark.parametrize("crash_after", [1, 4], ids=["killed-after-the-first-write", "killed-after-every-write"])
-async def test_a_replay_killed_after_the_redis_write_and_before_the_spool_mark_delivers_each_entry_once(
-    redis_server: RedisServer, tmp_path: Path, crash_after: int
+async def test_delivered_ids_are_kept_for_the_retention_then_trimmed(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spool_dir = tmp_path / "state"
-    ids = await spool_while_down(spool_dir, 4)
-    assert len(set(ids)) == 4, "each spooled entry has its own id"
-    key_file = tmp_path / "audit.key"
-    key_file.write_bytes(KEY + b"\n")
-    raw = redis_server.client()
-
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.audit_replay_crash", redis_server.url, str(spool_dir), str(key_file)]
-        + [str(crash_after)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert child.returncode == -signal.SIGKILL, (child.returncode, child.stderr)
-    assert [f[b"uid"].decode() for f in stream(raw)] == ids[:crash_after], "Redis took them"
-    assert spooled_ids(Spool(spool_dir)) == ids, "the spool never noted them: a replay sends them again"
-
-    audit = RedisAudit(redis_server.url, key=KEY)
-    trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=spool_dir)
-    try:
-        await trail.load()  # a room started again: it replays the spool first
-        await trail.flush()
-        assert trail.queued == 0 and trail.spool.pending() == 0
-        entries = stream(raw)
-        assert [f[b"uid"].decode() for f in entries] == ids, "each entry exactly once, in order"
-        stored = await audit.recent(50)
-        assert [e.reason for e in stored] == [f"decision {i}" for i in range(4)]
-        assert [e.t for e in stored] == [EPOCH + i * 7.25 for i in range(4)], "with their original times"
-        assert [e.action for e in stored][3] == "rollback" and all(e.verified for e in stored)
-        assert raw.zcard("shiftroom:audit:delivered") == 4
-    finally:
-        await audit.aclose()
-        raw.close()
-
-    config = tmp_path / "shiftroom.yaml"
-    config.write_text(f"audit:\n  key_file: {key_file}\n")
-    verified = shiftroom("audit", "--verify", "--redis", redis_server.url, config=config)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    lines = verified.stdout.splitlines()
-    assert len(lines) == 4 and all(line.startswith("ok ") for line in lines), lines
-
-
-class LosesTheReply(RedisAudit):
-    """Redis takes the entry, then the reply is lost (a timeout after the write): the trail sees a failure."""
-
-    lose = 1
-
-    async def append_once(self, event: AuditEvent, entry_id: str) -> bool:
-        written = await super().append_once(event, entry_id)
-        if self.lose:
-            self.lose -= 1
-            raise Unavailable("redis", "Redis at the test URL cannot be reached while recording an audit event.")
-        return written
-
-
-async def test_an_entry_whose_reply_was_lost_is_spooled_and_sent_again_without_a_duplicate(
-    redis_server: RedisServer, tmp_path: Path
-) -> None:
-    audit = LosesTheReply(redis_server.url, key=KEY)
-    trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
-    raw = redis_server.client()
-    try:
-        trail.record(event(0))
-        trail.record(event(1))
-        await trail.flush()
-        assert trail.health is not None and trail.health.status is HealthStatus.DOWN
-        assert trail.spool.pending() == 2 and len(stream(raw)) == 1, "Redis has the first, the spool both"
-        await trail.flush()
-        assert trail.queued == 0
-        assert [f[b"reason"] for f in stream(raw)] == [b"decision 0", b"decision 1"]
-        assert all(c.problem == "" for c in await audit.entries(10)), "the chain verifies"
-    finally:
-        await audit.aclose()
-        raw.close()
-
-
-async def test_delivered_ids_are_kept_for_the_retention_then_trimmed(redis_server: RedisServer) -> None:
-    audit = RedisAudit(redis_server.url, retention=0.5)
+    monkeypatch.setattr(redis_audit, "DELIVERED_KEEP", 0.5)
+    audit = RedisAudit(redis_server.url)
     raw = redis_server.client()
     try:
         assert await audit.append_once(event(0), "id-a") is True
@@ -175,27 +125,27 @@ async def test_delivered_ids_are_kept_for_the_retention_then_trimmed(redis_serve
         time.sleep(0.7)
         assert await audit.append_once(event(1), "id-b") is True
         assert raw.zrange("shiftroom:audit:delivered", 0, -1) == [b"id-b"], "older ids trimmed: the set is bounded"
-        assert len(stream(raw)) == 2
+        assert [e.reason for e in await audit.recent()] == ["d0", "d1"]
     finally:
         await audit.aclose()
         raw.close()
 
 
-async def test_lines_of_an_older_spool_get_their_ids_on_disk_before_any_delivery(tmp_path: Path) -> None:
+async def test_spooled_lines_without_a_delivery_id_are_still_delivered_once(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A spool left by an earlier version (no `_uid`): the line's hash is its id."""
     spool = Spool(tmp_path)
-    spool.path.write_text(
-        "".join(json.dumps({"actor": "a", "t": str(EPOCH + i), "action": "step"}) + "\n" for i in range(2))
-    )
-    delivered: list[tuple[float, str]] = []
-
-    async def fails_second(e: AuditEvent, uid: str) -> None:
-        assert uid in spooled_ids(spool), "the id is on disk before the entry goes out"
-        if delivered:
-            raise Unavailable("redis", "down")
-        delivered.append((e.t, uid))
-
-    with pytest.raises(Unavailable):
-        await spool.replay(fails_second)
-    assert delivered[0][0] == EPOCH
-    (left,) = spooled_ids(spool)
-    assert left and left != delivered[0][1] and spool.pending() == 1
+    spool.path.parent.mkdir(parents=True, exist_ok=True)
+    spool.path.write_text('{"t": "1700000000.0", "actor": "a@h", "target": "x/y", "action": "step"}\n')
+    audit = RedisAudit(redis_server.url)
+    try:
+        trail = AuditTrail(audit, clock=VirtualClock(), spool_dir=tmp_path)
+        trail.spool.pending()
+        await trail.flush()
+        spool.path.write_text('{"t": "1700000000.0", "actor": "a@h", "target": "x/y", "action": "step"}\n')
+        trail.spool.pending()
+        await trail.flush()
+        assert [e.action for e in await audit.recent()] == ["step"]
+    finally:
+        await audit.aclose()

@@ -84,14 +84,21 @@ def test_unknown_target_is_one_sentence_listing_the_known_ones(capsys: pytest.Ca
         )
 
 
-def test_bad_input_is_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no kubeconfig anywhere: without --demo that is bad input
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     assert run(capsys, "wait", CANARY, "--until", "Nope", "--demo")[0] == BAD_INPUT
     code, _, err = run(capsys, "wait", CANARY, "--until", "Failed", "--timeout", "5x", "--demo")
     assert code == BAD_INPUT and "is not a duration" in err
     code, _, err = run(capsys, "status", "--demo", "no-such-scenario")
     assert code == BAD_INPUT and "no scenario named 'no-such-scenario'" in err
     code, _, err = run(capsys, "status")
-    assert code == BAD_INPUT and "--demo" in err
+    assert code == BAD_INPUT and "No kubeconfig found" in err and "--demo" in err
+    code, _, err = run(capsys, "status", "--demo", "-n", "shop", "--context", "x")
+    assert code == BAD_INPUT and "so --context, -n do not apply" in err
+    code, _, err = run(capsys, "status", "--at", "10")
+    assert code == BAD_INPUT and "--at only applies to --demo" in err
     assert run(capsys, "promote", CANARY, "--demo")[0] == BAD_INPUT  # --reason is required
 
 
@@ -158,7 +165,8 @@ def test_a_command_that_does_not_apply_now_is_1(capsys: pytest.CaptureFixture[st
 
 def test_judge_paused_and_durations() -> None:
     from app.model import Phase, Rollout
-    from app.verbs.targets import judge, parse_duration
+    from app.verbs.phases import judge
+    from app.verbs.targets import parse_duration
 
     assert judge(Rollout(name="a", phase=Phase.PROGRESSING, paused=True), "Paused") == "reached"
     assert judge(Rollout(name="a", phase=Phase.PROGRESSING), "Paused") is None
@@ -172,6 +180,55 @@ def test_judge_paused_and_durations() -> None:
     for bad in ("0", "-1", "m", "5x", "1h30"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+FLAGGER_TABLE = {  # phase: (Succeeded, Failed, Promoted, Paused) -- the README's table
+    "Initializing": (None, None, None, None),
+    "Initialized": (None, None, None, None),
+    "Waiting": (None, None, None, None),
+    "Progressing": (None, None, None, None),
+    "WaitingPromotion": (None, None, None, None),
+    "Promoting": (None, None, "reached", None),
+    "Finalising": (None, None, "reached", None),
+    "Succeeded": ("reached", "failed", "reached", "failed"),
+    "Failed": ("failed", "reached", "failed", "failed"),
+    "Terminating": ("failed", "failed", "failed", "failed"),
+    "Terminated": ("failed", "failed", "failed", "failed"),
+}
+
+
+def test_every_flagger_phase_maps_as_the_readme_says() -> None:
+    from app.model import Phase, Rollout
+    from app.verbs.phases import judge
+
+    for phase, expected in FLAGGER_TABLE.items():
+        row = Rollout(name="c", phase=Phase(phase), driven_by="flagger")
+        got = tuple(judge(row, until) for until in ("Succeeded", "Failed", "Promoted", "Paused"))
+        assert got == expected, phase
+    suspended = Rollout(name="c", phase=Phase.PROGRESSING, paused=True, driven_by="flagger")
+    assert judge(suspended, "Paused") == "reached" and judge(suspended, "Succeeded") is None
+
+
+def test_argo_phases_and_abort_map_as_the_readme_says() -> None:
+    from app.model import Phase, Rollout, Strategy, Weights
+    from app.verbs.phases import judge
+
+    def argo(phase: Phase, **kw: Any) -> Rollout:
+        return Rollout(name="r", phase=phase, driven_by="argo", **kw)
+
+    assert judge(argo(Phase.HEALTHY), "Succeeded") == "reached"
+    assert judge(argo(Phase.HEALTHY), "Promoted") == "reached"
+    assert judge(argo(Phase.DEGRADED), "Succeeded") == "failed"
+    assert judge(argo(Phase.DEGRADED), "Failed") == "reached"
+    # An abort is a failure even before the controller has written Degraded.
+    assert judge(argo(Phase.PROGRESSING, aborted=True), "Succeeded") == "failed"
+    assert judge(argo(Phase.PROGRESSING, aborted=True), "Failed") == "reached"
+    assert judge(argo(Phase.PAUSED, paused=True, step=1, steps=8), "Paused") == "reached"
+    assert judge(argo(Phase.PAUSED, paused=True, step=1, steps=8), "Succeeded") is None
+    assert judge(argo(Phase.PROGRESSING, step=3, steps=8), "Promoted") is None
+    assert judge(argo(Phase.PROGRESSING, step=8, steps=8), "Promoted") == "reached"  # past its last step
+    switched = argo(Phase.PROGRESSING, strategy=Strategy.BLUE_GREEN, actual=Weights.of_canary(100))
+    assert judge(switched, "Promoted") == "reached" and judge(switched, "Succeeded") is None
 
 
 PRODUCTION = """\

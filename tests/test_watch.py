@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +38,8 @@ def advance(clock: VirtualClock, seconds: int) -> Callable[[Any], Awaitable[None
         for _ in range(seconds):  # one simulated second at a time, each snapshot handled before the next
             await clock.advance(1.0)
             await pilot.pause()
+        for _ in range(3):  # entries the world's controller appended reach the wall's log (no clock time passes)
+            await pilot.pause()
 
     return run_before
 
@@ -55,6 +58,8 @@ def test_grid_adapts_from_80x24_to_250x70() -> None:
     assert grid_shape(80, 24) == (2, 3)
     assert grid_shape(160, 50) == (4, 7)
     assert grid_shape(250, 70) == (6, 11)
+    assert grid_shape(160, 50, count=2) == (2, 7), "two rollouts: two wide tiles, not four narrow ones"
+    assert grid_shape(160, 50, count=20) == (4, 7)
 
 
 async def test_no_key_acts_and_the_room_is_read_only() -> None:
@@ -92,11 +97,16 @@ async def test_cycle_rotates_pages_of_rollouts_then_flags_then_experiments() -> 
         assert [t.card.title for t in screen.query(WallTile) if t.card][:1] == ["shop-api"]  # back to page 1
 
 
-def test_watch_needs_a_backend_and_known_theme(capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_needs_a_backend_and_known_theme(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from app.cli import main
 
+    monkeypatch.setenv("HOME", str(tmp_path))  # without --demo the wall opens the kubeconfig's context: none here
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     assert main(["watch"]) == 2
-    assert "watch needs a backend" in capsys.readouterr().err
+    assert "No kubeconfig found" in capsys.readouterr().err
     assert main(["watch", "--demo", "--theme", "pink"]) == 2
     assert "unknown theme 'pink'" in capsys.readouterr().err
     assert main(["watch", "--demo", "nope"]) == 2

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from app.model import MetricSeries, Rollout, Strategy
 from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
+from widgets.static_update import set_content
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
 
@@ -68,12 +69,35 @@ def facts_content(rollout: Rollout, width: int = IMAGE_WIDTH) -> Content:
         progress += ["  " if progress else "", ("ready ", "$text-muted"), rollout.ready]
     if progress:
         lines.append(Content.assemble(*progress))
+    lines += replica_set_lines(rollout, width)
     if rollout.stage:
         stage: list[tuple[str, str] | str] = [("stage ", "$text-muted"), (rollout.stage, "bold $accent")]
         if rollout.steps:
             stage += ["  ", (f"({fraction(rollout.step, rollout.steps)})", "$text-muted")]
         lines.append(Content.assemble(*stage))
     return Content("\n").join(lines)
+
+
+TAG_STYLE = {"stable": "$success", "active": "$success", "canary": "$canary-color", "preview": "$accent"}
+
+
+def replica_set_lines(rollout: Rollout, width: int = IMAGE_WIDTH) -> list[Content]:
+    """Argo Rollouts: each ReplicaSet as `kubectl argo rollouts get` lists it, newest revision first:
+    `#2 canary 1/2 Progressing checkout:2.0.0` (revision, role, ready/desired, status unless Healthy, images)."""
+    out: list[Content] = []
+    tag_width = max((len(",".join(rs.tags)) for rs in rollout.replica_sets), default=0) + 1
+    for rs in rollout.replica_sets:
+        tags = ",".join(rs.tags)
+        parts: list[tuple[str, str] | str] = [(f"#{rs.revision:<3}", "$text-muted")]
+        parts.append((f"{tags:<{tag_width}}", TAG_STYLE.get(rs.tags[-1], "") if rs.tags else "$text-muted"))
+        ready = f"{rs.ready}/{rs.desired} "
+        status = f"{clean(rs.status)} " if rs.status and rs.status != "Healthy" else ""
+        parts += [ready, (status, "$warning" if rs.status != "ScaledDown" else "$text-muted")]
+        used = 4 + tag_width + len(ready) + len(status)
+        room = max(8, width + 7 - used)
+        parts.append(clean(image_tail(", ".join(rs.images), room)) if rs.images else "–")
+        out.append(Content.assemble(*parts))
+    return out
 
 
 class RolloutDetail(VerticalScroll):
@@ -127,10 +151,10 @@ class RolloutDetail(VerticalScroll):
         if (rollout, series, now, identity) == (self.rollout, self.series, self.now, self.identity):
             return
         self.rollout, self.series, self.now, self.identity = rollout, series, now, identity
-        self.query_one(".detail-title", Static).update(title_content(rollout))
+        set_content(self.query_one(".detail-title", Static), title_content(rollout))
         self.query_one(TrafficSplit).show(rollout)
         facts = self.query_one(".detail-facts", Static)
-        facts.update(facts_content(rollout) if rollout else "")
+        set_content(facts, facts_content(rollout) if rollout else "")
         facts.set_class(rollout is None, "-empty")
         self.query_one(WhyPane).show(rollout, series, now, identity)
 

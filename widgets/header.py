@@ -27,6 +27,7 @@ from textual.widgets import Static
 from app.model import BackendHealth, HealthStatus, Mode, RoomState
 from app.sanitize import clean
 from widgets.formatting import hhmmss, truncate
+from widgets.static_update import set_content
 
 COMPACT_SCENARIO = 12  # cells the scenario's name gets at 80 columns
 
@@ -97,7 +98,7 @@ class HealthDot(Static):
         # The word is there for colour-blind eyes and monochrome terminals; the dot for a glance.
         word = "" if health.status is HealthStatus.UP else f" {health.status.value}"
         gap = "" if compact else " "
-        self.update(Content.assemble(("●", colour), f"{gap}{clean(health.name)}", (word, f"bold {colour}")))
+        set_content(self, Content.assemble(("●", colour), f"{gap}{clean(health.name)}", (word, f"bold {colour}")))
         self.tooltip = health_tooltip(health)
         for status, cls in HEALTH_CLASS.items():
             self.set_class(status is health.status, cls)
@@ -157,14 +158,15 @@ class RoomHeader(Horizontal):
             context = self.title_context or state.context
             cluster = f" ({clean(state.cluster)})" if state.cluster and state.cluster != context else ""
             who = f" │ as {clean(state.identity)}" if state.identity else ""
-            self.query_one(".context", Static).update(f"⎈ {clean(context)}{cluster} │ ns {clean(state.namespace)}{who}")
+            label = f"⎈ {clean(context)}{cluster} │ ns {clean(state.namespace)}{who}"
+            set_content(self.query_one(".context", Static), label)
         # A production kubeconfig context (production_contexts:): the red context badge.
         self.set_class(bool(state.cluster) and any(r.production for r in state.rollouts), "-production")
         if before is None or before.mode is not state.mode:
             # The lock badge only adds something when the mode badge does not already say it.
             self.set_class(self.read_only and state.mode is not Mode.READ_ONLY, "-locked")
             mode = self.query_one(".mode", Static)
-            mode.update(state.mode.value)
+            set_content(mode, state.mode.value)
             for value, cls in MODE_CLASS.items():
                 mode.set_class(value is state.mode, cls)
         if before is None or before.scenario != state.scenario:
@@ -181,7 +183,7 @@ class RoomHeader(Horizontal):
         self.set_class(bool(text), "-noted")
         notes = self.query_one(".notes", Static)
         if str(notes.content) != text:
-            notes.update(text)
+            set_content(notes, text)
             notes.tooltip = notes_text(self.state) or None
 
     @property
@@ -200,7 +202,7 @@ class RoomHeader(Horizontal):
         label = truncate(scenario, COMPACT_SCENARIO) if self.compact else f"scenario {scenario}"
         label = label if scenario else ""
         self.query_one(".scenario", Static).tooltip = f"scenario {scenario}" if scenario else None
-        self.query_one(".scenario", Static).update(label)
+        set_content(self.query_one(".scenario", Static), label)
 
     def _show_clock(self) -> None:
         if self.state is None:
@@ -214,7 +216,7 @@ class RoomHeader(Horizontal):
         clock.tooltip = f"sim {hhmmss(self.state.t)}" if self.simulated and not simulated else None
         if text != self.clock_text:
             self.clock_text = text
-            clock.update(text)
+            set_content(clock, text)
 
     def set_compact(self, compact: bool) -> None:
         """80 columns: tighter spacing, whole names, the real clock without seconds."""

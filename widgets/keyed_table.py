@@ -62,6 +62,7 @@ class KeyedTable(DataTable[Any]):
         self._narrow: tuple[Column, ...] = tuple(compact_columns or columns)
         self._columns: tuple[Column, ...] = tuple(columns)
         self._shown: dict[str, tuple[Hashable, ...]] = {}
+        self._cells: dict[str, tuple[Any, ...]] = {}  # the cells last shown per row: the same tuple again is no change
         self._all_rows: list[Row] = []
         self.row_filter: RowFilter = NO_FILTER
 
@@ -99,6 +100,7 @@ class KeyedTable(DataTable[Any]):
         self._columns = columns
         self.clear(columns=True)
         self._shown.clear()
+        self._cells.clear()
         self._add_columns()
         self.sync(self._all_rows, selected=selected)
 
@@ -134,24 +136,27 @@ class KeyedTable(DataTable[Any]):
         self._all_rows = list(rows)
         keep_selected = selected or self.selected_key
         # The key is part of what the filter sees: cells may abbreviate it.
-        wanted = [
-            (k, cells)
-            for k, cells in rows
-            if self.row_filter.matches(f"{k} {row_text(cells)} {self.hidden_text(k)}".rstrip())
-        ]
+        wanted = rows if not self.row_filter.active else [(k, cells) for k, cells in rows if self._matches(k, cells)]
         wanted_keys = {k for k, _ in wanted}
         column_keys = [c.key for c in self._columns]
         with self.app.batch_update():
             for key in [k for k in self._shown if k not in wanted_keys]:
                 self.remove_row(key)
                 del self._shown[key]
+                self._cells.pop(key, None)
             for key, cells in wanted:
                 self._show_row(key, cells, column_keys)
             self._reorder([k for k, _ in wanted])
             self._restore_cursor(keep_selected)
 
+    def _matches(self, key: str, cells: tuple[Any, ...]) -> bool:
+        return self.row_filter.matches(f"{key} {row_text(cells)} {self.hidden_text(key)}".rstrip())
+
     def _show_row(self, key: str, cells: Any, column_keys: list[Any]) -> None:
         """Add the row, or update only the cells whose rendering changed."""
+        if self._cells.get(key) is cells:  # the owner handed back the very cells of last time: nothing changed
+            return
+        self._cells[key] = cells
         signature = tuple(cell_signature(c) for c in cells)
         old = self._shown.get(key)
         if old is None:

@@ -15,6 +15,8 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import ProgressBar, Static
 
+IDLE_TOTAL = 100  # the hidden bar's total: any number, so that it is not the animated indeterminate bar
+
 
 def count_text(n: int) -> str:
     """12000 → "12 000"."""
@@ -45,7 +47,8 @@ class RebuildProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="rebuild-line")
-        yield ProgressBar(total=None, show_eta=False, id="rebuild-bar")
+        # Determinate while hidden: an indeterminate bar animates (15 refreshes a second) even when not displayed.
+        yield ProgressBar(total=IDLE_TOTAL, show_eta=False, id="rebuild-bar")
 
     def on_mount(self) -> None:
         self.show(**self._shown)
@@ -78,3 +81,5 @@ class RebuildProgress(Horizontal):
         bar = self.query_one(ProgressBar)
         if running:
             bar.update(total=total if total > 0 else None, progress=done)
+        elif bar.total != IDLE_TOTAL:
+            bar.update(total=IDLE_TOTAL, progress=0)

@@ -160,6 +160,10 @@ class RolloutsTable(KeyedTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(WIDE_COLUMNS, COMPACT_COLUMNS, **kwargs)
         self._rollouts: tuple[Rollout, ...] = ()
+        # Each row's cells with the rollout they were made from, for one palette, column set and namespace choice:
+        # a rollout equal to last time's gets the same cells back, which the table skips without comparing them.
+        self._made: dict[str, tuple[Rollout, tuple[Any, ...]]] = {}
+        self._made_for: tuple[object, ...] = ()
 
     def refill(self) -> None:
         self.show(self._rollouts)
@@ -172,7 +176,16 @@ class RolloutsTable(KeyedTable):
         p = Palette.of(self)
         # One namespace for every row: the header already says it, the names get the room.
         namespace = len({r.namespace for r in self._rollouts}) > 1
-        return [(r.key, rollout_cells(r, p, self.column_specs, namespace=namespace)) for r in self._rollouts]
+        made_for = (p, self.column_specs, namespace)
+        before = self._made if made_for == self._made_for else {}
+        made: dict[str, tuple[Rollout, tuple[Any, ...]]] = {}
+        for r in self._rollouts:
+            last = before.get(r.key)
+            if last is None or last[0] != r:
+                last = (r, rollout_cells(r, p, self.column_specs, namespace=namespace))
+            made[r.key] = last
+        self._made, self._made_for = made, made_for
+        return [(r.key, made[r.key][1]) for r in self._rollouts]
 
     def hidden_text(self, key: str) -> str:
         if not self.compact or not self.row_filter.text:

@@ -70,9 +70,12 @@ class TrafficSplit(Widget):
     TrafficSplit { height: auto; }
     """
 
-    rollout: reactive[Rollout | None] = reactive(None, layout=True)
+    #: A new split repaints the bars; only a rollout appearing or going away changes the height (two lines or none).
+    rollout: reactive[Rollout | None] = reactive(None)
 
     def show(self, rollout: Rollout | None) -> None:
+        if (rollout is None) != (self.rollout is None):
+            self.refresh(layout=True)
         self.rollout = rollout
 
     def render(self) -> Content:

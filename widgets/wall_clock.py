@@ -15,6 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Digits, Static
 
+from widgets.static_update import set_content
+
 
 class WallClock(Horizontal):
     DEFAULT_CSS = """
@@ -46,4 +48,4 @@ class WallClock(Horizontal):
 
     def show_simulated(self, t: float | None) -> None:
         label = "" if t is None else "\n\nsimulated " + time.strftime("%H:%M:%S", time.gmtime(t))
-        self.query_one(".simulated", Static).update(label)
+        set_content(self.query_one(".simulated", Static), label)

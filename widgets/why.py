@@ -33,6 +33,7 @@ from widgets.formatting import (
     weights_text,
 )
 from widgets.spark import ThresholdSpark
+from widgets.static_update import set_content
 
 SPARK_WIDTH = 40  # cells, as the metric sparklines elsewhere
 HISTORY = 24  # ticks in the strip
@@ -286,15 +287,15 @@ class CheckView(Widget):
             return
         row = self.row
         self.set_class(not row.passed, "-failing")
-        self.query_one(".check-label", Static).update(label_content(row))
+        set_content(self.query_one(".check-label", Static), label_content(row))
         spark = self.query_one(ThresholdSpark)
         spark.series = row.series
         spark.set_class(row.series is None or not row.series.values, "-none")
         error = self.query_one(".check-error", Static)
-        error.update(Content.assemble(("no data: " if row.value is None else "", "bold"), clean(row.error)))
+        set_content(error, Content.assemble(("no data: " if row.value is None else "", "bold"), clean(row.error)))
         error.set_class(not row.error, "-none")
         source = self.query_one(".check-source", Static)
-        source.update(source_content(row))
+        set_content(source, source_content(row))
         source.tooltip = clean(row.source) or None
         source.set_class(not row.source, "-none")
 
@@ -348,7 +349,7 @@ class WhyPane(Vertical):
     ) -> None:
         self.rollout, self.now, self.identity = rollout, now, identity
         self.rows = metric_rows(rollout, series)
-        self.query_one(".why-headline", Static).update(headline_content(rollout))
+        set_content(self.query_one(".why-headline", Static), headline_content(rollout))
         self._show_status()
         self._show_rows()
 
@@ -360,7 +361,7 @@ class WhyPane(Vertical):
 
     def _show_status(self) -> None:
         status = self.query_one(".why-status", Static)
-        status.update(status_content(self.rollout, self.now, self.identity, compact=self.compact))
+        set_content(status, status_content(self.rollout, self.now, self.identity, compact=self.compact))
         status.set_class(self.rollout is None, "-empty")
 
     def _show_rows(self) -> None:

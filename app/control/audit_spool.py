@@ -1,19 +1,18 @@
 """The audit spool: entries the audit backend could not take yet, kept on disk until it can.
 
 One JSON line per entry (the stream fields of `app.audit.event_fields`, so
-the entry's original time and every field survive, plus `uid`, the entry's
-delivery id), appended and fsync'd before the room goes on; replayed in order
-by `AuditTrail` when the backend answers again, by this room or by the next one
-started (a restarted room replays what an earlier one left). The file is locked
-(`flock`) while it is appended to or replayed, so two rooms never replay one
-entry at the same time.
+the entry's original time and every field survive), appended and fsync'd
+before the room goes on; replayed in order by `AuditTrail` when the backend
+answers again, by this room or by the next one started (a restarted room
+replays what an earlier one left). The file is locked (`flock`) while it is
+appended to or replayed, so two rooms never replay one entry at once.
 
-Delivered entries are taken off the file when a replay ends (or stops at a
-failure). A room killed in between, after the backend took an entry and
-before the file says so, replays that entry again; the id makes that
-harmless with a backend that writes each id once (`IdempotentAudit`: the
-Redis stream), so delivery is exactly once. A line from an older spool without
-an id gets one, written to the file before anything is delivered.
+Each line also carries `_uid`, a delivery id given when it is spooled (lines
+spooled without one get the SHA-256 of the line). The spool is marked done
+only after a replay, so a crash in the middle of one leaves entries on disk
+that were already delivered; an audit log with `append_once` (Redis: the
+delivered ids in one transaction with the entry) takes each id only once, so
+the replay after the crash delivers each entry exactly once.
 
 The directory is `$XDG_STATE_HOME/shiftroom/`, else `~/.local/state/shiftroom/`,
 or `$SHIFTROOM_STATE_DIR` (tests, packaged installs).
@@ -22,6 +21,7 @@ or `$SHIFTROOM_STATE_DIR` (tests, packaged installs).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import uuid
@@ -34,15 +34,7 @@ from app.audit import event_fields, event_from_fields
 from app.model import AuditEvent
 
 FILE = "audit-spool.jsonl"
-#: The field of a spool line that holds the entry's delivery id.
-UID = "uid"
-#: One spooled entry: its delivery id and the event.
-Entry = tuple[str, AuditEvent]
-
-
-def new_id() -> str:
-    """A delivery id for a new audit entry: 128 random bits, hex."""
-    return uuid.uuid4().hex
+UID = "_uid"  # the delivery id's key in a spooled line (not a stream field)
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -72,9 +64,11 @@ class Spool:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def append(self, entries: Iterable[Entry]) -> None:
+    def append(self, events: Iterable[AuditEvent]) -> None:
         """Append and fsync; OSError (disk full, no permission) propagates: the caller keeps them in memory."""
-        lines = "".join(_line(uid, event) for uid, event in entries)
+        lines = "".join(
+            json.dumps({UID: uuid.uuid4().hex, **event_fields(e)}, ensure_ascii=True) + "\n" for e in events
+        )
         if not lines:
             return
         with self._locked("a") as fh:
@@ -92,41 +86,30 @@ class Spool:
             self.count = 0
         return self.count
 
-    async def replay(self, deliver: Callable[[AuditEvent, str], Awaitable[None]]) -> None:
-        """Deliver every spooled entry in order, with its id; stop at the first failure (it propagates)
+    async def replay(self, deliver: Callable[[AuditEvent, str], Awaitable[object]]) -> None:
+        """Deliver every spooled entry in order, with its delivery id; stop at the first failure (it propagates)
         keeping the rest."""
         if not self.path.exists():
             self.count = 0
             return
         with self._locked("r+") as fh:
-            read = [_entry(line) for line in fh.read().splitlines() if line.strip()]
-            entries = [(uid or new_id(), event) for uid, event in read]
-            if any(uid is None for uid, _ in read):  # a line of an older spool: its new id on disk first
-                _rewrite(fh, [_line(uid, event) for uid, event in entries])
+            lines = [line for line in fh.read().splitlines() if line.strip()]
             done = 0
             try:
-                for uid, event in entries:
-                    await deliver(event, uid)
+                for line in lines:
+                    await deliver(*_entry(line))
                     done += 1
             finally:
-                _rewrite(fh, [_line(uid, event) for uid, event in entries[done:]])
-                self.count = len(entries) - done
+                fh.seek(0)
+                fh.truncate()
+                fh.write("".join(line + "\n" for line in lines[done:]))
+                fh.flush()
+                os.fsync(fh.fileno())
+                self.count = len(lines) - done
 
 
-def _rewrite(fh: IO[str], lines: list[str]) -> None:
-    fh.seek(0)
-    fh.truncate()
-    fh.write("".join(lines))
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _line(uid: str, event: AuditEvent) -> str:
-    return json.dumps({UID: uid, **event_fields(event)}, ensure_ascii=True) + "\n"
-
-
-def _entry(line: str) -> tuple[str | None, AuditEvent]:
-    """(its id, or None for a line without one; the event); an unreadable line still becomes an entry."""
+def _entry(line: str) -> tuple[AuditEvent, str]:
+    """The spooled event and its delivery id."""
     try:
         fields = json.loads(line)
     except ValueError:
@@ -134,5 +117,6 @@ def _entry(line: str) -> tuple[str | None, AuditEvent]:
     if not isinstance(fields, dict):
         fields = {"action": "unreadable-spool-entry", "reason": line[:200]}
     uid = fields.pop(UID, None)
-    event = event_from_fields({str(k): str(v) for k, v in fields.items()})
-    return (uid if isinstance(uid, str) and uid else None), event
+    if not isinstance(uid, str) or not uid:
+        uid = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+    return event_from_fields({str(k): str(v) for k, v in fields.items()}), uid

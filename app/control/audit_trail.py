@@ -11,13 +11,6 @@ original times. A room started with a non-empty spool replays it first.
 `queued` counts what waits (memory and spool), for the header's "audit: N queued".
 An event a store already wrote in the same transaction as its change
 (`stored=True`) is shown but not written again.
-
-Exactly once: each recorded event gets a delivery id (`audit_spool.new_id`) that
-stays with it in memory and in the spool. A backend with the `IdempotentAudit`
-capability (the Redis stream) writes an id at most once, so neither a reply lost
-after the backend took an entry (the entry is spooled and sent again) nor a room
-killed in the middle of a replay (the spool still lists what was delivered)
-repeats an entry. Other backends are written with `append`: at least once.
 """
 
 from __future__ import annotations
@@ -28,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.clock import Clock
-from app.control.audit_spool import Entry, Spool, new_id
+from app.control.audit_spool import Spool
 from app.model import AuditEvent, BackendHealth, HealthStatus
-from backends.base import AuditLog, BackendError, IdempotentAudit
+from backends.base import AuditFeed, AuditLog, BackendError, OnceAudit
 
 RETRY_EVERY = 1.0  # real seconds between pings while the backend is down (an I/O cadence, not domain time)
+WRITTEN_KEPT = 2000  # entries this trail remembers writing, so the audit feed does not show them twice
 
 
 class AuditTrail:
@@ -46,12 +40,15 @@ class AuditTrail:
         spool_dir: Path | None = None,
     ) -> None:
         self.audit = audit
-        self.once: IdempotentAudit | None = audit if isinstance(audit, IdempotentAudit) else None
         self.spool = Spool(spool_dir)
+        # The spool holds entries for a real audit log: a simulated one (a demo) never takes them, or a demo
+        # started after an outage would "deliver" a real room's entries into memory and lose them.
+        self._spools = audit is not None and audit.name != "sim"
         self.clock = clock
         self.on_change = on_change
         self.events: deque[AuditEvent] = deque(maxlen=limit)
-        self._queue: deque[Entry] = deque()  # (delivery id, event), in order
+        self._queue: deque[AuditEvent] = deque()
+        self._written: dict[tuple[str, str, str, str], None] = {}  # what this trail recorded (insertion order)
         self._wake = asyncio.Event()
         kind = audit.name if audit is not None else "audit"
         self._health = BackendHealth(name="audit", kind=kind, since=clock.now())
@@ -69,7 +66,7 @@ class AuditTrail:
         """The trail so far: what other rooms and earlier sessions decided."""
         if self.audit is None:
             return
-        if self.spool.pending():
+        if self._spools and self.spool.pending():
             self._wake.set()  # an earlier room left entries: replay them first
         try:
             self.events.extend(await self.audit.recent(self.events.maxlen or 300))
@@ -78,8 +75,11 @@ class AuditTrail:
 
     def record(self, event: AuditEvent, *, stored: bool = False) -> None:
         self.events.append(event)
+        self._written[_identity(event)] = None
+        while len(self._written) > WRITTEN_KEPT:
+            del self._written[next(iter(self._written))]
         if self.audit is not None and not stored:
-            self._queue.append((new_id(), event))
+            self._queue.append(event)
             if self._health.status is not HealthStatus.UP:
                 self._to_spool()  # the backend is down: durable at once, not at the next retry
             self._wake.set()
@@ -90,11 +90,10 @@ class AuditTrail:
         if self.audit is None:
             return
         try:
-            if self.spool.count:
-                await self.spool.replay(self._deliver)
+            if self._spools and self.spool.count:
+                await self.spool.replay(self._deliver_once)
             while self._queue:
-                uid, event = self._queue[0]
-                await self._deliver(event, uid)
+                await self.audit.append(self._queue[0])
                 self._queue.popleft()
         except BackendError as err:
             self._down(err)
@@ -112,15 +111,17 @@ class AuditTrail:
             return
         self._up()
 
-    async def _deliver(self, event: AuditEvent, uid: str) -> None:
-        if self.once is not None:
-            await self.once.append_once(event, uid)  # False: delivered before, the log has it once
-        elif self.audit is not None:
+    async def _deliver_once(self, event: AuditEvent, uid: str) -> None:
+        """A spooled entry: exactly once where the audit log can tell ids it took already, else at least once."""
+        assert self.audit is not None
+        if isinstance(self.audit, OnceAudit):
+            await self.audit.append_once(event, uid)
+        else:
             await self.audit.append(event)
 
     def _to_spool(self) -> None:
         """What is queued in memory goes to disk, in order, so a crash of the room loses none of it."""
-        if not self._queue:
+        if not self._queue or not self._spools:
             return
         try:
             self.spool.append(self._queue)
@@ -149,6 +150,31 @@ class AuditTrail:
                     self._to_spool()
                     continue
             await self.flush()
+
+    async def follow(self, seen: Callable[[AuditEvent], None] = lambda _e: None) -> None:
+        """Show what others append to the audit log (another room, the world's own controller) as it comes:
+        a read-only room or a wall tells the same story as the room that drives. Entries this trail wrote are
+        shown already and skipped. A broken feed turns the audit dot down (the pings of `run` bring it back)
+        and is followed again from where it stopped."""
+        if not isinstance(self.audit, AuditFeed):
+            return
+        feed = self.audit
+        while True:
+            try:
+                await self._take_all(feed, seen)
+            except BackendError as err:
+                self._down(err)
+            except Exception as err:  # a bug in a backend: the dot says so, and the feed is tried again
+                self._down(BackendError("audit", f"Following the audit log failed ({type(err).__name__}: {err})."))
+            self._wake.set()  # `run` pings while the dot is down
+            await asyncio.sleep(RETRY_EVERY)
+
+    async def _take_all(self, feed: AuditFeed, seen: Callable[[AuditEvent], None]) -> None:
+        async for event in feed.follow():
+            if _identity(event) not in self._written:
+                self.events.append(event)
+                seen(event)
+                self.on_change()
 
     # ------------------------------------------------------------ health
     def _is_up(self) -> bool:
@@ -179,3 +205,8 @@ class AuditTrail:
         if self._health.status is not HealthStatus.UP:
             self._health = BackendHealth(name="audit", kind=self._health.kind, since=self.clock.now())
             self.on_change()
+
+
+def _identity(event: AuditEvent) -> tuple[str, str, str, str]:
+    """What an entry is known by when it comes back from the audit log (its time survives exactly)."""
+    return repr(float(event.t)), event.actor, event.target, event.action

@@ -1,6 +1,7 @@
 """The object cache: what the controllers read, fed by `Cluster.watch`, never by polling.
 
-One watch per namespace in view, with informer semantics: `RESET` starts a
+One watch per namespace in view (or, with `all_namespaces`, one watch of every
+namespace: `Cluster.watch(None)`), with informer semantics: `RESET` starts a
 (re)list, an `ADDED` per object follows, `SYNCED` ends the list (objects the
 list did not name are dropped then), and changes follow in resourceVersion
 order. A broken stream (`Unavailable`) is reopened with backoff; meanwhile the
@@ -35,6 +36,7 @@ from backends.base import (
 Object = Deployment | Service | Route | Lease | ForeignObject
 Key = tuple[str, str, str]  # (kind, namespace, name); a foreign object's kind is "<api group>/<kind>"
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # clock seconds before reopening a broken watch
+ALL = "*"  # the stream of the one watch of every namespace (not a namespace name: names are DNS labels)
 
 
 def _kind(obj: Object) -> str:
@@ -70,18 +72,22 @@ class ObjectCache:
         *,
         on_change: Callable[[], None] = lambda: None,
         stale_after: float = 30.0,
+        all_namespaces: bool = False,
     ) -> None:
         self.cluster = cluster
         self.clock = clock
         self.namespaces = tuple(sorted(set(namespaces)))
+        self.all_namespaces = all_namespaces
+        #: what is watched: each namespace on its own, or every namespace in one watch (`ALL`)
+        self.streams = (ALL,) if all_namespaces else self.namespaces
         self.on_change = on_change
         self.stale_after = stale_after  # broken for longer than this: health DOWN instead of STALE
         self._objects: dict[Key, Object] = {}
-        self._listing: dict[str, set[Key] | None] = {ns: None for ns in self.namespaces}
-        self._synced: dict[str, bool] = {ns: False for ns in self.namespaces}
-        self._broken_at: dict[str, float | None] = {ns: None for ns in self.namespaces}
+        self._listing: dict[str, set[Key] | None] = {s: None for s in self.streams}
+        self._synced: dict[str, bool] = {s: False for s in self.streams}
+        self._broken_at: dict[str, float | None] = {s: None for s in self.streams}
         self._error: BackendError | None = None
-        self._unreachable: set[str] = set()  # namespaces whose watch could not even be opened again
+        self._unreachable: set[str] = set()  # streams whose watch could not even be opened again
         self._tasks: list[asyncio.Task[None]] = []
         self.kind = cluster.name
         self._up_since = clock.now()
@@ -94,7 +100,7 @@ class ObjectCache:
 
     def start(self) -> None:
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._watch(ns)) for ns in self.namespaces]
+            self._tasks = [asyncio.create_task(self._watch(s)) for s in self.streams]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -102,8 +108,16 @@ class ObjectCache:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
+    def _stream(self, namespace: str) -> str:
+        """The stream that delivers `namespace`'s objects."""
+        return ALL if self.all_namespaces else namespace
+
+    def _held(self, stream: str) -> bool:
+        """Whether any object from `stream` is held."""
+        return any(stream == ALL or k[1] == stream for k in self._objects)
+
     async def _watch(self, namespace: str) -> None:
-        """Follow one namespace forever: reopen a broken (or ended) watch with backoff."""
+        """Follow one namespace (or `ALL`) forever: reopen a broken (or ended) watch with backoff."""
         failures = 0
         while True:
             if await self._follow(namespace):
@@ -115,7 +129,7 @@ class ObjectCache:
 
     async def _follow(self, namespace: str) -> bool:
         """One watch, until it breaks; True when it got as far as a complete list."""
-        stream = self.cluster.watch(namespace)
+        stream = self.cluster.watch(None if namespace == ALL else namespace)
         listed = connected = False
         try:
             async for event in stream:
@@ -152,7 +166,7 @@ class ObjectCache:
 
     def _synced_list(self, namespace: str) -> None:
         seen = self._listing.get(namespace) or set()
-        for key in [k for k in self._objects if k[1] == namespace and k not in seen]:
+        for key in [k for k in self._objects if (namespace == ALL or k[1] == namespace) and k not in seen]:
             del self._objects[key]
         self._listing[namespace] = None
         self._synced[namespace] = True
@@ -199,20 +213,18 @@ class ObjectCache:
 
     # ------------------------------------------------------------ reads (never the network)
     def synced(self, namespace: str) -> bool:
-        return self._synced.get(namespace, False)
+        return self._synced.get(self._stream(namespace), False)
 
     def ever_synced(self, namespace: str) -> bool:
-        return (
-            self._synced.get(namespace, False)
-            or self._broken_at.get(namespace) is not None
-            and any(k[1] == namespace for k in self._objects)
-        )
+        s = self._stream(namespace)
+        return self._synced.get(s, False) or self._broken_at.get(s) is not None and self._held(s)
 
     def age(self, namespace: str, now: float) -> float:
         """0 while the watch is live; seconds since it broke while showing the last good data."""
-        if self._synced.get(namespace):
+        s = self._stream(namespace)
+        if self._synced.get(s):
             return 0.0
-        broken = self._broken_at.get(namespace)
+        broken = self._broken_at.get(s)
         return float("inf") if broken is None else max(0.0, now - broken)
 
     def get(self, kind: str, namespace: str, name: str) -> Object | None:
@@ -262,13 +274,13 @@ class ObjectCache:
         """UP while every watch is live; STALE (the last good data, with its age) while a dropped stream
         is being reopened; DOWN with the reason (and the age of the data still shown) once the API does
         not answer, or the data is older than `stale_after`."""
-        broken = [ns for ns in self.namespaces if not self._synced[ns] and self._broken_at[ns] is not None]
+        broken = [s for s in self.streams if not self._synced[s] and self._broken_at[s] is not None]
         if not broken or self._error is None:
             return BackendHealth(name="cluster", kind=self.kind, since=self._up_since)
-        age = max(self.age(ns, now) for ns in broken)
-        since = min(b for ns in broken if (b := self._broken_at[ns]) is not None)
-        has_data = any(k[1] in broken for k in self._objects)
-        away = any(ns in self._unreachable for ns in broken)
+        since = min(b for s in broken if (b := self._broken_at[s]) is not None)
+        age = max(0.0, now - since)
+        has_data = any(self._held(s) for s in broken)
+        away = any(s in self._unreachable for s in broken)
         status = HealthStatus.STALE if has_data and not away and age <= self.stale_after else HealthStatus.DOWN
         what = f"showing the data from {age_text(age)} ago" if has_data else "no data yet"
         return BackendHealth(

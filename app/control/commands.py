@@ -88,7 +88,19 @@ class RebuildCounters:
     experiment: str
 
 
-Command = RolloutCommand | SaveFlag | KillFlag | RestoreFlag | SetExperimentStatus | RebuildCounters
+@dataclass(frozen=True)
+class BootstrapCanary:
+    """Create Flagger's layout around a canary target's existing deployment (`<d>-primary`, the Services,
+    the route at 100/0, then `<d>` scaled to 0): only what is missing; nothing is replaced or deleted."""
+
+    target: str  # Target.key
+    reason: str = ""
+
+
+#: The key and the `Rollout.denied` name of a bootstrap (it is no `Verb`: no controller takes it).
+BOOTSTRAP = "bootstrap"
+
+Command = RolloutCommand | SaveFlag | KillFlag | RestoreFlag | SetExperimentStatus | RebuildCounters | BootstrapCanary
 
 #: The version token of a flag that does not exist yet: a write naming it only creates.
 NEW_VERSION = "0"
@@ -96,7 +108,7 @@ NEW_VERSION = "0"
 
 def target_of(command: Command) -> str:
     """The one object a command touches, as the room names it (for toasts and audit)."""
-    if isinstance(command, RolloutCommand):
+    if isinstance(command, (RolloutCommand, BootstrapCanary)):
         return command.target
     if isinstance(command, (SaveFlag, KillFlag, RestoreFlag)):
         return f"flag {command.name}"

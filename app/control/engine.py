@@ -23,10 +23,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from app.clock import Clock
+from app.control.access import AccessDesk
 from app.control.audit_trail import AuditTrail
+from app.control.bootstrap_desk import BootstrapDesk
 from app.control.cache import ObjectCache
 from app.control.chart_book import ChartBook
-from app.control.commands import Command, Preview, Result, RolloutCommand
+from app.control.commands import BOOTSTRAP, BootstrapCanary, Command, Preview, Result, RolloutCommand
 from app.control.context import Context
 from app.control.controllers import Controller, make_controller
 from app.control.foreign_desk import ForeignDesk
@@ -51,7 +53,7 @@ from app.model import (
     RoomState,
     Target,
 )
-from backends.base import AuditLog, BackendError, Cluster, Metrics, Notifier, Store, Unavailable, Webhooks
+from backends.base import AuditLog, BackendError, Cluster, Kind, Metrics, Notifier, Store, Unavailable, Webhooks
 
 _ENGINES = itertools.count(1)  # distinguishes engines of one process (tests, a second room)
 
@@ -82,9 +84,11 @@ class Engine:
         background: Iterable[Callable[[], Awaitable[None]]] = (),
         namespaces: Iterable[str] = (),
         production: bool = False,
+        all_namespaces: bool = False,
     ) -> None:
         """`namespaces`: watched besides the targets' (where Flagger Canaries or Argo Rollouts live);
-        `production`: the context is a production one (destructive commands ask for the typed name)."""
+        `production`: the context is a production one (destructive commands ask for the typed name);
+        `all_namespaces`: one watch of every namespace instead of one per namespace (`-A`)."""
         targets = list(targets)
         self.clock = clock
         self.cluster = cluster
@@ -111,6 +115,7 @@ class Engine:
             {t.namespace for t in targets} | set(namespaces),
             on_change=self._mark,
             stale_after=min((t.analysis.interval for t in targets), default=30.0),
+            all_namespaces=all_namespaces,
         )
         self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration)
         self.sampler = Sampler(metrics, clock, self.health, every=series_every, points=series_points)
@@ -136,6 +141,11 @@ class Engine:
             production=production,
         )
         self._claimed: set[str] = set()  # configured targets a cluster Canary drives: shown, never driven
+        self._kinds: dict[str, tuple[Kind, ...]] = {}  # targets that need a bootstrap → the kinds it creates
+        self.access = AccessDesk(cluster, clock, self.health, read_only=self.read_only, on_change=self._touch)
+        self.bootstrap = BootstrapDesk(
+            cluster, self.cache, targets, clock=clock, record=self._record, read_only=self.read_only
+        )
         self.rollouts = RolloutDesk(
             self.controllers,
             self.leases,
@@ -195,6 +205,7 @@ class Engine:
         for factory in self._background:
             self._tasks.append(asyncio.ensure_future(factory()))
         self._tasks.append(asyncio.create_task(self.trail.run()))
+        self._tasks.append(asyncio.create_task(self.trail.follow(self.charts.add_event)))
         self.cache.start()
         from app.control.store_feed import watch_store
 
@@ -210,6 +221,7 @@ class Engine:
         self._tasks.clear()
         self._ticking.clear()
         await self.jobs.stop()
+        await self.access.stop()
         await self.outbox.stop()
         await self.cache.stop()
         if not self.read_only:
@@ -255,6 +267,7 @@ class Engine:
             await self._connect()
             now = self.clock.now()
             driving = await self._observe(now)
+            self.access.follow(now, self.cache.health(now).status is HealthStatus.UP, self.state.rollouts, self._kinds)
             ready = [k for k in driving if k not in self._ticking and self._fresh(k, now)]
             wanted = {k: w for k in ready if (w := self.controllers[k].wants(now))}
             samples = await self.sampler.sample(wanted.values())
@@ -321,7 +334,7 @@ class Engine:
         driving: list[str] = []
         self._claimed = self.foreign.claimed(ctl.target for ctl in self.controllers.values())
         for key, ctl in self.controllers.items():
-            if key in self._claimed or not self._read(ctl):
+            if key in self._claimed or self.bootstrap.blocked(key) or not self._read(ctl):
                 self.leases.watch_only(key)  # a Canary drives it: no lease, no tick
                 continue
             if self.read_only:
@@ -368,8 +381,13 @@ class Engine:
 
     # ------------------------------------------------------------ commands
     async def preview(self, command: Command) -> Preview:
-        if isinstance(command, RolloutCommand):
+        if isinstance(command, (RolloutCommand, BootstrapCanary)):
             await self._connect()
+            denied = await self._denied(command)
+            if denied:
+                return Preview(command, _verb(command), (denied,), possible=False)
+            if isinstance(command, BootstrapCanary):
+                return await self.bootstrap.preview(command)
             if self.foreign.owns(command.target):
                 return await self.foreign.preview(command)
             if command.target in self._claimed:
@@ -377,16 +395,28 @@ class Engine:
             return self.rollouts.preview(command)
         return await self.desk.preview(command)
 
+    async def _denied(self, command: RolloutCommand | BootstrapCanary) -> str:
+        """The sentence a 403 would get when this identity may not make the command's writes ("" if it may)."""
+        key = command.target
+        return await self.access.refusal(self.state.rollout(key), _verb(command), self._kinds.get(key, ()))
+
     def _claimed_sentence(self, key: str) -> str:
         return f"{key} is driven by a Flagger Canary in the cluster; this room shows it and does not drive it."
 
     async def execute(self, command: Command, confirmed: Preview | None = None, actor: str | None = None) -> Result:
         who = actor or self.actor
-        if not isinstance(command, RolloutCommand):
+        if not isinstance(command, (RolloutCommand, BootstrapCanary)):
             result = await self.desk.execute(command, confirmed, who)
             await self.refresh_store()
             return result
         await self._connect()
+        denied = await self._denied(command)
+        if denied:
+            return Result(False, denied, target=command.target, preview=await self.preview(command))
+        if isinstance(command, BootstrapCanary):
+            result = await self.bootstrap.execute(command, confirmed, who)
+            self._publish(self.clock.now())
+            return result
         if self.foreign.owns(command.target):
             result = await self.foreign.execute(command, confirmed, who)
             self._publish(self.clock.now())
@@ -433,11 +463,13 @@ class Engine:
         checks_of = {key: ctl.checks for key, ctl in self.controllers.items()}
         histories, marks = self.charts.published()
         own = [ctl.rollout(self.leases.holder(k)) for k, ctl in self.controllers.items() if k not in self._claimed]
+        self._kinds = self.bootstrap.kinds()
+        rows = self.access.mark((*self.bootstrap.mark(own), *self.foreign.rows()), self._kinds)
         self.state = RoomState(
             t=now,
             seq=self._seq,
             **self._base,
-            rollouts=(*own, *self.foreign.rows()),
+            rollouts=tuple(rows),
             series=self.sampler.series(checks_of),
             flags=self._flags,
             experiments=self._experiments,
@@ -452,3 +484,7 @@ class Engine:
         )
         for cb in list(self._subscribers):
             cb(self.state)
+
+
+def _verb(command: RolloutCommand | BootstrapCanary) -> str:
+    return command.verb.value if isinstance(command, RolloutCommand) else BOOTSTRAP

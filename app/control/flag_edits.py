@@ -8,13 +8,11 @@ cannot be edited gives a sentence instead.
 The kill switch writes the shape the README describes: `enabled: false`,
 `percentage: 0`, `userWhitelist: []` (and `environments: []` when the stored
 environments are malformed), plus `killed: {at, by, reason, previous, absent}`
-where `previous` holds the overwritten members exactly as they were stored
-(null for a member that was absent) and `absent` names the members that were
-absent (so a stored `null` comes back as `null`). A `killed` member another
-program wrote is kept in `previous` too. Of duplicate keys only the last, the
-one the seed's `JSON.parse` serves, is changed: kill then restore gives back
-the original bytes. Killing a killed flag keeps the first record, so a restore
-goes back to before the first kill.
+where `previous` holds the overwritten members exactly as they were stored and
+`absent` names the ones that were not there (a stored `null` stays a `null`).
+Killing a killed flag keeps the first `previous` and `absent`, so a restore
+goes back to before the first kill. A record without `absent` (written before
+it existed) reads a `null` in `previous` as absent.
 """
 
 from __future__ import annotations
@@ -84,23 +82,28 @@ def kill(text: str, name: str, *, at: float, by: str, reason: str) -> Edit:
     envs = current.get("environments")
     if envs is not None and (envs[1] or "environments" in validate_flag_config({"environments": envs[0]})):
         changes["environments"] = "[]"
-    kept = _kept_record(current.get("killed"))
+    kept = _kept_previous(current.get("killed"))
+    absent_raw: str | None
     if kept is None:
-        saved = [*changes, *(["killed"] if "killed" in current else [])]  # another program's `killed` comes back
-        previous = "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2] if k in current else 'null'}" for k in saved) + "}"
-        kept = previous, rawjson.dump([k for k in saved if k not in current])
+        saved = [k for k in [*changes, "killed"] if k in current]  # a `killed` of someone else's comes back too
+        previous_raw = "{" + ",".join(f"{rawjson.dump(k)}:{current[k][2]}" for k in saved) + "}"
+        absent_raw = rawjson.dump([k for k in changes if k not in current])
+    else:
+        previous_raw, absent_raw = kept
+    record = f'"previous":{previous_raw}' + (f',"absent":{absent_raw}' if absent_raw is not None else "")
     changes["killed"] = (
-        f'{{"at":{rawjson.dump(iso_time(at))},"by":{rawjson.dump(by)},'
-        f'"reason":{rawjson.dump(reason)},"previous":{kept[0]}' + (f',"absent":{kept[1]}' if kept[1] else "") + "}"
+        f'{{"at":{rawjson.dump(iso_time(at))},"by":{rawjson.dump(by)},"reason":{rawjson.dump(reason)},{record}}}'
     )
+
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
     problem = off_everywhere(new_text, name)
     return Edit(new_text, before, _after(changes), f"{problem} Nothing was written." if problem else "")
 
 
-def _kept_record(killed: tuple[Any, str, str] | None) -> tuple[str, str | None] | None:
-    """The raw `previous` of an earlier kill and its raw `absent` list (None: a record older than that list)."""
+def _kept_previous(killed: tuple[Any, str, str] | None) -> tuple[str, str | None] | None:
+    """The raw `previous` and `absent` of an earlier kill, when there is a usable one (`absent` None: an older
+    record without it)."""
     if killed is None:
         return None
     inner = rawjson.members(killed[2]) or []
@@ -110,38 +113,35 @@ def _kept_record(killed: tuple[Any, str, str] | None) -> tuple[str, str | None] 
     raw = killed[2][prev.value_start : prev.value_end]
     if rawjson.members(raw) is None:
         return None
-    absent = next((m for m in reversed(inner) if m.key == "absent"), None)
-    listed = killed[2][absent.value_start : absent.value_end] if absent is not None else None
-    value, problem = rawjson.parse(listed) if listed is not None else (None, "")
-    if problem or not (isinstance(value, list) and all(isinstance(k, str) for k in value)):
-        listed = None
-    return raw, listed
+    gone = next((m for m in reversed(inner) if m.key == "absent"), None)
+    if gone is None:
+        return raw, None
+    absent_raw = killed[2][gone.value_start : gone.value_end]
+    names, problem = rawjson.parse(absent_raw)
+    if problem or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return raw, absent_raw
 
 
 def restore(text: str, name: str) -> Edit:
-    """Undo a kill: the members saved under `killed.previous` go back as they were stored, `killed` goes.
-
-    A member listed in `killed.absent` was not there before the kill and is removed; a
-    record without that list (written before it existed) means absent by `null`.
-    """
+    """Undo a kill: the members saved under `killed.previous` go back, `killed` goes."""
     got = _object(text, f"Flag {name}")
     if isinstance(got, str):
         return Edit(problem=got)
     found, current = got
-    kept = _kept_record(current.get("killed"))
+    kept = _kept_previous(current.get("killed"))
     if kept is None:
         return Edit(
             problem=f"Flag {name} was not killed by Shiftroom (no killed.previous record), so there is "
             "nothing to restore."
         )
-    raw_previous, raw_absent = kept
-    absent = set(rawjson.parse(raw_absent)[0]) if raw_absent is not None else None
-    changes: dict[str, str | None] = {}
+    raw_previous, absent_raw = kept
+    changes: dict[str, str | None] = {"killed": None}
     for m in rawjson.members(raw_previous) or []:
         raw = raw_previous[m.value_start : m.value_end]
-        gone = m.key in absent if absent is not None else raw == "null"
-        changes[m.key] = None if gone else raw
-    changes.setdefault("killed", None)
+        changes[m.key] = None if raw == "null" and absent_raw is None else raw
+    for gone in rawjson.parse(absent_raw)[0] if absent_raw is not None else []:
+        changes[gone] = None
     new_text = rawjson.splice(text, found, changes)
     before = {k: shown(current.get(k)) for k in changes}
     return Edit(new_text, before, _after(changes))

@@ -19,7 +19,7 @@ from app.control.foreign_plan import GateCall, Intent, intent
 from app.control.foreign_writes import EventWrites, ObjectWrites
 from app.foreign.flagger import CanaryView
 from app.foreign.flagger_checks import FlaggerCheck
-from app.foreign.gates import Gate, gate_body
+from app.foreign.gates import Gate, GatePlan, gate_body
 from app.foreign.verbs import Plan
 from app.model import AuditEvent, Level, Rollout
 from app.sanitize import clean
@@ -47,7 +47,9 @@ class ForeignRollouts:
         canary image (its targetRef) and stable image (`<target>-primary`, Flagger's layout); `gates`
         (from `gate_states`) is added to the Canary's message."""
         idx = self.index(objects)
-        rows = [_with_extras(v, images or {}, (gates or {}).get(k, {})) for k, v in idx.canaries.items()]
+        rows = [
+            _with_extras(v, images or {}, (gates or {}).get(k, {}), idx.gates.get(k)) for k, v in idx.canaries.items()
+        ]
         rows += [v.rollout for v in idx.rollouts.values()]
         return sorted(rows, key=lambda r: r.key)
 
@@ -174,10 +176,14 @@ class ForeignRollouts:
         )
 
 
-def _with_extras(view: CanaryView, images: Mapping[tuple[str, str], str], gates: Mapping[str, str]) -> Rollout:
+def _with_extras(
+    view: CanaryView, images: Mapping[tuple[str, str], str], gates: Mapping[str, str], plan: GatePlan | None
+) -> Rollout:
     r = view.rollout
     target = view.target_ref or r.name
     extra: dict[str, object] = {}
+    if plan is not None and plan.gates:
+        extra["gates"] = tuple(sorted({g.kind for g in plan.gates}))
     if (r.namespace, target) in images:
         extra["canary_image"] = images[(r.namespace, target)]
     if (r.namespace, f"{target}-primary") in images:
@@ -222,7 +228,8 @@ async def _send_plan(cluster: ObjectWrites, found: Intent, plan: Plan) -> None:
         except NotFound:
             spec = plan.unified
     if spec is not None:
-        await cluster.patch_object(spec.api_version, spec.kind, namespace, name, spec.body, spec.patch_type)
+        target = spec.name or name  # undo of a Rollout whose template is another object's (spec.workloadRef)
+        await cluster.patch_object(spec.api_version, spec.kind, namespace, target, spec.body, spec.patch_type)
 
 
 async def _call_gate(cluster: ObjectWrites, call: GateCall) -> None:

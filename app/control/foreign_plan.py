@@ -180,7 +180,7 @@ def intent(command: RolloutCommand, index: ForeignIndex, now: float) -> Intent:
 def _request_lines(plan: Plan) -> list[str]:
     out = []
     for r in plan.requests():
-        where = f"{r.kind.lower()}/status" if r.subresource else r.kind.lower()
+        where = f"{r.kind.lower()}/status" if r.subresource else r.kind.lower() + (f" {r.name}" if r.name else "")
         out.append(f"PATCH {where} ({r.patch_type}): {r.body.decode()[:160]}")
     if plan.status is not None and plan.unified is not None:
         out.append("(without a status subresource: one patch of the object, as the CLI does)")

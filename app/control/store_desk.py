@@ -253,10 +253,15 @@ class StoreDesk:
     async def _cohort(self, before: str, after: str, name: str) -> list[str]:
         ids, label = await self.sample_users()
         b, a = flag_edits.evaluated_fields(before), flag_edits.evaluated_fields(after)
-        envs = a.get("environments")
-        env = envs[0] if isinstance(envs, list) and envs and isinstance(envs[0], str) else "production"
-        gain, lose = cohort_diff(b, a, ids, env, name)
-        return [f"{env}: {gain:,} of {len(ids):,} ({label}) gain it, {lose:,} lose it"]
+        named = [e for f in (b, a) if isinstance(f.get("environments"), list) for e in f["environments"]]
+        if any(not isinstance(f.get("environments"), list) or not f["environments"] for f in (b, a)):
+            named.insert(0, "production")  # one side is not limited to named environments
+        envs = list(dict.fromkeys(e for e in named if isinstance(e, str)))[:4]
+        lines = []
+        for env in envs:  # every environment the flag is or will be on in, the first four
+            gain, lose = cohort_diff(b, a, ids, env, name)
+            lines.append(f"{env}: {gain:,} of {len(ids):,} ({label}) gain it, {lose:,} lose it")
+        return lines
 
     async def _preview_status(self, cmd: SetExperimentStatus) -> Preview:
         eid = cmd.experiment

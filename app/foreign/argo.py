@@ -10,11 +10,11 @@ GetCurrentSetWeight, `pkg/kubectl-argo-rollouts/info/rollout_info.go`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.foreign.fields import Fields
-from app.model import Phase, Rollout, Strategy, Weights
+from app.model import Phase, ReplicaSetRow, Rollout, Strategy, Weights
 from app.sanitize import clean
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -41,12 +41,30 @@ _STEP_KINDS = (
 
 @dataclass(frozen=True)
 class ReplicaSetInfo:
+    """One ReplicaSet as `info/replicaset_info.go` GetReplicaSetInfo describes it."""
+
     name: str
     pod_hash: str
     revision: int
     images: tuple[str, ...]
-    replicas: int = 0
-    available: int = 0
+    replicas: int = 0  # status.replicas
+    available: int = 0  # status.availableReplicas
+    ready: int = 0  # status.readyReplicas
+    desired: int = 0  # spec.replicas (1 when unset, the API server's default)
+    status: str = ""  # getReplicaSetHealth: Healthy, Progressing, ScaledDown, ReplicaFailure
+    tags: tuple[str, ...] = ()  # stable, canary, active, preview
+    init_images: tuple[str, ...] = ()
+
+    def row(self) -> ReplicaSetRow:
+        return ReplicaSetRow(
+            name=self.name,
+            revision=self.revision,
+            tags=self.tags,
+            status=self.status,
+            images=self.images,
+            ready=self.ready,
+            desired=self.desired,
+        )
 
 
 @dataclass(frozen=True)
@@ -104,27 +122,73 @@ def step_text(f: Fields, step: dict[str, Any], label: str) -> str:
     return "invalid"
 
 
-def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]]) -> tuple[ReplicaSetInfo, ...]:
-    """The ReplicaSets a Rollout owns (ownerReferences kind Rollout), newest revision first."""
+def _owned(f: Fields, rollout_name: str, uid: str) -> bool:
+    """ownerRef(rs.OwnerReferences, [rollout uid]); without a uid (a manifest, not an API object): kind and name."""
+    for o in f.items("metadata.ownerReferences"):
+        if uid and o.get("uid") == uid or not uid and o.get("kind") == "Rollout" and o.get("name") == rollout_name:
+            return True
+    return False
+
+
+def _health(f: Fields) -> str:
+    """getReplicaSetHealth."""
+    desired = f.raw("spec.replicas")
+    if f.get("metadata.generation", int, 0) > f.get("status.observedGeneration", int, 0):
+        return "Progressing"
+    failure = [c for c in f.items("status.conditions") if c.get("type") == "ReplicaFailure"]
+    if failure and failure[0].get("status") == "True":
+        return "ReplicaFailure"
+    if isinstance(desired, int) and f.get("status.availableReplicas", int, 0) < desired:
+        return "Progressing"
+    return "ScaledDown" if desired == 0 and isinstance(desired, int) else "Healthy"
+
+
+def replica_sets(rollout_name: str, objects: Iterable[dict[str, Any]], uid: str = "") -> tuple[ReplicaSetInfo, ...]:
+    """The ReplicaSets a Rollout owns, newest revision first (then by name), as GetReplicaSetInfo sorts them."""
     out: list[ReplicaSetInfo] = []
     for body in objects:
         f = Fields(body, "ReplicaSet")
-        owners = f.items("metadata.ownerReferences")
-        if not any(o.get("kind") == "Rollout" and o.get("name") == rollout_name for o in owners):
+        if not _owned(f, rollout_name, uid):
             continue
         revision = f.entry("metadata.annotations", REVISION_ANNOTATION)
-        containers = f.items("spec.template.spec.containers")
         out.append(
             ReplicaSetInfo(
-                name=f.get("metadata.name", str, "?"),
+                name=clean(f.get("metadata.name", str, "?"), 253),
                 pod_hash=f.entry("metadata.labels", HASH_LABEL),
                 revision=int(revision) if revision.isdigit() else 0,
-                images=tuple(clean(c.get("image", ""), 200) for c in containers),
+                images=tuple(clean(str(c.get("image", "")), 200) for c in f.items("spec.template.spec.containers")),
+                init_images=tuple(
+                    clean(str(c.get("image", "")), 200) for c in f.items("spec.template.spec.initContainers")
+                ),
                 replicas=f.get("status.replicas", int, 0),
                 available=f.get("status.availableReplicas", int, 0),
+                ready=f.get("status.readyReplicas", int, 0),
+                desired=f.get("spec.replicas", int, 1),
+                status=_health(f),
             )
         )
-    return tuple(sorted(out, key=lambda rs: rs.revision, reverse=True))
+    return tuple(sorted(out, key=lambda rs: (-rs.revision, rs.name)))
+
+
+def _tagged(f: Fields, sets: tuple[ReplicaSetInfo, ...], blue_green: bool) -> tuple[ReplicaSetInfo, ...]:
+    """The info column of `kubectl argo rollouts get`: stable, then canary, or active / preview."""
+    stable, current = f.get("status.stableRS", str, ""), f.get("status.currentPodHash", str, "")
+    active = f.get("status.blueGreen.activeSelector", str, "")
+    preview = f.get("status.blueGreen.previewSelector", str, "")
+    out = []
+    for rs in sets:
+        tags: list[str] = []
+        h = rs.pod_hash
+        if h and h == stable:
+            tags.append("stable")
+        if not blue_green and h and h != stable and h == current:
+            tags.append("canary")
+        if blue_green and h and h == active:
+            tags.append("active")
+        elif blue_green and h and h == preview:
+            tags.append("preview")
+        out.append(replace(rs, tags=tuple(tags)))
+    return tuple(out)
 
 
 def _phase(f: Fields) -> tuple[str, str]:
@@ -202,7 +266,8 @@ def rollout_view(
     index = f.get("status.currentStepIndex", int, -1)
     step_index = index if index >= 0 else None
     stable, current = f.get("status.stableRS", str, ""), f.get("status.currentPodHash", str, "")
-    sets = replica_sets(name, replica_set_bodies)
+    uid = meta.get("uid") if isinstance(meta, dict) else None
+    sets = _tagged(f, replica_sets(name, replica_set_bodies, uid if isinstance(uid, str) else ""), blue_green)
     by_hash = {rs.pod_hash: rs for rs in sets}
     canary_rs = by_hash.get(current) if current != stable else None
     set_weight, actual = _weights(f, steps, step_index, canary_rs) if not blue_green else (0, 0)
@@ -232,6 +297,8 @@ def rollout_view(
         ready=f"{f.get('status.availableReplicas', int, 0)}/{f.get('spec.replicas', int, 1)}",
         message=clean(message, 300),
         driven_by="argo",
+        replica_sets=tuple(rs.row() for rs in sets),
+        aborted=aborted,
     )
     return ArgoView(
         rollout=rollout,

@@ -7,7 +7,7 @@ Argo Rollouts (argoproj/argo-rollouts, `kubectl argo rollouts`):
 - pause: `pkg/kubectl-argo-rollouts/cmd/pause/pause.go`
 - resume: the plugin has no resume verb; a manual pause is lifted by promote's own
   `unpausePatch` (`{"spec":{"paused":false}}`), which is all the room sends for resume
-- undo: `pkg/kubectl-argo-rollouts/cmd/undo/undo.go` (RunUndoRollout, getRolloutPatch)
+- undo: `pkg/kubectl-argo-rollouts/cmd/undo/undo.go` (RunUndoRollout, getRolloutPatch; `argo_undo`)
 - restart: `pkg/kubectl-argo-rollouts/cmd/restart/restart.go` (restartPatch, RFC 3339 UTC)
 
 Argo's CLI first patches the `status` subresource; when that answers NotFound (Rollouts
@@ -22,14 +22,13 @@ the `-p` JSON compacted (sigs.k8s.io/yaml ToJSON), which is the bytes below.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app.foreign.argo import HASH_LABEL, REVISION_ANNOTATION
+from app.foreign import argo_undo as argo_undo_rs
 from app.foreign.fields import Fields
-from app.foreign.gojson import go_marshal, go_object_meta
+from app.foreign.gojson import go_marshal
 
 ARGO = ("argoproj.io/v1alpha1", "Rollout")
 FLAGGER = ("flagger.app/v1beta1", "Canary")
@@ -62,6 +61,7 @@ class Request:
     body: bytes
     patch_type: PatchType = "merge"
     subresource: str = ""  # "status" or ""
+    name: str = ""  # another object than the command's target (undo of a Rollout's workloadRef)
 
 
 @dataclass(frozen=True)
@@ -159,54 +159,33 @@ def argo_restart(now: float) -> Plan:
     return Plan("restart", None, _argo(RESTART % stamp))
 
 
-def _template_without_hash(template: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(template)
-    found = out.get("metadata")
-    meta: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
-    found_labels = meta.get("labels")
-    labels = dict(found_labels) if isinstance(found_labels, dict) else {}
-    labels.pop(HASH_LABEL, None)
-    out["metadata"] = go_object_meta({**meta, "labels": labels})
-    return {"metadata": out["metadata"], **{k: v for k, v in out.items() if k != "metadata"}}
-
-
-def _revision(rs: dict[str, Any]) -> int | None:
-    value = Fields(rs, "ReplicaSet").entry("metadata.annotations", REVISION_ANNOTATION)
-    return int(value) if value.isdigit() else None
-
-
-def pick_revision(replica_sets: list[dict[str, Any]], to_revision: int = 0) -> dict[str, Any] | str:
-    """rolloutRevision: the ReplicaSet of `to_revision`, or the one before the latest when 0; else a sentence."""
-    found = [(rev, rs) for rs in replica_sets if (rev := _revision(rs)) is not None]
-    if to_revision > 0:
-        match = next((rs for rev, rs in found if rev == to_revision), None)
-        return match if match is not None else f"unable to find specified revision {to_revision} in history"
-    ordered = sorted(found, key=lambda pair: pair[0], reverse=True)
-    return ordered[1][1] if len(ordered) > 1 else "no previous revision to undo to"
+#: undoWorkloadRef: where the CLI sends the same patch when the Rollout's template lives in another object.
+WORKLOADS = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "PodTemplate": "v1"}
 
 
 def argo_undo(rollout: dict[str, Any], replica_sets: list[dict[str, Any]], to_revision: int = 0) -> Plan:
-    """RunUndoRollout: JSON patch replacing /spec/template with the revision's pod template minus the hash label."""
-    ref = Fields(rollout, "Rollout").get("spec.workloadRef", dict, {})
-    if ref:
-        return Plan(
-            "undo",
-            skip=f"the Rollout takes its template from {ref.get('kind', '?')} {ref.get('name', '?')} "
-            "(spec.workloadRef): undo that object instead",
-        )
-    picked = pick_revision(replica_sets, to_revision)
+    """RunUndoRollout: a JSON patch replacing /spec/template with the revision's pod template minus the hash
+    label, sent to the Rollout, or to the object its `spec.workloadRef` names (a Deployment, a ReplicaSet)."""
+    picked = argo_undo_rs.pick_revision(rollout, replica_sets, to_revision)
     if isinstance(picked, str):
         return Plan("undo", skip=picked)
-    rs_template = Fields(picked, "ReplicaSet").get("spec.template", dict, {})
-    template = _template_without_hash(rs_template)
-    current = _template_without_hash(Fields(rollout, "Rollout").get("spec.template", dict, {}))
-    if current == template:
+    same = argo_undo_rs.template_matches(rollout, picked)
+    if isinstance(same, str):
+        return Plan("undo", skip=same)
+    if same:
         return Plan("undo", skip=f"skipped rollback (current template already matches revision {to_revision})")
+    template = argo_undo_rs.restored_template(picked)
     try:
         body = go_marshal([{"op": "replace", "path": "/spec/template", "value": template}])
     except (TypeError, ValueError):
         return Plan("undo", skip="the ReplicaSet's pod template holds a value JSON cannot carry (NaN or infinity)")
-    return Plan("undo", None, _argo(body, patch_type="json"))
+    ref = Fields(rollout, "Rollout").get("spec.workloadRef", dict, {})
+    if not ref:
+        return Plan("undo", None, _argo(body, patch_type="json"))
+    kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    if kind not in WORKLOADS:
+        return Plan("undo", skip=f"failed restoring revision {to_revision}: workload of type {kind} is not supported")
+    return Plan("undo", None, Request(WORKLOADS[kind], kind, body, "json", name=name))
 
 
 def flagger_suspend(suspend: bool) -> Plan:

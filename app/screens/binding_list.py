@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual.app import App
@@ -22,6 +22,7 @@ class BoundKey:
     action: str
     id: str | None
     node: BindingNode  # where the action runs
+    denied: str = ""  # why this identity may not use it on the selected row ("" when it may)
 
     @property
     def keys_text(self) -> str:
@@ -37,6 +38,10 @@ def _with_keymap(app: App[Any], bindings: BindingsMap) -> BindingsMap:
 
 def _group_for(node: BindingNode, binding: Binding) -> str:
     return getattr(node, "binding_group", lambda _b: "Room")(binding)
+
+
+def _denied_for(node: BindingNode, binding: Binding) -> str:
+    return str(getattr(node, "binding_denied", lambda _b: "")(binding))
 
 
 def collect(app: App[Any], nodes: list[BindingNode]) -> list[BoundKey]:
@@ -58,11 +63,10 @@ def collect(app: App[Any], nodes: list[BindingNode]) -> list[BoundKey]:
                     action=binding.action,
                     id=binding.id,
                     node=node,
+                    denied=_denied_for(node, binding),
                 )
             elif display not in found.keys:
-                entries[slot] = BoundKey(
-                    found.group, found.keys + (display,), found.description, found.tooltip, found.action, found.id, node
-                )
+                entries[slot] = replace(found, keys=found.keys + (display,))
     return list(entries.values())
 
 

@@ -6,6 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from app.sanitize import clean
 from app.screens.binding_list import BoundKey, room_bindings
 
 SKIP = {"command_palette", "clear_filter", "row_down", "row_up", "app.focus_next", "app.focus_previous"}
@@ -19,14 +20,21 @@ class RoomCommands(Provider):
 
     @staticmethod
     def _title(entry: BoundKey) -> str:
-        return f"{entry.description} ({entry.keys_text})"
+        return f"{entry.description} ({entry.keys_text})" + (" — not allowed" if entry.denied else "")
+
+    @staticmethod
+    def _help(entry: BoundKey) -> str | None:
+        return clean(entry.denied) if entry.denied else entry.tooltip or None
 
     def _run(self, entry: BoundKey) -> None:
+        if entry.denied:  # says why, sends nothing
+            self.app.notify(entry.denied, title=f"{entry.description}: not allowed", severity="warning", timeout=8)
+            return
         self.app.call_later(entry.node.run_action, entry.action)
 
     async def discover(self) -> Hits:
         for entry in self._entries():
-            yield DiscoveryHit(self._title(entry), partial(self._run, entry), help=entry.tooltip or None)
+            yield DiscoveryHit(self._title(entry), partial(self._run, entry), help=self._help(entry))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -35,5 +43,5 @@ class RoomCommands(Provider):
             score = matcher.match(f"{title} {entry.tooltip}")
             if score > 0:
                 yield Hit(
-                    score, matcher.highlight(title), partial(self._run, entry), text=title, help=entry.tooltip or None
+                    score, matcher.highlight(title), partial(self._run, entry), text=title, help=self._help(entry)
                 )

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from textual import work
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 
 from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
-from app.model import RoomState
+from app.model import Rollout, RoomState
+from app.screens import access_keys
+from app.screens.access_keys import BOOTSTRAP_BINDING, BOOTSTRAP_FALLBACK, denied_fallbacks
 from app.screens.confirm import ConfirmScreen
-from app.screens.flag_editor import FlagEditorScreen
-from app.screens.kill_switch import KillSwitchScreen
+from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS, FOREIGN_IDS, FOREIGN_KEYS
 from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
@@ -72,7 +73,7 @@ STORE_TABS = {
     "experiment_status": "experiments",
     "rebuild_counters": "experiments",
 }
-ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS)
+ACTION_IDS = frozenset(b.id for b in ACTION_BINDINGS + STORE_BINDINGS) | FOREIGN_IDS | {BOOTSTRAP_BINDING.id}
 
 
 def _needs_confirmation(preview: Preview) -> bool:
@@ -83,17 +84,74 @@ class ControlScreen(MainScreen):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         *ACTION_BINDINGS,
         *STORE_BINDINGS,
+        BOOTSTRAP_BINDING,
+        *denied_fallbacks([*ACTION_BINDINGS, BOOTSTRAP_BINDING]),  # before the others: a denied key says why
+        BOOTSTRAP_FALLBACK,
         *strategy_fallbacks(ACTION_BINDINGS),
+        *FOREIGN_BINDINGS,
+        *denied_fallbacks(FOREIGN_BINDINGS),
+        *FOREIGN_FALLBACKS,
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watched_jobs: set[str] = set()  # rebuilds started here: their outcome is said once they end
+        self._row_keys: object = None  # the selected row's denials and missing objects the footer shows
+        self._offered: frozenset[str] = frozenset()  # the Argo / Flagger keys the footer offers now
 
     def binding_group(self, binding: Binding) -> str:
         return "Actions" if binding.id in ACTION_IDS else super().binding_group(binding)
 
+    # ------------------------------------------------------------ keys this identity may not use (access_keys)
+
+    @property
+    def selected_rollout(self) -> Rollout | None:
+        return self.state.rollout(self.selected_key or "") if self.is_mounted else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key whose verb this identity may not take on the selected row is shown disabled (None)."""
+        if action in access_keys.MY_ACTIONS:
+            on_tab = self.is_mounted and self.active_tab == "rollouts"
+            return access_keys.check(action, parameters, self.selected_rollout) if on_tab else False
+        shown = self._shown(action, parameters)
+        if shown and access_keys.denied_reason(action, parameters, self.selected_rollout):
+            return None
+        return shown
+
+    def binding_denied(self, binding: Binding) -> str:
+        """Why the selected row's identity may not use `binding` ("" if it may): help and the palette say it."""
+        name, arg = access_keys._split(binding.action)
+        return access_keys.denied_reason(name, (arg,) if arg else (), self.selected_rollout)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return access_keys.with_reasons(super().active_bindings, self.selected_rollout)
+
+    def action_denied(self, action: str, arg: str = "") -> None:
+        rollout = self.selected_rollout
+        reason = access_keys.denied_reason(action, (arg,) if arg else (), rollout)
+        if rollout is not None and reason:
+            verb = access_keys.verb_of(action, (arg,) if arg else (), rollout)
+            self.notify(reason, title=f"{verb} {rollout.key}: not allowed", severity="warning", timeout=8)
+
+    def action_bootstrap(self) -> None:
+        key = self.selected_key
+        if key is not None and not self.busy:
+            self.run_bootstrap_flow(key)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_bootstrap_flow(self, key: str) -> None:
+        try:
+            await access_keys.bootstrap_flow(self, key)
+        except Exception as error:  # the engine's failures end as one sentence, never a traceback
+            self.notify(f"bootstrap {key} failed: {error}", severity="error", timeout=8)
+
+    def action_nothing_to_bootstrap(self) -> None:
+        rollout = self.selected_rollout
+        if rollout is not None:
+            self.notify(access_keys.nothing_to_bootstrap(rollout), severity="warning", timeout=5)
+
+    def _shown(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = STORE_TABS.get(action)
         if tab is not None:
             if action == "rebuild_counters" and not (
@@ -102,6 +160,12 @@ class ControlScreen(MainScreen):
             ):
                 return False  # nothing counted by the seed alone (the simulator counts by itself)
             return self.is_mounted and self.active_tab == tab
+        if action in ("foreign", "not_for_row"):  # Argo / Flagger verbs: on the rollouts tab only
+            if not (self.is_mounted and self.active_tab == "rollouts") or not parameters:
+                return False
+            rollout = self.state.rollout(self.selected_key or "")
+            applies = BY_ID[str(parameters[0])].applies(rollout)
+            return applies if action == "foreign" else rollout is not None and not applies
         return super().check_action(action, parameters)
 
     @property
@@ -118,7 +182,18 @@ class ControlScreen(MainScreen):
         rollout = self.state.rollout(self.selected_key or "")
         self.action_act(Verb.MANUAL.value if rollout is None or rollout.auto else Verb.AUTO.value)
 
-    def action_act(self, action: str) -> None:
+    def action_foreign(self, key_id: str) -> None:
+        """A verb of the controller that drives the selected row (app/screens/foreign_keys.py)."""
+        key = BY_ID[key_id]
+        self.action_act(key.verb.value, key.gate)
+
+    def action_not_for_row(self, key_id: str) -> None:
+        rollout = self.state.rollout(self.selected_key or "")
+        if rollout is not None:
+            key = BY_ID[key_id]
+            self.notify(key.why_not(rollout), title=f"{key.verb.value} {rollout.key}", severity="warning", timeout=5)
+
+    def action_act(self, action: str, gate: str = "") -> None:
         key = self.selected_key
         if key is None:
             self.notify("Select a rollout first.", severity="warning")
@@ -126,14 +201,14 @@ class ControlScreen(MainScreen):
         if self.busy:
             self.notify("An action is still running.", severity="warning")
             return
-        self.run_action_flow(Verb(action), key)
+        self.run_action_flow(Verb(action), key, gate)
 
     @work(group="actions", exit_on_error=False)
-    async def run_action_flow(self, verb: Verb, key: str) -> None:
+    async def run_action_flow(self, verb: Verb, key: str, gate: str = "") -> None:
         """Preview once; confirm what is destructive; execute with the preview, which the engine refuses
         when the target changed since (then the confirmation opens again on the fresh preview)."""
         engine = self.app.engine  # type: ignore[attr-defined]
-        command = RolloutCommand(verb, key)
+        command = RolloutCommand(verb, key, gate=gate)
         try:
             preview = await engine.preview(command)
             result = None
@@ -228,6 +303,8 @@ class ControlScreen(MainScreen):
                 return
             config, version = read.config, read.version
         ids, label = await engine.desk.sample_users()
+        from app.screens.flag_editor import FlagEditorScreen  # when first used: the first frame does not wait for it
+
         result = await self.app.push_screen_wait(
             FlagEditorScreen(engine, name, config, version, sample_ids=ids, sample_label=label, new=new)
         )
@@ -239,6 +316,8 @@ class ControlScreen(MainScreen):
         """Preview the kill once, ask for the typed name and a reason, execute with that preview."""
         engine = self.engine
         preview: Preview = await engine.preview(KillFlag(name, "(your reason)"))
+        from app.screens.kill_switch import KillSwitchScreen  # when first used, as the flag editor
+
         while True:
             if not preview.possible:
                 self.notify(
@@ -284,6 +363,13 @@ class ControlScreen(MainScreen):
 
     def show_state(self, state: RoomState) -> None:
         super().show_state(state)
+        row = self.selected_rollout
+        offered = frozenset(k.id for k in FOREIGN_KEYS if k.applies(row))
+        row_keys = (row.key, row.denied, row.needs_bootstrap) if row is not None else None
+        # The selected row was aborted or retried, got a gate, a denial or its missing objects: refresh the footer.
+        if offered != self._offered or row_keys != self._row_keys:
+            self._offered, self._row_keys = offered, row_keys
+            self.refresh_bindings()
         for job in state.jobs:  # a job this screen started has ended: say how, once
             if job.id in self._watched_jobs and job.status != "running":
                 self._watched_jobs.discard(job.id)

@@ -4,13 +4,19 @@ Opened on the Flags tab with `e` (edit the selected flag) or `n` (new
 flag). Every edit revalidates and recomputes, in thread workers, how many
 of a sample of user ids gain or lose the flag in the chosen environment,
 and (when the bucketing changes) the 100-bucket histogram of a million
-ids. Saving shows the before/after diff first, then writes through
-the engine's `SaveFlag` command; when someone else saved meanwhile, their change is
-shown and the edits stay, to be saved over the new version.
+ids. Saving takes the engine's path, like every other write: the engine's
+preview of the `SaveFlag` command (the diff and cohort it will write, from one
+stored version) is shown in the standard confirmation (`ConfirmScreen`, kept
+live while open), then `engine.execute(command, confirmed=preview)`. When
+someone else saved meanwhile (before the preview, while it is open, or between
+it and the confirmation), nothing is written: their change is shown, the edits
+stay, rebased on the new version, and the confirmation opens again on the
+fresh preview.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -298,7 +304,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         """
         for _ in range(REBASES):
             command = SaveFlag(self.name_now, dict(self.form.config), self.version)
-            preview: Preview = await self.engine.preview(command)
+            preview = await self._engine_preview(command)
             if self._moved(preview):  # someone saved since the editor read the flag: rebase first
                 if not await self._rebase():
                     return
@@ -311,7 +317,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
                     timeout=8,
                 )
                 return
-            dialog = ConfirmScreen(preview, refresh=partial(self.engine.preview, command), action="save")
+            dialog = ConfirmScreen(preview, refresh=partial(self._engine_preview, command), action="save")
             confirmed = await self.app.push_screen_wait(dialog)
             if confirmed is None:
                 if self._moved(dialog.preview):  # it stopped applying while open: show what changed
@@ -355,6 +361,23 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
             )
         )
         return True
+
+    async def _engine_preview(self, command: SaveFlag) -> Preview:
+        """The engine's preview of the save (what the confirmation shows and refreshes), with `_with_sample`."""
+        preview: Preview = await self.engine.preview(command)
+        return self._with_sample(preview)
+
+    def _with_sample(self, preview: Preview) -> Preview:
+        """The engine's preview, plus what the editor's own sample says when it is not the engine's (pasted
+        ids or a file of them)."""
+        if self.last_cohort is None or self.preview.source == "experiments":
+            return preview
+        gain, lose, total = self.last_cohort
+        line = (
+            f"in {self.preview.environment or '(no environment)'}: +{gain:,} gain, −{lose:,} lose "
+            f"of {total:,} {self.preview.source} ids"
+        )
+        return dataclasses.replace(preview, lines=(*preview.lines, line))
 
     def show_conflict(self, result: StoreResult) -> None:
         """Someone else saved first: show their change, keep the edits, rebase on their version."""

@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from app.sanitize import clean
 from app.screens.binding_list import BoundKey
 from widgets.event_log import UNVERIFIED_MARK
 
@@ -28,6 +29,9 @@ def help_content(entries: Sequence[BoundKey], *, read_only: bool) -> Content:
         lines.append(Content.styled(group, "bold $accent"))
         for entry in items:
             extra = f" — {entry.tooltip}" if entry.tooltip else ""
+            if entry.denied:  # on the selected row this identity may not: dimmed, with why
+                lines.append(denied_line(entry, width))
+                continue
             lines.append(
                 Content.assemble(
                     (f"  {entry.keys_text:<{width}}", "bold $warning"),
@@ -46,6 +50,14 @@ def help_content(entries: Sequence[BoundKey], *, read_only: bool) -> Content:
         )
     ]
     return Content("\n").join(lines)
+
+
+def denied_line(entry: BoundKey, width: int) -> Content:
+    return Content.assemble(
+        (f"  {entry.keys_text:<{width}}", "$text-disabled"),
+        (entry.description, "$text-disabled"),
+        (f" — not allowed here: {clean(entry.denied)}", "$text-muted"),
+    )
 
 
 class HelpScreen(ModalScreen[None]):

@@ -28,6 +28,7 @@ from widgets.flags_list import FlagDetail, FlagsList
 from widgets.header import RoomHeader
 from widgets.keyed_table import KeyedTable
 from widgets.rollouts_table import RolloutsTable
+from widgets.room_footer import RoomFooter
 from widgets.row_filter import RowFilter
 
 NARROW = 120  # below this many columns the detail pane goes under the table
@@ -138,7 +139,7 @@ class MainScreen(Screen[None]):
                 yield ExperimentsList(id="experiments-table")
                 yield ExperimentDetail(id="experiment-detail")
         yield FilterField(placeholder="filter: text or regex · ! inverts · Enter keeps · Esc clears", id="filter")
-        yield Footer(compact=True)
+        yield RoomFooter(compact=True)
 
     def _rollouts_body(self) -> ComposeResult:
         """The rollouts tab: the table over the event log, the detail pane beside them."""

@@ -31,9 +31,13 @@ TOP = 3  # rows of the top bar
 HEALTH_STYLE = {HealthStatus.UP: "bold green", HealthStatus.STALE: "bold yellow", HealthStatus.DOWN: "bold red"}
 
 
-def grid_shape(width: int, height: int) -> tuple[int, int]:
-    """(columns, rows) of tiles for a terminal of `width` × `height`."""
-    return max(1, width // TILE_WIDTH), max(1, (height - TOP - 1) // TILE_HEIGHT)
+def grid_shape(width: int, height: int, count: int = 0) -> tuple[int, int]:
+    """(columns, rows) of tiles for a terminal of `width` × `height`; with `count` rollouts to show, no more
+    columns than rollouts, so a wall with few rollouts shows them wide (names and decisions whole)."""
+    cols = max(1, width // TILE_WIDTH)
+    if count > 0:
+        cols = min(cols, count)
+    return cols, max(1, (height - TOP - 1) // TILE_HEIGHT)
 
 
 class WatchScreen(Screen[None]):
@@ -64,6 +68,7 @@ class WatchScreen(Screen[None]):
         self.shape = (1, 1)
         self._first_seen: dict[str, tuple[str, float]] = {}
         self._ready = False
+        self._tiles: list[WallTile] = []  # the grid's tiles, in order (kept: a query walks every node each snapshot)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wall-top"):
@@ -86,13 +91,14 @@ class WatchScreen(Screen[None]):
             self._layout(self.size.width, self.size.height)
 
     def _layout(self, width: int, height: int) -> None:
-        shape = grid_shape(width, height)
+        shape = grid_shape(width, height, len(self.state.rollouts))
         grid = self.query_one("#wall-grid", Grid)
         if shape != self.shape or not grid.children:
             self.shape = shape
             grid.styles.grid_size_columns = shape[0]
             grid.remove_children()
-            grid.mount_all([WallTile() for _ in range(shape[0] * shape[1])])
+            self._tiles = [WallTile() for _ in range(shape[0] * shape[1])]
+            grid.mount_all(self._tiles)
         self.call_after_refresh(self._render_page)
 
     # ------------------------------------------------------------ pages
@@ -139,8 +145,7 @@ class WatchScreen(Screen[None]):
             self.page = 0
         index = self.page % len(pages)
         name, cards = pages[index]
-        tiles = list(self.query(WallTile))
-        for i, tile in enumerate(tiles):
+        for i, tile in enumerate(self._tiles):
             tile.show(cards[i] if i < len(cards) else None)
         same = [p for p in pages if p[0] == name]
         part = same.index(pages[index]) + 1 if len(same) > 1 else 0
@@ -178,6 +183,9 @@ class WatchScreen(Screen[None]):
             health.append(clean(h.name) + ("" if h.status is HealthStatus.UP else f" {h.status.value}") + "  ")
         self._set("#wall-health", health)
         self.query_one(WallClock).show_simulated(state.t if self.simulated else None)
+        if grid_shape(self.size.width, self.size.height, len(state.rollouts)) != self.shape:
+            self._layout(self.size.width, self.size.height)  # rollouts came or went: tiles as wide as they fit
+            return
         self._render_page()
 
     def _set(self, selector: str, text: Text) -> None:

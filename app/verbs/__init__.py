@@ -4,7 +4,8 @@ Exit codes (the same for every verb):
 
 - 0: the awaited state (or the command was done)
 - 1: a terminal failure (Failed while waiting for Succeeded; the engine refused the command)
-- 2: bad input (unknown target, missing `--yes` without a terminal, a bad flag)
+- 2: bad input (unknown target, missing `--yes` without a terminal, a bad flag, no kubeconfig or an
+  unknown context, a verb the target's controller has no mechanism for)
 - 3: timeout
 - 4: a backend that could not be reached
 """

@@ -1,7 +1,10 @@
 """`shiftroom promote|abort|pause|resume|step|switch|undo TARGET --reason TEXT`: one engine command.
 
 Destructive commands need `--yes` when stdin is not a terminal; on a terminal
-they ask, and a production target asks for its name to be typed.
+they ask, and a production target asks for its name to be typed. On a Flagger
+Canary or an Argo Rollout the command is the engine's foreign command (the
+request their own tool sends); a verb their controller has no mechanism for is
+bad input (`app.verbs.mechanisms`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from app.sanitize import clean
 from app.verbs import BAD_INPUT, FAILED, OK, VERBS  # noqa: F401 - VERBS re-exported
 from app.verbs import engine_calls as calls
 from app.verbs.backend import BackendOptions, open_session
+from app.verbs.mechanisms import missing
 from app.verbs.report import emit
 from app.verbs.targets import find
 
@@ -37,7 +41,11 @@ async def act(
     out = out or sys.stdout
     session = await open_session(backend)
     try:
-        key = find(session.state, target).key
+        row = find(session.state, target, session.known)
+        key = row.key
+        no_way = missing(row, verb)
+        if no_way:  # the controller has no mechanism for it: bad input, not a refusal of the moment
+            return _print(out, as_json, verb, key, False, no_way, code=BAD_INPUT)
         command = RolloutCommand(Verb(verb), key, reason)
         preview = await calls.preview(session.engine, command)
         if not preview.possible:

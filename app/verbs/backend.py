@@ -1,8 +1,9 @@
 """The one place a verb gets its engine: `open_session(options)` returns a started engine and its clock.
 
 `--demo SCENARIO` runs the simulator on a virtual clock, so a ten-minute canary
-is waited for in a fraction of a second; the Kubernetes backend plugs in here
-(its flags become fields of `BackendOptions`) without the verbs changing.
+is waited for in a fraction of a second. Without it the verb opens the room's
+live engine on the current kubeconfig context (`app.verbs.live_session`, built
+by `app.live` exactly as the room is), with the cluster flags in `live`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from app.clock import Clock, VirtualClock
 from app.model import HealthStatus, RoomState
 
 if TYPE_CHECKING:
+    from app.config import Config
     from app.factory import Demo
+    from app.live import LiveOptions
 
 
 class NoBackend(Exception):
@@ -31,8 +34,12 @@ class BackendOptions:
     demo: str | None = None  # scenario name or file: the simulator on a virtual clock
     seed: int | None = None
     at: float = 0.0  # demo: simulated seconds to run the scenario before the verb looks
-    read_only: bool = False  # status and wait only watch
+    read_only: bool = False  # status and wait only watch (on a cluster: nothing but GET requests)
     actor: str | None = None
+    live: LiveOptions | None = None  # no demo: the cluster flags (--kubeconfig, --context, -n, -A, ...)
+    config: Config | None = None
+    drive: str | None = None  # live commands: drive only the configured target(s) of this name, leave the rest
+    list_timeout: float = 20.0  # live: real seconds for the cluster watch's first list
 
 
 @dataclass
@@ -40,6 +47,8 @@ class Session:
     engine: Any
     clock: Clock
     virtual: bool
+    known: tuple[str, ...] = ()  # keys of configured targets this session did not open (`drive`)
+    closers: tuple[Any, ...] = ()  # live: backend clients to close after the engine stops
 
     @property
     def state(self) -> RoomState:
@@ -54,6 +63,10 @@ class Session:
 
     async def close(self) -> None:
         await self.engine.stop()
+        if self.closers:
+            from app.verbs.live_session import close_all
+
+            await close_all(self.closers)
 
 
 def cluster_down(state: RoomState) -> str:
@@ -66,10 +79,13 @@ def cluster_down(state: RoomState) -> str:
 
 async def open_session(options: BackendOptions) -> Session:
     if options.demo is None:
-        raise NoBackend("shiftroom: this verb needs a backend: give --demo [SCENARIO] to run it on the simulator.")
-    session = _demo_session(options)
-    await session.engine.start()
-    await session.advance(max(1.0, options.at))
+        from app.verbs.live_session import live_session
+
+        session = await live_session(options)
+    else:
+        session = _demo_session(options)
+        await session.engine.start()
+        await session.advance(max(1.0, options.at))
     if cluster_down(session.state):  # a pipeline step learns at once that it cannot see the cluster
         reason = cluster_down(session.state)
         await session.close()

@@ -1,8 +1,10 @@
 """`shiftroom serve`: the room (or, with `--watch`, the wall) in a browser, through textual-serve.
 
 textual-serve starts one `shiftroom` process per browser tab and has no
-authentication of its own, so the server binds 127.0.0.1 unless the room it
-serves is read-only; anything else is refused with one sentence.
+authentication of its own. It serves the simulator unless cluster flags are given
+(`--kubeconfig`, `--context`, `-n`, `-A`, ...): then each tab opens the wall (or
+the room) on that cluster. Having no authentication, the server binds 127.0.0.1
+unless what it serves is read-only; anything else is refused with one sentence.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ServeOptions:
     port: int = DEFAULT_PORT
     scenario: str | None = None
     cycle: float = 0.0
+    cluster: tuple[str, ...] = ()  # cluster flags (`--kubeconfig F`, `-n NS`, ...): serve the cluster, not the demo
 
 
 def loopback(host: str) -> bool:
@@ -42,10 +45,14 @@ def loopback(host: str) -> bool:
 def command(options: ServeOptions) -> list[str]:
     """The command line each browser tab runs (the same interpreter, so the same install)."""
     base = [sys.executable, "-m", "app.cli"]
+    live = bool(options.cluster) and options.scenario is None
     if options.watch:
-        argv = [*base, "watch", "--demo", options.scenario or "loop"]
+        argv = [*base, "watch", *options.cluster] if live else [*base, "watch", "--demo", options.scenario or "loop"]
         return argv + (["--cycle", f"{options.cycle:g}"] if options.cycle else [])
-    argv = [*base, "demo"] + (["--scenario", options.scenario] if options.scenario else [])
+    if live:
+        argv = [*base, "room", *options.cluster]
+    else:
+        argv = [*base, "demo"] + (["--scenario", options.scenario] if options.scenario else [])
     return argv + (["--read-only"] if options.read_only else [])
 
 

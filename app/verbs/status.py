@@ -16,7 +16,7 @@ async def status(backend: BackendOptions, target: str | None, as_json: bool, out
     session = await open_session(backend)
     try:
         state = session.state
-        rollouts = [find(state, target)] if target else list(state.rollouts)
+        rollouts = [find(state, target, session.known)] if target else list(state.rollouts)
     finally:
         await session.close()
     if as_json:

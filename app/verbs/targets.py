@@ -1,24 +1,21 @@
-"""Finding the rollout a verb names, and what `wait --until` means for it."""
+"""Finding the rollout a verb names, and reading `--timeout` (what `--until` means: `app.verbs.phases`)."""
 
 from __future__ import annotations
 
-from app.model import Phase, Rollout, RoomState
+from collections.abc import Iterable
+
+from app.model import Rollout, RoomState
 from app.sanitize import clean
 from app.verbs import UNTIL  # noqa: F401 - re-exported
-
-#: Phases of a finished release, a failed one, and one whose traffic has gone (or is going) to the new
-#: revision, in Flagger's vocabulary and Argo Rollouts' (Healthy, Degraded) alike.
-SUCCEEDED = (Phase.SUCCEEDED, Phase.HEALTHY)
-FAILED = (Phase.FAILED, Phase.DEGRADED, Phase.TERMINATED)
-PROMOTED = (Phase.PROMOTING, Phase.FINALISING, *SUCCEEDED)
 
 
 class UnknownTarget(Exception):
     """One sentence naming the target and listing the known ones."""
 
 
-def find(state: RoomState, name: str) -> Rollout:
-    """`namespace/name`, or a bare name when only one namespace has it."""
+def find(state: RoomState, name: str, also: Iterable[str] = ()) -> Rollout:
+    """`namespace/name`, or a bare name when only one namespace has it. `also`: keys of targets the
+    session knows but did not open (listed when the name is unknown)."""
     exact = [r for r in state.rollouts if r.key == name]
     by_name = [r for r in state.rollouts if r.name == name]
     if exact:
@@ -28,23 +25,8 @@ def find(state: RoomState, name: str) -> Rollout:
     if len(by_name) > 1:
         keys = ", ".join(clean(r.key) for r in by_name)
         raise UnknownTarget(f"shiftroom: {clean(name)!r} is in several namespaces ({keys}); name it as namespace/name.")
-    known = ", ".join(clean(r.key) for r in state.rollouts) or "none"
+    known = ", ".join(clean(k) for k in sorted({r.key for r in state.rollouts} | set(also))) or "none"
     raise UnknownTarget(f"shiftroom: there is no target {clean(name)!r}; the known targets are: {known}.")
-
-
-def judge(r: Rollout, until: str) -> str | None:
-    """ "reached", "failed" (it can no longer get there this release), or None (keep waiting)."""
-    if until == "Succeeded":
-        return "reached" if r.phase in SUCCEEDED else "failed" if r.phase in FAILED else None
-    if until == "Failed":
-        return "reached" if r.phase in FAILED else "failed" if r.phase in SUCCEEDED else None
-    if until == "Promoted":
-        return "reached" if r.phase in PROMOTED else "failed" if r.phase in FAILED else None
-    if until == "Paused":
-        if r.paused or r.phase is Phase.PAUSED:
-            return "reached"
-        return "failed" if r.phase in SUCCEEDED + FAILED else None
-    raise ValueError(f"unknown --until {until!r}")
 
 
 def parse_duration(text: str) -> float:

@@ -13,8 +13,9 @@ from app.model import Rollout
 from app.sanitize import clean
 from app.verbs import FAILED, OK, TIMEOUT, UNREACHABLE
 from app.verbs.backend import BackendOptions, Session, cluster_down, open_session
+from app.verbs.phases import judge
 from app.verbs.report import duration, emit, rollout_object
-from app.verbs.targets import find, judge
+from app.verbs.targets import find
 
 #: Clock seconds between two looks at the state.
 POLL = 1.0
@@ -27,7 +28,7 @@ async def wait(
     progress = out.isatty() and not as_json
     session = await open_session(backend)
     try:
-        key = find(session.state, target).key
+        key = find(session.state, target, session.known).key
         code, rollout, started = await _wait(session, key, until, timeout, progress, out)
         elapsed = session.clock.now() - started
         down = cluster_down(session.state)
@@ -96,7 +97,9 @@ def _sentence(r: Rollout, until: str, code: int, elapsed: float, down: str) -> s
     if code == OK:
         return f"{clean(r.key)} is {until} {after}{tail}"
     if code == FAILED:
-        return f"{clean(r.key)} ended {r.phase.value} while waiting for {until} {after}{tail}"
+        checks = f", failed checks {r.failed_checks}/{r.threshold}" if r.threshold else ""
+        where = f" at weight {r.actual.canary}%{checks}"
+        return f"{clean(r.key)} ended {r.phase.value} while waiting for {until} {after}{where}{tail}"
     if code == UNREACHABLE:
         return f"{clean(r.key)}: the cluster could not be reached for {duration(elapsed)}: {clean(down)}"
     return f"{clean(r.key)} is still {r.phase.value}, not {until}, {after} (timeout){tail}"

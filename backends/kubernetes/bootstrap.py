@@ -5,7 +5,11 @@ For target `t` on deployment `d` with service `s`: the Deployment `d-primary` ma
 `s-canary`, the route (VirtualService / HTTPRoute / TrafficSplit named `t`, or the
 canary Ingress `t-canary` copied from the Ingress `t`) at 100/0, then `d` scaled to 0.
 Only missing objects are created (each labelled `app.kubernetes.io/managed-by: shiftroom`);
-nothing is replaced and nothing is ever deleted.
+nothing is replaced and nothing is ever deleted. The Services listen on the port of the Service
+`s` when it exists, else on the deployment's first containerPort, else on 80.
+
+`layout` names the parts for the room (no I/O: the engine looks them up in its cache);
+`bootstrap_plan` / `apply_plan` are the `CanaryBootstrap` capability of `KubeCluster`.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.model import Target
-from backends.base import Conflict, Invalid, NotFound
+from backends.base import BootstrapPlan, BootstrapStep, Conflict, Invalid, LayoutPart, NotFound
+from backends.kubernetes import discovery
 from backends.kubernetes.errors import NAME, What
 from backends.kubernetes.objects import _dict
-from backends.kubernetes.resources import DEPLOYMENTS, INGRESSES, SERVICES, Res
+from backends.kubernetes.resources import DEPLOYMENTS, INGRESSES, SERVICES, Res, resource_for
 from backends.kubernetes.routers import CANARY, CANARY_WEIGHT, Binding, Router
 from backends.kubernetes.writes import get
 
@@ -57,13 +62,27 @@ def _meta(name: str, ns: str, target: Target) -> dict[str, Any]:
     return {"name": name, "namespace": ns, "labels": dict(MANAGED), "annotations": {CREATED: target.key}}
 
 
-def _svc(name: str, ns: str, app: str, port: int, target: Target) -> dict[str, Any]:
+def _svc(name: str, ns: str, app: str, port: int, target: Target, target_port: Any = None) -> dict[str, Any]:
+    ports = [{"name": "http", "port": port, "targetPort": port if target_port is None else target_port}]
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta(name, ns, target),
-        "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": port, "targetPort": port}]},
+        "spec": {"selector": {"app": app}, "ports": ports},
     }
+
+
+def _ports(main: dict[str, Any] | None, source: dict[str, Any]) -> tuple[int, Any]:
+    """(port, targetPort): the Service `s`'s first port, else the first containerPort, else 80."""
+    for p in _dict((main or {}).get("spec")).get("ports") or []:
+        if isinstance(p, dict) and isinstance(p.get("port"), int):
+            return p["port"], p.get("targetPort", p["port"])
+    pod = _dict(_dict(_dict(source.get("spec")).get("template")).get("spec"))
+    for c in pod.get("containers") or []:
+        for p in _dict(c).get("ports") or []:
+            if isinstance(p, dict) and isinstance(p.get("containerPort"), int):
+                return p["containerPort"], p["containerPort"]
+    return 80, 80
 
 
 def _route(router: Router, b: Binding, svc: str, port: int, target: Target, main: dict[str, Any] | None) -> Any:
@@ -136,8 +155,31 @@ async def _exists(cluster: KubeCluster, res: Res, ns: str, name: str) -> dict[st
         return None
 
 
-async def plan(cluster: KubeCluster, target: Target, port: int = 80) -> list[Step]:
+def layout(cluster: KubeCluster, target: Target) -> list[LayoutPart]:
+    """The objects of `target`'s layout, keyed as the object cache keys them; [] when it is not routed here."""
+    found = cluster.routes.get((target.namespace, target.name))
+    if found is None:
+        return []
+    b, router = found
+    ns = target.namespace
+    services = [
+        LayoutPart(kind="Service", namespace=ns, name=name, label=f"Service {ns}/{name}", required=False)
+        for name in (b.primary_backend, b.canary_backend)
+    ]  # the controller does not read them (the route names them): missing alone, the target is still driven
+    return [
+        LayoutPart(kind="Deployment", namespace=ns, name=b.canary, label=f"Deployment {ns}/{b.canary}"),
+        LayoutPart(kind="Deployment", namespace=ns, name=b.primary, label=f"Deployment {ns}/{b.primary}"),
+        *services,
+        LayoutPart(kind="Route", namespace=ns, name=b.route, label=f"{router.res.kind} {ns}/{router.object_name(b)}"),
+    ]
+
+
+async def plan(cluster: KubeCluster, target: Target, port: int | None = None) -> list[Step]:
     """What bootstrapping `target` would do (empty when its layout is complete)."""
+    return (await _plan(cluster, target, port))[1]
+
+
+async def _plan(cluster: KubeCluster, target: Target, port: int | None) -> tuple[dict[str, Any], list[Step]]:
     found = cluster.routes.get((target.namespace, target.name))
     if found is None:
         raise Invalid(NAME, f"{target.key} is not a canary target this cluster routes; nothing to bootstrap.")
@@ -151,6 +193,10 @@ async def plan(cluster: KubeCluster, target: Target, port: int = 80) -> list[Ste
             f"Deployment {ns}/{d} (the target of {target.key}) does not exist; Shiftroom "
             "bootstraps around an existing deployment.",
         )
+    if port is None:
+        port, target_port = _ports(await _exists(cluster, SERVICES, ns, svc), source)
+    else:
+        target_port = port
     steps: list[Step] = []
     if await _exists(cluster, DEPLOYMENTS, ns, b.primary) is None:
         spec = _relabel(_dict(source.get("spec")), d, b.primary)
@@ -175,10 +221,16 @@ async def plan(cluster: KubeCluster, target: Target, port: int = 80) -> list[Ste
                     ns,
                     name,
                     f"create Service {ns}/{name} selecting app={app}",
-                    _svc(name, ns, app, port, target),
+                    _svc(name, ns, app, port, target, target_port),
                 )
             )
     if await _exists(cluster, router.res, ns, router.object_name(b)) is None:
+        if router.res.group and not await discovery.served(cluster.api, router.res, cluster._served):
+            raise NotFound(
+                NAME,
+                f"{target.key} routes with {router.kind}, but the {router.res.kind} CRD ({router.res.crd}) is not "
+                "installed in this cluster; install it or set the target's router.",
+            )
         main = await _exists(cluster, INGRESSES, ns, b.route) if router.kind == "nginx" else None
         body = _route(router, b, svc, port, target, main)
         steps.append(
@@ -202,7 +254,7 @@ async def plan(cluster: KubeCluster, target: Target, port: int = 80) -> list[Ste
                 f"scale Deployment {ns}/{d} {replicas} → 0 (the primary serves until a release)",
             )
         )
-    return steps
+    return source, steps
 
 
 async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
@@ -222,3 +274,34 @@ async def apply(cluster: KubeCluster, steps: list[Step]) -> list[str]:
         except Conflict:
             done.append(f"{s.res.kind} {s.namespace}/{s.name} already exists: left as it is")
     return done
+
+
+# ---------------------------------------------------------------- the CanaryBootstrap capability
+
+
+async def bootstrap_plan(cluster: KubeCluster, target: Target) -> BootstrapPlan:
+    source, steps = await _plan(cluster, target, None)
+    return BootstrapPlan(
+        steps=tuple(
+            BootstrapStep(
+                verb="create" if s.verb == "create" else "scale",
+                api_version=s.res.api_version,
+                kind=s.res.kind,
+                namespace=s.namespace,
+                name=s.name,
+                line=s.line,
+                body=s.body,
+                replicas=s.replicas,
+            )
+            for s in steps
+        ),
+        source_version=str(_dict(source.get("metadata")).get("resourceVersion") or ""),
+    )
+
+
+async def apply_plan(cluster: KubeCluster, plan: BootstrapPlan) -> list[str]:
+    steps = [
+        Step(s.verb, resource_for(s.api_version, s.kind), s.namespace, s.name, s.line, dict(s.body), s.replicas)
+        for s in plan.steps
+    ]
+    return await apply(cluster, steps)

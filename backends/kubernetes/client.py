@@ -2,7 +2,9 @@
 in-cluster service account, and `Api`, the few raw calls every other module makes.
 
 Requests go through kubernetes-asyncio's `ApiClient` (its auth, TLS and proxy handling) with
-JSON bodies in and out, so objects stay the dicts the API documents.
+JSON bodies in and out, so objects stay the dicts the API documents. Credentials that expire (an
+exec plugin's token, a token file, the in-cluster service account's projected token) are renewed
+by a `credentials.Refresher` on the configuration; a 401 renews them once and sends the request again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from backends.base import BackendError
+from backends.kubernetes import credentials
 from backends.kubernetes.errors import NAME, What, from_status, translate
 
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -52,7 +55,10 @@ def kubeconfig_paths(explicit: str | None, env: Mapping[str, str]) -> str | None
 
 
 async def connect(
-    kubeconfig: str | None = None, context: str | None = None, env: Mapping[str, str] | None = None
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    env: Mapping[str, str] | None = None,
+    sa_dir: Path = SA_DIR,
 ) -> tuple[Any, Where]:
     """A client `Configuration` and where it points; `NoCluster` with one sentence when there is none.
     (The `ApiClient` itself is made by `Api` inside the event loop that uses it.)"""
@@ -64,7 +70,7 @@ async def connect(
     paths = kubeconfig_paths(kubeconfig, env)
     cfg = client.Configuration()
     if paths is None:
-        return await _in_cluster(cfg, env)
+        return await _in_cluster(cfg, env, sa_dir)
     missing = [p for p in paths.split(os.pathsep) if p and not Path(p).expanduser().exists()]
     if missing and len(missing) == len([p for p in paths.split(os.pathsep) if p]):
         raise NoCluster(
@@ -76,10 +82,11 @@ async def connect(
         merged = KubeConfigMerger(paths)
         loader = KubeConfigLoader(config_dict=merged.config, config_base_path=None, active_context=context)
         await loader.load_and_set(cfg)
+        current = loader.current_context or {}
+        credentials.from_kubeconfig(cfg, merged, current, getattr(loader, "exec_plugin_expiry", None))
     except (ConfigException, KeyError, TypeError, ValueError, OSError) as exc:
         what = f"context {context!r}" if context else "the current context"
         raise NoCluster(NAME, f"Cannot use {what} of {paths}: {' '.join(str(exc).split())[:200]}.") from None
-    current = loader.current_context or {}
     ctx = current.get("context", {}) or {}
     where = Where(
         context=str(current.get("name", context or "")),
@@ -90,7 +97,7 @@ async def connect(
     return cfg, where
 
 
-async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
+async def _in_cluster(cfg: Any, env: Mapping[str, str], sa_dir: Path) -> tuple[Any, Where]:
     from kubernetes_asyncio.config import ConfigException
     from kubernetes_asyncio.config.incluster_config import load_incluster_config
 
@@ -101,11 +108,18 @@ async def _in_cluster(cfg: Any, env: Mapping[str, str]) -> tuple[Any, Where]:
             "pass --kubeconfig, or try `shiftroom demo` for the simulator.",
         )
     try:
-        load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+        load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=cfg,
+            token_filename=str(sa_dir / "token"),
+            cert_filename=str(sa_dir / "ca.crt"),
+            environ=dict(env),
+        )
     except ConfigException as exc:
         raise NoCluster(NAME, f"In-cluster configuration failed: {exc}.") from None
+    # The projected token rotates: read again every minute (the library's own hook does too), and on a 401.
+    credentials.install(cfg, credentials.FileSource(sa_dir / "token"))
     try:
-        namespace = (SA_DIR / "namespace").read_text(encoding="utf-8").strip() or "default"
+        namespace = (sa_dir / "namespace").read_text(encoding="utf-8").strip() or "default"
     except OSError:
         namespace = "default"
     where = Where(
@@ -124,6 +138,7 @@ class Api:
         self.timeout = timeout
         self.identity = ""  # filled once known (SelfSubjectReview), for 403 sentences
         self.requests = 0  # every request sent, for the tests and the bench
+        self.reauthentications = 0  # 401s answered by renewing the credential and sending again
 
     async def call(
         self,
@@ -165,7 +180,7 @@ class Api:
         headers = {"Accept": "*/*"}
         if body is not None:
             headers["Content-Type"] = "application/json" if not isinstance(body, bytes) else "application/octet-stream"
-        resp = await self._send(method, path, what, (), headers, body)
+        resp = await self._send(method, path, what, (), headers, body, reauth=False)  # a 401 may be the pod's
         try:
             data = await resp.read()
             return resp.status, data.decode("utf-8", "replace")
@@ -199,6 +214,29 @@ class Api:
         headers: dict[str, str],
         body: Any,
         timeout: Any = None,
+        *,
+        reauth: bool = True,
+    ) -> Any:
+        """One request; a 401 renews a refreshable credential once and sends the request again."""
+        refresher = credentials.refresher_of(self.configuration) if reauth else None
+        generation = refresher.generation if refresher is not None else 0
+        resp = await self._send_once(method, path, what, query, headers, body, timeout)
+        if refresher is None or resp.status != 401:
+            return resp
+        resp.release()
+        await refresher.force(generation)  # a plugin that fails: its sentence
+        self.reauthentications += 1
+        return await self._send_once(method, path, what, query, headers, body, timeout)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        what: What,
+        query: Sequence[tuple[str, Any]],
+        headers: dict[str, str],
+        body: Any,
+        timeout: Any,
     ) -> Any:
         self.requests += 1
         if isinstance(body, bytes) and "json" in headers.get("Content-Type", ""):

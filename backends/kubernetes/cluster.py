@@ -3,7 +3,7 @@
 - read-only refuses every write itself, with `ReadOnly`, before any request;
 - reads are single GETs (the current engine's observe); `watch()` is an informer
   (see informer.py) over Deployments, Services, Leases, the routers the targets use,
-  and Flagger / Argo Rollouts objects when their CRDs are installed;
+  and Flagger / Argo Rollouts objects when their CRDs are installed (with the ReplicaSets Rollouts own);
 - controller state is the `shiftroom.io/state` annotation of the managed object,
   written with the resourceVersion the controller read.
 """
@@ -15,10 +15,14 @@ from typing import Any, Literal
 
 from app.model import Strategy, Target
 from backends.base import (
+    AccessAnswer,
+    AccessCheck,
+    BootstrapPlan,
     ClusterEvent,
     Deployment,
     ForeignObject,
     Kind,
+    LayoutPart,
     Lease,
     NotFound,
     ReadOnly,
@@ -27,11 +31,20 @@ from backends.base import (
     Service,
     WatchEvent,
 )
-from backends.kubernetes import discovery, events, leases, objects, probes, undo, writes
+from backends.kubernetes import bootstrap, discovery, doctor, events, leases, objects, probes, undo, writes
 from backends.kubernetes.client import Api, Where
 from backends.kubernetes.errors import NAME, What
 from backends.kubernetes.informer import Backoff, Informer, Source
-from backends.kubernetes.resources import DEPLOYMENTS, FOREIGN, LEASES, PODS, SERVICES, Res, resource_for
+from backends.kubernetes.resources import (
+    DEPLOYMENTS,
+    FOREIGN,
+    LEASES,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    Res,
+    resource_for,
+)
 from backends.kubernetes.routers import Binding, Router, router_for
 from backends.kubernetes.writes import PatchType
 
@@ -61,6 +74,7 @@ class KubeCluster:
         self.watch_timeout = watch_timeout
         self.backoff = Backoff()
         self._served: dict[str, bool] = {}
+        self._leases: dict[str, Any] = {}  # the Lease objects this room wrote last: renewals need no GET
         self.routes: dict[tuple[str, str], tuple[Binding, Router]] = {}
         for t in targets:
             self.add_target(t)
@@ -92,6 +106,24 @@ class KubeCluster:
 
     async def close(self) -> None:
         await self.api.close()
+
+    # ---------------------------------------------- AccessReview (doctor.py), CanaryBootstrap (bootstrap.py)
+
+    async def review_access(self, checks: Sequence[AccessCheck]) -> dict[AccessCheck, AccessAnswer]:
+        def route_res(namespace: str, target: str) -> Res | None:
+            found = self.routes.get((namespace, target))
+            return found[1].res if found else None
+
+        return await doctor.review(self.api, self.identity, checks, route_res)
+
+    def canary_layout(self, target: Target) -> list[LayoutPart]:
+        return bootstrap.layout(self, target)
+
+    async def plan_bootstrap(self, target: Target) -> BootstrapPlan:
+        return await bootstrap.bootstrap_plan(self, target)
+
+    async def apply_bootstrap(self, plan: BootstrapPlan) -> list[str]:
+        return await bootstrap.apply_plan(self, plan)
 
     # ------------------------------------------------------------ deployments
 
@@ -212,11 +244,11 @@ class KubeCluster:
 
     async def acquire_lease(self, namespace: str, name: str, holder: str, duration: float) -> Lease:
         self._write(f"take lease {namespace}/{name}")
-        return await leases.acquire(self.api, namespace, name, holder, duration)
+        return await leases.acquire(self.api, namespace, name, holder, duration, self._leases)
 
     async def release_lease(self, namespace: str, name: str, holder: str) -> None:
         self._write(f"release lease {namespace}/{name}")
-        await leases.release(self.api, namespace, name, holder)
+        await leases.release(self.api, namespace, name, holder, self._leases)
 
     async def get_lease(self, namespace: str, name: str) -> Lease | None:
         return await leases.get_lease(self.api, namespace, name)
@@ -265,6 +297,7 @@ class KubeCluster:
             for res, router in by_res.items():
                 out.append(Source(res, ns, "Route", self._route_converter(router), optional=bool(res.group)))
             out += [Source(res, ns, "Foreign", objects.foreign, optional=True) for res in FOREIGN]
+            out.append(_rollout_replica_sets(ns))
         return out
 
     def _route_converter(self, router: Router) -> Any:
@@ -331,6 +364,18 @@ class KubeCluster:
         return await self.api.raw(
             method.upper(), res.path(namespace, sub), What(method.lower(), res, namespace, name, "proxy"), body
         )
+
+
+def _rollout_replica_sets(namespace: str | None) -> Source:
+    """The ReplicaSets Argo Rollouts keeps (stable, canary, history for undo): only those that carry its
+    hash label are listed and watched, and only those a Rollout owns are delivered."""
+    return Source(
+        REPLICASETS,
+        namespace,
+        "Foreign",
+        objects.rollout_replica_set,
+        label_selector=objects.ROLLOUT_HASH_LABEL,
+    )
 
 
 def _spaces(namespaces: list[str] | None) -> list[str | None]:

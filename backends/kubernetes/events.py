@@ -22,6 +22,18 @@ def reason_of(action: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", action) if p)[:128] or "Decision"
 
 
+def _bounded(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8 (the API server counts bytes), cut at a character boundary."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def event_name(name: str, now_ns: int | None = None) -> str:
+    """`<object>.<nanoseconds in hex>`, as client-go's event recorder names Events. (A `generateName`
+    of `<object>.` is refused by the API server: a generateName may end in `-`, never in `.`.)"""
+    suffix = f".{time.time_ns() if now_ns is None else now_ns:x}"
+    return name[: 253 - len(suffix)] + suffix
+
+
 def event_body(
     res: Res, namespace: str, name: str, action: str, note: str, warning: bool, instance: str, uid: str = ""
 ) -> dict[str, Any]:
@@ -31,14 +43,14 @@ def event_body(
     return {
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{name}.", "namespace": namespace},
+        "metadata": {"name": event_name(name), "namespace": namespace},
         "eventTime": micro_time(time.time()),
         "reportingController": CONTROLLER,
-        "reportingInstance": instance[:128] or "shiftroom",
+        "reportingInstance": _bounded(instance, 128) or "shiftroom",
         "action": reason_of(action),
         "reason": reason_of(action),
         "regarding": regarding,
-        "note": note[:1024],
+        "note": _bounded(note, 1024),
         "type": "Warning" if warning else "Normal",
     }
 

@@ -5,6 +5,11 @@ rooms racing for an expired Lease cannot both win: the second gets 409) when it
 is ours or expired. Renew = the same update. Release = clear the holder, again
 with the resourceVersion. Times are the API's MicroTime, compared with this
 machine's wall clock.
+
+`held` (optional, one dict per cluster connection) remembers the Lease each successful write
+returned: renewing or releasing a Lease this room wrote last is then one PUT with that
+resourceVersion and no GET first; a 409 means someone else wrote it since, so it is read again
+and judged as above.
 """
 
 from __future__ import annotations
@@ -36,9 +41,21 @@ async def get_lease(api: Api, namespace: str, name: str) -> Lease | None:
         return None
 
 
-async def acquire(api: Api, namespace: str, name: str, holder: str, duration: float) -> Lease:
+async def acquire(
+    api: Api, namespace: str, name: str, holder: str, duration: float, held: dict[str, Any] | None = None
+) -> Lease:
     now = time.time()
     spec = {"holderIdentity": holder, "leaseDurationSeconds": max(1, round(duration)), "renewTime": micro_time(now)}
+    memo = {} if held is None else held
+    key = f"{namespace}/{name}"
+    last = memo.pop(key, None)
+    if last is not None and objects.lease(last).holder == holder:
+        try:  # a renewal of the Lease this room wrote last: one PUT, no GET
+            out = await _update(api, last, {**_dict(last.get("spec")), **spec})
+            memo[key] = out
+            return objects.lease(out)
+        except Conflict:
+            pass  # written by someone else since: read it and judge below
     try:
         current = await get(api, LEASES, namespace, name)
     except NotFound:
@@ -52,6 +69,7 @@ async def acquire(api: Api, namespace: str, name: str, holder: str, duration: fl
             created = await api.call("POST", LEASES.path(namespace), What("create", LEASES, namespace, name), body=body)
         except Conflict:  # 409 AlreadyExists: another room created it first
             raise Conflict(NAME, f"Lease {namespace}/{name} was just taken by another room.") from None
+        memo[key] = created
         return objects.lease(created)
     lease = objects.lease(current)
     if lease.held_by_other(holder, now):
@@ -61,10 +79,20 @@ async def acquire(api: Api, namespace: str, name: str, holder: str, duration: fl
     if lease.holder != holder:
         spec["acquireTime"] = micro_time(now)
         spec["leaseTransitions"] = int(old.get("leaseTransitions") or 0) + 1
-    return objects.lease(await _update(api, current, {**old, **spec}))
+    out = await _update(api, current, {**old, **spec})
+    memo[key] = out
+    return objects.lease(out)
 
 
-async def release(api: Api, namespace: str, name: str, holder: str) -> None:
+async def release(api: Api, namespace: str, name: str, holder: str, held: dict[str, Any] | None = None) -> None:
+    last = (held or {}).pop(f"{namespace}/{name}", None)
+    if last is not None and objects.lease(last).holder == holder:
+        spec = {k: v for k, v in _dict(last.get("spec")).items() if k not in ("holderIdentity", "renewTime")}
+        try:  # the Lease this room wrote last: one PUT, no GET
+            await _update(api, last, spec)
+            return
+        except Conflict:
+            pass  # written by someone else since: read it and judge below
     try:
         current = await get(api, LEASES, namespace, name)
     except NotFound:

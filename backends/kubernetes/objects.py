@@ -15,6 +15,8 @@ from backends.kubernetes.errors import NAME
 
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
+#: The label Argo Rollouts puts on the ReplicaSets of a Rollout (the watch's label selector: exists).
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -176,6 +178,16 @@ def foreign(obj: Any) -> ForeignObject:
         body=obj,
         resource_version=rv,
     )
+
+
+def rollout_replica_set(obj: Any) -> ForeignObject | None:
+    """A ReplicaSet an Argo Rollout owns (an ownerReference of kind Rollout in argoproj.io), as a
+    `ForeignObject` beside the Rollouts; None for every other ReplicaSet (a Deployment's: not delivered)."""
+    for ref in _dict(_dict(obj).get("metadata")).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("kind") == "Rollout":
+            if str(ref.get("apiVersion") or "").startswith("argoproj.io/"):
+                return foreign(obj)
+    return None
 
 
 def invalid_marker(obj: Any, err: Invalid, kind: str = "") -> ForeignObject:

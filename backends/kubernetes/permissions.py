@@ -34,7 +34,7 @@ OPERATOR: tuple[Need, ...] = (
     Need(r.DEPLOYMENTS, ("get", "patch"), sub="scale", why="replicas through the scale subresource"),
     Need(r.REPLICASETS, READ, why="revisions for rollout undo"),
     Need(r.SERVICES, (*READ, "create", "patch"), why="blue-green selector, state annotation, bootstrap"),
-    Need(r.SERVICES, ("get",), sub="proxy", why="requests to services through the API server"),
+    Need(r.SERVICES, ("get", "create"), sub="proxy", why="requests to services through the API server, gates"),
     Need(r.PODS, READ, why="pods of a deployment for health checks"),
     Need(r.PODS, ("get",), sub="proxy", why="health checks through the pod proxy"),
     Need(r.LEASES, (*READ, "create", "update"), why="one driver per target"),
@@ -46,8 +46,16 @@ OPERATOR: tuple[Need, ...] = (
     Need(r.CANARIES, (*READ, "patch"), why="Flagger canaries", crd=True),
     Need(r.METRICTEMPLATES, READ, why="Flagger metric templates", crd=True),
     Need(r.ROLLOUTS, (*READ, "patch"), why="Argo rollouts", crd=True),
+    Need(r.ROLLOUTS, ("patch",), sub="status", why="Argo promote, abort and retry (status first)", crd=True),
     Need(r.ANALYSISRUNS, READ, why="Argo analysis runs", crd=True),
     Need(r.EXPERIMENTS, (*READ, "patch"), why="Argo experiments", crd=True),
+)
+
+
+#: What every driven target needs whatever the key: its Lease (one driver per target) and the Events its
+#: decisions become. Without them the room opens read-only; without another write only its keys are disabled.
+DRIVING: frozenset[tuple[str, Res, str]] = frozenset(
+    {("create", r.LEASES, ""), ("update", r.LEASES, ""), ("create", r.EVENTS, "")}
 )
 
 

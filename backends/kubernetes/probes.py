@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from backends.kubernetes.client import Api
-from backends.kubernetes.errors import What, from_status
+from backends.kubernetes.errors import What, from_status, status_message
 from backends.kubernetes.objects import _dict, containers
 from backends.kubernetes.resources import DEPLOYMENTS, PODS
 from backends.kubernetes.writes import get
@@ -21,6 +21,18 @@ def _api_forbidden(text: str) -> bool:
     except ValueError:
         return False
     return isinstance(data, dict) and data.get("kind") == "Status" and data.get("reason") == "Forbidden"
+
+
+def _failure(pod: str, status: int, text: str) -> str:
+    """Who failed: the application (its own answer), or the API server, which could not reach the pod
+    (a `Status` body: "address not allowed" for a pod without an IP, "error trying to reach service")."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("kind") == "Status" and data.get("apiVersion") == "v1":
+        return f"the API server could not reach {pod} (HTTP {status}: {status_message(text)})"
+    return f"{pod} answered HTTP {status}"
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
@@ -66,7 +78,7 @@ async def probe(api: Api, namespace: str, deployment: str, path: str = "/health"
                 f"{err.sentence.rstrip('.')}; so readiness stands in for {path}: {len(ready)}/{len(pods)} pods ready"
             )
         if not 200 <= status <= 299:
-            failed.append(f"{name} answered HTTP {status}")
+            failed.append(_failure(name, status, text))
     if failed:
         return False, f"{path} failed on {len(failed)}/{len(ready)} pods: {'; '.join(failed[:3])}"
     return True, f"{path} passed on {len(ready)}/{len(ready)} ready pods"

@@ -12,22 +12,13 @@ never chain to the same entry. Reading back marks each entry `verified`:
 False for entries without a valid signature (written by any other client,
 or altered) and for entries whose predecessor is missing.
 
-Exactly once (`append_once`, the `IdempotentAudit` capability): every entry the
-room's trail delivers carries an id (`uid`, a random 128-bit hex string given
-when the entry was recorded, kept in the local spool). The ids delivered are
-kept in the sorted set `<stream>:delivered`, scored by the Redis server's time
-in milliseconds. The set is WATCHed and the id looked up; the entry is XADDed
-and its id added to the set in one MULTI, so either both happen or neither,
-and an id already there writes nothing. A room killed after Redis took an entry
-and before its spool noted it replays that entry harmlessly. Each append trims
-ids older than `retention` (7 days by default) from the set, so it holds one
-small member per entry of the last week; a spool replayed later than that after
-such a crash may repeat the entries it delivered just before the crash.
+`append_once` (for the local spool's replay) appends only if the entry's
+delivery id is not in `<stream>:delivered` yet, in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +33,11 @@ from backends.redis.values import BACKEND, key_text
 
 DEFAULT_STREAM = "shiftroom:audit"
 ATTEMPTS = 8
-#: The field an entry's delivery id is stored in (signed with the others).
-ENTRY_ID = "uid"
-#: How long a delivered id is remembered (seconds): a replay within it never repeats an entry.
-RETENTION = 7 * 24 * 3600.0
+# Spooled entries carry a delivery id; the ids delivered go to `<stream>:delivered` (a sorted set scored by the
+# server's time), kept for 30 days: a spool replayed again after a crash re-delivers none of them.
+DELIVERED_SUFFIX = ":delivered"
+DELIVERED_KEEP = 30 * 86400.0
+FOLLOW_BLOCK_MS = 5000  # one XREAD waits this long for new entries (under the connection's 10 s timeout)
 
 
 @dataclass(frozen=True)
@@ -71,19 +63,15 @@ class RedisAudit:
         read_only: bool = False,
         key: bytes | None = None,
         conn: Connection | None = None,
-        retention: float = RETENTION,
     ) -> None:
         if maxlen <= 0:
             raise ValueError("maxlen must be positive.")
-        if not retention > 0:
-            raise ValueError("retention must be positive.")
         self.conn = conn or Connection(url, read_only=read_only)
         self.read_only = read_only or self.conn.read_only
         self.stream = stream
         self.maxlen = maxlen
         self.key = key
-        self.retention = retention
-        self.delivered = f"{stream}:delivered"  # sorted set: delivery id -> server time (ms) it was written
+        self._followed = ""  # the last entry id `follow` has seen ("" until it first looks)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -97,15 +85,13 @@ class RedisAudit:
 
     # ------------------------------------------------------------ writing
 
-    async def fields_for(
-        self, pipe: Pipeline, event: AuditEvent, extra: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        """The entry's fields (and `extra`); with a key, signed and chained to the stream's last id.
+    async def fields_for(self, pipe: Pipeline, event: AuditEvent) -> dict[str, str]:
+        """The entry's fields; with a key, signed and chained to the stream's last id.
 
         `pipe` must be in immediate (WATCH) mode; the stream is watched too, so an
         entry added by anyone before EXEC makes the transaction retry.
         """
-        fields = {**event_fields(event), **(extra or {})}
+        fields = event_fields(event)
         if self.key is None:
             return fields
         await pipe.watch(self.stream)
@@ -117,9 +103,6 @@ class RedisAudit:
         entry: dict[Any, Any] = dict(fields)
         pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=True)
 
-    def _exhausted(self) -> Conflict:
-        return Conflict(BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself.")
-
     async def append(self, event: AuditEvent) -> None:
         if self.read_only:
             raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
@@ -130,30 +113,58 @@ class RedisAudit:
             self.queue(pipe, fields)
             await pipe.execute()
 
-        await self.conn.transaction("recording an audit event", body, self._exhausted(), ATTEMPTS)
+        exhausted = Conflict(
+            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
+        )
+        await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
-    async def append_once(self, event: AuditEvent, entry_id: str) -> bool:
-        """XADD the entry and note `entry_id` as delivered, in one MULTI; nothing when it was delivered already."""
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        """XADD unless `uid` is in the delivered-ids set; the set and the stream change in one MULTI, WATCHed."""
         if self.read_only:
             raise ReadOnly(BACKEND, "The audit log is read-only, so the event was not recorded.")
+        delivered = self.stream + DELIVERED_SUFFIX
 
         async def body(pipe: Pipeline) -> bool:
-            await pipe.watch(self.delivered)
-            if await pipe.zscore(self.delivered, entry_id) is not None:
-                return False  # delivered before (a replay after a crash): the stream has it once
-            fields = await self.fields_for(pipe, event, {ENTRY_ID: entry_id})
-            seconds, micros = await pipe.time()
-            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            await pipe.watch(delivered)
+            if await pipe.zscore(delivered, uid) is not None:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return False
+            fields = await self.fields_for(pipe, event)
+            now = await pipe.time()
+            seconds = float(now[0]) + float(now[1]) / 1e6
             pipe.multi()  # type: ignore[no-untyped-call]
             self.queue(pipe, fields)
-            pipe.zadd(self.delivered, {entry_id: now_ms})
-            pipe.zremrangebyscore(self.delivered, "-inf", f"({now_ms - int(self.retention * 1000)}")
+            pipe.zadd(delivered, {uid: seconds})
+            pipe.zremrangebyscore(delivered, "-inf", seconds - DELIVERED_KEEP)
             await pipe.execute()
             return True
 
-        return await self.conn.transaction("recording an audit event", body, self._exhausted(), ATTEMPTS)
+        exhausted = Conflict(
+            BACKEND, "The audit stream kept changing while Shiftroom appended to it; it retries by itself."
+        )
+        return await self.conn.transaction("recording an audit event", body, exhausted, ATTEMPTS)
 
     # ------------------------------------------------------------ reading
+
+    async def follow(self) -> AsyncIterator[AuditEvent]:
+        """Entries appended from now on, by anyone (XREAD BLOCK); called again after an error, it resumes after
+        the last entry it yielded."""
+        if not self._followed:
+            self._followed = await self._last_id() or "0-0"  # from what is there now
+        while True:
+            async with self.conn.io("following the audit log"):
+                got: Any = await self.client.xread({self.stream: self._followed}, block=FOLLOW_BLOCK_MS, count=100)
+            for _stream, entries in got or []:
+                for entry_id, data in entries:
+                    self._followed = key_text(entry_id)
+                    fields = {key_text(k): key_text(v) for k, v in data.items()}
+                    ms = self._followed.split("-", 1)[0]
+                    yield event_from_fields(fields, int(ms) / 1000 if ms.isdigit() else 0.0)
+
+    async def _last_id(self) -> str:
+        async with self.conn.io("following the audit log"):
+            last: Any = await self.client.xrevrange(self.stream, count=1)
+        return key_text(last[0][0]) if last else ""
 
     async def entries(self, limit: int = 200) -> list[Checked]:
         """The newest `limit` entries, oldest first, each checked when a key is set."""

@@ -16,11 +16,12 @@ assigned (`UserSampler`), and, built with its `SimAudit`
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from app.clock import Clock
@@ -346,6 +347,8 @@ class SimAudit:
             raise ValueError("limit must be positive.")
         self.read_only = read_only
         self._events: deque[AuditEvent] = deque(maxlen=limit)
+        self._delivered: set[str] = set()
+        self._followers: list[asyncio.Queue[AuditEvent]] = []
 
     async def ping(self) -> None:
         return None
@@ -357,6 +360,31 @@ class SimAudit:
         if self.read_only:
             raise ReadOnly("sim", "The audit log is read-only, so the event was not recorded.")
         self._events.append(event)
+        for queue in self._followers:
+            queue.put_nowait(event)
+
+    def view(self, *, read_only: bool) -> SimAudit:
+        """Another handle on the same entries (a read-only room beside the world's controller)."""
+        other = SimAudit(read_only=read_only)
+        other._events, other._delivered, other._followers = self._events, self._delivered, self._followers
+        return other
+
+    async def follow(self) -> AsyncIterator[AuditEvent]:
+        """Entries appended from now on, through any handle on these entries."""
+        queue: asyncio.Queue[AuditEvent] = asyncio.Queue()
+        self._followers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._followers.remove(queue)
+
+    async def append_once(self, event: AuditEvent, uid: str) -> bool:
+        if uid in self._delivered:
+            return False
+        self.append_now(event)
+        self._delivered.add(uid)
+        return True
 
     async def recent(self, limit: int = 200) -> list[AuditEvent]:
         """The last `limit` events, oldest first."""

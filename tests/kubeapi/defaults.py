@@ -61,6 +61,12 @@ def service(obj: dict[str, Any]) -> None:
     for p in spec.get("ports") or []:
         p.setdefault("protocol", "TCP")
         p.setdefault("targetPort", p.get("port"))
+    if spec["type"] != "ExternalName":
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if not spec.get("selector"):  # an empty map is not kept (Go's omitempty): a merge patch can empty it
+        spec.pop("selector", None)
 
 
 def pod(obj: dict[str, Any]) -> None:

@@ -29,7 +29,9 @@ def status_object(code: int, reason: str, message: str, details: dict[str, Any] 
         "reason": reason,
         "code": code,
     }
-    if details:
+    if not reason:  # an error the API server has no reason for (it answers 500 and says none)
+        del body["reason"]
+    if details is not None:
         body["details"] = details
     return body
 
@@ -40,7 +42,7 @@ class ApiError(Exception):
     def __init__(self, code: int, message: str, reason: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.code = code
-        self.reason = reason or REASONS.get(code, "Unknown")
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason
         self.message = message
         self.details = details
 
@@ -71,6 +73,20 @@ def not_found(group: str, resource: str, name: str) -> ApiError:
 def already_exists(group: str, resource: str, name: str) -> ApiError:
     msg = f'{qualified(resource, group)} "{name}" already exists'
     return ApiError(409, msg, "AlreadyExists", _details(name, group, resource))
+
+
+def precondition_failed(kind: str, group: str, field: str, wanted: str, stored: str, name: str) -> ApiError:
+    """409 for DeleteOptions.preconditions, in kube-apiserver's words (it names the Kind, not the resource)."""
+    qkind = f"{kind}.{group}" if group else kind
+    what = "ResourceVersion" if field == "resourceVersion" else "UID"
+    msg = (
+        f'Operation cannot be fulfilled on {qkind} "{name}": the {what} in the precondition ({wanted}) does not '
+        f"match the {what} in record ({stored}). The object might have been modified"
+    )
+    details: dict[str, Any] = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    return ApiError(409, msg, "Conflict", details)
 
 
 def conflict(group: str, resource: str, name: str) -> ApiError:
@@ -111,6 +127,12 @@ def forbidden(user: str, verb: str, group: str, resource: str, subresource: str,
     return ApiError(403, msg, "Forbidden", _details(name, group, resource))
 
 
+def reasonless(message: str) -> ApiError:
+    """What kube-apiserver answers, as 500 with no `reason`, to a few malformed requests (a
+    resourceVersion on a create, a resourceVersion that is not a number)."""
+    return ApiError(500, message, "")
+
+
 def expired(message: str) -> ApiError:
     return ApiError(410, message, "Expired")
 
@@ -119,7 +141,11 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, message, "BadRequest")
 
 
-def unsupported_media_type(accepted: list[str]) -> ApiError:
+def unsupported_media_type(accepted: list[str], known: bool = True) -> ApiError:
+    """415. A patch type the resource does not take (strategic merge on a custom resource) names the
+    accepted ones; a content type that is no patch type at all gets the bare HTTP sentence."""
+    if not known:
+        return ApiError(415, "415: Unsupported Media Type", "UnsupportedMediaType", {})
     msg = "the body of the request was in an unknown format - accepted media types include: " + ", ".join(accepted)
     return ApiError(415, msg, "UnsupportedMediaType")
 

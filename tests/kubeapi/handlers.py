@@ -33,7 +33,16 @@ VERSION = {
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+    """JSON as kube-apiserver sends it: `Content-Type: application/json`, no charset parameter."""
+    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json")
+
+
+class NoRoute(Exception):
+    """A path no API group or version serves: kube-apiserver's mux answers a plain-text 404, not a Status."""
+
+
+def no_route() -> web.Response:
+    return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
 
 
 class Route:
@@ -70,6 +79,8 @@ class Api:
             response = await self._dispatch(request, user, body)
         except ApiError as exc:
             response = json_response(exc.status(), exc.code)
+        except NoRoute:
+            response = no_route()
         record.status = response.status
         return response
 
@@ -77,6 +88,8 @@ class Api:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         user = self.state.tokens.get(token)
+        for issuer in self.state.issuers:
+            user = user or issuer.authenticate(token)
         if user is None:
             raise unauthorized()
         return user
@@ -84,6 +97,8 @@ class Api:
     async def _dispatch(self, request: web.Request, user: User, body: bytes) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         static = self._discovery(parts)
+        if isinstance(static, str):
+            return web.Response(text=static, content_type="text/plain")
         if static is not None:
             return json_response(static)
         route = self._route(parts)
@@ -102,12 +117,12 @@ class Api:
 
     # ---- routing -------------------------------------------------------------------------------------------
 
-    def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
+    def _discovery(self, parts: list[str]) -> dict[str, Any] | str | None:
         reg = self.state.registry
         if parts == ["version"]:
             return VERSION
         if parts in (["healthz"], ["readyz"], ["livez"]):
-            return {"status": "ok"}
+            return "ok"
         if parts == ["api"]:
             return reg.api_versions(self.address)
         if parts == ["api", "v1"]:
@@ -117,12 +132,12 @@ class Api:
         if len(parts) == 2 and parts[0] == "apis":
             doc = reg.api_group(parts[1])
             if doc is None:
-                raise NOT_FOUND
+                raise NoRoute
             return doc
         if len(parts) == 3 and parts[0] == "apis":
             doc = reg.resource_list(parts[1], parts[2])
             if doc is None:
-                raise NOT_FOUND
+                raise NoRoute
             return doc
         return None
 
@@ -131,8 +146,10 @@ class Api:
             group, version, rest = "", "v1", parts[2:]
         elif len(parts) >= 3 and parts[0] == "apis":
             group, version, rest = parts[1], parts[2], parts[3:]
+            if self.state.registry.resource_list(group, version) is None:
+                raise NoRoute  # no such group/version at all (a CRD not installed)
         else:
-            raise NOT_FOUND
+            raise NoRoute
         namespace = ""
         if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
             namespace, rest = rest[1], rest[2:]
@@ -173,6 +190,8 @@ class Api:
                 )
             return json_response(self._out(route, ops.create(t, route.namespace, _json(body))), 201)
         if verb == "update":
+            if t.key in UPDATE_NEEDS_RV or not t.builtin:
+                _require_resource_version(route, _json(body))
             if route.sub == "scale":
                 return json_response(ops.update_scale(t, route.namespace, route.name, _json(body)))
             obj = ops.update(t, route.namespace, route.name, _json(body), route.sub)
@@ -221,6 +240,8 @@ class Api:
             rv = token["rv"]
             start = next((n for n, o in enumerate(items) if _ident(o) > tuple(token["after"])), len(items))
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if not route.t.builtin:  # custom resource lists always carry `continue` (empty on the last page)
+            meta["continue"] = ""
         limit = int(q.get("limit", "0") or 0)
         page = items[start:]
         if limit and len(page) > limit:
@@ -286,6 +307,35 @@ class Api:
             "spec": spec,
             "status": status,
         }
+
+
+#: Resources whose strategy refuses an unconditional update (a PUT without metadata.resourceVersion);
+#: custom resources are the same.
+UPDATE_NEEDS_RV = {("coordination.k8s.io", "leases")}
+
+
+def _require_resource_version(route: Route, body: Any) -> None:
+    if isinstance(body, dict) and (body.get("metadata") or {}).get("resourceVersion"):
+        return
+    t = route.t
+    raise ApiError(
+        422,
+        f'{t.plural}.{t.group} "{route.name}" is invalid: metadata.resourceVersion: Invalid value: 0: '
+        "must be specified for an update",
+        "Invalid",
+        {
+            "name": route.name,
+            "group": t.group,
+            "kind": t.plural,
+            "causes": [
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": "Invalid value: 0: must be specified for an update",
+                    "field": "metadata.resourceVersion",
+                }
+            ],
+        },
+    )
 
 
 def _verb(request: web.Request, route: Route) -> str:

@@ -31,7 +31,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _unprocessable(message: str) -> ApiError:
-    return ApiError(422, message, "Invalid")
+    """A JSON patch that cannot be applied (a failed `test`, a missing path): kube-apiserver says only
+    this, whatever the cause (`message` is kept for the exception's text, not sent)."""
+    err = ApiError(422, "the server rejected our request due to an error in our request", "Invalid", {})
+    err.args = (message,)
+    return err
 
 
 def _pointer(path: str) -> list[str]:

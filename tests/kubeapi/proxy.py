@@ -117,8 +117,8 @@ class Proxies:
         if obj is None:
             raise not_found(route.group, route.t.plural, name)
         if route.t.plural == "pods":
-            if not (obj.get("status") or {}).get("podIP"):
-                raise _unavailable(f'pod "{name}" has no IP address yet')
+            if not (obj.get("status") or {}).get("podIP"):  # kube-apiserver's words for a pod with no IP
+                raise ApiError(400, "address not allowed", "BadRequest")
             handler = self.pod_handler(obj)
         else:
             handler = self.service_handlers.get((route.namespace, name)) or self._endpoint(obj)

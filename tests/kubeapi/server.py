@@ -154,6 +154,24 @@ class KubeApiServer:
         self.state.tokens[token] = User(name, list(groups))
         return token
 
+    def revoke_token(self, token: str) -> None:
+        """The token no longer authenticates: requests carrying it get 401 Unauthorized."""
+
+        def revoke() -> None:
+            self.state.tokens.pop(token, None)
+            for issuer in self.state.issuers:
+                issuer.revoked.add(token)
+
+        self.call(revoke)
+
+    def accept_issued_tokens(self, path: str | Path, name: str, groups: Iterable[str] = ()) -> None:
+        """Tokens listed in the JSON-lines file `path` (the test exec plugin's) authenticate as `name` until
+        their expirationTimestamp (see tokens.py)."""
+        from .tokens import IssuedTokens
+
+        issuer = IssuedTokens(Path(path), User(name, list(groups)), self.state.clock.now)
+        self.call(self.state.issuers.append, issuer)
+
     def token_for(self, name: str) -> str:
         return next(t for t, u in self.state.tokens.items() if u.name == name)
 
@@ -215,9 +233,17 @@ class KubeApiServer:
             raise KeyError(f"no resource type {kind} in {api_version or 'v1'}")
         return t
 
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create `obj`, or replace the stored one (its status too); returns the stored object."""
-        return self.call(self._apply, copy.deepcopy(obj))
+    def apply(self, obj: dict[str, Any], validate: bool = True) -> dict[str, Any]:
+        """Create `obj`, or replace the stored one (its status too); returns the stored object.
+        `validate=False` stores an object a real API server would refuse (to test how readers cope)."""
+        return self.call(self._apply_checked, copy.deepcopy(obj), validate)
+
+    def _apply_checked(self, obj: dict[str, Any], validate: bool) -> dict[str, Any]:
+        self.state.ops.lenient = not validate
+        try:
+            return self._apply(obj)
+        finally:
+            self.state.ops.lenient = False
 
     def _apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         t = self._type(obj.get("apiVersion", "v1"), obj["kind"])

@@ -52,6 +52,7 @@ class ServerState:
     ops: Operations = field(init=False)
     authorizer: Authorizer = field(init=False)
     tokens: dict[str, User] = field(default_factory=dict)
+    issuers: list[Any] = field(default_factory=list)  # IssuedTokens: tokens an exec plugin hands out
     stalled: bool = False
     closing: bool = False
     reachable: bool = True

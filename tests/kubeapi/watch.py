@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .errors import ApiError
+from .errors import ApiError, reasonless
 from .resources import ResourceType
 from .selectors import Matcher
 from .store import Event
@@ -120,7 +120,9 @@ class Watcher:
             start = int(rv)
         except ValueError:
             store.listeners.discard(self._listener)
-            raise ApiError(400, f'invalid resource version "{rv}"', "BadRequest") from None
+            raise reasonless(
+                f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": invalid syntax'
+            ) from None
         try:
             events = store.events_after(start)
         except ApiError as exc:
