@@ -43,7 +43,7 @@ test: system-deps $(STAMP)
 
 ## Long fuzz run: many more hypothesis examples and Redis values than `make test` uses.
 fuzz: system-deps $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz SHIFTROOM_FUZZ_REDIS_VALUES=20000 $(BIN)/python -m pytest -q tests/test_fuzz_parsers.py tests/test_fuzz_redis.py tests/test_safejson.py
+	HYPOTHESIS_PROFILE=fuzz SHIFTROOM_FUZZ_REDIS_VALUES=20000 $(BIN)/python -m pytest -q tests/test_fuzz_parsers.py tests/test_fuzz_redis.py tests/test_fuzz_kill_restore.py tests/test_safejson.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -11,6 +11,7 @@ from textual.widgets._footer import FooterKey
 
 import backends.sim.store as sim_store
 from app.clock import VirtualClock
+from app.control.commands import SaveFlag
 from app.control.flag_edits import parse_user_ids
 from app.factory import RoomOptions, make_app
 from app.flags import cohort_diff, evaluate
@@ -115,7 +116,8 @@ async def test_diff_is_shown_before_saving_and_save_writes() -> None:
         lines = confirm.preview.lines
         assert "percentage: 25 → 60" in lines and '+ userWhitelist: ["qa-team", "user-7"]' in lines
         assert any(line.startswith("production: ") and " gain it, 0 lose it" in line for line in lines)
-        assert confirm.preview.version, "the engine's preview, computed from one stored version"
+        engine = await app.engine.preview(SaveFlag("new-product-design", dict(editor.form.config), editor.version))
+        assert confirm.preview == engine and engine.version, "the engine's own preview, from one stored version"
         assert (await stored(app, "new-product-design"))["percentage"] == 25  # not yet
         await pilot.click("#confirm")
         await settle(pilot)
@@ -169,8 +171,8 @@ async def test_cohort_preview_numbers_match_cohort_diff(tmp_path: Path) -> None:
 
 
 async def test_a_change_while_the_confirmation_is_open_writes_nothing_of_ours() -> None:
-    """The dialog shows the engine's preview; someone saves while it is open; confirming then writes nothing
-    and shows their change instead."""
+    """The dialog shows the engine's preview; someone saves while it is open; confirming then writes nothing,
+    shows their change and opens the confirmation again on the fresh preview."""
     app, clock = room()
     async with app.run_test(size=WIDE) as pilot:
         editor = await open_editor(pilot, clock)
@@ -184,9 +186,14 @@ async def test_a_change_while_the_confirmation_is_open_writes_nothing_of_ours() 
         await app.engine.store.put_flag_raw("new-product-design", {**raw, "percentage": 50}, version)
         await pilot.click("#confirm")
         await settle(pilot)
-        assert app.screen is editor and editor.has_class("-conflict")
+        assert editor.has_class("-conflict")
         assert (await stored(app, "new-product-design"))["percentage"] == 50, "their value, not ours"
         assert not [e for e in app.engine.state.events if e.action == "flag-edit"]
+        fresh = app.screen
+        assert isinstance(fresh, ConfirmScreen) and "percentage: 50 → 35" in fresh.preview.lines
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is editor and (await stored(app, "new-product-design"))["percentage"] == 50
 
 
 async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:
@@ -200,19 +207,19 @@ async def test_conflict_shows_the_other_change_and_keeps_the_edits() -> None:
         await app.engine.store.put_flag_raw("new-product-design", {**raw, "environments": ["staging"]}, version)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        await pilot.click("#confirm")
-        await settle(pilot)
-        assert app.screen is editor and editor.has_class("-conflict")
+        # the engine's preview says the save no longer applies: the editor rebases and the
+        # confirmation opens on the fresh preview of the save over their version
+        assert editor.has_class("-conflict")
         banner = text(editor.query_one("#editor-conflict", Static))
         assert 'environments ["production","staging"] → ["staging"]' in banner
         assert editor.query_one("#field-percentage", Input).value == "35"  # the edits stay
-        assert (await stored(app, "new-product-design"))["environments"] == ["staging"]
         # a field this editor did not touch now shows their value, and saving keeps it
         assert editor.query_one("#field-environments", Input).value == "staging"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        assert not any(line.startswith("environments") for line in app.screen.preview.lines)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen) and confirm.preview.possible
+        assert "percentage: 25 → 35" in confirm.preview.lines
+        assert not any(line.startswith("environments") for line in confirm.preview.lines)
+        assert (await stored(app, "new-product-design"))["percentage"] == 25  # nothing written yet
         await pilot.click("#confirm")
         await settle(pilot)
         after = await stored(app, "new-product-design")

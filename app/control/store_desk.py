@@ -229,6 +229,11 @@ class StoreDesk:
         if isinstance(cmd, SaveFlag):
             if cmd.expected_version == NEW_VERSION and stored.text is not None:
                 return flag_edits.Edit(problem=f"Flag {name} already exists; open it to edit it."), []
+            if cmd.expected_version not in (None, NEW_VERSION) and stored.version != cmd.expected_version:
+                return flag_edits.Edit(
+                    problem=f"Flag {name} was changed since the editor read it ({self._other_change(cmd, stored)}), "
+                    "so this save no longer applies; nothing was written."
+                ), []
             edit = flag_edits.save(stored.text, name, cmd.config)
             problem = _save_problem(cmd, edit) or edit.problem
             if problem:
@@ -392,17 +397,20 @@ class StoreDesk:
             stale=True,
         )
 
-    async def _save_conflict(self, cmd: SaveFlag, stored: _Stored) -> Result:
-        read = await self.read_flag(cmd.name)
+    def _other_change(self, cmd: SaveFlag, stored: _Stored) -> str:
+        """What someone else changed between the version `cmd` expects and `stored`, in a few words."""
         base = self._seen.get(("flag", cmd.name, cmd.expected_version or ""))
         if stored.text is None:
-            change = "it was deleted"
-        elif cmd.expected_version == NEW_VERSION:
-            change = "someone created it meanwhile"
-        elif base is not None:
-            change = describe_changes(_config(base), read.config) or "it was rewritten with the same values"
-        else:
-            change = "someone else saved it"
+            return "it was deleted"
+        if cmd.expected_version == NEW_VERSION:
+            return "someone created it meanwhile"
+        if base is not None:
+            return describe_changes(_config(base), _config(stored.text)) or "it was rewritten with the same values"
+        return "someone else saved it"
+
+    async def _save_conflict(self, cmd: SaveFlag, stored: _Stored) -> Result:
+        read = await self.read_flag(cmd.name)
+        change = self._other_change(cmd, stored)
         fresh = await self.preview(cmd)
         return Result(
             False,

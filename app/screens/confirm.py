@@ -138,7 +138,7 @@ class ConfirmScreen(ModalScreen[Any]):
         self.query_one("#confirm-title", Static).update(clean(fresh.title))
         self.query_one("#confirm-lines", Static).update(lines_content(fresh))
         if not self.possible:
-            reason = clean(fresh.lines[0]) if fresh.lines else "the state changed"
+            reason = clean(fresh.lines[0]).rstrip(".") if fresh.lines else "the state changed"
             self._show_live(f"This no longer applies: {reason}. Esc closes.", changed=True)
         elif changed:
             self._show_live("Updated: the state changed while this was open; the lines above are now.", changed=True)

@@ -4,16 +4,20 @@ Opened on the Flags tab with `e` (edit the selected flag) or `n` (new
 flag). Every edit revalidates and recomputes, in thread workers, how many
 of a sample of user ids gain or lose the flag in the chosen environment,
 and (when the bucketing changes) the 100-bucket histogram of a million
-ids. Saving asks the engine for its preview of the `SaveFlag` command (the
-diff and cohort it will write, from one stored version), shows it in the
-standard confirmation, and executes with that preview; when someone else saved
-meanwhile, their change is shown and the edits stay, to be saved over the new
-version.
+ids. Saving takes the engine's path, like every other write: the engine's
+preview of the `SaveFlag` command (the diff and cohort it will write, from one
+stored version) is shown in the standard confirmation (`ConfirmScreen`, kept
+live while open), then `engine.execute(command, confirmed=preview)`. When
+someone else saved meanwhile (before the preview, while it is open, or between
+it and the confirmation), nothing is written: their change is shown, the edits
+stay, rebased on the new version, and the confirmation opens again on the
+fresh preview.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Rule, Static
 
+from app.audit import describe_changes
 from app.control.commands import NEW_VERSION as NEW
 from app.control.commands import Preview, SaveFlag
 from app.control.commands import Result as StoreResult
@@ -36,6 +41,8 @@ from widgets.cohort_preview import CohortPreview
 from widgets.flag_form import FlagForm
 
 HISTOGRAM_IDS = 1_000_000
+#: Times a save is rebased on someone else's newer version before the editor gives up for now.
+REBASES = 4
 MAX_FILE_IDS = 1_000_000
 
 
@@ -284,33 +291,81 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         if not diff_lines(self.base, form.config) and not self.new:
             self.notify(f"Flag {name}: nothing changed.", timeout=3)
             return
-        command = SaveFlag(name, form.config, self.version)
         try:
-            preview = await self.engine.preview(command)  # what the engine will write, from one stored version
-            result = None
-            while result is None:
-                if not preview.possible:
-                    reason = preview.lines[0] if preview.lines else f"Flag {name} cannot be saved now."
-                    self.notify(reason, title="Not saved", severity="error", timeout=8)
-                    return
-                shown = self._with_sample(preview)
-                if not await self.app.push_screen_wait(ConfirmScreen(shown, action="save")):
-                    return
-                result = await self.engine.execute(command, confirmed=preview)
-                if not result.ok and result.stale and result.preview is not None and not result.details:
-                    self.notify(result.message, severity="warning", timeout=6)
-                    preview, result = result.preview, None  # changed since the preview: confirm the fresh one
+            await self._save_through_engine()
         except Exception as error:  # one sentence, never a traceback
             self.notify(f"Flag {name} was not saved: {error}", severity="error", timeout=8)
-            return
-        if result.ok:
-            self.dismiss(result)
-        elif result.stale:
-            self.show_conflict(result)
-        else:
-            if result.details.get("errors"):
-                form.show_errors(result.details["errors"])
-            self.notify(result.message, title="Not saved", severity="error", timeout=8)
+
+    async def _save_through_engine(self) -> None:
+        """The engine's path, as every other write: preview, the standard confirmation (live), execute with it.
+
+        A save whose flag moved on meanwhile is refused by the engine; the edits are then
+        rebased on the new version and the confirmation opens again on the fresh preview.
+        """
+        for _ in range(REBASES):
+            command = SaveFlag(self.name_now, dict(self.form.config), self.version)
+            preview = await self._engine_preview(command)
+            if self._moved(preview):  # someone saved since the editor read the flag: rebase first
+                if not await self._rebase():
+                    return
+                continue
+            if not preview.possible:
+                self.notify(
+                    preview.lines[0] if preview.lines else f"Flag {command.name} cannot be saved now.",
+                    title="Not saved",
+                    severity="error",
+                    timeout=8,
+                )
+                return
+            dialog = ConfirmScreen(preview, refresh=partial(self._engine_preview, command), action="save")
+            confirmed = await self.app.push_screen_wait(dialog)
+            if confirmed is None:
+                if self._moved(dialog.preview):  # it stopped applying while open: show what changed
+                    await self._rebase()
+                return
+            result: StoreResult = await self.engine.execute(command, confirmed=confirmed)
+            if result.ok:
+                self.dismiss(result)
+                return
+            if not result.stale:
+                if result.details.get("errors"):
+                    self.form.show_errors(result.details["errors"])
+                self.notify(result.message, title="Not saved", severity="error", timeout=8)
+                return
+            self.notify(result.message, title=f"Flag {command.name} not saved", severity="warning", timeout=8)
+            if "current" in result.details:
+                self.show_conflict(result)
+        self.notify(
+            f"Flag {self.name_now} kept changing while it was being saved; nothing was written, try again.",
+            severity="error",
+            timeout=8,
+        )
+
+    def _moved(self, preview: Preview) -> bool:
+        """The stored flag is no longer the version this editor read (so a save of it would be refused)."""
+        return not self.new and bool(preview.version) and preview.version != self.version
+
+    async def _rebase(self) -> bool:
+        """Show what someone else changed and take their version as the base; False when it cannot be read."""
+        read = await self.engine.desk.read_flag(self.flag_name)
+        if read.error or read.config is None:
+            self.notify(read.error or f"Flag {self.flag_name} no longer exists.", severity="error", timeout=8)
+            return False
+        change = describe_changes(self.base, read.config) or "it was rewritten with the same values"
+        self.show_conflict(
+            StoreResult(
+                False,
+                f"Flag {self.flag_name} was changed since you opened it ({change}).",
+                stale=True,
+                details={"current": read.config, "version": read.version, "other_change": change},
+            )
+        )
+        return True
+
+    async def _engine_preview(self, command: SaveFlag) -> Preview:
+        """The engine's preview of the save (what the confirmation shows and refreshes), with `_with_sample`."""
+        preview: Preview = await self.engine.preview(command)
+        return self._with_sample(preview)
 
     def _with_sample(self, preview: Preview) -> Preview:
         """The engine's preview, plus what the editor's own sample says when it is not the engine's (pasted
@@ -333,6 +388,7 @@ class FlagEditorScreen(ModalScreen[StoreResult | None]):
         )
         self.add_class("-conflict")
         self.form.set_base(self.base)
+        self.form.recompute()  # now, not after the next refresh: the rebased save is previewed at once
 
     @property
     def unsaved(self) -> list[str]:
