@@ -141,7 +141,7 @@ class ConfirmScreen(ModalScreen[Any]):
             reason = clean(fresh.lines[0]).rstrip(".") if fresh.lines else "the state changed"
             self._show_live(f"This no longer applies: {reason}. Esc closes.", changed=True)
         elif changed:
-            self._show_live("Updated: the state changed while this was open; the lines above are now.", changed=True)
+            self._show_live("Updated: the state changed while this was open; the lines above say what confirming does now.", changed=True)
         self._update_confirm()
 
     def _show_live(self, text: str, *, changed: bool) -> None:
