@@ -15,6 +15,7 @@ wrong name does nothing but say what is expected.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,10 +25,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Static
 
 from app.sanitize import clean
 from app.screens.snapshot import Snapshot
+
+REFRESH_FLOOR = 1.0  # real seconds between two refreshes of an open confirmation's preview
 
 PreviewLike = Any  # app.control.commands.Preview (and the older action previews): title, lines, possible, ...
 Refresh = Callable[[], Awaitable[PreviewLike]]
@@ -68,6 +72,8 @@ class ConfirmScreen(ModalScreen[Any]):
         self.action = action
         self.confirm_name: str | None = preview.confirm_name
         self.refreshes = 0  # fresh previews received (tests)
+        self._refreshed_at = -REFRESH_FLOOR  # real time of the last refresh started
+        self._refresh_due: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -106,11 +112,23 @@ class ConfirmScreen(ModalScreen[Any]):
     def _live_text(self) -> str:
         if not self.possible:
             return "This no longer applies: the state changed while this was open."
-        return "Live: updated with every snapshot while open." if self.refresh_preview else ""
+        return "Live: kept up to date while open." if self.refresh_preview else ""
 
     def on_snapshot(self, message: Snapshot) -> None:
-        if self.refresh_preview is not None:
-            self.run_refresh()
+        """At most one refresh per `REFRESH_FLOOR` real seconds, the last snapshot's always: the engine may
+        publish ten snapshots a second, and a preview can cost a read and a cohort count."""
+        if self.refresh_preview is None or self._refresh_due is not None:
+            return
+        wait = self._refreshed_at + REFRESH_FLOOR - time.monotonic()
+        if wait <= 0:
+            self._refresh_now()
+        else:
+            self._refresh_due = self.set_timer(wait, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._refresh_due = None
+        self._refreshed_at = time.monotonic()
+        self.run_refresh()
 
     @work(exclusive=True, group="confirm-refresh", exit_on_error=False)
     async def run_refresh(self) -> None:
@@ -141,7 +159,10 @@ class ConfirmScreen(ModalScreen[Any]):
             reason = clean(fresh.lines[0]).rstrip(".") if fresh.lines else "the state changed"
             self._show_live(f"This no longer applies: {reason}. Esc closes.", changed=True)
         elif changed:
-            self._show_live("Updated: the state changed while this was open; the lines above say what confirming does now.", changed=True)
+            self._show_live(
+                "Updated: the state changed while this was open; the lines above say what confirming does now.",
+                changed=True,
+            )
         self._update_confirm()
 
     def _show_live(self, text: str, *, changed: bool) -> None:
