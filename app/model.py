@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.cluster_event import ClusterEvent
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -271,6 +273,7 @@ class Rollout(Frozen):
     denied: dict[str, str] = Field(default_factory=dict)
     #: Objects of the target's layout that are missing ("Deployment shop/api-primary"...): it needs a bootstrap.
     needs_bootstrap: tuple[str, ...] = ()
+    events: tuple[ClusterEvent, ...] = ()  # the cluster's recent Events on the target's objects, newest first
 
     @property
     def key(self) -> str:

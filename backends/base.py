@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.cluster_event import ClusterEvent as ClusterEvent
 from app.model import AuditEvent, Experiment, Flag, MetricCheck, MetricSample, Target, Webhook
 
 # ---------------------------------------------------------------- errors
@@ -120,15 +121,6 @@ class Lease(Obj):
         return bool(self.holder) and self.holder != me and now < self.renewed + self.duration
 
 
-class ClusterEvent(Obj):
-    t: float
-    namespace: str
-    object: str
-    reason: str
-    message: str
-    type: Literal["Normal", "Warning"] = "Normal"
-
-
 class ForeignObject(Obj):
     """An object Shiftroom shows but another controller owns (Flagger `Canary`, Argo `Rollout`,
     `AnalysisRun`, `MetricTemplate`...): kept as the API server returned it."""
@@ -141,7 +133,7 @@ class ForeignObject(Obj):
     resource_version: str = "1"
 
 
-WatchKind = Literal["Deployment", "Service", "Route", "Lease", "Foreign"]
+WatchKind = Literal["Deployment", "Service", "Route", "Lease", "Foreign", "Event"]
 
 
 class WatchEvent(Obj):
@@ -156,7 +148,7 @@ class WatchEvent(Obj):
 
     type: Literal["ADDED", "MODIFIED", "DELETED", "RESET", "SYNCED"]
     kind: WatchKind | None = None
-    object: Deployment | Service | Route | Lease | ForeignObject | None = None
+    object: Deployment | Service | Route | Lease | ForeignObject | ClusterEvent | None = None
 
 
 Kind = Literal["Deployment", "Service", "Route"]

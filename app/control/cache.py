@@ -8,7 +8,8 @@ order. A broken stream (`Unavailable`) is reopened with backoff; meanwhile the
 last good data stays, the cache knows since when it is stale, and its health
 says so with the data's age. A write's returned object is applied at once, so
 a pass never reads back what it just wrote; an older event arriving after a
-newer write is ignored by comparing resource versions.
+newer write is ignored by comparing resource versions. Kubernetes Events
+(`ClusterEvent`) are kept apart, bounded, in `events` (event_book.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 
 from app.clock import Clock
+from app.control.event_book import EventBook
 from app.model import BackendHealth, HealthStatus
 from backends.base import (
     BackendError,
     ClosableStream,
     Cluster,
+    ClusterEvent,
     Deployment,
     ForeignObject,
     Kind,
@@ -92,6 +95,7 @@ class ObjectCache:
         self.kind = cluster.name
         self._up_since = clock.now()
         self.lists = 0  # how many (re)lists completed: tests and the bench read it
+        self.events = EventBook()  # the Events the watches deliver: kept apart, bounded
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -154,10 +158,14 @@ class ObjectCache:
         obj = event.object
         if obj is None:
             return
-        key = (_kind(obj), obj.namespace, obj.name)
+        key = ("Event" if isinstance(obj, ClusterEvent) else _kind(obj), obj.namespace, obj.name)
         listing = self._listing.get(namespace)
         if listing is not None:
             listing.add(key)
+        if isinstance(obj, ClusterEvent):
+            if self.events.take(event.type, obj, self.clock.now()):
+                self.on_change()
+            return
         if event.type == "DELETED":
             if self._objects.pop(key, None) is not None:
                 self.on_change()
@@ -168,6 +176,8 @@ class ObjectCache:
         seen = self._listing.get(namespace) or set()
         for key in [k for k in self._objects if (namespace == ALL or k[1] == namespace) and k not in seen]:
             del self._objects[key]
+        listed_events = {(k[1], k[2]) for k in seen if k[0] == "Event"}
+        self.events.keep_listed(None if namespace == ALL else namespace, listed_events)
         self._listing[namespace] = None
         self._synced[namespace] = True
         self._broken_at[namespace] = None

@@ -39,6 +39,7 @@ from app.control.outbox import Outbox
 from app.control.rollout_desk import RolloutDesk
 from app.control.sampling import Sampler, Wanted, check_key
 from app.control.store_desk import StoreDesk
+from app.control.target_events import with_events
 from app.control.writes import ClusterWrites
 from app.identity import instance, operator
 from app.model import (
@@ -465,6 +466,8 @@ class Engine:
         own = [ctl.rollout(self.leases.holder(k)) for k, ctl in self.controllers.items() if k not in self._claimed]
         self._kinds = self.bootstrap.kinds()
         rows = self.access.mark((*self.bootstrap.mark(own), *self.foreign.rows()), self._kinds)
+        targets = {k: ctl.target for k, ctl in self.controllers.items()}
+        rows = with_events(rows, targets, self.cache.foreign_objects(), self.cache.events, now)
         self.state = RoomState(
             t=now,
             seq=self._seq,

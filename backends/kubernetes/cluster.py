@@ -3,7 +3,8 @@
 - read-only refuses every write itself, with `ReadOnly`, before any request;
 - reads are single GETs (the current engine's observe); `watch()` is an informer
   (see informer.py) over Deployments, Services, Leases, the routers the targets use,
-  and Flagger / Argo Rollouts objects when their CRDs are installed (with the ReplicaSets Rollouts own);
+  Flagger / Argo Rollouts objects when their CRDs are installed (with the ReplicaSets Rollouts own),
+  and the Events about the kinds of object targets are made of (event_reader.py);
 - controller state is the `shiftroom.io/state` annotation of the managed object,
   written with the resourceVersion the controller read.
 """
@@ -31,12 +32,24 @@ from backends.base import (
     Service,
     WatchEvent,
 )
-from backends.kubernetes import bootstrap, discovery, doctor, events, leases, objects, probes, undo, writes
+from backends.kubernetes import (
+    bootstrap,
+    discovery,
+    doctor,
+    event_reader,
+    events,
+    leases,
+    objects,
+    probes,
+    undo,
+    writes,
+)
 from backends.kubernetes.client import Api, Where
 from backends.kubernetes.errors import NAME, What
 from backends.kubernetes.informer import Backoff, Informer, Source
 from backends.kubernetes.resources import (
     DEPLOYMENTS,
+    EVENTS,
     FOREIGN,
     LEASES,
     PODS,
@@ -298,6 +311,7 @@ class KubeCluster:
                 out.append(Source(res, ns, "Route", self._route_converter(router), optional=bool(res.group)))
             out += [Source(res, ns, "Foreign", objects.foreign, optional=True) for res in FOREIGN]
             out.append(_rollout_replica_sets(ns))
+            out.append(Source(EVENTS, ns, "Event", event_reader.event, spare=True))  # last: after the Canaries
         return out
 
     def _route_converter(self, router: Router) -> Any:

@@ -17,13 +17,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.base import BackendError, Invalid, NotFound, Obj, Unavailable, WatchEvent, WatchKind
+from backends.base import BackendError, ClusterEvent, Invalid, NotFound, Obj, Unavailable, WatchEvent, WatchKind
 from backends.kubernetes.client import Api
-from backends.kubernetes.errors import NAME, Gone, What, from_status
+from backends.kubernetes.errors import NAME, Forbidden, Gone, What, from_status
 from backends.kubernetes.objects import _dict, invalid_marker
 from backends.kubernetes.resources import Res
 
-Convert = Callable[[dict[str, Any]], Obj | None]
+Convert = Callable[[dict[str, Any]], Obj | ClusterEvent | None]
 _GONE = object()
 
 
@@ -37,6 +37,7 @@ class Source:
     convert: Convert
     label_selector: str = ""
     optional: bool = False  # a CRD that may not be installed: a 404 on the list skips it quietly
+    spare: bool = False  # not needed to drive (Events): a 403 on the list skips it (the doctor says so)
 
 
 @dataclass
@@ -113,6 +114,10 @@ class Informer:
             body = await self.api.call("GET", src.res.path(src.namespace), what, query=query)
         except NotFound:
             if src.optional:
+                return None
+            raise
+        except Forbidden:
+            if src.spare:
                 return None
             raise
         except Unavailable:
