@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
     from app.wiring import notifier_from_config
     from backends.sim.build import build_world
     from backends.sim.cluster import SimCluster
+    from backends.sim.decisions import record_decisions
     from backends.sim.scenario import load_scenario
     from backends.sim.store import AuditedSimStore, SimAudit
     from backends.webhooks import HttpWebhooks
@@ -84,6 +86,7 @@ def make_demo(options: RoomOptions, clock: Clock | None = None) -> Demo:
         sim_store = AuditedSimStore(clock, sim_audit, seed=seed, read_only=options.read_only)
         store, audit = sim_store, sim_audit
         background.append(sim_store.population.run)
+        background.append(functools.partial(record_decisions, world, world_audit))  # decisions as cluster Events
     metrics = world.metrics
     if options.prometheus is not None:
         from app.wiring import prometheus_from_config

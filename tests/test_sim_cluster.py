@@ -323,10 +323,17 @@ async def test_changes_come_in_resource_version_order_and_a_reopened_watch_lists
     await c.patch_selector(NS, "microservices", {"version": "green"})
     await c.set_weights(NS, "microservices-canary", {"microservices-primary": 90, "microservices": 10})
     await c.acquire_lease(NS, "shiftroom-frontend", "room-a", 15)
-    seen = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(3)]
-    assert [(e.type, e.kind) for e in seen] == [("MODIFIED", "Service"), ("MODIFIED", "Route"), ("ADDED", "Lease")]
+    seen = [await asyncio.wait_for(watch.__anext__(), 1) for _ in range(5)]
+    assert [(e.type, e.kind) for e in seen] == [
+        ("MODIFIED", "Service"),
+        ("ADDED", "Event"),  # SelectorChanged, as the API server keeps it
+        ("MODIFIED", "Route"),
+        ("ADDED", "Event"),
+        ("ADDED", "Lease"),
+    ]
+    assert [e.object.reason for e in seen if e.kind == "Event"] == ["SelectorChanged", "WeightsChanged"]
     versions = [int(e.object.resource_version) for e in seen]
-    assert versions == sorted(versions) and len(set(versions)) == 3, "one increasing sequence across kinds"
+    assert versions == sorted(versions) and len(set(versions)) == 5, "one increasing sequence across kinds"
     c.unreachable = True
     with pytest.raises(Unavailable):
         await asyncio.wait_for(watch.__anext__(), 1)
@@ -334,8 +341,9 @@ async def test_changes_come_in_resource_version_order_and_a_reopened_watch_lists
         await c.watch(NS).__anext__()
     c.unreachable = False
     again = c.watch(NS)
-    relisted = [await asyncio.wait_for(again.__anext__(), 1) for _ in range(9)]
+    relisted = [await asyncio.wait_for(again.__anext__(), 1) for _ in range(11)]
     assert relisted[0].type == "RESET" and relisted[-1].type == "SYNCED"
+    assert sum(1 for e in relisted if e.kind == "Event") == 2, "the re-list carries the Events too"
     lease = next(e.object for e in relisted if e.kind == "Lease")
     assert lease.holder == "room-a", "the re-list carries what changed meanwhile"
     await again.aclose()

@@ -34,7 +34,7 @@ def target_objects(t: Target) -> frozenset[Regarding]:
     d = t.deployment or t.name
     if t.strategy is Strategy.BLUE_GREEN:
         colours = {("Deployment", ns, f"{d}-{c}") for c in ("blue", "green")}
-        return frozenset(colours | {("Service", ns, t.service or t.name)})
+        return frozenset(colours | {("Service", ns, t.service or t.name), ("Service", ns, t.service or d)})
     svc = t.service or d
     out = {("Deployment", ns, d), ("Deployment", ns, f"{d}-primary")}
     out |= {("Service", ns, n) for n in (svc, f"{svc}-primary", f"{svc}-canary")}

@@ -239,6 +239,9 @@ class SimWatch:
             for (ns, _), obj in objs.items():
                 if self.namespace in (None, ns):
                     listed.append((obj.rv, WatchEvent(type="ADDED", kind=kind, object=obj.view())))
+        for e in world.events:
+            if self.namespace in (None, e.namespace):
+                listed.append((int(e.resource_version or 0), WatchEvent(type="ADDED", kind="Event", object=e)))
         listed.sort(key=lambda pair: pair[0])
         self._pending = [WatchEvent(type="RESET"), *(ev for _, ev in listed), WatchEvent(type="SYNCED")]
 

@@ -42,6 +42,7 @@ from backends.base import (
 )
 from backends.sim.behaviour import Behaviour, Effective
 from backends.sim.defaults import service_of
+from backends.sim.events import sim_event
 from backends.sim.scenario import Event, Scenario
 from backends.sim.state import SimDeployment, SimLease, SimRoute, SimService
 from backends.sim.traffic import RING_SECONDS, Destination, Flow, TrafficGenerator
@@ -161,7 +162,7 @@ class SimWorld:
                 if ready == dep.replicas and dep.replicas > 0:
                     self.event(
                         dep.namespace,
-                        f"deployment/{dep.name}",
+                        f"Deployment/{dep.name}",
                         "RolloutComplete",
                         f"{ready}/{dep.replicas} pods of {dep.image} are ready",
                     )
@@ -306,7 +307,7 @@ class SimWorld:
         self._changed(dep, now)
         self.event(
             namespace,
-            f"deployment/{name}",
+            f"Deployment/{name}",
             "ScalingReplicaSet",
             f"Updated {container} from {old} to {image} (revision {dep.revision})",
         )
@@ -323,7 +324,7 @@ class SimWorld:
         self._changed(dep, self.clock.now())
         self.event(
             namespace,
-            f"deployment/{name}",
+            f"Deployment/{name}",
             "ScalingReplicaSet",
             f"Scaled {verb} replica set {name}-{dep.revision} to {replicas}",
         )
@@ -347,7 +348,7 @@ class SimWorld:
             self._changed(dep, now)
         self.event(
             namespace,
-            f"deployment/{name}",
+            f"Deployment/{name}",
             "DeploymentRollback",
             f"Rolled back deployment {name} to revision {to_revision} ({image})",
         )
@@ -368,7 +369,7 @@ class SimWorld:
             svc.rv = self.next_rv()
             self.emit("MODIFIED", "Service", svc.view())
             self.event(
-                namespace, f"service/{name}", "SelectorChanged", f"Selector {_labels(before)} -> {_labels(merged)}"
+                namespace, f"Service/{name}", "SelectorChanged", f"Selector {_labels(before)} -> {_labels(merged)}"
             )
         return svc
 
@@ -384,7 +385,7 @@ class SimWorld:
             route.rv = self.next_rv()
             self.emit("MODIFIED", "Route", route.view())
             split = ", ".join(f"{k} {v}%" for k, v in clean.items())
-            self.event(namespace, f"route/{name}", "WeightsChanged", f"Traffic split: {split}")
+            self.event(namespace, f"Route/{name}", "WeightsChanged", f"Traffic split: {split}")
         return route
 
     def annotated(self, kind: str, namespace: str, name: str) -> SimDeployment | SimService | SimRoute:
@@ -426,10 +427,11 @@ class SimWorld:
         if n <= failures:
             self.event(
                 namespace,
-                f"deployment/{name}",
+                f"Deployment/{name}",
                 "Unhealthy",
                 f"GET {path} failed with HTTP 503 (check {n} of the first {failures} that fail)",
                 "Warning",
+                "kubelet",
             )
             return False, f"{name} ({dep.image}): GET {path} returned HTTP 503"
         return True, f"{name} ({dep.image}): GET {path} returned HTTP 200 from {ready}/{dep.replicas} ready pods"
@@ -437,14 +439,27 @@ class SimWorld:
     # ------------------------------------------------------------ events and watches
 
     def event(
-        self, namespace: str, obj: str, reason: str, message: str, type: Literal["Normal", "Warning"] = "Normal"
+        self,
+        namespace: str,
+        obj: str,
+        reason: str,
+        message: str,
+        type: Literal["Normal", "Warning"] = "Normal",
+        controller: str = "",
     ) -> None:
-        self.events.append(
-            ClusterEvent(t=self.clock.now(), namespace=namespace, object=obj, reason=reason, message=message, type=type)
-        )
+        """An Event about `obj` ("Kind/name"), delivered to the watches as the API server keeps it: the same
+        reason and message again on the same object counts up (a series) instead of adding another."""
+        ev, replaced = sim_event(self.events, namespace, obj, reason, message, type, controller, self.clock.now(), self)
+        if replaced is not None:
+            self.events.remove(replaced)
+        self.events.append(ev)
+        self.emit("MODIFIED" if replaced else "ADDED", "Event", ev)
 
     def emit(
-        self, type: Literal["ADDED", "MODIFIED", "DELETED"], kind: WatchKind, obj: Deployment | Service | Route | Lease
+        self,
+        type: Literal["ADDED", "MODIFIED", "DELETED"],
+        kind: WatchKind,
+        obj: Deployment | Service | Route | Lease | ClusterEvent,
     ) -> None:
         ev = WatchEvent(type=type, kind=kind, object=obj)
         for namespace, queue in self._subscribers:
