@@ -1,4 +1,4 @@
-"""The detail pane of the selected rollout: title, traffic, images, then the why pane."""
+"""The detail pane of the selected rollout: title, traffic, images, the why pane, then its cluster Events."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.widgets import Static
 from app.model import MetricSeries, Rollout, Strategy
 from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
+from widgets.object_events import ObjectEvents
 from widgets.static_update import set_content
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
@@ -133,6 +134,7 @@ class RolloutDetail(VerticalScroll):
         yield TrafficSplit()
         yield Static("", classes="detail-facts")
         yield WhyPane(id="why")
+        yield ObjectEvents(id="object-events")
 
     def on_resize(self, event: Resize) -> None:
         compact = event.size.height < self.COMPACT_HEIGHT
@@ -157,10 +159,15 @@ class RolloutDetail(VerticalScroll):
         set_content(facts, facts_content(rollout) if rollout else "")
         facts.set_class(rollout is None, "-empty")
         self.query_one(WhyPane).show(rollout, series, now, identity)
+        self.query_one(ObjectEvents).show(rollout, now)
 
     @property
     def why(self) -> WhyPane:
         return self.query_one(WhyPane)
+
+    @property
+    def events(self) -> ObjectEvents:
+        return self.query_one(ObjectEvents)
 
     @property
     def metric_labels(self) -> list[str]:
