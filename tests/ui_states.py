@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.clock import EPOCH
+from app.cluster_event import ClusterEvent
 from app.control.commands import Preview, Result, RolloutCommand
 from app.model import (
     AuditEvent,
@@ -86,6 +87,42 @@ def _times(n: int = 40, step: float = 15.0) -> tuple[float, ...]:
     return tuple(T0 - step * (n - 1 - i) for i in range(n))
 
 
+CHECKOUT_EVENTS = (  # newest first, as the engine hands them over
+    ClusterEvent(
+        t=T0 - 30,
+        namespace="shop",
+        object="VirtualService/checkout",
+        group="networking.istio.io",
+        reason="Step",
+        message="all checks passed; 20% → 30% (by engine)",
+        controller="shiftroom.io/room",
+        name="checkout.17f3a",
+    ),
+    ClusterEvent(
+        t=T0 - 150,
+        first=T0 - 270,
+        count=2,
+        namespace="shop",
+        object="Deployment/checkout",
+        group="apps",
+        reason="CheckFailed",
+        message="error-rate 1.4% > 1 (failed 1/5) (by engine)",
+        type="Warning",
+        controller="shiftroom.io/room",
+        name="checkout.17f39",
+    ),
+    ClusterEvent(
+        t=T0 - 600,
+        namespace="shop",
+        object="Deployment/checkout",
+        group="apps",
+        reason="ScalingReplicaSet",
+        message="Scaled up replica set checkout-6f9c7d8b5 to 3",
+        controller="deployment-controller",
+        name="checkout.17f38",
+    ),
+)
+
 ROLLOUTS = (
     Rollout(
         name="checkout",
@@ -108,6 +145,7 @@ ROLLOUTS = (
         earliest_rollback=T0 + 132,
         history=(True, True, False, True, True, True),
         checks=_checks("shop", "checkout", 99.4, 412, 0.31),
+        events=CHECKOUT_EVENTS,
     ),
     Rollout(
         name="frontend",

@@ -65,6 +65,8 @@ def events_content(rollout: Rollout | None, now: float | None, width: int = 48) 
     cols = 4 if wide else 3  # padded columns; the last one shown runs on
     caps = (7, 24, 24, 28)[:cols]
     widths = [min(max(len(HEADER[i]), *(len(r[i]) for r in rows)), cap) for i, cap in enumerate(caps)]
+    if not wide:  # the Reason column gives way (down to 10) before an Age like `2m (x5 over 9m)` is cut
+        widths[1] = max(min(10, widths[1]), min(widths[1], width - widths[0] - widths[2] - 4))
     head = _line(HEADER, widths) if wide else f"{_line(HEADER[:3], widths)}\n  From: Message"
     lines = [Content.styled(head, "$text-muted")]
     for row in rows:
