@@ -206,3 +206,28 @@ async def test_the_newest_twenty_within_the_hour_are_kept_per_target(env: Env) -
         assert len(engine.cache.events) <= 20, "no more is kept than is shown"
     finally:
         await engine.stop()
+
+
+async def test_an_identity_that_may_not_list_events_gets_the_room_without_them(env: Env, tmp_path: Any) -> None:
+    import yaml
+
+    from tests.test_kube_permissions_room import RBAC
+
+    server = env.needs_server("grants a hand-written role")
+    viewer = next(d for d in yaml.safe_load_all(RBAC.read_text()) if d and d["metadata"]["name"] == "shiftroom-viewer")
+    rules = [r for r in viewer["rules"] if "events" not in r["resources"]]
+    assert len(rules) == len(viewer["rules"]) - 1, "the viewer role grants the Events it shows"
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "no-events"}}
+    await asyncio.to_thread(server.apply, role | {"rules": rules})
+    await env.apply(deployment("shop", "shop:1"))
+    await env.apply(event(env.namespace, "shop.1", ("apps/v1", "Deployment", "shop"), "Step", "hidden"))
+    kubeconfig, _ = await env.identity("blind", "no-events", tmp_path / "blind.yaml")
+    cluster = await env.make_cluster(kubeconfig, read_only=True)
+    it = cluster.watch()
+    try:
+        seen = await until_event(it, lambda e: e.type == "SYNCED")
+    finally:
+        await it.aclose()
+        await cluster.close()
+    assert ("ADDED", "Deployment") in [(e.type, e.kind) for e in seen]
+    assert not [e for e in seen if e.kind == "Event"]

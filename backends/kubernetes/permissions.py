@@ -38,7 +38,7 @@ OPERATOR: tuple[Need, ...] = (
     Need(r.PODS, READ, why="pods of a deployment for health checks"),
     Need(r.PODS, ("get",), sub="proxy", why="health checks through the pod proxy"),
     Need(r.LEASES, (*READ, "create", "update"), why="one driver per target"),
-    Need(r.EVENTS, (*READ, "create"), why="decisions as Events on the objects"),
+    Need(r.EVENTS, (*READ, "create"), why="decisions as Events on the objects; the targets' Events the room shows"),
     Need(r.INGRESSES, (*READ, "create", "patch"), why="NGINX canary weights"),
     Need(r.VIRTUALSERVICES, (*READ, "create", "patch"), why="Istio weights", crd=True),
     Need(r.HTTPROUTES, (*READ, "create", "patch"), why="Gateway API weights", crd=True),
