@@ -268,6 +268,8 @@ class Rollout(Frozen):
     replica_sets: tuple[ReplicaSetRow, ...] = ()  # Argo Rollouts: its ReplicaSets, newest revision first
     aborted: bool = False  # Argo Rollouts: status.abort (what `retry` undoes)
     gates: tuple[str, ...] = ()  # Flagger: the load tester gates its webhooks ask ("promotion", "rollback")
+    #: Flagger: gate kind → "<namespace>/<service>" of the load tester it is driven through (services/proxy)
+    gate_services: dict[str, str] = Field(default_factory=dict)
     #: Actions this identity may not take on this row: verb ("switch", "pause", "bootstrap"...) → the
     #: sentence a 403 would get. The room shows those keys disabled with it, the engine refuses them.
     denied: dict[str, str] = Field(default_factory=dict)

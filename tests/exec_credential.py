@@ -5,8 +5,11 @@
 Each run prints an ExecCredential with a new token `exec-<n>` (n counts the runs) and appends it to
 STATE_DIR/issued.jsonl, which the test API server reads to accept it (`accept_issued_tokens`). Files
 in STATE_DIR the test may write: `lifetime` (seconds until expirationTimestamp; without it the
-credential has none), `fail` (the run exits 1 with that text on stderr). The plugin writes `runs`
-(the count) and `exec_info.json` (the KUBERNETES_EXEC_INFO it was given).
+credential has none), `fail` (the run exits 1 with that text on stderr), `ca` (the directory of a
+tests/kubeapi/certs.py `CertAuthority`: the run returns a new client certificate for user `robot`, group
+system:masters, valid `lifetime` seconds (default an hour), instead of a token; `no_expiry`: without an
+expirationTimestamp, the certificate's own notAfter then says when it ends). The plugin writes `runs`
+(the count), `exec_info.json` (the KUBERNETES_EXEC_INFO it was given) and `cert.pem` (the last certificate).
 """
 
 from __future__ import annotations
@@ -29,8 +32,19 @@ def main(state: Path) -> int:
     (state / "exec_info.json").write_text(os.environ.get("KUBERNETES_EXEC_INFO", ""), encoding="utf-8")
     status: dict[str, str] = {"token": f"exec-{n}"}
     lifetime = state / "lifetime"
-    if lifetime.exists():
-        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=float(lifetime.read_text(encoding="utf-8")))
+    seconds = float(lifetime.read_text(encoding="utf-8")) if lifetime.exists() else None
+    if (state / "ca").exists():
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.kubeapi.certs import CertAuthority
+
+        ca = CertAuthority(Path((state / "ca").read_text(encoding="utf-8").strip()))
+        cert, key = ca.client_cert("robot", ["system:masters"], seconds if seconds is not None else 3600.0)
+        (state / "cert.pem").write_bytes(cert)
+        status = {"clientCertificateData": cert.decode(), "clientKeyData": key.decode()}
+        if (state / "no_expiry").exists():
+            seconds = None
+    if seconds is not None:
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
         status["expirationTimestamp"] = expiry.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with open(state / "issued.jsonl", "a", encoding="utf-8") as issued:
         issued.write(json.dumps(status) + "\n")

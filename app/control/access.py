@@ -25,11 +25,12 @@ from backends.base import AccessAnswer, AccessCheck, AccessReview, BackendError,
 EVERY = 300.0  # clock seconds between two full reviews
 RETRY = 30.0  # after a review that failed
 
-Signature = tuple[str, str, str, tuple[Kind, ...]]  # key, driven_by, strategy, parts a bootstrap would create
+#: key, driven_by, strategy, parts a bootstrap would create, a Canary's load tester Services
+Signature = tuple[str, str, str, tuple[Kind, ...], tuple[tuple[str, str], ...]]
 
 
 def _signature(row: Rollout, missing: tuple[Kind, ...]) -> Signature:
-    return (row.key, row.driven_by, row.strategy.value, missing)
+    return (row.key, row.driven_by, row.strategy.value, missing, tuple(sorted(row.gate_services.items())))
 
 
 class AccessDesk:

@@ -5,8 +5,11 @@ controller's state annotation, a canary's on its Deployment, a blue-green pair's
 go through the `scale` subresource, weights through the target's router object (the cluster knows which
 resource that is). Another controller's rollouts: the objects its own tool patches (app/foreign/verbs.py):
 Argo's promote, abort and retry patch the Rollout's `status` subresource first, the other verbs its spec;
-Flagger's suspend and skip-analysis patch the Canary. The Lease and the Events every driven target needs
-are not here: without them the room opens read-only (app/live.py).
+Flagger's suspend and skip-analysis patch the Canary, and its gates (promote and step open the promotion
+gate, abort the rollback gate, g / G close them) are POSTs through the API server's proxy to the load
+tester's Service: `create` on `services/proxy` in the load tester's namespace (app/foreign/gates.py).
+The Lease and the Events every driven target needs are not here: without them the room opens read-only
+(app/live.py).
 """
 
 from __future__ import annotations
@@ -26,9 +29,17 @@ OWN_VERBS: dict[Strategy, tuple[str, ...]] = {
 ARGO_STATUS = (Verb.PROMOTE, Verb.STEP, Verb.PROMOTE_FULL, Verb.ABORT, Verb.RETRY)
 ARGO_SPEC = (Verb.PROMOTE_FULL, Verb.PAUSE, Verb.RESUME, Verb.UNDO, Verb.RESTART)
 FLAGGER_SPEC = (Verb.PAUSE, Verb.RESUME, Verb.SKIP_ANALYSIS)
+#: Flagger verbs that call the load tester: the gates each may open or close.
+FLAGGER_GATES: dict[str, tuple[str, ...]] = {
+    Verb.PROMOTE.value: ("promotion",),
+    Verb.STEP.value: ("promotion",),
+    Verb.ABORT.value: ("rollback",),
+    Verb.OPEN_GATE.value: ("promotion", "rollback"),
+    Verb.CLOSE_GATE.value: ("promotion", "rollback"),
+}
 FOREIGN_VERBS: dict[str, tuple[str, ...]] = {
     "argo": tuple(dict.fromkeys(v.value for v in (*ARGO_STATUS, *ARGO_SPEC))),
-    "flagger": tuple(v.value for v in FLAGGER_SPEC),
+    "flagger": (*(v.value for v in FLAGGER_SPEC), *FLAGGER_GATES),
 }
 ARGO_ROLLOUT = ("argoproj.io/v1alpha1", "Rollout")
 FLAGGER_CANARY = ("flagger.app/v1beta1", "Canary")
@@ -79,8 +90,8 @@ def bootstrap_needs(rollout: Rollout, missing: Iterable[Kind]) -> tuple[AccessCh
 
 
 def foreign_needs(rollout: Rollout, verb: str) -> tuple[AccessCheck, ...]:
-    """The patches an Argo Rollout's or a Flagger Canary's own tool sends for `verb` (its gates are asked
-    through the load tester's Service, which the row does not name: not checked here)."""
+    """The patches an Argo Rollout's or a Flagger Canary's own tool sends for `verb`, and the proxy requests
+    to the load tester's Service a Canary's gate verbs make (none when no webhook names that gate)."""
     ns = rollout.namespace
     if rollout.driven_by == "argo":
         api, kind = ARGO_ROLLOUT
@@ -92,10 +103,18 @@ def foreign_needs(rollout: Rollout, verb: str) -> tuple[AccessCheck, ...]:
         if verb == Verb.UNDO.value:
             out.append(_list_replicasets(ns))
         return tuple(out)
-    if rollout.driven_by == "flagger" and verb in FOREIGN_VERBS["flagger"]:
+    if rollout.driven_by == "flagger" and verb in {v.value for v in FLAGGER_SPEC}:
         api, kind = FLAGGER_CANARY
         return (AccessCheck(verb="patch", kind=kind, namespace=ns, api_version=api),)
+    if rollout.driven_by == "flagger" and (gates := FLAGGER_GATES.get(verb)):
+        services = dict.fromkeys(rollout.gate_services[g] for g in gates if g in rollout.gate_services)
+        return tuple(_proxy(service) for service in services)
     return ()
+
+
+def _proxy(service: str) -> AccessCheck:
+    """A request to `<namespace>/<service>` through the API server (POST: the `create` verb)."""
+    return AccessCheck(verb="create", kind="Service", namespace=service.split("/", 1)[0], sub="proxy")
 
 
 def row_needs(rollout: Rollout, missing: Iterable[Kind] = ()) -> dict[str, tuple[AccessCheck, ...]]:

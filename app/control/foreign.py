@@ -184,6 +184,7 @@ def _with_extras(
     extra: dict[str, object] = {}
     if plan is not None and plan.gates:
         extra["gates"] = tuple(sorted({g.kind for g in plan.gates}))
+        extra["gate_services"] = {g.kind: f"{g.namespace}/{g.service}" for g in plan.gates}
     if (r.namespace, target) in images:
         extra["canary_image"] = images[(r.namespace, target)]
     if (r.namespace, f"{target}-primary") in images:

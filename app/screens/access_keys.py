@@ -6,6 +6,10 @@ it dimmed, with the reason as its tooltip (`with_reasons`); help and the palette
 (app/screens/binding_list.py). Pressing it sends nothing: Textual tries the next binding for that key,
 a hidden one from `denied_fallbacks`, which says the reason at once, with no dialog.
 
+On a row another controller drives (an Argo Rollout, a Flagger Canary), Shiftroom's own `m` (auto/manual)
+and `b` (blue-green switch) are shown disabled the same way, with a sentence saying what drives the row and
+which of its keys to use instead (`not_here_reason`); the engine refuses those verbs there too.
+
 `B` bootstraps a canary whose layout is incomplete (`Rollout.needs_bootstrap`): the engine's preview
 lists exactly the objects it would create, a confirmation shows it, and the engine creates them.
 """
@@ -61,6 +65,36 @@ def denied_reason(action: str, parameters: tuple[object, ...], rollout: Rollout 
     return rollout.denied.get(verb, "") if verb else ""
 
 
+#: Shiftroom's own verbs that another controller has not got: (verb → what to use instead), per controller.
+NOT_HERE = {
+    "argo": (
+        "Rollout {key} is driven by Argo Rollouts",
+        {
+            "auto": "which has no auto/manual mode: pause (space), promote (p) or abort (a) it",
+            "manual": "which has no auto/manual mode: pause (space), promote (p) or abort (a) it",
+            "switch": "which switches by its own steps: promote (p) to go on, abort (a) to go back",
+        },
+    ),
+    "flagger": (
+        "Canary {key} is driven by Flagger",
+        {
+            "auto": "which has no auto/manual mode: suspend it (space) or open its gates (p, a)",
+            "manual": "which has no auto/manual mode: suspend it (space) or open its gates (p, a)",
+            "switch": "which promotes by itself after its analysis: open its promotion gate (p) or roll back (a)",
+        },
+    ),
+}
+
+
+def not_here_reason(action: str, parameters: tuple[object, ...], rollout: Rollout | None) -> str:
+    """Why a Shiftroom-only key does nothing on a row another controller drives ("" when it applies)."""
+    if rollout is None or rollout.driven_by not in NOT_HERE:
+        return ""
+    who, instead = NOT_HERE[rollout.driven_by]
+    verb = verb_of(action, parameters, rollout) if action in ("act", "auto_manual") else ""
+    return f"{who.format(key=rollout.key)}, {instead[verb]}." if verb in instead else ""
+
+
 def _split(action: str) -> tuple[str, str]:
     name, _, rest = action.partition("(")
     return name, rest.rstrip(")").strip("'\"")
@@ -77,9 +111,10 @@ def denied_fallbacks(bindings: Iterable[Binding]) -> list[Binding]:
 
 def check(action: str, parameters: tuple[object, ...], rollout: Rollout | None) -> bool | None:
     """`check_action` for this module's actions (on the rollouts tab)."""
-    if action == "denied":  # only behind a key this row denies
+    if action == "denied":  # only behind a key this row denies, or that does not apply to its controller
         name, arg = (str(p) for p in (*parameters, "", "")[:2])
-        return bool(denied_reason(name, (arg,) if arg else (), rollout))
+        args = (arg,) if arg else ()
+        return bool(denied_reason(name, args, rollout) or not_here_reason(name, args, rollout))
     needs = rollout is not None and rollout.driven_by == "shiftroom" and bool(rollout.needs_bootstrap)
     if action == "bootstrap":
         return (None if denied_reason(action, (), rollout) else True) if needs else False
@@ -98,9 +133,12 @@ def with_reasons(bindings: Mapping[str, ActiveBinding], rollout: Rollout | None)
     for key, active in bindings.items():
         if not active.enabled:
             name, arg = _split(active.binding.action)
-            reason = denied_reason(name, (arg,) if arg else (), rollout)
+            args = (arg,) if arg else ()
+            reason = denied_reason(name, args, rollout)
             if reason:
                 out[key] = active._replace(tooltip=f"not allowed: {reason}")
+            elif other := not_here_reason(name, args, rollout):
+                out[key] = active._replace(tooltip=f"not here: {other}")
     return out
 
 

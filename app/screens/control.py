@@ -113,10 +113,16 @@ class ControlScreen(MainScreen):
         if action in access_keys.MY_ACTIONS:
             on_tab = self.is_mounted and self.active_tab == "rollouts"
             return access_keys.check(action, parameters, self.selected_rollout) if on_tab else False
+        rollout = self.selected_rollout
+        if access_keys.not_here_reason(action, parameters, rollout) and self._on_rollouts():
+            return None  # `m` / `b` on a row another controller drives: shown disabled, with what to use
         shown = self._shown(action, parameters)
-        if shown and access_keys.denied_reason(action, parameters, self.selected_rollout):
+        if shown and access_keys.denied_reason(action, parameters, rollout):
             return None
         return shown
+
+    def _on_rollouts(self) -> bool:
+        return self.is_mounted and self.active_tab == "rollouts"
 
     def binding_denied(self, binding: Binding) -> str:
         """Why the selected row's identity may not use `binding` ("" if it may): help and the palette say it."""
@@ -129,10 +135,15 @@ class ControlScreen(MainScreen):
 
     def action_denied(self, action: str, arg: str = "") -> None:
         rollout = self.selected_rollout
-        reason = access_keys.denied_reason(action, (arg,) if arg else (), rollout)
-        if rollout is not None and reason:
-            verb = access_keys.verb_of(action, (arg,) if arg else (), rollout)
+        args = (arg,) if arg else ()
+        reason = access_keys.denied_reason(action, args, rollout)
+        if rollout is None:
+            return
+        verb = access_keys.verb_of(action, args, rollout)
+        if reason:
             self.notify(reason, title=f"{verb} {rollout.key}: not allowed", severity="warning", timeout=8)
+        elif other := access_keys.not_here_reason(action, args, rollout):
+            self.notify(other, title=f"{verb} {rollout.key}: not here", severity="warning", timeout=8)
 
     def action_bootstrap(self) -> None:
         key = self.selected_key

@@ -5,12 +5,17 @@ Requests go through kubernetes-asyncio's `ApiClient` (its auth, TLS and proxy ha
 JSON bodies in and out, so objects stay the dicts the API documents. Credentials that expire (an
 exec plugin's token, a token file, the in-cluster service account's projected token) are renewed
 by a `credentials.Refresher` on the configuration; a 401 renews them once and sends the request again.
+An exec plugin's client certificate is renewed the same way, and also when the server closes the
+connection of a read without answering (how a TLS handshake that refused the certificate shows: the read
+is sent once more); each new one gets a new connection pool, and the pools it replaced are closed with the `Api`
+(a watch stream opened on one goes on until it ends).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,12 +146,32 @@ class _Request:
     timeout: Any  # seconds, or an aiohttp.ClientTimeout (watch streams)
 
 
+class _TlsRejected(Exception):
+    """The server closed the connection without answering: how a TLS handshake that refused the client
+    certificate shows to asyncio (TLS 1.3 sends its alert after the client's side of the handshake)."""
+
+
+def _closed_unanswered(exc: BaseException) -> bool:
+    import aiohttp
+
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError | ConnectionResetError | aiohttp.ServerDisconnectedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Api:
     """JSON requests and watch streams over one `ApiClient`; failures are `BackendError`s."""
 
     def __init__(self, configuration: Any, server: str = "", timeout: float = 10.0) -> None:
         self.configuration = configuration
         self._client: Any = None  # made on first use, in the loop that uses it
+        self._cert_generation = 0  # the client certificate the client's pool was built with
+        self._retired: list[Any] = []  # pools built with an earlier client certificate
         self.server = server or str(getattr(configuration, "host", ""))
         self.timeout = timeout
         self.identity = ""  # filled once known (SelfSubjectReview), for 403 sentences
@@ -232,17 +257,25 @@ class Api:
     ) -> Any:
         """One request; a 401 renews a refreshable credential once and sends the request again."""
         request = _Request(method, path, what, tuple(query), headers, body, timeout or self.timeout)
-        refresher = credentials.refresher_of(self.configuration) if reauth else None
+        refresher = credentials.refresher_of(self.configuration)
+        certificate = refresher is not None and refresher.certificate
+        if refresher is not None and certificate:
+            await refresher.ensure()  # no bearer token: the library's hook is not asked
         generation = refresher.generation if refresher is not None else 0
-        resp = await self._send_once(request)
-        if refresher is None or resp.status != 401:
+        try:
+            resp = await self._send_once(request, tls_retry=certificate and method in ("GET", "HEAD"))
+        except _TlsRejected:
+            resp = None  # perhaps the handshake refused the certificate: renew it once, and read again
+        if resp is not None and (refresher is None or not reauth or resp.status != 401):
             return resp
-        resp.release()
+        assert refresher is not None
+        if resp is not None:
+            resp.release()
         await refresher.force(generation)  # a plugin that fails: its sentence
         self.reauthentications += 1
         return await self._send_once(request)
 
-    async def _send_once(self, r: _Request) -> Any:
+    async def _send_once(self, r: _Request, tls_retry: bool = False) -> Any:
         self.requests += 1
         try:
             if isinstance(r.body, bytes) and "json" in r.headers.get("Content-Type", ""):
@@ -258,6 +291,8 @@ class Api:
                 _request_timeout=r.timeout,
             )
         except Exception as exc:
+            if tls_retry and _closed_unanswered(exc):
+                raise _TlsRejected from None
             raise translate(exc, r.what, self.identity, self.server) from None
 
     async def _send_bytes(self, r: _Request) -> Any:
@@ -275,13 +310,25 @@ class Api:
         )
 
     def client(self) -> Any:
+        refresher = credentials.refresher_of(self.configuration)
+        generation = refresher.cert_generation if refresher is not None else 0
         if self._client is None:
             from kubernetes_asyncio.client import ApiClient
 
             self._client = ApiClient(configuration=self.configuration)
+        elif generation != self._cert_generation:
+            from kubernetes_asyncio.client.rest import RESTClientObject
+
+            # a new client certificate: new connections, with it (the library reads the files once per pool)
+            self._retired.append(self._client.rest_client)
+            self._client.rest_client = RESTClientObject(self.configuration)
+        self._cert_generation = generation
         return self._client
 
     async def close(self) -> None:
+        retired, self._retired = self._retired, []
+        for pool in retired:
+            await pool.close()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()

@@ -5,7 +5,9 @@ What kubernetes-asyncio 36.1.0 does by itself (its `config/` package):
 - a kubeconfig `exec` plugin (aws, gke-gcloud-auth-plugin, kubelogin, ...) is run once by
   `KubeConfigLoader.load_and_set`; the token is never renewed unless the caller also runs
   `config.refresh_token(loader, configuration)`, a loop that asks the loader every 60 s (and the loader
-  treats a credential as expired 5 minutes before its `expirationTimestamp`);
+  treats a credential as expired 5 minutes before its `expirationTimestamp`); a client certificate the
+  plugin returns instead (`clientCertificateData`, `clientKeyData`) is written to temporary files, loaded
+  into the connection pool's TLS context once, and never renewed;
 - a kubeconfig `token` or `tokenFile` is read once;
 - in a Pod, `load_incluster_config` sets `Configuration.refresh_api_key_hook` to re-read the projected
   service-account token when a minute has passed since it last read it (what client-go does);
@@ -16,12 +18,17 @@ over one of two sources:
 
 - `ExecSource`: the plugin is run again shortly before its credential's `expirationTimestamp`
   (at most 30 s, and at most a fifth of the credential's life, before it), with `KUBERNETES_EXEC_INFO`
-  saying the session is not interactive and stdin closed, so a plugin never reads the room's keys;
+  saying the session is not interactive and stdin closed, so a plugin never reads the room's keys. A
+  client certificate ends at its expirationTimestamp or its own notAfter, whichever is first; a new one
+  goes to new private files (`client_certs.CertFiles`) and `Api` builds a new connection pool with it
+  (a request never authenticates by bearer token then, so `Api` asks `ensure()` before each request);
 - `FileSource`: the token file (kubeconfig `tokenFile`, or the in-cluster service account's) is read
   again every `period` seconds (60, as client-go).
 
-`Api` asks `force()` after a 401: one re-authentication for all the requests that failed with the same
-credential, then each is sent once more. A plugin that fails, or a file that cannot be read, is one
+`Api` asks `force()` after a 401 (or, with a client certificate, a read whose connection the server closed
+unanswered, as after a TLS handshake that refused the certificate):
+one re-authentication for all the requests that failed with the same credential, then each is sent once
+more. A plugin that fails, or a file that cannot be read, is one
 sentence; the credential held stays in use until it expires.
 """
 
@@ -37,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backends.kubernetes.client_certs import CertFiles, not_after
 from backends.kubernetes.errors import NAME, Unauthorized
 
 EXEC_SKEW = 30.0  # seconds before expirationTimestamp an exec credential is renewed (at most)
@@ -63,6 +71,16 @@ def parse_time(text: str) -> float:
     return stamp.timestamp()
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A credential: a bearer token, or a client certificate and its key (PEM); expiry in epoch seconds."""
+
+    token: str = ""
+    cert: bytes = b""
+    key: bytes = b""
+    expiry: float | None = None
+
+
 @dataclass
 class ExecSource:
     """A kubeconfig `user.exec` plugin (client.authentication.k8s.io ExecCredential)."""
@@ -87,8 +105,7 @@ class ExecSource:
     def what(self) -> str:
         return f"the kubeconfig exec plugin {Path(self.command).name!r}"
 
-    async def fetch(self) -> tuple[str, float | None]:
-        """(token, expiry as epoch seconds or None)."""
+    async def fetch(self) -> Issued:
         info = {"apiVersion": self.api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
         env = {**os.environ, **self.env, "KUBERNETES_EXEC_INFO": json.dumps(info)}
         try:
@@ -115,7 +132,7 @@ class ExecSource:
             )
         return self._parse(out)
 
-    def _parse(self, out: bytes) -> tuple[str, float | None]:
+    def _parse(self, out: bytes) -> Issued:
         try:
             body = json.loads(out)
         except ValueError:
@@ -123,14 +140,20 @@ class ExecSource:
         status = body.get("status") if isinstance(body, dict) else None
         if not isinstance(status, dict) or body.get("kind") != "ExecCredential":
             raise CredentialError(NAME, f"{self.what} printed no ExecCredential with a status.")
-        token = status.get("token")
-        if not isinstance(token, str) or not token:
-            raise CredentialError(NAME, f"{self.what} returned no token (a client certificate is not renewed).")
         expiry = status.get("expirationTimestamp")
         try:
-            return token, parse_time(expiry) if isinstance(expiry, str) and expiry else None
+            when = parse_time(expiry) if isinstance(expiry, str) and expiry else None
         except ValueError:
             raise CredentialError(NAME, f"{self.what} returned an expirationTimestamp that is not a time.") from None
+        token, cert, key = (status.get(k) for k in ("token", "clientCertificateData", "clientKeyData"))
+        if isinstance(token, str) and token:
+            return Issued(token=token, expiry=when)
+        if not (isinstance(cert, str) and cert and isinstance(key, str) and key):
+            raise CredentialError(NAME, f"{self.what} returned neither a token nor a client certificate with its key.")
+        ends = not_after(cert.encode())
+        if ends is None:
+            raise CredentialError(NAME, f"{self.what} returned a clientCertificateData that is not a PEM certificate.")
+        return Issued(cert=cert.encode(), key=key.encode(), expiry=min(ends, when or ends))
 
 
 @dataclass
@@ -144,21 +167,22 @@ class FileSource:
     def what(self) -> str:
         return f"the token file {self.path}"
 
-    async def fetch(self) -> tuple[str, float | None]:
+    async def fetch(self) -> Issued:
         try:
             token = self.path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CredentialError(NAME, f"Cannot read {self.what}: {(exc.strerror or str(exc)).lower()}.") from None
         if not token:
             raise CredentialError(NAME, f"{self.what} is empty.")
-        return token, None
+        return Issued(token=token)
 
 
 Source = ExecSource | FileSource
 
 
 class Refresher:
-    """The configuration's `refresh_api_key_hook`: keeps `api_key["BearerToken"]` fresh."""
+    """The configuration's `refresh_api_key_hook`: keeps `api_key["BearerToken"]` fresh, or the client
+    certificate files `cert_file`/`key_file` (then `cert_generation` says when a pool must be rebuilt)."""
 
     def __init__(
         self,
@@ -166,12 +190,17 @@ class Refresher:
         token: str = "",
         expiry: float | None = None,
         now: Callable[[], float] = time.time,
+        configuration: Any = None,
     ) -> None:
         self.source = source
         self.now = now
         self.token = token.removeprefix("Bearer ").strip()
         self.expiry = expiry
+        self.configuration = configuration
+        self.files = CertFiles()
+        self.certificate = False  # the credential is a client certificate (in `files`)
         self.generation = 0  # bumped by every renewal: which credential a failed request carried
+        self.cert_generation = 0  # bumped by every new client certificate
         self.renewals = 0
         self._fetched = now()
         self._failed: tuple[float, CredentialError] | None = None
@@ -180,8 +209,11 @@ class Refresher:
 
     # ------------------------------------------------------------ when
 
+    def held(self) -> bool:
+        return bool(self.token) or self.certificate
+
     def due(self) -> bool:
-        if not self.token:
+        if not self.held():
             return True
         if isinstance(self.source, FileSource):
             return self.now() >= self._fetched + self.source.period
@@ -191,11 +223,17 @@ class Refresher:
         return self.now() >= self.expiry - skew
 
     def expired(self) -> bool:
-        return not self.token or (self.expiry is not None and self.now() >= self.expiry)
+        return not self.held() or (self.expiry is not None and self.now() >= self.expiry)
 
     # ------------------------------------------------------------ the hook
 
     async def __call__(self, configuration: Any) -> None:
+        await self.ensure()
+        if self.token:
+            configuration.api_key["BearerToken"] = f"Bearer {self.token}"
+
+    async def ensure(self) -> None:
+        """Renew the credential if it is due; a failure only once the credential held has expired."""
         if self.due():
             try:
                 await self._renew_if_due()
@@ -203,7 +241,6 @@ class Refresher:
                 if self.expired():
                     raise
                 # the credential held still works: keep it, and try again later
-        configuration.api_key["BearerToken"] = f"Bearer {self.token}"
 
     async def _renew_if_due(self) -> None:
         async with self._locked():
@@ -221,14 +258,32 @@ class Refresher:
         if self._failed is not None and self.now() < self._failed[0] + RETRY_AFTER:
             raise self._failed[1]
         try:
-            token, expiry = await self.source.fetch()
+            issued = await self.source.fetch()
         except CredentialError as err:
             self._failed = (self.now(), err)
             raise
         self._failed = None
-        self.token, self.expiry, self._fetched = token, expiry, self.now()
+        self.hold(issued)
         self.generation += 1
         self.renewals += 1
+
+    def hold(self, issued: Issued) -> None:
+        """Use `issued` from now on (a certificate: written to private files the configuration points at)."""
+        self.token, self.expiry, self._fetched = issued.token, issued.expiry, self.now()
+        cfg = self.configuration
+        if issued.cert:
+            self.certificate = True
+            cert, key = self.files.write(issued.cert, issued.key)
+            self.cert_generation += 1
+            if cfg is not None:
+                cfg.cert_file, cfg.key_file = cert, key
+                (cfg.api_key or {}).pop("BearerToken", None)
+        else:
+            if self.certificate and cfg is not None:
+                cfg.cert_file = cfg.key_file = None
+                self.cert_generation += 1
+            self.certificate = False
+            self.files.remove()
 
     def _locked(self) -> asyncio.Lock:
         """One lock per event loop (the preflight and the room run in different loops)."""
@@ -246,8 +301,23 @@ def refresher_of(configuration: Any) -> Refresher | None:
 def install(configuration: Any, source: Source, expiry: float | None = None) -> Refresher:
     """Put a `Refresher` over `source` on `configuration`, seeded with the token it already holds."""
     held = str((configuration.api_key or {}).get("BearerToken") or "")
-    refresher = Refresher(source, held, expiry)
+    refresher = Refresher(source, held, expiry, configuration=configuration)
     configuration.refresh_api_key_hook = refresher
+    return refresher
+
+
+def _take_over_certificate(configuration: Any, source: ExecSource) -> Refresher | None:
+    """The client certificate the loader got from the plugin: moved into the refresher's private files."""
+    try:
+        cert = Path(configuration.cert_file).read_bytes()
+        key = Path(configuration.key_file).read_bytes()
+    except (OSError, TypeError):
+        return None
+    refresher = install(configuration, source)
+    old = (configuration.cert_file, configuration.key_file)
+    refresher.hold(Issued(cert=cert, key=key, expiry=not_after(cert)))
+    for path in old:
+        Path(path).unlink(missing_ok=True)  # the loader's temporary copies
     return refresher
 
 
@@ -268,6 +338,8 @@ def from_kubeconfig(configuration: Any, merged: Any, context: Mapping[str, Any],
     if isinstance(user.get("exec"), dict) and held:
         expiry = exec_expiry.timestamp() if isinstance(exec_expiry, dt.datetime) else None
         install(configuration, ExecSource.from_config(user["exec"]), expiry)
+    elif isinstance(user.get("exec"), dict) and getattr(configuration, "cert_file", None):
+        _take_over_certificate(configuration, ExecSource.from_config(user["exec"]))
     elif user.get("tokenFile") and not user.get("token"):
         path = Path(str(user["tokenFile"])).expanduser()
         if not path.is_absolute() and entry is not None and entry.path:

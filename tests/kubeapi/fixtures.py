@@ -28,7 +28,8 @@ last two as documented, for the resources served: no Leases, no events.k8s.io, n
 bookmarks every 0.2 s in this fixture; the Deployment controller runs by itself (reacts to changes, one
 readiness step every 0.1 s) -- `kube_api_factory(controller="manual")` leaves it to `settle()`.
 `kube_api_factory(**options)` starts more servers with other options (history_window, bookmark_interval,
-controller, controller_tick); all are stopped at teardown.
+controller, controller_tick, tls: a `certs.CertAuthority` for HTTPS and client certificates); all are stopped at
+teardown.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import copy
 import json
+import ssl
 from typing import Any
 
 from aiohttp import web
@@ -90,9 +91,26 @@ class Api:
         user = self.state.tokens.get(token)
         for issuer in self.state.issuers:
             user = user or issuer.authenticate(token)
+        if user is None and not token:
+            user = self._certificate_user(request)
         if user is None:
             raise unauthorized()
         return user
+
+    def _certificate_user(self, request: web.Request) -> User | None:
+        """The verified client certificate of the connection: CN the user, each O a group. kube-apiserver
+        checks its validity on every request, so a kept-alive connection stops working when it expires."""
+        transport = request.transport
+        cert = transport.get_extra_info("peercert") if transport is not None else None
+        if not cert:
+            return None
+        if self.state.clock.now().timestamp() >= ssl.cert_time_to_seconds(cert["notAfter"]):
+            return None
+        if str(cert.get("serialNumber", "")).upper() in self.state.revoked_serials:
+            return None
+        fields = [f for rdn in cert.get("subject", ()) for f in rdn]
+        name = next((v for k, v in fields if k == "commonName"), "")
+        return User(name, [v for k, v in fields if k == "organizationName"]) if name else None
 
     async def _dispatch(self, request: web.Request, user: User, body: bytes) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]

@@ -17,6 +17,7 @@ import builtins
 import copy
 import secrets
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -51,9 +52,11 @@ class KubeApiServer:
         bookmark_interval: float = 60.0,
         controller: str = "auto",
         controller_tick: float = 0.1,
+        tls: Any = None,
     ) -> None:
         """`controller`: "auto" (the Deployment controller reacts to changes and steps every
-        `controller_tick` seconds) or "manual" (it runs only in `settle()`)."""
+        `controller_tick` seconds) or "manual" (it runs only in `settle()`). `tls`: a `certs.CertAuthority`: serve
+        HTTPS with its server certificate and authenticate client certificates it signed (see certs.py)."""
         self.state = ServerState(history_window=history_window, bookmark_interval=bookmark_interval)
         self.controller_mode = controller
         self.controller_tick = controller_tick
@@ -65,12 +68,13 @@ class KubeApiServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._kubeconfig: Path | None = None
+        self.tls = tls
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> KubeApiServer:
         self.port = _free_port()
@@ -105,7 +109,14 @@ class KubeApiServer:
 
     async def _listen(self) -> None:
         assert self._runner is not None
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        context = None
+        if self.tls is not None:
+            # as kube-apiserver: a client certificate is asked for, not required (tokens work too); one that
+            # its CA did not sign, or that has expired, fails the handshake
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.tls.ca_cert))
+            context.load_cert_chain(str(self.tls.server_cert), str(self.tls.server_key))
+            context.verify_mode = ssl.CERT_OPTIONAL
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=context)
         await self._site.start()
 
     def stop(self) -> None:
@@ -171,6 +182,10 @@ class KubeApiServer:
 
         issuer = IssuedTokens(Path(path), User(name, list(groups)), self.state.clock.now)
         self.call(self.state.issuers.append, issuer)
+
+    def revoke_certificate(self, serial: str) -> None:
+        """Requests over a connection that presented the client certificate `serial` (hex) get 401."""
+        self.call(self.state.revoked_serials.add, serial.upper())
 
     def token_for(self, name: str) -> str:
         return next(t for t, u in self.state.tokens.items() if u.name == name)

@@ -53,6 +53,7 @@ class ServerState:
     authorizer: Authorizer = field(init=False)
     tokens: dict[str, User] = field(default_factory=dict)
     issuers: list[Any] = field(default_factory=list)  # IssuedTokens: tokens an exec plugin hands out
+    revoked_serials: set[str] = field(default_factory=set)  # client certificates no longer accepted
     stalled: bool = False
     closing: bool = False
     reachable: bool = True
