@@ -19,12 +19,13 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/shiftroom demo $(ARGS)
 
-## redis-server, prometheus and chromium (the browser test of `shiftroom serve`) are real parts of the test suite.
+## redis-server, prometheus, chromium (the browser test of `shiftroom serve`) and openssl (the test API server's TLS certificates) are real parts of the test suite.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v prometheus   >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	command -v chromium     >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v openssl      >/dev/null 2>&1 || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing with apt-get"; \
