@@ -49,6 +49,14 @@ class Conflict(BackendError):
     """The object changed since it was read (resourceVersion / WATCH mismatch)."""
 
 
+class LeaseHeld(Conflict):
+    """A Lease another room holds and has not let run out: `holder` names that room."""
+
+    def __init__(self, backend: str, sentence: str, holder: str) -> None:
+        super().__init__(backend, sentence)
+        self.holder = holder
+
+
 class ReadOnly(BackendError):
     """A write was attempted on a read-only backend."""
 
@@ -198,7 +206,8 @@ class Cluster(Backend, Protocol):
         """Set (or, with None, remove) annotations: where controller state lives."""
 
     async def acquire_lease(self, namespace: str, name: str, holder: str, duration: float) -> Lease:
-        """Take or renew the lease; raise `Conflict` when another live holder has it."""
+        """Take or renew the lease; raise `LeaseHeld` when another live holder has it (`Conflict` when
+        another room wrote it first and its holder is not known)."""
 
     async def release_lease(self, namespace: str, name: str, holder: str) -> None: ...
     async def get_lease(self, namespace: str, name: str) -> Lease | None: ...

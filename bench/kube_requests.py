@@ -1,4 +1,4 @@
-"""Cluster API requests per pass in steady state, and writes per decision, on the test API server.
+"""Cluster API requests per pass in steady state (idle and driving), and writes per decision, on the test API server.
 
 TARGETS canary targets in Flagger's layout (`d`, `d-primary`, a VirtualService each) in one
 namespace of the test Kubernetes API server (`tests/kubeapi/`, its stand-in Deployment controller
@@ -9,14 +9,17 @@ is counted. In one run:
   canary (the target and primary Deployments and the route) — and the engine before its rework,
   which also renewed each Lease every pass with a GET and a PUT (both sent for real);
 - the engine of this checkout, watched: `Engine.run_pass()` over `KubeCluster`, once a (virtual)
-  second with half a real second between passes so bookmarks flow on the open watches; every
-  request in the window, split into reads (GET, LIST, WATCH: goal 0) and Lease renewals (one PUT
-  per target every lease_duration/3, the only writes while nothing changes); the requests that
-  listed and opened the watches when the engine started are shown apart;
-- writes per decision: one canary released and driven until its first `step`; the writes of
-  that pass (its ticks and its audit record included) by object — goal: one per object changed
-  (the route's weights, the state annotation on the Deployment, the Event) — and the Lease
-  renewals that fell in the same pass, shown apart.
+  second with half a real second between passes so bookmarks flow on the open watches, every
+  request in the window counted: first with every target idle (no release in progress: no Lease
+  held, goal 0 requests), then with every target driving (released, progressing, between two
+  analysis ticks: reads goal 0, and Lease renewals, one PUT per target every lease_duration/3);
+  the requests that listed and opened the watches when the engine started are shown apart;
+- the take: one idle canary released; the Lease requests of the pass of its first write (goal
+  one PUT, with the resourceVersion the watch last delivered, no GET);
+- writes per decision: that canary driven until its first `step`; the writes of that pass (its
+  ticks and its audit record included) by object — goal: one per object changed (the route's
+  weights, the state annotation on the Deployment, the Event) — and the Lease renewals that
+  fell in the same pass, shown apart.
 
     python -m bench.kube_requests [--targets 50] [--passes 10]
 """
@@ -91,6 +94,10 @@ def _is_lease(r: Any) -> bool:
     return _resource(r.path) == "leases"
 
 
+def _writes(records: list[Any]) -> list[Any]:
+    return [r for r in records if r.method in ("PATCH", "POST", "PUT", "DELETE")]
+
+
 def _is_read(r: Any) -> bool:
     return bool(r.method == "GET")
 
@@ -111,7 +118,7 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     from app.clock import VirtualClock
     from app.control.engine import Engine
     from app.live import EventAudit
-    from app.model import MetricSample, Mode, Target
+    from app.model import Analysis, MetricSample, Mode, Target
     from backends.kubernetes import leases
     from backends.kubernetes.client import Api, connect
     from backends.kubernetes.cluster import KubeCluster
@@ -130,8 +137,10 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
             return []
 
     cfg, where = await connect(str(server.kubeconfig), env={})
+    analysis = Analysis(interval=60)  # room between a release's ticks to watch it drive with nothing to decide
     ts = [
-        Target(name=f"app{i}", namespace=NS, deployment=f"app{i}", replicas=1, router="istio") for i in range(targets)
+        Target(name=f"app{i}", namespace=NS, deployment=f"app{i}", replicas=1, router="istio", analysis=analysis)
+        for i in range(targets)
     ]
     cluster = KubeCluster(Api(cfg, where.server), namespaces=[NS], targets=ts, identity="admin")
     clock = VirtualClock()
@@ -172,43 +181,70 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     )
 
     server.clear_requests()
-    await _passes(engine, clock, 3, 0.5)  # watches listed and opened, leases held, states saved: steady from here
+    for _ in range(20):  # watches listed and opened, first states saved (each Lease taken for that, then given back)
+        listed = engine.cache.synced(NS)
+        mark = len(server.requests)
+        await _passes(engine, clock, 1, 0.5)
+        if listed and engine.access.reviews > 1 and not _writes(server.requests[mark:]):
+            break
     started = server.requests
     server.clear_requests()
     await _passes(engine, clock, passes, 0.5)
-    steady = server.requests
-    reads = [r for r in steady if _is_read(r)]
-    renewals = [r for r in steady if _is_lease(r) and not _is_read(r)]
+    idle = server.requests
     opened = [r for r in started if _is_read(r) and _is_collection(r)]
     result.update(
         start_kinds=_kinds(opened),
         start_requests=len(opened),
-        engine_per_pass=len(steady) / passes,
-        engine_reads_per_pass=len(reads) / passes,
-        engine_renewals_per_pass=len(renewals) / passes,
-        engine_kinds=_kinds(steady),
-        other=[f"{r.method} {r.path}" for r in steady if r not in reads and r not in renewals],
+        start_leases=_kinds([r for r in started if _is_lease(r) and not _is_read(r)]),
+        idle_per_pass=len(idle) / passes,
+        idle_kinds=_kinds(idle),
     )
 
-    # one decision: app0 released and driven to its first step
+    # one decision: app0 released; its Lease taken before its first write, then driven to its first step
     await cluster.set_image(NS, "app0", "app", "app:2")
     step: list[Any] = []
+    take: list[Any] = []
     for _ in range(400):
         before = len([e for e in engine.state.events if e.action == "step"])
         server.clear_requests()
         await engine.run_pass()
         await engine.idle()  # the pass's ticks write after it returns: their writes belong to it
         await engine.trail.flush()  # and so does its audit record (the Event)
+        if not take and _writes(server.requests):
+            take = [r for r in server.requests if _is_lease(r)]
         if len([e for e in engine.state.events if e.action == "step"]) > before:
-            step = [r for r in server.requests if r.method in ("PATCH", "POST", "PUT")]
+            step = _writes(server.requests)
             break
         await clock.advance(1)
         await asyncio.sleep(0.02)
     decision = [r for r in step if not _is_lease(r)]
     result.update(
+        take=[(r.method, r.status) for r in take],
         step_writes=_kinds(decision),
         step_objects=collections.Counter(f"{r.method} {r.path}" for r in decision),
         step_renewals=len([r for r in step if _is_lease(r)]),
+    )
+
+    # driving: every target released and progressing, between two analysis ticks (nothing to decide)
+    for t in ts[1:]:
+        await cluster.set_image(NS, t.deployment, "app", "app:2")
+    for _ in range(40):
+        mark = len(server.requests)
+        await _passes(engine, clock, 1, 0.5)
+        moving = _writes(server.requests[mark:])
+        if all(r.phase.value == "Progressing" for r in engine.state.rollouts) and not [
+            r for r in moving if not _is_lease(r)
+        ]:
+            break
+    server.clear_requests()
+    await _passes(engine, clock, passes, 0.5)
+    driving = server.requests
+    result.update(
+        driving_per_pass=len(driving) / passes,
+        driving_reads_per_pass=len([r for r in driving if _is_read(r)]) / passes,
+        driving_renewals_per_pass=len([r for r in driving if _is_lease(r) and not _is_read(r)]) / passes,
+        driving_kinds=_kinds(driving),
+        other=[f"{r.method} {r.path}" for r in [*idle, *driving] if not (_is_lease(r) and r.method == "PUT")],
     )
     await engine.stop()
     await cluster.close()
@@ -251,20 +287,27 @@ def report(r: dict[str, Any], targets: int | None = None) -> list[str]:
         f"  polling baseline: {r['polling_per_pass']:.0f} per pass ({_join(r['polling_kinds'])})",
         f"  the engine before its rework (polls, and renews every Lease every pass): "
         f"{r['old_engine_per_pass']:.0f} per pass ({_join(r['old_engine_kinds'])})",
-        f"  this checkout's engine, watched: {r['engine_reads_per_pass']:.1f} reads per pass (goal 0), "
-        f"{r['engine_renewals_per_pass']:.1f} Lease renewals per pass (one PUT per target every 5 s), "
-        f"{r['engine_per_pass']:.1f} requests per pass in all ({_join(r['engine_kinds'])})",
-        f"  when it started: {r['start_requests']} requests to list and open the watches ({_join(r['start_kinds'])})",
+        f"  this checkout's engine, watched, every target idle: {r['idle_per_pass']:.1f} requests per pass "
+        f"(goal 0; no Lease held) ({_join(r['idle_kinds'])})",
+        f"  this checkout's engine, watched, every target driving (a release in progress, nothing to decide): "
+        f"{r['driving_reads_per_pass']:.1f} reads per pass (goal 0), {r['driving_renewals_per_pass']:.1f} Lease "
+        f"renewals per pass (one PUT per target every 5 s), {r['driving_per_pass']:.1f} requests per pass in all "
+        f"({_join(r['driving_kinds'])})",
+        f"  when it started: {r['start_requests']} requests to list and open the watches ({_join(r['start_kinds'])});"
+        f" Leases taken to save the first states, then given back: {_join(r['start_leases'])}",
     ]
     if r["other"]:
-        lines.append(f"  other requests in the steady window: {', '.join(r['other'][:5])}")
+        lines.append(f"  other requests in the steady windows: {', '.join(r['other'][:5])}")
     if r["polling_per_pass"]:
         lines.append(
-            f"  ratio watched / polling: reads {r['engine_reads_per_pass'] / r['polling_per_pass']:.3f}, "
-            f"all requests {r['engine_per_pass'] / r['polling_per_pass']:.3f} "
-            f"(against the engine before its rework: {r['engine_per_pass'] / r['old_engine_per_pass']:.3f})"
+            f"  ratio watched / polling: idle {r['idle_per_pass'] / r['polling_per_pass']:.3f}, "
+            f"driving {r['driving_per_pass'] / r['polling_per_pass']:.3f} "
+            f"(against the engine before its rework: idle {r['idle_per_pass'] / r['old_engine_per_pass']:.3f}, "
+            f"driving {r['driving_per_pass'] / r['old_engine_per_pass']:.3f})"
         )
     per_object = sorted(set(r["step_objects"].values()))
+    take = ", ".join(f"{m} {code}" for m, code in r["take"]) or "none"
+    lines.append(f"an idle canary released: its Lease taken before its first write with {take}")
     lines.append(
         f"writes of the pass that decided one canary step: {_join(r['step_writes'])}"
         f" — {'one per object changed' if per_object == [1] else f'per object: {per_object}'}"
@@ -280,7 +323,8 @@ def measure(targets: int = TARGETS, passes: int = 10) -> dict[str, Any]:
 def summary(r: dict[str, Any]) -> str:
     return (
         f"Kubernetes API requests per steady pass for {r['targets']} canaries: "
-        f"{r['engine_reads_per_pass']:.1f} reads + {r['engine_renewals_per_pass']:.1f} lease renewals watched vs "
+        f"{r['idle_per_pass']:.1f} idle, {r['driving_reads_per_pass']:.1f} reads + "
+        f"{r['driving_renewals_per_pass']:.1f} lease renewals driving, vs "
         f"{r['polling_per_pass']:.0f} polled ({r['old_engine_per_pass']:.0f} before the rework); "
         f"step decision writes: {_join(r['step_writes'])}"
     )

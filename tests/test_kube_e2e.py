@@ -276,19 +276,22 @@ async def test_seed_blue_green_switch_and_switch_back(env: Env) -> None:
     assert green.image == "microservices/frontend:v2" and green.ready_replicas == 3
     probes = [r for r in server.requests if "/proxy/health" in r.path]
     assert probes and all(r.method == "GET" for r in probes)  # health checks through the pod proxy
+    lease = await env.cluster.get_lease(env.namespace, "shiftroom-microservices")
+    assert lease is not None and lease.holder == engine.identity  # held while the release is in progress
     ok, message = await do(engine, "switch", key)  # switch back while blue is still up
     assert ok, message
     await run_until(engine, clock, lambda: rollout(engine, key).active_color == "blue", limit=30)
     svc = await env.get("v1", "Service", "microservices") or {}
     assert svc["spec"]["selector"]["version"] == "blue"
+    await run_until(engine, clock, lambda: rollout(engine, key).driver == "", limit=5)
     lease = await env.cluster.get_lease(env.namespace, "shiftroom-microservices")
-    assert lease is not None and lease.holder == engine.identity
+    assert lease is not None and lease.holder == ""  # switched back, nothing pending: given back
     await flushed(engine)
     events = [e for e in await env.cluster.events(env.namespace) if e.object == "Service/microservices"]
     assert {"Start", "Switch", "SwitchBack"} <= {e.reason for e in events}
     await engine.stop()
     lease = await env.cluster.get_lease(env.namespace, "shiftroom-microservices")
-    assert lease is not None and lease.holder == ""  # released on exit
+    assert lease is not None and lease.holder == ""
 
 
 async def _seed_canary(env: Env) -> Target:

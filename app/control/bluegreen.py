@@ -102,6 +102,9 @@ class BlueGreenController(PersistedState):
         }
 
     # ------------------------------------------------------------ scheduling
+    def busy(self, now: float) -> bool:
+        return super().busy(now) or bool(self.state.scale_down_at)  # the old colour still to scale down
+
     def wants(self, now: float) -> tuple[tuple[str, str], tuple[MetricCheck, ...]] | None:
         s = self.state
         if s.phase is Phase.PROGRESSING and STAGES[s.stage] == "stabilize" and now >= s.next_at and not s.paused:

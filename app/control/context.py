@@ -27,6 +27,7 @@ class Context:
     actor: str  # this room instance: the actor of automatic decisions and the lease holder
     defer: Callable[[str, Callable[[], Awaitable[None]]], None]  # (destination, work): run later, in order
     webhooks: Webhooks | None = None
+    claim: Callable[[], Awaitable[None]] | None = None  # takes the target's Lease before a decision is recorded
 
     async def decide(
         self,
@@ -39,6 +40,8 @@ class Context:
         after: dict[str, Any] | None = None,
         level: Level = Level.INFO,
     ) -> None:
+        if self.claim is not None:
+            await self.claim()
         self.record(
             AuditEvent(
                 t=self.clock.now(),

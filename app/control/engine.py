@@ -1,11 +1,12 @@
 """The engine: runs the controllers, keeps the last good data, publishes snapshots.
 
 One pass (`run_pass`) at a time, never overlapping: read every target from the
-object cache (fed by the cluster watch: no GETs), take or renew each target's
-lease, sample the metrics the controllers ask for (one query per metric for
-all targets), start each driven target's tick as a task of its own (so a slow
-gate webhook on one target delays no other), refresh the plotted series,
-flags and experiments every so often, and publish an immutable `RoomState`.
+object cache (fed by the cluster watch: no GETs), renew the lease of each target
+with a release in progress (an idle one holds none: its first write takes it),
+sample the metrics the controllers ask for (one query per metric for all
+targets), start each driven target's tick as a task of its own (so a slow gate
+webhook on one target delays no other), refresh the plotted series, flags and
+experiments every so often, and publish an immutable `RoomState`.
 Audit delivery, notifiers and post-rollout webhooks run outside the pass.
 A backend that fails is marked down with its one-sentence reason; the last
 good data stays on screen, and the next pass tries again.
@@ -20,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from app.clock import Clock
@@ -34,7 +37,7 @@ from app.control.controllers import Controller, make_controller
 from app.control.foreign_desk import ForeignDesk
 from app.control.health import HealthBoard
 from app.control.jobs import JobBoard
-from app.control.leases import LeaseKeeper
+from app.control.leases import HandsOff, LeaseKeeper
 from app.control.outbox import Outbox
 from app.control.rollout_desk import RolloutDesk
 from app.control.sampling import Sampler, Wanted, check_key
@@ -118,7 +121,7 @@ class Engine:
             stale_after=min((t.analysis.interval for t in targets), default=30.0),
             all_namespaces=all_namespaces,
         )
-        self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration)
+        self.leases = LeaseKeeper(cluster, self.cache, self.identity, lease_duration, clock)
         self.sampler = Sampler(metrics, clock, self.health, every=series_every, points=series_points)
         self.desk = StoreDesk(store, self.trail, self.jobs, clock, self.read_only, self.identity)
         self.ctx = Context(
@@ -130,7 +133,7 @@ class Engine:
             defer=self._defer,
             webhooks=webhooks,
         )
-        self.controllers: dict[str, Controller] = {t.key: make_controller(t, self.ctx) for t in targets}
+        self.controllers: dict[str, Controller] = {t.key: make_controller(t, self._context(t)) for t in targets}
         self.foreign = ForeignDesk(
             self.cache,
             cluster,
@@ -173,6 +176,11 @@ class Engine:
         self.health.add("metrics", metrics.name)
         if notifier is not None:
             self.health.add("notify", "notify")
+
+    def _context(self, target: Target) -> Context:
+        """The target's own context: its writes and decisions take its Lease first."""
+        claim = partial(self.leases.claim, target)
+        return replace(self.ctx, writes=ClusterWrites(self.cluster, self.cache, claim), claim=claim)
 
     def _mark(self) -> None:
         self._dirty = True  # the next pass reads it and publishes
@@ -256,9 +264,7 @@ class Engine:
         """Wait for the pass in progress (if any) and the ticks it started to finish."""
         async with self._pass:
             pass
-        ticking = list(self._ticking.values())
-        if ticking:
-            await asyncio.gather(*ticking, return_exceptions=True)
+        await asyncio.gather(*list(self._ticking.values()), return_exceptions=True)
 
     # ------------------------------------------------------------ one pass
     async def run_pass(self) -> RoomState:
@@ -311,7 +317,10 @@ class Engine:
                 await ctl.tick(now, samples)
             self.health.mark_up("cluster")
         except BackendError as err:
-            self.health.mark("cluster", err)
+            if self.leases.holder(key) != self.identity:
+                ctl.reload()  # its Lease was not taken (another room has it): nothing was written
+            if not isinstance(err, HandsOff):
+                self.health.mark("cluster", err)
         except Exception as err:  # one target's bug never stops the others
             self.internal_error(err)
         finally:
@@ -342,17 +351,17 @@ class Engine:
                 self.leases.watch_only(key)
                 self._load(ctl)
                 continue
-            holder, err = await self.leases.settle(ctl.target, now)
+            mine = self.leases.holder(key) == self.identity
+            if not (mine and key in self._loaded) and key not in self._ticking:
+                self._load(ctl)  # what the room that drove it last decided (or, once taken, ours)
+                (self._loaded.add if mine else self._loaded.discard)(key)
+            # An idle target keeps no Lease: given back once, taken again by the first write of a tick.
+            busy = ctl.busy(now) or key in self._ticking or self.rollouts.locks[key].locked()
+            holder, err = await self.leases.settle(ctl.target, now, busy)
             if err is not None:
                 self.health.mark("cluster", err)
-            if holder == self.identity:
-                if key not in self._loaded and key not in self._ticking:
-                    self._load(ctl)
-                    self._loaded.add(key)
+            if holder == self.identity or not (holder or busy):
                 driving.append(key)
-            else:
-                self._loaded.discard(key)
-                self._load(ctl)  # show what the driver decided
         return driving
 
     def _load(self, ctl: Controller) -> None:

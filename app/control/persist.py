@@ -12,7 +12,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from app.control.context import STATE_ANNOTATION, Context
+from app.model import Phase
 from backends.base import Kind
+
+#: The phases of a release in progress: the room keeps the target's Lease through them.
+DRIVING = frozenset({Phase.WAITING, Phase.PROGRESSING, Phase.PROMOTING, Phase.FINALISING})
 
 
 class PersistedState:
@@ -38,6 +42,17 @@ class PersistedState:
             self._saved = raw
         except ValueError:
             self.state = self.state_model(message=f"ignored an unreadable {STATE_ANNOTATION} annotation")
+
+    def busy(self, now: float) -> bool:
+        """A release in progress or a guard window open: something to decide, so the room holds the Lease."""
+        s = self.state
+        return s.phase in DRIVING or bool(s.guard.deployment and now < s.guard.until)
+
+    def reload(self) -> None:
+        """Forget what was decided in memory and not written (its Lease was refused): the annotation again."""
+        self._saved = ""
+        self.state = self.state_model()
+        self.load()
 
     async def save(self) -> None:
         raw = self.state.model_dump_json()

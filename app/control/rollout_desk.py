@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.control.commands import Preview, Result, RolloutCommand
 from app.control.health import HealthBoard
-from app.control.leases import LeaseKeeper
+from app.control.leases import HandsOff, LeaseKeeper
 from app.control.versions import encode, stale_message
 from backends.base import BackendError
 
@@ -78,8 +78,16 @@ class RolloutDesk:
             if not fresh.possible:
                 line = fresh.lines[0] if fresh.lines else f"{cmd.verb.value} does not apply to {key} now"
                 return Result(False, named(key, line), target=key, preview=fresh)
+            ctl = self.controllers[key]
             try:
-                message = await self.controllers[key].commands.act(cmd, actor)
+                await self.leases.claim(ctl.target)  # the Lease first (one write when idle), then the command
+            except HandsOff as err:
+                return Result(False, err.sentence, target=key)
+            except BackendError as err:
+                self.health.mark("cluster", err)
+                return Result(False, named(key, err.sentence), target=key)
+            try:
+                message = await ctl.commands.act(cmd, actor)
             except BackendError as err:
                 self.health.mark("cluster", err)
                 return Result(False, named(key, err.sentence), target=key)

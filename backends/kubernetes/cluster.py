@@ -87,7 +87,7 @@ class KubeCluster:
         self.watch_timeout = watch_timeout
         self.backoff = Backoff()
         self._served: dict[str, bool] = {}
-        self._leases: dict[str, Any] = {}  # the Lease objects this room wrote last: renewals need no GET
+        self._leases: dict[str, Any] = {}  # the last Lease objects this room saw or wrote: a take needs no GET
         self.routes: dict[tuple[str, str], tuple[Binding, Router]] = {}
         for t in targets:
             self.add_target(t)
@@ -301,7 +301,7 @@ class KubeCluster:
             out += [
                 Source(DEPLOYMENTS, ns, "Deployment", objects.deployment),
                 Source(SERVICES, ns, "Service", objects.service),
-                Source(LEASES, ns, "Lease", objects.lease, label_selector=leases.SELECTOR),
+                Source(LEASES, ns, "Lease", self._lease_seen, label_selector=leases.SELECTOR),
             ]
             by_res: dict[Res, Router] = {}
             for b, router in self.routes.values():
@@ -313,6 +313,10 @@ class KubeCluster:
             out.append(_rollout_replica_sets(ns))
             out.append(Source(EVENTS, ns, "Event", event_reader.event, spare=True))  # last: after the Canaries
         return out
+
+    def _lease_seen(self, obj: dict[str, Any]) -> Lease:
+        leases.seen(self._leases, obj)
+        return objects.lease(obj)
 
     def _route_converter(self, router: Router) -> Any:
         names = {(b.namespace, router.object_name(b)): b for b, r in self.routes.values() if r.kind == router.kind}

@@ -24,6 +24,7 @@ from backends.base import (
     Deployment,
     Kind,
     Lease,
+    LeaseHeld,
     ReadOnly,
     Revision,
     Route,
@@ -166,7 +167,8 @@ class SimCluster:
             return lease.view()
         if lease.view().held_by_other(holder, now):
             left = lease.renewed + lease.duration - now
-            raise Conflict("sim", f"Lease {namespace}/{name} is held by {lease.holder} for another {left:.0f} s.")
+            sentence = f"Lease {namespace}/{name} is held by {lease.holder} for another {left:.0f} s."
+            raise LeaseHeld("sim", sentence, lease.holder)
         lease.holder, lease.renewed, lease.duration = holder, now, duration
         lease.rv = self.world.next_rv()
         self.world.emit("MODIFIED", "Lease", lease.view())
