@@ -228,13 +228,14 @@ async def _run(server: Any, targets: int, passes: int) -> dict[str, Any]:
     # driving: every target released and progressing, between two analysis ticks (nothing to decide)
     for t in ts[1:]:
         await cluster.set_image(NS, t.deployment, "app", "app:2")
-    for _ in range(40):
+    quiet = 0  # the releases' first writes (primary, route, state) come a few passes after they start
+    for _ in range(60):
         mark = len(server.requests)
         await _passes(engine, clock, 1, 0.5)
-        moving = _writes(server.requests[mark:])
-        if all(r.phase.value == "Progressing" for r in engine.state.rollouts) and not [
-            r for r in moving if not _is_lease(r)
-        ]:
+        moving = [r for r in _writes(server.requests[mark:]) if not _is_lease(r)]
+        progressing = all(r.phase.value == "Progressing" for r in engine.state.rollouts)
+        quiet = quiet + 1 if progressing and not moving else 0
+        if quiet >= 5:
             break
     server.clear_requests()
     await _passes(engine, clock, passes, 0.5)
