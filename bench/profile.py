@@ -27,7 +27,7 @@ from bench.pty_run import run_in_pty
 
 def _child(start: float, end: float, out: str, argv: list[str]) -> None:
     """In the profiled process: arm the timer, then run `shiftroom ARGV` as `python -m app` would."""
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: a busy machine's waits are not counted
     began: list[float] = []
 
     def toggle(_signum: int, _frame: FrameType | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
@@ -64,25 +65,37 @@ async def test_set_content_skips_the_same_content_and_lays_out_only_for_a_new_si
         assert wide_layouts[-1] is True  # it wraps onto a second line: the height changes
 
 
-async def test_an_unchanged_rollout_updates_no_cell_and_a_changed_one_only_its_cells() -> None:
+async def test_an_unchanged_rollout_updates_no_cell_and_a_changed_one_only_its_cells_and_row() -> None:
     app, engine = make()
     async with app.run_test(size=WIDE) as pilot:
         table = app.query_one(RolloutsTable)
-        updated: list[tuple[object, object]] = []
-        update_cell = table.update_cell
+        await pilot.pause()
+        updated: list[tuple[str, list[str]]] = []
+        update_row = table._update_row
+        repainted: list[tuple[Region, ...]] = []
+        refresh = table.refresh
 
-        def spy(row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
-            updated.append((row_key, column_key))
-            update_cell(row_key, column_key, value, **kwargs)
+        def spy_row(key: str, changed: list[tuple[str, Any]]) -> None:
+            updated.append((key, [column for column, _ in changed]))
+            update_row(key, changed)
 
-        table.update_cell = spy  # type: ignore[method-assign]
+        def spy_refresh(*regions: Region, **kwargs: Any) -> Any:
+            repainted.append(regions)
+            return refresh(*regions, **kwargs)
+
+        table._update_row = spy_row  # type: ignore[method-assign]
+        table.refresh = spy_refresh  # type: ignore[method-assign]
         engine.publish(STATE.model_copy(update={"seq": STATE.seq + 1}))
         await pilot.pause()
-        assert updated == []
+        assert updated == [] and repainted == []
         engine.publish(replace_rollout(STATE, "shop/checkout", step=4))
         await pilot.pause()
-        assert updated == [("shop/checkout", "step")]
+        assert updated == [("shop/checkout", ["step"])]
         assert table.get_cell("shop/checkout", "step").plain.startswith("4/")
+        # One row repainted, not the table (DataTable.update_cell repaints every row).
+        row = table.get_row_index("shop/checkout") + table.header_height - table.scroll_offset.y
+        assert repainted == [(Region(0, row, table.size.width, 1),)]
+        assert "4/" in table.render_line(row).text
 
 
 async def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:

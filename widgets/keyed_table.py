@@ -1,9 +1,9 @@
 """A DataTable updated by keyed diffing, never by clearing.
 
 Owners hand it the full list of rows, each with a stable key; it adds and
-removes rows by key and calls `update_cell` only for cells whose content
-changed, all inside one `app.batch_update()`. Column widths are fixed. The `/`
-filter is applied here, on the text of the whole row.
+removes rows by key and updates only the cells whose content changed, all
+inside one `app.batch_update()`, repainting only the rows they are in. Column
+widths are fixed. The `/` filter is applied here, on the text of the whole row.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from widgets.row_filter import NO_FILTER, RowFilter
 
@@ -162,10 +163,24 @@ class KeyedTable(DataTable[Any]):
         if old is None:
             self.add_row(*cells, key=key)
         elif old != signature:
-            for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False):
-                if new != before:
-                    self.update_cell(key, column_key, cell)
+            changed = [
+                (column_key, cell)
+                for column_key, new, before, cell in zip(column_keys, signature, old, cells, strict=False)
+                if new != before
+            ]
+            self._update_row(key, changed)
         self._shown[key] = signature
+
+    def _update_row(self, key: str, changed: list[tuple[str, Any]]) -> None:
+        """`update_cell` for each changed cell of one row, with a repaint of that row alone.
+
+        `DataTable.update_cell` repaints the whole table for every cell: with fifty rows that is
+        every cell of every row rendered again through Rich, when one row's phase changed."""
+        data = self._data[RowKey(key)]
+        for column_key, cell in changed:
+            data[ColumnKey(column_key)] = cell
+        self._update_count += 1  # DataTable's render caches are keyed by it: changed rows render anew
+        self.refresh_row(self.get_row_index(key))
 
     def _reorder(self, order: list[str]) -> None:
         if self.shown_keys == order or not self._columns:

@@ -9,6 +9,7 @@ ready one old pod goes away, so a deployment that was serving keeps serving.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from backends.base import Deployment, Lease, Revision, Route, Service
@@ -38,6 +39,9 @@ class SimDeployment:
     pods: list[Pod] = field(default_factory=list)
     history: dict[int, tuple[str, float]] = field(default_factory=dict)  # revision -> (image, created)
     rv: int = 1
+    # (image, replicas, pods, from, until) of the last reconcile: until a pod's readiness time comes,
+    # another reconcile of the same template would change nothing and find the same ready count.
+    _quiet: tuple[str, int, int, float, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def revision(self) -> int:
@@ -81,7 +85,20 @@ class SimDeployment:
         old = [p for p in old if p.ready(now)]  # an old pod that never became ready is just deleted
         old.sort(key=lambda p: p.ready_at)
         self.pods = old[:keep_old] + current
+        until = min((p.ready_at for p in self.pods if p.ready_at > now), default=math.inf)
+        self._quiet = (self.image, self.replicas, len(self.pods), now, until)
         return before != [(p.image, p.ready_at) for p in self.pods]
+
+    def quiet(self, now: float) -> bool:
+        """Whether a reconcile at `now` would change nothing since the last one (no pod came ready, same template)."""
+        q = self._quiet
+        return (
+            q is not None
+            and q[0] == self.image
+            and q[1] == self.replicas
+            and q[2] == len(self.pods)
+            and q[3] <= now < q[4]
+        )
 
     def view(self, now: float) -> Deployment:
         return Deployment(

@@ -173,11 +173,15 @@ class TrafficRecorder:
     def __init__(self, ring_seconds: int = RING_SECONDS) -> None:
         self._lock = threading.Lock()
         self._totals: dict[Key, Aggregate] = {}
-        self._ring: deque[tuple[float, dict[Key, Aggregate]]] = deque(maxlen=ring_seconds)
+        # Each second's aggregates by (namespace, workload), its services in recording order.
+        self._ring: deque[tuple[float, dict[tuple[str, str], list[Aggregate]]]] = deque(maxlen=ring_seconds)
 
     def record(self, t: float, second: dict[Key, Aggregate]) -> None:
+        by_workload: dict[tuple[str, str], list[Aggregate]] = {}
+        for (ns, wl, _svc), agg in second.items():
+            by_workload.setdefault((ns, wl), []).append(agg)
         with self._lock:
-            self._ring.append((t, second))
+            self._ring.append((t, by_workload))
             for key, agg in second.items():
                 self._totals.setdefault(key, Aggregate()).merge(agg)
 
@@ -189,24 +193,20 @@ class TrafficRecorder:
     def window(self, namespace: str, workload: str, start: float, end: float) -> Aggregate:
         """Everything `workload` served in seconds stamped within (start, end]."""
         out = Aggregate()
+        key = (namespace, workload)
         with self._lock:
             for t, second in reversed(self._ring):
                 if t <= start:
                     break
                 if t <= end:
-                    _merge_workload(out, second, namespace, workload)
+                    for agg in second.get(key, ()):
+                        out.merge(agg)
         return out
 
     @property
     def oldest(self) -> float | None:
         with self._lock:
             return self._ring[0][0] if self._ring else None
-
-
-def _merge_workload(out: Aggregate, second: dict[Key, Aggregate], namespace: str, workload: str) -> None:
-    for (ns, wl, _svc), agg in second.items():
-        if ns == namespace and wl == workload:
-            out.merge(agg)
 
 
 class TrafficGenerator:
@@ -237,11 +237,26 @@ class TrafficGenerator:
         rng = self.rng
         images = [(img, pods) for img, pods in dest.pods.items() if pods > 0]
         if not images:
-            for _ in range(n):
-                agg.add(*NO_UPSTREAM.draw(rng))
+            _draw_into(agg, NO_UPSTREAM, rng, n)
             return
         shares = split(rng, n, [pods for _, pods in images])
         for (image, _), share in zip(images, shares, strict=True):
-            eff = behaviour(namespace, image)
-            for _ in range(share):
-                agg.add(*eff.draw(rng))
+            _draw_into(agg, behaviour(namespace, image), rng, share)
+
+
+def _draw_into(agg: Aggregate, eff: Effective, rng: random.Random, n: int) -> None:
+    """`n` requests drawn as `eff.draw` draws them (the same random numbers in the same order), added to `agg`."""
+    if n <= 0:
+        return
+    success, error_code, mu, sigma = eff.success, eff.error_code, eff.mu, eff.sigma
+    uniform, lognormal, bucket = rng.random, rng.lognormvariate, bisect.bisect_left
+    codes, hists, sums = agg.codes, agg.hist, agg.sums
+    for _ in range(n):
+        code = 200 if uniform() < success else error_code
+        latency_ms = lognormal(mu, sigma)
+        codes[code] = codes.get(code, 0) + 1
+        hist = hists.get(code)
+        if hist is None:
+            hist = hists[code] = [0] * len(BUCKETS_MS)
+        hist[bucket(BUCKETS_MS, latency_ms)] += 1
+        sums[code] = sums.get(code, 0.0) + latency_ms

@@ -155,6 +155,8 @@ class SimWorld:
 
     def _settle_pods(self, now: float) -> None:
         for key, dep in self.deployments.items():
+            if dep.quiet(now):  # no pod came ready since it was last settled, and no write since
+                continue
             changed = dep.reconcile(now, self.behaviour(dep.image).ready_after)
             ready = dep.ready_count(now)
             if ready != self._published_ready.get(key):
