@@ -37,10 +37,12 @@ T = TypeVar("T")
 ADMIN_TOKEN = "admin-token"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound_socket(host: str) -> socket.socket:
+    """A socket on a port the OS chose, held from the start: no other process can take the port before we listen."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
 
 
 class KubeApiServer:
@@ -63,7 +65,8 @@ class KubeApiServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._site: web.BaseSite | None = None
+        self._sock: socket.socket | None = None  # bound by start(), listened on by the first site
         self._kubeconfig: Path | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
@@ -73,7 +76,8 @@ class KubeApiServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> KubeApiServer:
-        self.port = _free_port()
+        self._sock = _bound_socket(self.host)
+        self.port = int(self._sock.getsockname()[1])
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="kubeapi", daemon=True)
@@ -105,7 +109,11 @@ class KubeApiServer:
 
     async def _listen(self) -> None:
         assert self._runner is not None
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            self._site = web.SockSite(self._runner, sock)
+        else:  # reachable again after set_reachable(False): the same port
+            self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await self._site.start()
 
     def stop(self) -> None:
@@ -119,6 +127,9 @@ class KubeApiServer:
             self._thread.join(10)
         self._loop.close()
         self._loop = None
+        if self._sock is not None:  # never listened on
+            self._sock.close()
+            self._sock = None
 
     async def _stop_app(self) -> None:
         for queue in list(self.state.watch_queues):
