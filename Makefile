@@ -41,7 +41,7 @@ system-deps:
 TEST_WORKERS ?= 2
 test: system-deps $(STAMP)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Long fuzz run: many more hypothesis examples and Redis values than `make test` uses.
 fuzz: system-deps $(STAMP)

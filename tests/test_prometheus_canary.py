@@ -27,7 +27,8 @@ from backends.sim.exporter import Exporter, IstioCollector
 from backends.sim.world import SimWorld
 from tests.servers.prometheus import PromServer, require_prometheus, start_prometheus
 
-pytestmark = pytest.mark.integration
+# one worker runs the whole module under `make test` (--dist loadgroup): one Prometheus, started once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prometheus-canary")]
 
 KEY = "microservices/microservices-canary"
 SPEED = 20.0
