@@ -37,10 +37,12 @@ system-deps:
 	  fi; \
 	fi
 
-## The whole suite: unit, Pilot, snapshot and integration tests against real redis-server and prometheus.
+## The whole suite: unit, Pilot, snapshot and integration tests against real redis-server and prometheus,
+## in TEST_WORKERS parallel pytest-xdist processes (`make test TEST_WORKERS=0`: one process).
+TEST_WORKERS ?= 2
 test: system-deps $(STAMP)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Long fuzz run: many more hypothesis examples and Redis values than `make test` uses.
 fuzz: system-deps $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 # The server fixtures are registered here once, so a test module asks for `redis_server` by
 # name instead of importing the fixture function (an import that shadows the parameter).
@@ -12,6 +13,11 @@ pytest_plugins = [
     "tests.servers.prometheus",
     "tests.servers.redis",
 ]
+
+# No example database: the parallel workers of `make test` never share one, and no run replays the examples
+# another run saved. The profiles of tests/fuzz_strategies.py inherit this.
+settings.register_profile("suite", database=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)

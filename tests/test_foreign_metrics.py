@@ -22,7 +22,6 @@ from app.control.foreign import ForeignRollouts
 from backends.base import ForeignObject
 from backends.prometheus import PrometheusMetrics
 from backends.promql import MetricTemplate
-from tests.servers.binaries import free_port
 from tests.servers.prometheus import require_prometheus, start_prometheus
 
 pytestmark = pytest.mark.integration
@@ -44,8 +43,8 @@ def serve_traffic(stop: threading.Event) -> tuple[int, Any]:
         registry=registry,
         buckets=(50, 100, 150, 250, 500, 1000),
     )
-    port = free_port()
-    http, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
+    http, _ = start_http_server(0, addr="127.0.0.1", registry=registry)  # a port the OS chose, listening already
+    port = http.server_address[1]
 
     def run() -> None:
         while not stop.wait(0.05):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import Metric
 
 from app.clock import ScaledClock
 from app.control.engine import Engine
@@ -21,11 +23,12 @@ from app.model import HealthStatus, Phase, Rollout, RoomState
 from backends.prometheus import PrometheusMetrics
 from backends.sim import build_world, load_scenario
 from backends.sim.defaults import DEFAULT_TARGETS
-from backends.sim.exporter import Exporter, start_exporter
+from backends.sim.exporter import Exporter, IstioCollector
 from backends.sim.world import SimWorld
-from tests.servers.prometheus import PromServer, free_port, require_prometheus, start_prometheus
+from tests.servers.prometheus import PromServer, require_prometheus, start_prometheus
 
-pytestmark = pytest.mark.integration
+# one worker runs the whole module under `make test` (--dist loadgroup): one Prometheus, started once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prometheus-canary")]
 
 KEY = "microservices/microservices-canary"
 SPEED = 20.0
@@ -36,12 +39,33 @@ def of(state: RoomState) -> Rollout:
     return state.rollout(KEY) or Rollout(name="(not yet)")
 
 
+class WorldSlot:
+    """What one test's exporter serves: nothing until the test puts its world in."""
+
+    def __init__(self) -> None:
+        self.world: SimWorld | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.world is not None:
+            yield from IstioCollector(self.world).collect()
+
+
+def slot_exporter() -> tuple[WorldSlot, Exporter]:
+    """An exporter on a port the OS chose, listening from the start: Prometheus is told the port before the world
+    exists, and no other process can take the port meanwhile."""
+    slot = WorldSlot()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(slot)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    return slot, Exporter("127.0.0.1", server.server_address[1], server, thread)
+
+
 @dataclass
 class Room:
     prom: PromServer
     world: SimWorld
     engine: Engine
-    exporter: Exporter
+    slot: WorldSlot
     metrics: PrometheusMetrics
 
     def rollout(self) -> Rollout:
@@ -75,41 +99,42 @@ class Room:
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory):
-    """One Prometheus for the module, scraping one exporter port per test."""
+    """One Prometheus for the module, scraping one exporter per test (empty until the test's world is in it)."""
     require_prometheus()
-    ports = {name: free_port() for name in ("bad", "outage")}
-    scrape = [f"http://127.0.0.1:{p}/metrics" for p in ports.values()]
-    server = start_prometheus(tmp_path_factory.mktemp("prom"), scrape)
+    slots = {name: slot_exporter() for name in ("bad", "outage")}
+    server = start_prometheus(tmp_path_factory.mktemp("prom"), [exporter.url for _, exporter in slots.values()])
     try:
         # Prometheus scrapes new targets about 5 s after it starts: let that pass before any world's clock runs
-        server.wait_for("count(up)", len(ports), timeout=20)
-        yield server, ports
+        server.wait_for("count(up)", len(slots), timeout=20)
+        yield server, {name: slot for name, (slot, _) in slots.items()}
     finally:
         server.stop()
+        for _, exporter in slots.values():
+            exporter.close()
 
 
-async def open_room(prom: PromServer, port: int, scenario) -> Room:
+async def open_room(prom: PromServer, slot: WorldSlot, scenario) -> Room:
     clock = ScaledClock(speed=SPEED)
     world = build_world(scenario, clock)
-    exporter = start_exporter(world, port=port)
+    slot.world = world
     metrics = PrometheusMetrics(prom.url, clock=clock, min_window=4.0, timeout=1.0, retries=1, backoff=0.05)
     engine = Engine(
         clock=clock, cluster=world.cluster, metrics=metrics, targets=world.targets, actor="t@h", background=(world.run,)
     )
     await engine.start()
-    return Room(prom, world, engine, exporter, metrics)
+    return Room(prom, world, engine, slot, metrics)
 
 
 async def close_room(room: Room) -> None:
     await room.engine.stop()
     await room.metrics.aclose()
-    room.exporter.close()
+    room.slot.world = None
     room.prom.start()  # the module's server outlives every test, outage or not
 
 
 async def test_bad_canary_is_rolled_back_on_prometheus_numbers(prom) -> None:
-    server, ports = prom
-    room = await open_room(server, ports["bad"], load_scenario("bad-canary"))
+    server, slots = prom
+    room = await open_room(server, slots["bad"], load_scenario("bad-canary"))
     try:
         await room.until("the rollback", lambda s: of(s).phase is Phase.FAILED, timeout=40)
     finally:
@@ -135,12 +160,12 @@ async def test_bad_canary_is_rolled_back_on_prometheus_numbers(prom) -> None:
 
 
 async def test_prometheus_outage_holds_the_canary_and_it_recovers(prom) -> None:
-    server, ports = prom
+    server, slots = prom
     canary = next(t for t in DEFAULT_TARGETS if t.name == "microservices-canary")
     # failures count during the outage and during the first scrapes after it: give the budget room
     canary = canary.model_copy(update={"analysis": canary.analysis.model_copy(update={"threshold": 15})})
     scenario = load_scenario("healthy-canary").model_copy(update={"targets": (canary,)})
-    room = await open_room(server, ports["outage"], scenario)
+    room = await open_room(server, slots["outage"], scenario)
     try:
         await room.until("two passing steps", lambda s: of(s).actual.canary >= 20, timeout=30)
         assert room.rollout().failed_checks <= 1  # at most the very first tick, before two scrapes existed

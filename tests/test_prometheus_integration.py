@@ -32,7 +32,8 @@ from tests.servers.prometheus import (
     scraping,
 )
 
-pytestmark = pytest.mark.integration
+# one worker runs the whole module under `make test` (--dist loadgroup): one Prometheus, started once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prometheus-integration")]
 
 NS = "microservices"
 CANARY, PRIMARY, BLUE = (NS, "microservices"), (NS, "microservices-primary"), (NS, "microservices-blue")

@@ -38,10 +38,12 @@ T = TypeVar("T")
 ADMIN_TOKEN = "admin-token"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound_socket(host: str) -> socket.socket:
+    """A socket on a port the OS chose, held from the start: no other process can take the port before we listen."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
 
 
 class KubeApiServer:
@@ -66,7 +68,8 @@ class KubeApiServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._site: web.BaseSite | None = None
+        self._sock: socket.socket | None = None  # bound by start(), listened on by the first site
         self._kubeconfig: Path | None = None
         self.tls = tls
 
@@ -77,7 +80,8 @@ class KubeApiServer:
         return f"{'https' if self.tls is not None else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> KubeApiServer:
-        self.port = _free_port()
+        self._sock = _bound_socket(self.host)
+        self.port = int(self._sock.getsockname()[1])
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="kubeapi", daemon=True)
@@ -116,7 +120,11 @@ class KubeApiServer:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.tls.ca_cert))
             context.load_cert_chain(str(self.tls.server_cert), str(self.tls.server_key))
             context.verify_mode = ssl.CERT_OPTIONAL
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=context)
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            self._site = web.SockSite(self._runner, sock, ssl_context=context)
+        else:  # reachable again after set_reachable(False): the same port
+            self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=context)
         await self._site.start()
 
     def stop(self) -> None:
@@ -130,6 +138,9 @@ class KubeApiServer:
             self._thread.join(10)
         self._loop.close()
         self._loop = None
+        if self._sock is not None:  # never listened on
+            self._sock.close()
+            self._sock = None
 
     async def _stop_app(self) -> None:
         for queue in list(self.state.watch_queues):

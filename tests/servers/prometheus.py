@@ -64,6 +64,10 @@ def _config(targets: list[str], scrape_interval: str) -> str:
     )
 
 
+class _PortTaken(Exception):
+    """Another process bound the port between free_port() and Prometheus's own bind."""
+
+
 class PromServer:
     """One Prometheus process that can be stopped and started again on the same port and data."""
 
@@ -80,6 +84,8 @@ class PromServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = binary or prometheus_binary() or "prometheus"
         self.port = port or free_port()
+        self.fixed_port = port is not None  # else a port taken between free_port() and bind is chosen again
+        self.started = False  # once started, every restart keeps the port: clients know it
         self.config = self.workdir / "prometheus.yml"
         self.config.write_text(_config(scrape_targets, scrape_interval), encoding="utf-8")
         self.data = self.workdir / "data"
@@ -97,6 +103,15 @@ class PromServer:
     def start(self, timeout: float = 20.0) -> PromServer:
         if self.running:
             return self
+        for _attempt in range(4):
+            try:
+                return self._start(timeout)
+            except _PortTaken:
+                self.port = free_port()
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> PromServer:
+        logged = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -114,8 +129,11 @@ class PromServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if not (self.fixed_port or self.started) and b"address already in use" in self._log_since(logged):
+                    raise _PortTaken
                 raise RuntimeError(f"prometheus exited with code {self.proc.returncode}: {self._tail()}")
             if self._ready():
+                self.started = True
                 return self
             time.sleep(0.05)
         self.stop()
@@ -147,6 +165,14 @@ class PromServer:
                 return bool(resp.status == 200)
         except (OSError, urllib.error.URLError):
             return False
+
+    def _log_since(self, offset: int) -> bytes:
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read()
+        except OSError:
+            return b""
 
     def _tail(self, lines: int = 5) -> str:
         try:
