@@ -9,7 +9,7 @@ warning colour, never green.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -19,10 +19,14 @@ from textual.widgets import Static
 
 from app.model import Experiment, VariantStats
 from app.sanitize import clean
-from app.stats import SRM_WARN_P, Comparison, compare, progress, srm_p_value
 from widgets.formatting import duration
 from widgets.rebuild_progress import RebuildProgress
-from widgets.uplift_plot import UpliftPlot, uplift_series
+
+if TYPE_CHECKING:
+    from app.stats import Comparison
+
+# `app.stats` (and `statistics` under it) and the plots are imported when an experiment is first
+# shown: the experiments tab is not the first frame's, and the room's start-up waits for every import.
 
 WIDE_TABLE = 112  # below this many columns the absolute uplift loses its interval
 MAX_PLOTS = 3
@@ -62,6 +66,8 @@ def comparison_cells(c: Comparison | None) -> tuple[str, str, str, str]:
 
 def table_content(experiment: Experiment, *, sequential: bool, width: int) -> Content:
     """The variants against control; below `WIDE_TABLE` columns the weight and absolute uplift go."""
+    from app.stats import compare
+
     wide = width >= WIDE_TABLE
     cols = [
         ("variant", 14 if wide else 12, "<"),
@@ -105,6 +111,8 @@ def _bar(fraction: float | None, width: int = 12) -> str:
 
 def notes_content(experiment: Experiment, *, sequential: bool) -> Content:
     """Warnings (SRM, not enough data), significance and progress, one line each."""
+    from app.stats import SRM_WARN_P, compare, progress, srm_p_value
+
     lines: list[Content] = []
     variants = experiment.variants
     srm = srm_p_value([v.users for v in variants], [v.weight for v in variants]) if variants else 1.0
@@ -252,6 +260,8 @@ class ExperimentDetail(VerticalScroll):
             line.show(running=running, done=done, total=total, error=error, note=note, warn=warn)
 
     def _show_plots(self, experiment: Experiment, sequential: bool) -> None:
+        from widgets.uplift_plot import UpliftPlot, uplift_series
+
         plots = self.query_one("#experiment-plots", Horizontal)
         control = control_of(experiment)
         others = [v.name for v in experiment.variants if control is not None and v is not control][:MAX_PLOTS]

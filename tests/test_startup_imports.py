@@ -1,0 +1,85 @@
+"""What `shiftroom demo` imports before its first frame: nothing the first frame does not show.
+
+Every import is paid before the room paints (see bench/first_frame.py). The room's other
+backends, the browser server, the charts and the editors are imported where they are used;
+this checks, in a fresh interpreter, that building the demo's app (exactly what `shiftroom demo`
+does before `App.run`) leaves them out of `sys.modules`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from app import yamlfile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Modules the demo's first frame has no use for.
+NOT_BEFORE_FIRST_FRAME = (
+    "numpy",
+    "scipy",
+    "kubernetes_asyncio",
+    "textual_plotext",
+    "plotext",
+    "textual_serve",
+    "redis",
+    "httpx",
+    "prometheus_client",
+    "aiohttp",
+    "hypothesis",
+    "backends.kubernetes",
+    "backends.redis",
+    "backends.promql",
+    "app.live",
+    "app.wall",
+    "app.screens.flag_editor",
+    "app.screens.charts",
+    "widgets.uplift_plot",  # the experiments tab's plots: drawn when an experiment is first shown
+)
+
+#: The demo's path up to the first frame: parse the command line, load the scenario and build
+#: the app (`app.cli._demo` without `run_app`, on the default config: no file is read).
+DEMO_PATH = """
+import json, sys
+from app import cli
+args = cli.build_parser().parse_args(["demo"])
+import app.config, themes
+from backends.sim.scenario import load_scenario
+load_scenario("release-day")
+from app.factory import RoomOptions, make_app
+make_app(RoomOptions())
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def demo_modules() -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", DEMO_PATH],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout))
+
+
+def test_the_demo_builds_its_app_without_what_the_first_frame_does_not_show() -> None:
+    modules = demo_modules()
+    assert "app.room" in modules and "app.control.engine" in modules  # the path was really taken
+    loaded = [name for name in NOT_BEFORE_FIRST_FRAME if name in modules]
+    assert loaded == [], f"imported before the first frame: {', '.join(loaded)}"
+
+
+def test_yaml_files_are_read_with_libyaml_when_pyyaml_has_it() -> None:
+    """A scenario is read before the first frame; the pure-Python loader is about thirty times slower."""
+    if yaml.__with_libyaml__:
+        assert yamlfile._LOADER is yaml.CSafeLoader
+    else:
+        assert yamlfile._LOADER is yaml.SafeLoader
