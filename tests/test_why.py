@@ -175,7 +175,8 @@ def test_status_texts() -> None:
         "router desired 80/20 = actual 80/20",
         "driven by this room",
     ]
-    assert driver_text("", "me") == "no room drives it"
+    assert driver_text("", "me") == "no room holds its lease"
+    assert driver_text("", None) == "no room drives it"
     assert driver_text("b#2", None) == "driven by b#2"
     overdue = status_content(r.model_copy(update={"next_tick": 99.0, "earliest_rollback": None}), 100.0, None).plain
     assert "next check now" in overdue

@@ -200,8 +200,8 @@ def in_time(deadline: float | None, now: float | None) -> str | None:
 
 def driver_text(driver: str, identity: str | None) -> str:
     """Who holds the lease, from this room's point of view (never this room's pid)."""
-    if not driver:
-        return "no room drives it"
+    if not driver:  # idle (no release in progress), or a lease that ran out
+        return "no room drives it" if identity is None else "no room holds its lease"
     if identity is not None and driver == identity:
         return "driven by this room"
     if identity is None:
