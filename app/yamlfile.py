@@ -128,6 +128,10 @@ def _load(text: str, source: str, error: type[YamlFileError]) -> tuple[yaml.Node
         return root, yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
     except RecursionError:
         raise error(deep, source, 1) from None
+    except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit, met before ours
+            raise error(deep, source, 1) from None
+        raise
 
 
 def compose(

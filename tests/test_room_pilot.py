@@ -157,16 +157,16 @@ async def test_keyed_diff_updates_only_changed_cells() -> None:
         table = app.query_one(RolloutsTable)
         keys_before = table.shown_keys
         calls: list[tuple[str, str]] = []
-        original = table.update_cell
+        original = table._update_row
 
-        def spy(row_key, column_key, value, **kw):  # type: ignore[no-untyped-def]
-            calls.append((str(row_key), str(column_key)))
-            return original(row_key, column_key, value, **kw)
+        def spy(row_key, changed):  # type: ignore[no-untyped-def]
+            calls.extend((str(row_key), str(column_key)) for column_key, _ in changed)
+            return original(row_key, changed)
 
         def no_clear(*_a, **_kw):  # type: ignore[no-untyped-def]
             raise AssertionError("the table must never be cleared on an update")
 
-        table.update_cell = spy  # type: ignore[method-assign]
+        table._update_row = spy  # type: ignore[method-assign]
         table.clear = no_clear  # type: ignore[method-assign]
         table.add_row = no_clear  # type: ignore[method-assign]
         table.remove_row = no_clear  # type: ignore[method-assign]

@@ -6,10 +6,10 @@ with a release in progress (an idle one holds none: its first write takes it),
 sample the metrics the controllers ask for (one query per metric for all
 targets), start each driven target's tick as a task of its own (so a slow gate
 webhook on one target delays no other), refresh the plotted series, flags and
-experiments every so often, and publish an immutable `RoomState`.
-Audit delivery, notifiers and post-rollout webhooks run outside the pass.
-A backend that fails is marked down with its one-sentence reason; the last
-good data stays on screen, and the next pass tries again.
+experiments every so often, and publish an immutable `RoomState`. Audit
+delivery, notifiers and post-rollout webhooks run outside the pass. A backend
+that fails is marked down with its one-sentence reason; the last good data
+stays on screen, and the next pass tries again.
 
 Every write is one command: `preview(command)` once per key press, and
 `execute(command, confirmed=preview)`, which refuses a preview whose target
@@ -344,19 +344,17 @@ class Engine:
         driving: list[str] = []
         self._claimed = self.foreign.claimed(ctl.target for ctl in self.controllers.values())
         for key, ctl in self.controllers.items():
-            if key in self._claimed or self.bootstrap.blocked(key) or not self._read(ctl):
-                self.leases.watch_only(key)  # a Canary drives it: no lease, no tick
-                continue
-            if self.read_only:
-                self.leases.watch_only(key)
-                self._load(ctl)
+            skip = key in self._claimed or self.bootstrap.blocked(key) or not self._read(ctl)
+            if skip or self.read_only:
+                self.leases.watch_only(key)  # a Canary drives it, or a read-only room: no lease, no tick
+                if not skip:
+                    self._load(ctl)
                 continue
             mine = self.leases.holder(key) == self.identity
             if not (mine and key in self._loaded) and key not in self._ticking:
                 self._load(ctl)  # what the room that drove it last decided (or, once taken, ours)
                 (self._loaded.add if mine else self._loaded.discard)(key)
-            # An idle target keeps no Lease: given back once, taken again by the first write of a tick.
-            busy = ctl.busy(now) or key in self._ticking or self.rollouts.locks[key].locked()
+            busy = ctl.busy(now) or key in self._ticking or self.rollouts.locks[key].locked()  # idle: no Lease
             holder, err = await self.leases.settle(ctl.target, now, busy)
             if err is not None:
                 self.health.mark("cluster", err)

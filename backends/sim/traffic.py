@@ -198,9 +198,9 @@ class TrafficRecorder:
             for t, second in reversed(self._ring):
                 if t <= start:
                     break
-                if t <= end:
-                    for agg in second.get(key, ()):
-                        out.merge(agg)
+                aggs = second.get(key, ()) if t <= end else ()
+                for agg in aggs:
+                    out.merge(agg)
         return out
 
     @property
