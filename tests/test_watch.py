@@ -132,3 +132,23 @@ async def test_250x70_shows_the_whole_fleet_on_one_page() -> None:
         shown = [t.card.title for t in app.wall.query(WallTile) if t.card is not None and t.display]
         assert len(shown) == 50 and shown[0] == "shop-api" and shown[-1] == "media-edge"
         assert str(app.wall.query_one("#wall-page").render()).startswith("rollouts · 50 of 50")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "just now"),
+        (9.9, "just now"),
+        (10, "10s ago"),
+        (59, "50s ago"),
+        (60, "1m ago"),
+        (3599, "59m ago"),
+        (3600, "1h 00m ago"),
+        (7530, "2h 05m ago"),
+        (-3, "just now"),
+    ],
+)
+def test_a_tile_age_changes_at_most_every_ten_seconds(seconds: float, text: str) -> None:
+    from widgets.formatting import coarse_age
+
+    assert coarse_age(seconds) == text

@@ -28,6 +28,19 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
+def coarse_age(seconds: float) -> str:
+    """An age read from across a room, changing at most every 10 s: `just now`, `40s ago`, `4m ago`,
+    `2h 05m ago` (a wall repaints a tile's line only when this text changes)."""
+    seconds = max(0, int(seconds))
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds // 10 * 10}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"
+    return f"{duration(seconds - seconds % 60)} ago"
+
+
 def split_cells(weights: Weights, width: int) -> tuple[int, int]:
     """How many of `width` cells the stable and the canary get.
 

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from app.model import AuditEvent, Experiment, Flag, Phase, Rollout, RoomState, Strategy
 from app.sanitize import clean
-from widgets.formatting import duration, idle_color
+from widgets.formatting import coarse_age, idle_color
 
 PHASE_STYLE = {
     Phase.SUCCEEDED: "bold green",
@@ -84,7 +84,7 @@ def rollout_card(r: Rollout, now: float, since: float | None, width: int) -> Car
     )
     checks.append(("  " if checks.plain else "") + image[-max(0, inner - len(checks.plain) - 2) :], style="dim")
     what = clean(r.decision or r.message)
-    age = f" · {duration(now - since)} ago" if since is not None and what else ""
+    age = f" · {coarse_age(now - since)}" if since is not None and what else ""
     what = what or "no decision yet"
     keep = max(1, inner - len(age))
     decision = Text((what[: keep - 1] + "…") if len(what) > keep else what)
