@@ -28,6 +28,9 @@ class Sampler:
         self.points = points
         self._series: dict[tuple[str, str], deque[tuple[float, float | None]]] = {}
         self._sources: dict[tuple[str, str], str] = {}
+        #: the last MetricSeries built for each ring, with what it was built from: a ring that has not
+        #: moved since (most of them, most passes) is not copied into new tuples again
+        self._built: dict[tuple[str, str], tuple[object, MetricSeries]] = {}
 
     async def sample(self, wanted: Iterable[Wanted]) -> dict[str, dict[Workload, MetricSample]]:
         """One query per distinct metric check for every workload that needs it."""
@@ -95,6 +98,11 @@ class Sampler:
         out = []
         for (key, name), ring in self._series.items():
             check = next((c for c in checks_of.get(key, ()) if c.name == name), None)
+            stamp = (len(ring), ring[-1][0] if ring else None, self._sources.get((key, name), ""), check)
+            built = self._built.get((key, name))
+            if built is not None and built[0] == stamp:
+                out.append(built[1])
+                continue
             out.append(
                 MetricSeries(
                     target=key,
@@ -107,4 +115,5 @@ class Sampler:
                     source=self._sources.get((key, name), ""),
                 )
             )
+            self._built[(key, name)] = (stamp, out[-1])
         return tuple(out)
