@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 from typing import Any
@@ -68,6 +71,7 @@ class Chromium:
             [self.binary, *FLAGS, f"--user-data-dir={self.profile.name}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # its zygote, renderers and crash handler in one group, stopped together
         )
         url = await asyncio.to_thread(self._devtools_url)
         self.http = aiohttp.ClientSession()
@@ -91,12 +95,28 @@ class Chromium:
         if self.http:
             await self.http.close()
         if self.proc:
-            self.proc.terminate()
+            await asyncio.to_thread(self._stop_group, self.proc)
+        for attempt in range(20):  # a member of the group may still be finishing a write into the profile
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.profile.cleanup()
+                self.profile.cleanup()
+                return
+            except OSError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
+
+    @staticmethod
+    def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+        """Stop chromium and every process it started (they write into the profile until they exit)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group outlived the browser process
 
     async def _read(self) -> None:
         assert self.ws is not None
