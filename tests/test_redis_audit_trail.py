@@ -55,6 +55,8 @@ async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_th
     try:
         for i in range(3):
             trail.record(event(i))
+        # on their way to a log that is up: queued, but nothing the header would call waiting
+        assert trail.queued == 3 and trail.waiting == 0
         await until(lambda: trail.queued == 0)
         redis_server.stop(kill=True)
         for i in range(3, 9):
@@ -63,6 +65,7 @@ async def test_redis_killed_mid_release_loses_no_event_and_health_recovers_on_th
         trail.record(event(9, "rollback"))
         await until(lambda: trail.health is not None and trail.health.status is HealthStatus.DOWN)
         await until(lambda: trail.queued == 7 and trail.spool.path.exists())
+        assert trail.waiting == 7  # held back while the log is down: the header says so
         assert trail.spool.pending() == 7, "on disk, not only in memory"
         assert "Redis" in trail.health.reason  # type: ignore[union-attr]
         redis_server.start()  # same port, empty

@@ -8,7 +8,8 @@ backend's sentence and everything queued goes to the durable spool
 backend is pinged every `RETRY_EVERY` real seconds, health turns up as soon as
 a ping succeeds, and the spool is replayed in order, entries keeping their
 original times. A room started with a non-empty spool replays it first.
-`queued` counts what waits (memory and spool), for the header's "audit: N queued".
+`queued` counts what waits (memory and spool); `waiting`, what the header's "audit: N queued" shows,
+leaves out the entry on its way to a log that is up (no flash after every decision).
 An event a store already wrote in the same transaction as its change
 (`stored=True`) is shown but not written again.
 """
@@ -58,6 +59,12 @@ class AuditTrail:
     @property
     def queued(self) -> int:
         return len(self._queue) + self.spool.count
+
+    @property
+    def waiting(self) -> int:
+        """What the header counts: entries held back because the log cannot take them now (the spool, and
+        memory while the log is down) — not the entry on its way to a log that is up."""
+        return self.spool.count + (len(self._queue) if self._health.status is not HealthStatus.UP else 0)
 
     @property
     def health(self) -> BackendHealth | None:

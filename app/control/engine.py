@@ -488,7 +488,7 @@ class Engine:
             jobs=self.jobs.snapshot(),
             invalid_flags=sum(1 for f in self._flags if f.error),
             invalid_experiments=sum(1 for e in self._experiments if e.error),
-            audit_queued=self.trail.queued,
+            audit_queued=self.trail.waiting,
             histories=histories,
             marks=marks,
         )
