@@ -7,6 +7,8 @@ room that loses that race writes nothing and names the room that won."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,28 +126,32 @@ async def _steady(engine: Engine, clock: VirtualClock, server: Any, *more: Engin
     raise AssertionError(f"still writing: {[(r.method, r.path) for r in _writes(server)]}")
 
 
-async def test_fifty_idle_targets_send_no_request_in_steady_state(kube_api: Any) -> None:
-    targets = _seed(kube_api, 50)
+@asynccontextmanager
+async def _steady_room(server: Any, targets: list[Target]) -> AsyncIterator[tuple[Engine, VirtualClock]]:
+    """One room on `targets`, its first passes done (`_steady`); stopped and closed on the way out."""
     clock = VirtualClock()
-    engine, cluster = await _room(kube_api.kubeconfig, targets, clock, "room-a@h#1")
+    engine, cluster = await _room(server.kubeconfig, targets, clock, "room-a@h#1")
     try:
-        await _steady(engine, clock, kube_api)
-        kube_api.clear_requests()
-        await _passes(clock, 16, engine)  # more than a lease duration's worth of renewals before
-        assert [(r.method, r.path) for r in kube_api.requests] == []
-        assert all(_holder(kube_api, t) == "" for t in targets)  # no Lease held for an idle target
-        assert all(r.driver == "" for r in engine.state.rollouts)
+        await _steady(engine, clock, server)
+        yield engine, clock
     finally:
         await engine.stop()
         await cluster.close()
 
 
+async def test_fifty_idle_targets_send_no_request_in_steady_state(kube_api: Any) -> None:
+    targets = _seed(kube_api, 50)
+    async with _steady_room(kube_api, targets) as (engine, clock):
+        kube_api.clear_requests()
+        await _passes(clock, 16, engine)  # more than a lease duration's worth of renewals before
+        assert [(r.method, r.path) for r in kube_api.requests] == []
+        assert all(_holder(kube_api, t) == "" for t in targets)  # no Lease held for an idle target
+        assert all(r.driver == "" for r in engine.state.rollouts)
+
+
 async def test_a_release_takes_the_lease_with_one_write_before_its_first_write(kube_api: Any) -> None:
     targets = _seed(kube_api, 2)
-    clock = VirtualClock()
-    engine, cluster = await _room(kube_api.kubeconfig, targets, clock, "room-a@h#1")
-    try:
-        await _steady(engine, clock, kube_api)
+    async with _steady_room(kube_api, targets) as (engine, clock):
         kube_api.clear_requests()
         _release(kube_api, "app0")
         for _ in range(20):
@@ -164,9 +170,6 @@ async def test_a_release_takes_the_lease_with_one_write_before_its_first_write(k
         await _passes(clock, 10, engine)
         assert {(r.method, r.path) for r in kube_api.requests} == {("PUT", f"{LEASES}/shiftroom-app0")}
         assert 2 <= len(kube_api.requests) <= 3
-    finally:
-        await engine.stop()
-        await cluster.close()
 
 
 async def test_two_rooms_and_a_release_one_writes_and_the_other_names_it(kube_api: Any) -> None:
@@ -200,11 +203,8 @@ async def test_two_rooms_and_a_release_one_writes_and_the_other_names_it(kube_ap
 
 async def test_a_command_on_an_idle_target_takes_the_lease_first(kube_api: Any) -> None:
     targets = _seed(kube_api, 1)
-    clock = VirtualClock()
-    engine, cluster = await _room(kube_api.kubeconfig, targets, clock, "room-a@h#1")
     key = targets[0].key
-    try:
-        await _steady(engine, clock, kube_api)
+    async with _steady_room(kube_api, targets) as (engine, clock):
         kube_api.clear_requests()
         result = await engine.execute(RolloutCommand(Verb.MANUAL, key))
         assert result.ok, result.message
@@ -215,37 +215,30 @@ async def test_a_command_on_an_idle_target_takes_the_lease_first(kube_api: Any) 
         await _passes(clock, 3, engine)  # idle again: given back once, then nothing
         assert [(r.method, r.path.split("/")[-1]) for r in kube_api.requests] == [("PUT", "shiftroom-app0")]
         assert _holder(kube_api, targets[0]) == ""
-    finally:
-        await engine.stop()
-        await cluster.close()
 
 
 async def test_a_lease_another_room_took_unseen_refuses_the_command_naming_it(kube_api: Any) -> None:
     targets = _seed(kube_api, 1)
-    clock = VirtualClock()
-    engine, cluster = await _room(kube_api.kubeconfig, targets, clock, "room-a@h#1")
     key = targets[0].key
-    try:
-        await _steady(engine, clock, kube_api)
-        kube_api.stall_watches(True)  # this room does not see the other room's take
-        other = await make_cluster(kube_api.kubeconfig, namespaces=[NS])
+    async with _steady_room(kube_api, targets) as (engine, _clock):
         try:
-            await other.acquire_lease(NS, "shiftroom-app0", "room-b@h#2", 15)
+            kube_api.stall_watches(True)  # this room does not see the other room's take
+            other = await make_cluster(kube_api.kubeconfig, namespaces=[NS])
+            try:
+                await other.acquire_lease(NS, "shiftroom-app0", "room-b@h#2", 15)
+            finally:
+                await other.close()
+            kube_api.clear_requests()
+            result = await engine.execute(RolloutCommand(Verb.MANUAL, key))
+            assert not result.ok
+            assert result.message == f"{key} is driven by room-b@h#2; this room is hands-off"
+            lease = [(r.method, r.status) for r in kube_api.requests if "shiftroom-app0" in r.path]
+            assert lease == [("PUT", 409), ("GET", 200)]  # the stale take refused, then read to name the holder
+            assert not [r for r in _writes(kube_api) if "leases" not in r.path]  # and nothing else written
+            assert engine.state.rollout(key).driver in ("", "room-b@h#2")  # type: ignore[union-attr]
+            assert engine.controllers[key].state.auto  # type: ignore[attr-defined]
         finally:
-            await other.close()
-        kube_api.clear_requests()
-        result = await engine.execute(RolloutCommand(Verb.MANUAL, key))
-        assert not result.ok
-        assert result.message == f"{key} is driven by room-b@h#2; this room is hands-off"
-        lease = [(r.method, r.status) for r in kube_api.requests if "shiftroom-app0" in r.path]
-        assert lease == [("PUT", 409), ("GET", 200)]  # the stale take refused, then read to name the holder
-        assert not [r for r in _writes(kube_api) if "leases" not in r.path]  # and nothing else written
-        assert engine.state.rollout(key).driver in ("", "room-b@h#2")  # type: ignore[union-attr]
-        assert engine.controllers[key].state.auto  # type: ignore[attr-defined]
-    finally:
-        kube_api.stall_watches(False)
-        await engine.stop()
-        await cluster.close()
+            kube_api.stall_watches(False)
 
 
 def test_the_watch_remembers_the_newest_lease_it_saw() -> None:
