@@ -118,6 +118,8 @@ class ShiftroomApp(App[None]):
 
     def on_state_updated(self, message: StateUpdated) -> None:
         self.state = message.state
+        if not self.is_running:  # shutting down: the engine still publishes, the screens are being taken apart
+            return
         if self.main_screen is not None:
             self.main_screen.show_state(message.state)
         for screen in self.screen_stack:  # dialogs above it keep living too (a confirmation's live preview)

@@ -78,7 +78,8 @@ class WatchApp(App[None]):
             self.notify(f"The engine did not start: {error}", severity="error", timeout=15)
 
     def on_wall_state(self, message: WallState) -> None:
-        self.wall.show_state(message.state)
+        if self.is_running:  # not while shutting down: the engine still publishes, the tiles are going away
+            self.wall.show_state(message.state)
 
     async def on_unmount(self) -> None:
         await self.engine.stop()
