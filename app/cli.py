@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from app.sanitize import clean
 
 if TYPE_CHECKING:
     from app.config import Config, PrometheusConfig
+    from app.factory import RoomOptions
+    from app.screens.opening import Opening
 
 USAGE_ERROR = 2
 
@@ -26,10 +27,23 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("shiftroom")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version, looked up only when asked for (importlib.metadata is not light)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"shiftroom {_version()}")
+        parser.exit()
 
 
 def _positive(text: str) -> float:
@@ -54,7 +68,7 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="shiftroom", description="A terminal control room for progressive delivery.")
-    p.add_argument("--version", action="version", version=f"shiftroom {_version()}")
+    p.add_argument("--version", action=_VersionAction, help="show the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="run the room on the embedded simulated cluster")
@@ -118,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_args(args: argparse.Namespace) -> None:
     """The values every subcommand shares, checked exactly as the config file's are (one validator)."""
-    from app.config import check_http_url, check_redis_url
-
-    checks = (("redis", check_redis_url), ("prometheus", lambda url: check_http_url(url, "the Prometheus URL")))
-    for option, check in checks:
+    for option in ("redis", "prometheus"):
         value = getattr(args, option, None)
         if value is not None:
+            from app.config import check_http_url, check_redis_url
+
+            check = check_redis_url if option == "redis" else lambda url: check_http_url(url, "the Prometheus URL")
             try:
                 check(value)
             except ValueError as err:
@@ -178,6 +192,10 @@ def _main(argv: list[str]) -> int:
         for name, description in list_scenarios():
             print(f"{name:<20} {description}")
         return 0
+    if args.command == "demo":
+        opening = _opening(args)
+        if opening is not None:
+            return _open_demo(args, opening)
     from app import cli_store
     from app.config import ConfigError, load_config
 
@@ -217,7 +235,7 @@ def _audit_key(config: Config) -> bytes | None:
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
-    from app.factory import DEFAULT_SCENARIO, RoomOptions
+    from app.scenario_names import DEFAULT_SCENARIO
     from backends.sim.scenario import ScenarioError, load_scenario
 
     scenario = getattr(args, "scenario", None) or DEFAULT_SCENARIO
@@ -233,21 +251,8 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
         check_names(config, themes.names(), _binding_ids() if config.keymap else ())
     except ConfigError as err:
         raise UsageError(f"shiftroom: {err}") from None
-    if theme not in themes.names():
-        raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
-    options = RoomOptions(
-        scenario=scenario,
-        speed=getattr(args, "speed", 10.0),
-        seed=getattr(args, "seed", None),
-        theme=theme,
-        read_only=getattr(args, "read_only", False) or config.read_only,
-        metrics_port=getattr(args, "metrics_port", None),
-        redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
-        prometheus=_prometheus(args, config),
-        keymap=dict(config.keymap),
-        notify=config.notify,
-        audit_key=_audit_key(config),
-    )
+    _check_theme(theme)
+    options = _demo_options(args, config, scenario, theme)
     if getattr(args, "headless", False):
         from app.headless import run
 
@@ -277,6 +282,88 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
             f"{err.strerror or err}; pick another --metrics-port."
         ) from None
     return run_app(app)
+
+
+def _check_theme(theme: str) -> None:
+    import themes
+
+    if theme not in themes.names():
+        raise UsageError(f"shiftroom: unknown theme {theme!r}; choose one of {', '.join(themes.names())}.")
+
+
+def _demo_options(args: argparse.Namespace, config: Config, scenario: str, theme: str) -> RoomOptions:
+    from app.factory import RoomOptions
+
+    return RoomOptions(
+        scenario=scenario,
+        speed=getattr(args, "speed", 10.0),
+        seed=getattr(args, "seed", None),
+        theme=theme,
+        read_only=getattr(args, "read_only", False) or config.read_only,
+        metrics_port=getattr(args, "metrics_port", None),
+        redis_url=getattr(args, "redis", None) or (config.redis.url if config.redis else None),
+        prometheus=_prometheus(args, config),
+        keymap=dict(config.keymap),
+        notify=config.notify,
+        audit_key=_audit_key(config),
+    )
+
+
+def _opening(args: argparse.Namespace) -> Opening | None:
+    """The first frame of a demo that has nothing to validate first, painted before the engine is built.
+
+    That is a built-in scenario, no config file and no setting from the environment but the theme, no
+    backend flags and no `--headless`; anything else is read and checked first (`_demo`), so that bad
+    input gets its one sentence before any screen.
+    """
+    import os
+
+    from app.config_file import OVERRIDES, config_path
+    from app.scenario_names import DEFAULT_SCENARIO
+    from backends.sim.roster import roster
+
+    flags = ("headless", "redis", "prometheus", "metrics_port")
+    if any(getattr(args, flag, None) for flag in flags) or config_path(getattr(args, "config", None), os.environ):
+        return None
+    if any(os.environ.get(name) for name in OVERRIDES if name != "SHIFTROOM_THEME"):
+        return None
+    found = roster(getattr(args, "scenario", None) or DEFAULT_SCENARIO)
+    if found is None:
+        return None
+    from app.enums import Mode
+    from app.screens.opening import Opening
+
+    read_only = bool(getattr(args, "read_only", False))
+    return Opening(
+        rows=found.rows,
+        mode=Mode.READ_ONLY if read_only else Mode.DEMO,
+        namespace=found.namespace,
+        scenario=found.scenario,
+        read_only=read_only,
+    )
+
+
+def _open_demo(args: argparse.Namespace, opening: Opening) -> int:
+    """`shiftroom demo`, first frame first: the config, the scenario and the engine come right after it."""
+    import os
+
+    import themes
+
+    theme = getattr(args, "theme", None) or os.environ.get("SHIFTROOM_THEME") or themes.DEFAULT
+    _check_theme(theme)
+
+    def build() -> Any:
+        from app.config import load_config
+        from app.factory import make_demo
+        from app.scenario_names import DEFAULT_SCENARIO
+
+        config = load_config(getattr(args, "config", None))  # nothing to read: the defaults
+        options = _demo_options(args, config, getattr(args, "scenario", None) or DEFAULT_SCENARIO, theme)
+        return make_demo(options).engine
+
+    from app.room import ShiftroomApp
+
+    return run_app(ShiftroomApp.opening(opening, build, theme=theme))
 
 
 def _prometheus(args: argparse.Namespace, config: Config) -> PrometheusConfig | None:

@@ -22,10 +22,12 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.config import Config
 from app.sanitize import clean
+
+if TYPE_CHECKING:
+    from app.config import Config
 
 COMMANDS = ("audit", "experiments", "flags")
 

@@ -34,7 +34,7 @@ REFRESH_FLOOR = 1.0
 
 
 def _backend_flags(p: argparse.ArgumentParser) -> None:
-    from app.factory import DEFAULT_SCENARIO
+    from app.scenario_names import DEFAULT_SCENARIO
 
     p.add_argument(
         "--demo",
@@ -100,15 +100,15 @@ def add_parsers(sub: Any) -> None:  # argparse's _SubParsersAction of the CLI's 
 
 
 def _watch_flags(p: argparse.ArgumentParser) -> None:
-    from app.factory import DEFAULT_SCENARIO
+    from app.scenario_names import DEFAULT_SCENARIO, WATCH_SCENARIO
 
     p.add_argument(
         "--demo",
         nargs="?",
-        const="loop",
+        const=WATCH_SCENARIO,
         default=None,
         metavar="SCENARIO",
-        help=f"watch the simulator (scenario default: loop; the room's default is {DEFAULT_SCENARIO})",
+        help=f"watch the simulator (scenario default: {WATCH_SCENARIO}; the room's default is {DEFAULT_SCENARIO})",
     )
     p.add_argument("--speed", type=float, default=10.0, help="demo: simulated seconds per real second (default 10)")
     p.add_argument("--seed", type=int, default=None, help="demo: random seed (default: the scenario's)")
@@ -156,7 +156,7 @@ def backend_options(args: argparse.Namespace, read_only: bool, config: Config | 
         raise ValueError(demo_and_cluster(given))
     demo = args.demo
     if demo == "":
-        from app.factory import DEFAULT_SCENARIO
+        from app.scenario_names import DEFAULT_SCENARIO
 
         demo = DEFAULT_SCENARIO
     return BackendOptions(demo=demo, seed=args.seed, at=args.at, read_only=read_only)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
+from app.config_file import config_path
 from app.model import Target
 from app.yamlfile import YamlFileError, compose, error_at, read_text, validate
 
@@ -143,19 +144,6 @@ class Config(_Strict):
     targets: list[TargetEntry] = Field(default_factory=list)  # what the room drives on a real cluster
     production_contexts: list[str] = Field(default_factory=list)  # kubeconfig context names or globs
     source: str = Field("", exclude=True)
-
-
-def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
-    if explicit:
-        return Path(explicit).expanduser()
-    if "SHIFTROOM_CONFIG" in env:
-        return Path(env["SHIFTROOM_CONFIG"]).expanduser() if env["SHIFTROOM_CONFIG"] else None
-    local = Path("shiftroom.yaml")
-    if local.is_file():
-        return local
-    base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    user = base / "shiftroom" / "config.yaml"
-    return user if user.is_file() else None
 
 
 def load_config(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 from app.clock import Clock, ScaledClock, VirtualClock
 from app.control.engine import Engine
 from app.model import Mode
+from app.scenario_names import DEFAULT_SCENARIO
 from backends.base import AuditLog, Store
 
 if TYPE_CHECKING:
     from app.config import NotifyConfig, PrometheusConfig
     from app.room import ShiftroomApp
     from backends.sim.world import SimWorld
-
-DEFAULT_SCENARIO = "release-day"
 
 
 @dataclass

@@ -7,12 +7,20 @@ headless CLI and the widgets all speak these types. Every model is frozen; a
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.cluster_event import ClusterEvent
+
+# Re-exported: every module names the enumerations from here; app.enums holds them free of pydantic.
+from app.enums import HealthStatus as HealthStatus
+from app.enums import HookType as HookType
+from app.enums import Level as Level
+from app.enums import Mode as Mode
+from app.enums import Phase as Phase
+from app.enums import SampleStatus as SampleStatus
+from app.enums import Strategy as Strategy
 
 
 class Frozen(BaseModel):
@@ -20,41 +28,6 @@ class Frozen(BaseModel):
 
 
 # ---------------------------------------------------------------- rollouts
-
-
-class Strategy(StrEnum):
-    CANARY = "canary"
-    BLUE_GREEN = "blue-green"
-
-
-class Phase(StrEnum):
-    """Flagger's phase vocabulary (status.phase of a Canary)."""
-
-    INITIALIZED = "Initialized"
-    WAITING = "Waiting"
-    PROGRESSING = "Progressing"
-    PROMOTING = "Promoting"
-    FINALISING = "Finalising"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    # Flagger's other phases, and Argo Rollouts' (for rollouts another controller drives).
-    INITIALIZING = "Initializing"
-    WAITING_PROMOTION = "WaitingPromotion"
-    TERMINATING = "Terminating"
-    TERMINATED = "Terminated"
-    HEALTHY = "Healthy"
-    PAUSED = "Paused"
-    DEGRADED = "Degraded"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.TERMINATED, Phase.HEALTHY)
-
-
-class Mode(StrEnum):
-    DEMO = "DEMO"
-    LIVE = "LIVE"
-    READ_ONLY = "READ-ONLY"
 
 
 class Weights(Frozen):
@@ -111,18 +84,6 @@ class MetricCheck(Frozen):
         lo = "" if self.min is None else f"≥ {self.min:g}"
         hi = "" if self.max is None else f"≤ {self.max:g}"
         return " ".join(p for p in (lo, hi) if p) or "any"
-
-
-class HookType(StrEnum):
-    """Flagger's webhook types, with Flagger's names."""
-
-    CONFIRM_ROLLOUT = "confirm-rollout"
-    PRE_ROLLOUT = "pre-rollout"
-    ROLLOUT = "rollout"
-    CONFIRM_TRAFFIC_INCREASE = "confirm-traffic-increase"
-    CONFIRM_PROMOTION = "confirm-promotion"
-    POST_ROLLOUT = "post-rollout"
-    ROLLBACK = "rollback"
 
 
 class Webhook(Frozen):
@@ -285,12 +246,6 @@ class Rollout(Frozen):
 # ---------------------------------------------------------------- metrics
 
 
-class SampleStatus(StrEnum):
-    OK = "ok"
-    NO_DATA = "no-data"
-    ERROR = "error"
-
-
 class MetricSample(Frozen):
     """One reading of one metric for one target; errors are values, not exceptions."""
 
@@ -410,12 +365,6 @@ class Experiment(Frozen):
 # ---------------------------------------------------------------- audit and health
 
 
-class Level(StrEnum):
-    INFO = "info"
-    WARN = "warn"
-    ERROR = "error"
-
-
 class AuditEvent(Frozen):
     """Every action and every automatic decision: who, when, what changed, why."""
 
@@ -428,12 +377,6 @@ class AuditEvent(Frozen):
     after: dict[str, Any] = Field(default_factory=dict)
     level: Level = Level.INFO
     verified: bool | None = None  # with audit.key_file: signed, intact and in the chain; None: not checked
-
-
-class HealthStatus(StrEnum):
-    UP = "up"
-    STALE = "stale"  # last refresh failed; showing the last good data
-    DOWN = "down"
 
 
 class BackendHealth(Frozen):

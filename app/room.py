@@ -3,6 +3,11 @@
 `ShiftroomApp(engine)` subscribes to the engine, starts it in a worker, turns
 each snapshot into a coalescing `StateUpdated` message and hands it to the
 main screen. Read-only engines get the screen without write keys.
+
+`ShiftroomApp.opening(opening, build)` paints the first frame before the engine
+exists (app/screens/opening.py), then calls `build()` and carries on as above:
+`shiftroom demo` starts that way, so its first frame waits for no import the
+frame does not need.
 """
 
 from __future__ import annotations
@@ -19,18 +24,19 @@ from textual.message import Message
 import themes
 from app.clock import VirtualClock
 from app.hangup import close_on_hangup
-from app.model import RoomState
 from app.sanitize import clean
 from app.screens.binding_list import room_bindings
 from app.screens.commands import RoomCommands
-from app.screens.control import ControlScreen
-from app.screens.help import HelpScreen
 from app.screens.key_routing import misrouted_to, redeliver
-from app.screens.main import MainScreen
+from app.screens.opening import Opening, OpeningScreen
 from app.screens.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from app.control.engine import Engine
+    from app.model import RoomState
+    from app.screens.main import MainScreen
 
 
 def default_wall_clock(engine: Any) -> Callable[[], float]:
@@ -62,23 +68,40 @@ class ShiftroomApp(App[None]):
 
     def __init__(
         self,
-        engine: Engine | Any,
+        engine: Engine | Any = None,
         *,
         theme: str = themes.DEFAULT,
         title_context: str | None = None,
         wall_clock: Callable[[], float] | None = None,
+        opening: Opening | None = None,
+        build: Callable[[], Engine | Any] | None = None,
     ) -> None:
+        """`engine`, or `opening` and `build` (see `ShiftroomApp.opening`)."""
+        if (engine is None) == (opening is None and build is None) or (opening is None) != (build is None):
+            raise TypeError("ShiftroomApp takes an engine, or an opening and a build, not both")
         themes.check(theme)
         super().__init__()
         self.wall_clock = wall_clock or default_wall_clock(engine)  # the header's real time; tests freeze it
         for one in themes.THEMES.values():
             self.register_theme(one)
         self.theme = theme
-        self.engine = engine
-        self.read_only: bool = bool(engine.read_only)
         self.title_context = title_context
-        self.state: RoomState = engine.state
         self.main_screen: MainScreen | None = None
+        self._opening = opening
+        self._build = build
+        self.read_only: bool = bool(engine.read_only) if engine is not None else bool(opening and opening.read_only)
+        if engine is not None:
+            self._attach(engine)
+
+    @classmethod
+    def opening(cls, opening: Opening, build: Callable[[], Engine | Any], **kwargs: Any) -> ShiftroomApp:
+        """A room whose first frame is `opening`'s; `build()` makes its engine right after that frame is painted."""
+        return cls(opening=opening, build=build, **kwargs)
+
+    def _attach(self, engine: Engine | Any) -> None:
+        self.engine = engine
+        self.read_only = bool(engine.read_only)
+        self.state: RoomState = engine.state
 
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
         """Every toast: its text may hold names from outside, so it is sanitized and never read as markup."""
@@ -94,16 +117,38 @@ class ShiftroomApp(App[None]):
             return
         await super().on_event(event)
 
-    def get_default_screen(self) -> MainScreen:
+    def get_default_screen(self) -> Screen[Any]:
+        if self._opening is not None:
+            return OpeningScreen(self._opening, title_context=self.title_context)
+        return self._room_screen()
+
+    def _room_screen(self) -> MainScreen:
+        from app.screens.control import ControlScreen
+        from app.screens.main import MainScreen
+
         screen_class = MainScreen if self.read_only else ControlScreen
         self.main_screen = screen_class(self.state, read_only=self.read_only, title_context=self.title_context)
         return self.main_screen
 
     def on_mount(self) -> None:
+        close_on_hangup(self)
+        if self._build is not None:
+            self.sub_title = self.title_context or (self._opening.context if self._opening else "")
+            self.call_after_refresh(self._open)  # the first frame goes out first
+            return
+        self._start()
+
+    def _open(self) -> None:
+        """Build the engine (its imports, the simulated world) and start it; its first snapshot brings the room."""
+        assert self._build is not None
+        self._attach(self._build())
+        self._build = None
+        self._start()
+
+    def _start(self) -> None:
         self.sub_title = self.title_context or self.state.context
         self.engine.subscribe(self._snapshot)
         self.start_engine()
-        close_on_hangup(self)
 
     def _snapshot(self, state: RoomState) -> None:
         """Engine callback, on the event loop: queue it, let the queue coalesce."""
@@ -120,13 +165,18 @@ class ShiftroomApp(App[None]):
         self.state = message.state
         if not self.is_running:  # shutting down: the engine still publishes, the screens are being taken apart
             return
-        if self.main_screen is not None:
-            self.main_screen.show_state(message.state)
+        if self.main_screen is None:  # the opening's room: its screen comes with the first snapshot
+            self._opening = None
+            self.push_screen(self._room_screen())  # over the opening, which stays below, idle
+            return
+        self.main_screen.show_state(message.state)
         for screen in self.screen_stack:  # dialogs above it keep living too (a confirmation's live preview)
             if screen is not self.main_screen:
                 screen.post_message(Snapshot(message.state))
 
     async def on_unmount(self) -> None:
+        if self._build is not None:
+            return  # left from the first frame: no engine was built
         try:
             await self.engine.stop()
         except Exception as err:  # leaving anyway: the traceback goes where a crash's would, not lost
@@ -134,7 +184,14 @@ class ShiftroomApp(App[None]):
 
             crashlog.save(err, context="stopping the engine as the room closed")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.main_screen is None and action != "quit":
+            return False  # the opening: the room's screen would come up over a palette opened now
+        return True
+
     def action_help(self) -> None:
+        from app.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(room_bindings(self), read_only=self.read_only))

@@ -22,6 +22,7 @@ MAX_NESTING = 3
 #: What backends may import from `app/`: the model and the pure domain modules.
 PURE = (
     "app.model",
+    "app.enums",  # the model's enumerations, apart from pydantic (app.model re-exports them)
     "app.flags",
     "app.experiments",
     "app.stats",

@@ -126,10 +126,22 @@ def test_bad_scenario_files(content: bytes, fragments: list[str], tmp_path: Path
 CRASH_IN_CLI = """
 import sys
 import app.cli
-def boom(args, config):
+def boom(*args):
     raise KeyError("boom outside the app")
-app.cli._demo = boom
+app.cli._demo = app.cli._open_demo = boom  # with a config to read first, or straight to the opening
 sys.exit(app.cli.main(["demo"]))
+"""
+
+CRASH_IN_BUILD = """
+import sys
+from textual.app import App
+import app.factory, app.room
+run = App.run
+app.room.ShiftroomApp.run = lambda self, **kw: run(self, headless=True, **kw)
+def boom(*args, **kwargs):
+    raise RuntimeError("boom building the world")
+app.factory.make_demo = boom  # built after the opening's frame, inside the app
+sys.exit(__import__("app.cli").cli.main(["demo"]))
 """
 
 CRASH_IN_APP = """
@@ -146,7 +158,12 @@ sys.exit(__import__("app.cli").cli.main(["demo", "--speed", "50"]))
 
 
 @pytest.mark.parametrize(
-    ("code", "detail"), [(CRASH_IN_CLI, "boom outside the app"), (CRASH_IN_APP, "boom inside the app")]
+    ("code", "detail"),
+    [
+        (CRASH_IN_CLI, "boom outside the app"),
+        (CRASH_IN_APP, "boom inside the app"),
+        (CRASH_IN_BUILD, "boom building the world"),
+    ],
 )
 def test_a_crash_exits_non_zero_with_a_sentence_and_a_saved_traceback(code: str, detail: str, tmp_path: Path) -> None:
     proc = run_cli([], tmp_path, code=code)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -11,13 +11,16 @@ from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Static
 
-from app.model import MetricSeries, Rollout, Strategy
+from app.enums import Strategy
 from app.sanitize import clean
 from widgets.formatting import fraction, idle_color, image_tail
 from widgets.object_events import ObjectEvents
 from widgets.static_update import set_content
 from widgets.traffic import TrafficSplit
 from widgets.why import CheckView, WhyPane
+
+if TYPE_CHECKING:
+    from app.model import MetricSeries, Rollout
 
 IMAGE_WIDTH = 38  # fits the 50-column pane after the "stable " label
 

@@ -13,17 +13,19 @@ with `?` in the error colour, and the title says what the mark means.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.events import Resize
 from textual.widgets import RichLog
 
-from app.audit import describe_changes
-from app.model import AuditEvent, Level
+from app.enums import Level
 from app.sanitize import clean
 from widgets.formatting import hhmmss
 from widgets.palette import Palette
+
+if TYPE_CHECKING:
+    from app.model import AuditEvent
 
 MAX_LINES = 500
 #: Events whose line ends with `field before → after`: flag edits, kills, restores, experiment status.
@@ -35,7 +37,11 @@ UNVERIFIED_LEGEND = f"{UNVERIFIED_MARK} = unverified (unsigned or altered)"
 
 def changes_text(event: AuditEvent) -> str:
     """`enabled true → false, percentage 35 → 0`: only the fields that differ (app.audit's phrase)."""
-    return clean(describe_changes(event.before, event.after)) if (event.before or event.after) else ""
+    if not (event.before or event.after):
+        return ""
+    from app.audit import describe_changes  # the audit module and its models: not before the first frame
+
+    return clean(describe_changes(event.before, event.after))
 
 
 def event_text(event: AuditEvent, p: Palette) -> Text:

@@ -17,12 +17,12 @@ from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Static
 
-from app.model import Experiment, VariantStats
 from app.sanitize import clean
 from widgets.formatting import duration
 from widgets.rebuild_progress import RebuildProgress
 
 if TYPE_CHECKING:
+    from app.model import Experiment, VariantStats
     from app.stats import Comparison
 
 # `app.stats` (and `statistics` under it) and the plots are imported when an experiment is first

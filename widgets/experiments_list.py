@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from app.model import Experiment, VariantStats
 from app.sanitize import clean
 from widgets.formatting import truncate
 from widgets.keyed_table import Column, KeyedTable, Row, pick
 from widgets.palette import Palette
+
+if TYPE_CHECKING:
+    from app.model import Experiment, VariantStats
 
 EXPERIMENT_COLUMNS = (
     Column("experiment", "experiment", 22),

@@ -8,17 +8,19 @@ environments, then the whitelist, then a non-zero percentage, which wins over
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
-from app.model import Flag
 from app.sanitize import clean
 from widgets.formatting import truncate
 from widgets.keyed_table import Column, KeyedTable, Row, pick
 from widgets.palette import Palette
+
+if TYPE_CHECKING:
+    from app.model import Flag
 
 FLAG_COLUMNS = (
     Column("name", "flag", 24),

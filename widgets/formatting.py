@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
-from app.model import MetricSeries, Rollout, Strategy, Weights
+from app.enums import Strategy
 from app.sanitize import clean
+
+if TYPE_CHECKING:
+    from app.model import MetricSeries, Rollout, Weights
 
 STABLE_CELL = "▇"
 CANARY_CELL = "▁"

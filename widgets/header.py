@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from app.model import BackendHealth, HealthStatus, Mode, RoomState
+from app.enums import HealthStatus, Mode
 from app.sanitize import clean
 from widgets.formatting import hhmmss, truncate
 from widgets.static_update import set_content
+
+if TYPE_CHECKING:
+    from app.model import BackendHealth, RoomState
 
 COMPACT_SCENARIO = 12  # cells the scenario's name gets at 80 columns
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from app.model import MetricSeries
 from widgets.formatting import number, sparkline_data, threshold_text
+
+if TYPE_CHECKING:
+    from app.model import MetricSeries
 
 SPARK_WIDTH = 40  # cells; every cell is bytes over SSH
 

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Static
 
-from app.cluster_event import ClusterEvent
-from app.model import Rollout
 from app.sanitize import clean
 from widgets.formatting import truncate
 from widgets.static_update import set_content
+
+if TYPE_CHECKING:
+    from app.cluster_event import ClusterEvent
+    from app.model import Rollout
 
 WIDE = 96  # from this many columns each Event is one row with its message; below, the message goes under it
 HEADER = ("Type", "Reason", "Age", "From", "Message")

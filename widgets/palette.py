@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.dom import DOMNode
 
-from app.model import HealthStatus, Level, Phase
+from app.enums import HealthStatus, Level, Phase
 
 
 @dataclass(frozen=True)

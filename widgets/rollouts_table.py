@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from app.model import Phase, Rollout, Strategy
+from app.enums import Phase, Strategy
 from app.sanitize import clean
 from widgets.formatting import (
     CANARY_CELL,
@@ -23,6 +23,9 @@ from widgets.formatting import (
 )
 from widgets.keyed_table import Column, KeyedTable, Row, row_text
 from widgets.palette import Palette
+
+if TYPE_CHECKING:
+    from app.model import Rollout
 
 TRAFFIC_BAR = 10
 
@@ -154,23 +157,45 @@ def rollout_cells(
     return tuple(makers[c.key]() for c in columns)
 
 
+def roster_cells(row: Any, p: Palette, columns: Sequence[Column], *, namespace: bool = True) -> tuple[Any, ...]:
+    """The first frame's row (backends/sim/roster.py's `RosterRow`): the target and its kind; the rest waits."""
+    widths = {c.key: c.width for c in columns}
+    cells = {
+        "target": target_text(row, p, widths["target"], namespace),
+        "strategy": Text(strategy_short(row.strategy, widths["strategy"])),
+        "phase": Text("…", style=p.muted),
+    }
+    return tuple(cells.get(c.key, Text("")) for c in columns)
+
+
 class RolloutsTable(KeyedTable):
     """Every rollout; the cursor row is the selected target."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(WIDE_COLUMNS, COMPACT_COLUMNS, **kwargs)
         self._rollouts: tuple[Rollout, ...] = ()
+        self._roster: tuple[Any, ...] = ()  # the opening's rows, until the first snapshot
         # Each row's cells with the rollout they were made from, for one palette, column set and namespace choice:
         # a rollout equal to last time's gets the same cells back, which the table skips without comparing them.
         self._made: dict[str, tuple[Rollout, tuple[Any, ...]]] = {}
         self._made_for: tuple[object, ...] = ()
 
     def refill(self) -> None:
-        self.show(self._rollouts)
+        if self._roster and not self._rollouts:
+            self.show_roster(self._roster)
+        else:
+            self.show(self._rollouts)
 
     def show(self, rollouts: Sequence[Rollout]) -> None:
         self._rollouts = tuple(rollouts)
         self.sync(self._rows())
+
+    def show_roster(self, rows: Sequence[Any]) -> None:
+        """The targets' names and kinds, before the first snapshot says anything else about them."""
+        self._roster = tuple(rows)
+        p = Palette.of(self)
+        namespace = len({r.namespace for r in rows}) > 1
+        self.sync([(r.key, roster_cells(r, p, self.column_specs, namespace=namespace)) for r in rows])
 
     def _rows(self) -> list[Row]:
         p = Palette.of(self)
@@ -198,4 +223,4 @@ class RolloutsTable(KeyedTable):
 
     def on_mount(self) -> None:
         # KeyedTable.on_mount (called by Textual before this one) added the columns.
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self._rollouts))
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refill())

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from app.model import MetricSeries
+if TYPE_CHECKING:
+    from app.model import MetricSeries
+
 
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"

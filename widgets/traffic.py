@@ -5,12 +5,17 @@ Desired vs actual weights are the why pane's: it says what the router still has 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from app.model import Rollout, Strategy
+from app.enums import Strategy
 from widgets.formatting import idle_color
+
+if TYPE_CHECKING:
+    from app.model import Rollout
 
 FULL = "█"
 EMPTY = "░"

@@ -8,12 +8,16 @@ messages came from outside, so every one of them passes `app.sanitize.clean`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from app.model import AuditEvent, Experiment, Flag, Phase, Rollout, RoomState, Strategy
+from app.enums import Phase, Strategy
 from app.sanitize import clean
 from widgets.formatting import coarse_age, idle_color
+
+if TYPE_CHECKING:
+    from app.model import AuditEvent, Experiment, Flag, Rollout, RoomState
 
 PHASE_STYLE = {
     Phase.SUCCEEDED: "bold green",

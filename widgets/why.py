@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from app.model import Check, MetricSeries, Phase, Rollout, Strategy
+from app.enums import Phase, Strategy
 from app.sanitize import clean
 from widgets.formatting import (
     FAIL_MARK,
@@ -34,6 +34,9 @@ from widgets.formatting import (
 )
 from widgets.spark import ThresholdSpark
 from widgets.static_update import set_content
+
+if TYPE_CHECKING:
+    from app.model import Check, MetricSeries, Rollout
 
 SPARK_WIDTH = 40  # cells, as the metric sparklines elsewhere
 HISTORY = 24  # ticks in the strip

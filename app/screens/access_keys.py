@@ -17,13 +17,15 @@ lists exactly the objects it would create, a confirmation shows it, and the engi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import ActiveBinding, Binding
 
 from app.control.commands import BOOTSTRAP, BootstrapCanary, Preview, Result, Verb
-from app.model import Rollout
 from app.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from app.model import Rollout
 
 BOOTSTRAP_BINDING = Binding(
     "B",

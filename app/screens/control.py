@@ -11,13 +11,12 @@ the seed's own event lists (Redis only), in the background. In read-only mode th
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import work
 from textual.binding import ActiveBinding, Binding
 
 from app.control.commands import KillFlag, Preview, RebuildCounters, Result, RolloutCommand, SetExperimentStatus, Verb
-from app.model import Rollout, RoomState
 from app.screens import access_keys
 from app.screens.access_keys import BOOTSTRAP_BINDING, BOOTSTRAP_FALLBACK, denied_fallbacks
 from app.screens.confirm import ConfirmScreen
@@ -25,6 +24,9 @@ from app.screens.foreign_keys import BY_ID, FOREIGN_BINDINGS, FOREIGN_FALLBACKS,
 from app.screens.main import MainScreen, strategy_fallbacks
 from widgets.experiments_list import ExperimentsList
 from widgets.flags_list import FlagsList
+
+if TYPE_CHECKING:
+    from app.model import Rollout, RoomState
 
 ACTION_BINDINGS = [
     Binding("s", "act('step')", "Step", id="step", tooltip="canary: go to the next weight now"),

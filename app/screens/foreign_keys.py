@@ -11,11 +11,14 @@ sentence saying why it does nothing (a hidden binding behind the real one, as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
 from app.control.commands import Verb
-from app.model import Rollout
+
+if TYPE_CHECKING:
+    from app.model import Rollout
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ every tab-bound action, `check_action` hides the others (from the footer too).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +21,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
-from app.model import RoomState, Strategy
+from app.enums import Strategy
 from widgets.detail import RolloutDetail
 from widgets.event_log import EventLog
 from widgets.experiment_detail import ExperimentDetail
@@ -30,6 +32,9 @@ from widgets.keyed_table import KeyedTable
 from widgets.rollouts_table import RolloutsTable
 from widgets.room_footer import RoomFooter
 from widgets.row_filter import RowFilter
+
+if TYPE_CHECKING:
+    from app.model import RoomState
 
 NARROW = 120  # below this many columns the detail pane goes under the table
 TABS = ("rollouts", "flags", "experiments")
@@ -155,6 +160,7 @@ class MainScreen(Screen[None]):
         self.query_one("#events").border_title = "events"
         self.query_one("#detail").border_title = "detail"
         self.query_one(RolloutsTable).focus()
+        self._fit(self.app.size.width)  # now, not on the first Resize: a screen pushed later is laid out at once
         self.render_state()
 
     # ------------------------------------------------------------ snapshots
@@ -296,7 +302,10 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------ layout
 
     def on_resize(self, event: Resize) -> None:
-        narrow = event.size.width < NARROW
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        narrow = width < NARROW
         self.set_class(narrow, "-narrow")
         self.query_one(RolloutsTable).compact = narrow
         self.query_one(ExperimentsList).compact = narrow

@@ -7,9 +7,12 @@ handles `Snapshot` to stay current. Newer replaces older in the queue.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from app.model import RoomState
+if TYPE_CHECKING:
+    from app.model import RoomState
 
 
 class Snapshot(Message):

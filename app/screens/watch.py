@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,11 +19,14 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from app.model import HealthStatus, Mode, RoomState
+from app.enums import HealthStatus, Mode
 from app.sanitize import clean
 from widgets.wall_cards import Card, decided_at, experiment_card, flag_card, rollout_card
 from widgets.wall_clock import WallClock
 from widgets.wall_tile import WallTile
+
+if TYPE_CHECKING:
+    from app.model import RoomState
 
 TILE_WIDTH = 38  # the narrowest tile that still reads (columns, with its border)
 TILE_HEIGHT = 6

@@ -14,6 +14,8 @@ import shlex
 import sys
 from dataclasses import dataclass
 
+from app.scenario_names import WATCH_SCENARIO
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -47,7 +49,11 @@ def command(options: ServeOptions) -> list[str]:
     base = [sys.executable, "-m", "app.cli"]
     live = bool(options.cluster) and options.scenario is None
     if options.watch:
-        argv = [*base, "watch", *options.cluster] if live else [*base, "watch", "--demo", options.scenario or "loop"]
+        argv = (
+            [*base, "watch", *options.cluster]
+            if live
+            else [*base, "watch", "--demo", options.scenario or WATCH_SCENARIO]
+        )
         return argv + (["--cycle", f"{options.cycle:g}"] if options.cycle else [])
     if live:
         argv = [*base, "room", *options.cluster]
