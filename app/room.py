@@ -127,7 +127,10 @@ class ShiftroomApp(App[None]):
         from app.screens.main import MainScreen
 
         screen_class = MainScreen if self.read_only else ControlScreen
-        self.main_screen = screen_class(self.state, read_only=self.read_only, title_context=self.title_context)
+        roster = self._opening.rows if self._opening else ()
+        self.main_screen = screen_class(
+            self.state, read_only=self.read_only, title_context=self.title_context, roster=roster
+        )
         return self.main_screen
 
     def on_mount(self) -> None:
@@ -139,10 +142,12 @@ class ShiftroomApp(App[None]):
         self._start()
 
     def _open(self) -> None:
-        """Build the engine (its imports, the simulated world) and start it; its first snapshot brings the room."""
+        """Build the engine (its imports, the simulated world), put the room's screen up and start the engine."""
         assert self._build is not None
         self._attach(self._build())
         self._build = None
+        self.push_screen(self._room_screen())  # over the opening, which stays below, idle; its targets until a snapshot
+        self._opening = None
         self._start()
 
     def _start(self) -> None:
@@ -165,11 +170,8 @@ class ShiftroomApp(App[None]):
         self.state = message.state
         if not self.is_running:  # shutting down: the engine still publishes, the screens are being taken apart
             return
-        if self.main_screen is None:  # the opening's room: its screen comes with the first snapshot
-            self._opening = None
-            self.push_screen(self._room_screen())  # over the opening, which stays below, idle
-            return
-        self.main_screen.show_state(message.state)
+        if self.main_screen is not None:
+            self.main_screen.show_state(message.state)
         for screen in self.screen_stack:  # dialogs above it keep living too (a confirmation's live preview)
             if screen is not self.main_screen:
                 screen.post_message(Snapshot(message.state))

@@ -11,7 +11,7 @@ every tab-bound action, `check_action` hides the others (from the footer too).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -120,9 +120,17 @@ class MainScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self, state: RoomState, *, read_only: bool = False, title_context: str | None = None) -> None:
+    def __init__(
+        self,
+        state: RoomState,
+        *,
+        read_only: bool = False,
+        title_context: str | None = None,
+        roster: tuple[Any, ...] = (),
+    ) -> None:
         super().__init__(id="main")
         self.state = state
+        self.roster = roster  # the opening's targets (app/screens/opening.py), shown until a snapshot has rollouts
         self.read_only = read_only
         self.title_context = title_context
         self.filters: dict[str, str] = {tab: "" for tab in TABS}
@@ -180,7 +188,12 @@ class MainScreen(Screen[None]):
         self.query_one(RoomHeader).show(state)
         tab = self.active_tab
         if tab == "rollouts":
-            self.query_one(RolloutsTable).show(state.rollouts)
+            table = self.query_one(RolloutsTable)
+            if state.rollouts or not self.roster:
+                self.roster = ()
+                table.show(state.rollouts)
+            else:
+                table.show_roster(self.roster)
             self.query_one(EventLog).show(state.events)
             self._show_detail()
         elif tab == "flags":
@@ -195,7 +208,7 @@ class MainScreen(Screen[None]):
         tabs = self.query_one(TabbedContent)
         invalid = sum(1 for f in state.flags if not f.valid)
         labels = {
-            "rollouts": f"Rollouts {len(state.rollouts)}",
+            "rollouts": f"Rollouts {len(state.rollouts or self.roster)}",
             "flags": f"Flags {len(state.flags)}" + (f" ({invalid} invalid)" if invalid else ""),
             "experiments": f"Experiments {len(state.experiments)}",
         }
