@@ -1,7 +1,7 @@
 """On rows another controller drives (an Argo Rollout, a Flagger Canary), Shiftroom's own `m` (auto/manual)
-and `b` (blue-green switch) are shown disabled in the footer with one sentence saying what drives the row
-and what to use instead; pressing them says it at once and sends nothing. On Shiftroom's own rows they work
-as before."""
+and `b` (blue-green switch) are shown disabled in the footer (and marked in help and the palette) with one
+sentence saying what drives the row and what to use instead; pressing them says it at once and sends
+nothing. On Shiftroom's own rows they work as before."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from textual.widgets._footer import FooterKey
 
+from app.screens.binding_list import room_bindings
 from app.screens.confirm import ConfirmScreen
 from tests import test_foreign_keys as fk
 from tests.test_engine_foreign import ARGO, argo_objects
@@ -42,6 +43,9 @@ async def test_m_and_b_are_disabled_with_a_reason_on_rows_another_controller_dri
                 assert not active[letter].enabled and active[letter].tooltip == f"not here: {reason}", letter
                 footer = next(k for k in screen.query(FooterKey) if k.key == letter)
                 assert footer.has_class("-disabled")
+            # Help and the palette mark them too, with the same sentence.
+            said = {e.keys_text: e.denied for e in room_bindings(app)}
+            assert (said.get("m"), said.get("b")) == (m_reason, b_reason)
             app._notifications.clear()
             for letter in ("m", "b"):
                 await pilot.press(letter)
@@ -57,3 +61,4 @@ async def test_m_and_b_are_disabled_with_a_reason_on_rows_another_controller_dri
         await pilot.pause()
         assert screen.active_bindings["m"].enabled  # Shiftroom's own row: its mode key as before
         assert not screen.active_bindings["m"].tooltip.startswith("not here")
+        assert {e.keys_text: e.denied for e in room_bindings(app)}.get("m") == ""

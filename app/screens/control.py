@@ -127,9 +127,14 @@ class ControlScreen(MainScreen):
         return self.is_mounted and self.active_tab == "rollouts"
 
     def binding_denied(self, binding: Binding) -> str:
-        """Why the selected row's identity may not use `binding` ("" if it may): help and the palette say it."""
+        """Why `binding` does nothing on the selected row ("" if it works): help and the palette say it.
+
+        The identity may not (a 403 to come), or the key is Shiftroom's own and another controller drives the row.
+        """
         name, arg = access_keys._split(binding.action)
-        return access_keys.denied_reason(name, (arg,) if arg else (), self.selected_rollout)
+        args = (arg,) if arg else ()
+        rollout = self.selected_rollout
+        return access_keys.denied_reason(name, args, rollout) or access_keys.not_here_reason(name, args, rollout)
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
