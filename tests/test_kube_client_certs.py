@@ -99,6 +99,9 @@ async def test_a_client_certificate_is_renewed_before_it_expires(tls_api: Any, t
         assert stat.S_IMODE(cert.stat().st_mode) == 0o600 and stat.S_IMODE(cert.parent.stat().st_mode) == 0o700
         assert stat.S_IMODE(Path(api.configuration.key_file).stat().st_mode) == 0o600
         server.clear_requests()
+        replaced: list[Any] = []
+        retire = api._retire
+        api._retire = lambda pool: (replaced.append(pool), retire(pool))[1]  # type: ignore[method-assign]
         deadline = time.monotonic() + 8.0  # well past two lifetimes: the first certificates have expired
         while time.monotonic() < deadline:
             await _list(api)
@@ -106,6 +109,12 @@ async def test_a_client_certificate_is_renewed_before_it_expires(tls_api: Any, t
         assert _runs(state) >= 3, _runs(state)
         assert {(r.status, r.user) for r in server.requests} == {(200, "robot")}  # never refused
         assert api.reauthentications == 0
+        # One pool per certificate: the one in use, the one it replaced (a watch may still read from it);
+        # the older ones were closed.
+        await asyncio.gather(*api._closing)
+        assert len(replaced) >= 2 and api._retired == replaced[-1:]
+        assert [p.pool_manager.closed for p in replaced] == [True] * (len(replaced) - 1) + [False]
+        assert api._client is not None and not api._client.rest_client.pool_manager.closed
         assert sorted(p.name for p in cert.parent.iterdir()) == [
             Path(api.configuration.cert_file).name,
             Path(api.configuration.key_file).name,

@@ -7,12 +7,13 @@ exec plugin's token, a token file, the in-cluster service account's projected to
 by a `credentials.Refresher` on the configuration; a 401 renews them once and sends the request again.
 An exec plugin's client certificate is renewed the same way, and also when the server closes the
 connection of a read without answering (how a TLS handshake that refused the certificate shows: the read
-is sent once more); each new one gets a new connection pool, and the pools it replaced are closed with the `Api`
-(a watch stream opened on one goes on until it ends).
+is sent once more); each new one gets a new connection pool. The pool it replaced is kept (a watch stream
+opened on it goes on until it ends) until the next renewal or `Api.close`; older ones are closed then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -171,7 +172,8 @@ class Api:
         self.configuration = configuration
         self._client: Any = None  # made on first use, in the loop that uses it
         self._cert_generation = 0  # the client certificate the client's pool was built with
-        self._retired: list[Any] = []  # pools built with an earlier client certificate
+        self._retired: list[Any] = []  # the pool built with the previous client certificate (at most one)
+        self._closing: set[asyncio.Future[Any]] = set()  # older pools being closed
         self.server = server or str(getattr(configuration, "host", ""))
         self.timeout = timeout
         self.identity = ""  # filled once known (SelfSubjectReview), for 403 sentences
@@ -320,12 +322,22 @@ class Api:
             from kubernetes_asyncio.client.rest import RESTClientObject
 
             # a new client certificate: new connections, with it (the library reads the files once per pool)
-            self._retired.append(self._client.rest_client)
+            self._retire(self._client.rest_client)
             self._client.rest_client = RESTClientObject(self.configuration)
         self._cert_generation = generation
         return self._client
 
+    def _retire(self, pool: Any) -> None:
+        """Keep the pool just replaced (a watch started on it may still be reading) and close the ones before it:
+        they are a whole certificate lifetime old, and every request sent on them has ended since."""
+        self._retired.append(pool)
+        while len(self._retired) > 1:
+            closing = asyncio.ensure_future(self._retired.pop(0).close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
     async def close(self) -> None:
+        await asyncio.gather(*self._closing, return_exceptions=True)
         retired, self._retired = self._retired, []
         for pool in retired:
             await pool.close()
