@@ -180,6 +180,13 @@ def run_app(app: Any) -> int:
     if error is not None:
         print(crashlog.sentence(error, crashlog.save(error)), file=sys.stderr)
         return crashlog.CRASH_EXIT
+    undelivered = getattr(getattr(app, "engine", None), "undelivered", 0)
+    if undelivered:
+        print(
+            f"shiftroom: {undelivered} notification or webhook deliveries could not go out before the room "
+            "closed (the destination was slow or down: the header's entry for it said why).",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -231,7 +231,7 @@ class Engine:
         self._ticking.clear()
         await self.jobs.stop()
         await self.access.stop()
-        await self.outbox.stop()
+        self.undelivered = await self.outbox.stop()  # notifications and webhooks that could not go out in time
         await self.cache.stop()
         if not self.read_only:
             await self.leases.release_all([c.target for c in self.controllers.values()])

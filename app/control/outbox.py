@@ -3,7 +3,9 @@
 `put(destination, work)` never waits. Each destination delivers in order on a
 task of its own, so a notifier that takes 5 s delays neither a decision nor
 another destination. A full queue drops its oldest entry and says so in the
-destination's health; a failure marks it down with its sentence.
+destination's health; a failure marks it down with its sentence. `stop()` first gives
+what is queued a few seconds to go out (a rollback's notification sent as the room
+closes is not dropped), then says how many did not.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from backends.base import BackendError
 
 Work = Callable[[], Awaitable[None]]
 LIMIT = 100  # queued deliveries per destination
+GRACE = 3.0  # real seconds `stop()` waits for queued deliveries
 
 
 class Outbox:
@@ -82,8 +85,15 @@ class Outbox:
         while any(self._queues.values()) or self._busy:
             await asyncio.sleep(0.01)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = GRACE) -> int:
+        """Deliver what is queued for up to `grace` seconds, then stop; the number of deliveries not made."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout=grace)
+        except TimeoutError:
+            pass
+        undelivered = self.queued() + len(self._busy)
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+        return undelivered
