@@ -90,7 +90,7 @@ async def test_cycle_rotates_pages_of_rollouts_then_flags_then_experiments() -> 
         assert names[:9] == ["rollouts"] * 9 and names[9:] == ["flags", "experiments"]
         seen = []
         for _ in range(len(pages)):
-            seen.append(str(screen.query_one("#wall-page").render()).split(" · ")[0])
+            seen.append(str(screen.query_one("#wall-page").render()).split()[0])  # "rollouts 6/50 · page 1/9 · …"
             screen.next_page()
             await pilot.pause()
         assert seen == names
@@ -152,3 +152,21 @@ def test_a_tile_age_changes_at_most_every_ten_seconds(seconds: float, text: str)
     from widgets.formatting import coarse_age
 
     assert coarse_age(seconds) == text
+
+
+async def test_80_columns_pager_and_title_fit_whole() -> None:
+    app, clock = wall("fleet", cycle=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await clock.advance(2)
+        await pilot.pause()
+        page = str(app.wall.query_one("#wall-page").render())
+        title = str(app.wall.query_one("#wall-title").render())
+        assert page == "rollouts 6/50 · page 1/9 · every 30s"  # the compact form, not cut
+        assert title.strip() == "READ-ONLY   sim · 5 namespaces · fleet"  # the scenario's name still shows
+    app, clock = wall("fleet", cycle=30)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await clock.advance(2)
+        await pilot.pause()
+        page = str(app.wall.query_one("#wall-page").render())
+        assert page == "rollouts · 28 of 50 · page 1 of 2 · next every 30s"
+        assert "accounts,media,payments,search,shop · fleet" in str(app.wall.query_one("#wall-title").render())

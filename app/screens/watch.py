@@ -157,12 +157,19 @@ class WatchScreen(Screen[None]):
             "flags": len(self.state.flags),
             "experiments": len(self.state.experiments),
         }[name]
-        text = f"{name} · {len(cards)} of {total}" + (f" · page {part} of {len(same)}" if part else "")
+        forms = [  # longest first; the last fits the 80-column pager line
+            f"{name} · {len(cards)} of {total}" + (f" · page {part} of {len(same)}" if part else ""),
+            f"{name} {len(cards)}/{total}" + (f" · page {part}/{len(same)}" if part else ""),
+            f"{name} {len(cards)}/{total}" + (f" · {part}/{len(same)}" if part else ""),
+        ]
         if self.cycle > 0 and len(pages) > 1:
-            text += f" · next every {self.cycle:g}s"
+            forms = [f"{forms[0]} · next every {self.cycle:g}s", *(f"{f} · every {self.cycle:g}s" for f in forms[1:])]
         elif len(pages) > 1:
-            text += f" · {len(pages) - 1} more: --cycle SEC"  # fits the 80-column pager line whole
-        self._set("#wall-page", Text(text, style="dim"))
+            forms = [
+                f"{forms[0]} · {len(pages) - 1} more: --cycle SEC",
+                *(f"{f} · +{len(pages) - 1}: --cycle SEC" for f in forms[1:]),
+            ]
+        self._set("#wall-page", *(Text(f, style="dim") for f in forms))
 
     # ------------------------------------------------------------ snapshots
     def show_state(self, state: RoomState) -> None:
@@ -173,13 +180,17 @@ class WatchScreen(Screen[None]):
             f" {state.mode.value} ",
             style="bold reverse yellow" if state.mode is Mode.READ_ONLY else "bold reverse cyan",
         )
-        title = Text.assemble(
-            ("SHIFTROOM WATCH ", "bold"),
-            mode,
-            "  ",
-            clean(" · ".join(x for x in (state.context, state.namespace, state.scenario) if x)),
-        )
-        self._set("#wall-title", title)
+        namespaces = state.namespace.split(",")
+        where = [(state.context, state.namespace, state.scenario)]
+        if len(namespaces) > 1:  # "5 namespaces" when their names don't fit, so the scenario's name still does
+            where.append((state.context, f"{len(namespaces)} namespaces", state.scenario))
+        titles = [
+            Text.assemble(("SHIFTROOM WATCH ", "bold"), mode, "  ", clean(" · ".join(x for x in w if x))) for w in where
+        ]
+        titles.append(
+            Text.assemble(mode, "  ", clean(" · ".join(x for x in where[-1] if x)))
+        )  # 80 columns: the mode first
+        self._set("#wall-title", *titles)
         health = Text()
         for h in state.health:
             health.append("● ", style=HEALTH_STYLE.get(h.status, "bold"))
@@ -191,10 +202,14 @@ class WatchScreen(Screen[None]):
             return
         self._render_page()
 
-    def _set(self, selector: str, text: Text) -> None:
+    def _set(self, selector: str, *texts: Text) -> None:
+        """Show the first of `texts` that fits beside the clock (the last one cut with an ellipsis if none does)."""
         widget = self.query_one(selector, Static)
+        info = self.query_one("#wall-info").content_size.width  # beside the clock, once laid out
+        room = max(10, info or self.size.width - 40)
+        text = next((t for t in texts if t.cell_len <= room), texts[-1])
         text.no_wrap = True
-        text.truncate(max(10, self.size.width - 40), overflow="ellipsis")
+        text.truncate(room, overflow="ellipsis")
         if getattr(widget, "_wall_text", None) != text.markup:
             widget._wall_text = text.markup  # type: ignore[attr-defined]
             widget.update(text)
