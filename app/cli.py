@@ -66,7 +66,9 @@ def _port(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only_demo: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; `only_demo` leaves out the subcommands other than `demo` (and `room`'s root
+    flags, which every command reads): `shiftroom demo` parses its line without building the verbs' parsers."""
     p = _Parser(prog="shiftroom", description="A terminal control room for progressive delivery.")
     p.add_argument("--version", action=_VersionAction, help="show the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -101,13 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
             "--prometheus", default=None, metavar="URL", help="metrics from Prometheus (or SHIFTROOM_PROMETHEUS_URL)"
         )
 
+    from app import cli_live
+
+    cli_live.add_parsers(p, sub)
+    if only_demo:
+        return p
     sub.add_parser("scenarios", help="list the built-in scenarios")
     from app import cli_store
 
     cli_store.add_parsers(sub)
-    from app import cli_live
-
-    cli_live.add_parsers(p, sub)
     from app import cli_verbs
 
     cli_verbs.add_parsers(sub)
@@ -191,7 +195,7 @@ def run_app(app: Any) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(only_demo=argv[:1] == ["demo"]).parse_args(argv)
     _check_args(args)
     if args.command == "scenarios":
         from backends.sim.scenario import list_scenarios

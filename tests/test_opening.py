@@ -188,3 +188,18 @@ def test_only_quitting_works_until_the_room_s_screen_is_up() -> None:
     room = ShiftroomApp(make_demo(RoomOptions(virtual=True)).engine)
     room.get_default_screen()
     assert room.check_action("command_palette", ()) is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo"],
+        ["demo", "--scenario", "fleet", "--speed", "2", "--read-only", "--theme", "wall"],
+        ["demo", "--headless", "--until-settled", "--json", "--seed", "7"],
+        ["demo", "--redis", "redis://127.0.0.1:1/0", "--prometheus", "http://127.0.0.1:1", "--config", "x.yaml"],
+    ],
+)
+def test_the_demo_only_parser_reads_a_demo_line_as_the_whole_parser_does(argv: list[str]) -> None:
+    from app.cli import build_parser
+
+    assert build_parser(only_demo=True).parse_args(argv) == build_parser().parse_args(argv)

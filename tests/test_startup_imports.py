@@ -64,7 +64,7 @@ OPENING_PATH = """
 import json, os, sys
 os.environ["SHIFTROOM_CONFIG"] = ""  # no file, whatever the machine has
 from app import cli
-args = cli.build_parser().parse_args(["demo"])
+args = cli.build_parser(only_demo=True).parse_args(["demo"])  # as cli._main parses `shiftroom demo …`
 opening = cli._opening(args)
 assert opening is not None and opening.rows
 from app.room import ShiftroomApp
@@ -83,6 +83,8 @@ NOT_BEFORE_THE_OPENING = (
     "backends.sim.build",
     "backends.sim.scenario",
     "app.screens.main",
+    "app.cli_verbs",  # the pipeline verbs' parsers: not built for `shiftroom demo`
+    "app.cli_store",
     "widgets.detail",
     "widgets.event_log",
 )
