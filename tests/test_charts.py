@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from textual.app import App
 
@@ -141,27 +142,10 @@ async def test_a_chart_redraws_only_when_its_data_changes() -> None:
         assert not isinstance(app.screen, ChartScreen)
 
 
-async def test_open_charts_from_a_room_screen() -> None:
-    from textual.screen import Screen
+def test_time_ticks_differ_from_each_other_however_long_the_rollout() -> None:
+    from widgets.charts import clock_label
 
-    from app.screens.charts import CHARTS_BINDING, open_charts
-
-    class Room(Screen[None]):
-        BINDINGS = [CHARTS_BINDING]
-
-        def action_charts(self) -> None:
-            open_charts(self, KEY)
-
-    class RoomApp(App[None]):
-        state = rollout_state()
-
-        def on_mount(self) -> None:
-            self.push_screen(Room())
-
-    app = RoomApp()
-    async with app.run_test(size=(120, 32)) as pilot:
-        await pilot.press("c")
-        await pilot.pause()
-        assert isinstance(app.screen, ChartScreen) and app.screen.key == KEY
-        await pilot.press("c")
-        assert not isinstance(app.screen, ChartScreen)
+    t = EPOCH + 9 * 3600 + 30 * 60  # 09:30:00
+    assert [clock_label(t + i * 22.5, 22.5) for i in range(3)] == ["09:30:00", "09:30:22", "09:30:45"]
+    assert [clock_label(t + i * 900, 900) for i in range(2)] == ["09:30", "09:45"]
+    assert clock_label(t, 12 * 3600) == time.strftime("%b %d 09:30", time.gmtime(t))

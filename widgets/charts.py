@@ -34,8 +34,10 @@ MARK_NAMES = {"cyan": "step", "orange": "failed check", "red": "rollback", "gree
 RICH = {"cyan": "cyan", "orange": "dark_orange", "red": "red", "green": "green", "white": "white"}
 
 
-def clock_label(t: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(t))
+def clock_label(t: float, spacing: float = 60.0) -> str:
+    """A tick's clock time, as precise as ticks `spacing` seconds apart need to differ (and the day past a day)."""
+    fmt = "%H:%M:%S" if spacing < 60 else ("%b %d %H:%M" if spacing >= 6 * 3600 else "%H:%M")
+    return time.strftime(fmt, time.gmtime(t))
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[fl
 def _time_axis(plt: Any, origin: float, last_minute: float, ticks: int = 5) -> None:
     span = max(last_minute, 1.0)
     positions = [span * i / (ticks - 1) for i in range(ticks)]
-    plt.xticks(positions, [clock_label(origin + p * 60) for p in positions])
+    plt.xticks(positions, [clock_label(origin + p * 60, span * 60 / (ticks - 1)) for p in positions])
     plt.xlim(0.0, span)
 
 

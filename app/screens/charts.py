@@ -29,9 +29,6 @@ from app.model import Experiment, MetricSeries, RoomState
 from app.sanitize import clean
 from widgets.charts import MARK_COLORS, ChartData, MetricChart, UpliftChart, UpliftData, legend
 
-#: The room's key for the charts (the main screen adds it to its BINDINGS and calls `open_charts`).
-CHARTS_BINDING = Binding("c", "charts", "Charts", id="charts", tooltip="charts of the selected rollout")
-
 #: Event actions drawn as marks on a rollout's charts.
 MARKED = frozenset(MARK_COLORS)
 EXPERIMENT = "experiment:"
@@ -155,7 +152,7 @@ def open_charts(screen: Screen[Any], key: str | None) -> None:
     """Push the charts of `key` (a rollout's key, or "experiment:<id>") over `screen`; the App's `state`
     is where the charts read the latest snapshot."""
     if not key:
-        screen.notify("select a rollout first to see its charts", severity="warning")
+        screen.notify("select a rollout or an experiment first to see its charts", severity="warning")
         return
     app: Any = screen.app
     screen.app.push_screen(ChartScreen(key, lambda: app.state))

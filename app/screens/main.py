@@ -111,6 +111,7 @@ class MainScreen(Screen[None]):
         Binding("1", "show_tab('rollouts')", "Rollouts", show=False, id="tab-rollouts"),
         Binding("2", "show_tab('flags')", "Flags", show=False, id="tab-flags"),
         Binding("3", "show_tab('experiments')", "Experiments", show=False, id="tab-experiments"),
+        Binding("c", "charts", "Charts", show=False, id="charts", tooltip="charts: the selected rollout or experiment"),
         Binding(
             "f",
             "toggle_sequential",
@@ -290,7 +291,18 @@ class MainScreen(Screen[None]):
         self.sequential = not self.sequential
         self._show_experiment()
 
+    def action_charts(self) -> None:
+        from app.screens.charts import EXPERIMENT, open_charts  # plotext: imported when a chart is first asked for
+
+        if self.active_tab == "experiments":
+            exp_id = self.query_one(ExperimentsList).selected_experiment
+            open_charts(self, f"{EXPERIMENT}{exp_id}" if exp_id else None)
+        else:
+            open_charts(self, self.selected_key)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "charts":  # a rollout's metrics or an experiment's uplift: flags have no chart
+            return not (self.is_mounted and self.active_tab == "flags")
         tab = TAB_OF_ACTION.get(action)
         if tab is not None and not (self.is_mounted and self.active_tab == tab):
             return False
