@@ -163,6 +163,15 @@ def test_a_command_that_does_not_apply_now_is_1(capsys: pytest.CaptureFixture[st
     assert err.startswith("shiftroom: microservices/")
 
 
+def test_undo_without_a_previous_revision_names_the_target_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "undo", "frontend", "--reason", "r", "--yes", "--demo")
+    assert code == FAILED
+    assert err.strip() == (
+        "shiftroom: microservices/frontend: Deployment microservices/microservices-blue has no previous revision "
+        "to roll back to."
+    )
+
+
 def test_judge_paused_and_durations() -> None:
     from app.model import Phase, Rollout
     from app.verbs.phases import judge

@@ -96,5 +96,6 @@ def _print(out: TextIO, as_json: bool, verb: str, key: str, ok: bool, message: s
         if ok:
             print(clean(message), file=out)
         else:
-            print(f"shiftroom: {clean(key)}: {clean(message)}", file=sys.stderr)
+            text = clean(message).removeprefix(f"{clean(key)}: ")  # a backend's sentence may name the target already
+            print(f"shiftroom: {clean(key)}: {text}", file=sys.stderr)
     return code
