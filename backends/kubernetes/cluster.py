@@ -311,8 +311,19 @@ class KubeCluster:
                 out.append(Source(res, ns, "Route", self._route_converter(router), optional=bool(res.group)))
             out += [Source(res, ns, "Foreign", objects.foreign, optional=True) for res in FOREIGN]
             out.append(_rollout_replica_sets(ns))
-            out.append(Source(EVENTS, ns, "Event", event_reader.event, spare=True))  # last: after the Canaries
+            out += self._event_sources(ns)  # last: after the Canaries
         return out
+
+    def _event_sources(self, namespace: str | None) -> list[Source]:
+        """A namespace's Events in one watch; over every namespace (`-A`) one watch per kind of object the
+        room shows (`regarding.kind=<Kind>`), never every Event of the cluster (its Pods', its Nodes')."""
+        if namespace is not None:
+            return [Source(EVENTS, namespace, "Event", event_reader.event, spare=True)]
+        kinds = event_reader.selected_kinds(router.res.kind for _, router in self.routes.values())
+        return [
+            Source(EVENTS, None, "Event", event_reader.event, field_selector=f"regarding.kind={kind}", spare=True)
+            for kind in kinds
+        ]
 
     def _lease_seen(self, obj: dict[str, Any]) -> Lease:
         leases.seen(self._leases, obj)

@@ -36,6 +36,7 @@ class Source:
     kind: WatchKind
     convert: Convert
     label_selector: str = ""
+    field_selector: str = ""  # only documented field labels (Events: `regarding.kind=Deployment`)
     optional: bool = False  # a CRD that may not be installed: a 404 on the list skips it quietly
     spare: bool = False  # not needed to drive (Events): a 403 on the list skips it (the doctor says so)
 
@@ -106,9 +107,7 @@ class Informer:
         return [ev for ev in events if ev is not None]
 
     async def _list(self, src: Source) -> tuple[list[dict[str, Any]], str] | None:
-        query: list[tuple[str, Any]] = []
-        if src.label_selector:
-            query.append(("labelSelector", src.label_selector))
+        query = _selectors(src)
         what = What("list", src.res, src.namespace)
         try:
             body = await self.api.call("GET", src.res.path(src.namespace), what, query=query)
@@ -170,9 +169,8 @@ class Informer:
             ("resourceVersion", rv),
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", self.timeout_seconds),
+            *_selectors(src),
         ]
-        if src.label_selector:
-            query.append(("labelSelector", src.label_selector))
         what = What("watch", src.res, src.namespace)
         resp = await self.api.stream(src.res.path(src.namespace), what, query, read_timeout=self.stall)
         buf = b""
@@ -241,3 +239,13 @@ class Informer:
             if ev is not None:
                 queue.put_nowait(ev)
         return new_rv
+
+
+def _selectors(src: Source) -> list[tuple[str, Any]]:
+    """The source's label and field selectors, as list and watch requests carry them."""
+    out: list[tuple[str, Any]] = []
+    if src.label_selector:
+        out.append(("labelSelector", src.label_selector))
+    if src.field_selector:
+        out.append(("fieldSelector", src.field_selector))
+    return out
