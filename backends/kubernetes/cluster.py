@@ -76,6 +76,7 @@ class KubeCluster:
         where: Where | None = None,
         stall: float = 120.0,
         watch_timeout: int = 300,
+        denied_retry: float = 60.0,
     ) -> None:
         self.api = api
         self.namespaces = list(namespaces) if namespaces else None  # None: all namespaces
@@ -85,6 +86,7 @@ class KubeCluster:
         self.where = where
         self.stall = stall
         self.watch_timeout = watch_timeout
+        self.denied_retry = denied_retry  # Events refused (403): asked again this often
         self.backoff = Backoff()
         self._served: dict[str, bool] = {}
         self._leases: dict[str, Any] = {}  # the last Lease objects this room saw or wrote: a take needs no GET
@@ -346,6 +348,7 @@ class KubeCluster:
             stall=self.stall,
             timeout_seconds=self.watch_timeout,
             backoff=self.backoff,
+            denied_retry=self.denied_retry,
         )
 
     def watch(self, namespace: str | None = None) -> AsyncGenerator[WatchEvent, None]:
