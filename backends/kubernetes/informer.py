@@ -83,8 +83,8 @@ class Informer:
                 yield ev
             queue: asyncio.Queue[Any] = asyncio.Queue()
             tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
-            if denied:  # one retry for them all: the same resource, refused in the same namespace
-                tasks.append(asyncio.create_task(self._guard(denied[0], queue, self._retry(denied[0], queue))))
+            for src in denied:  # one retry per resource and namespace refused (its other sources were not asked)
+                tasks.append(asyncio.create_task(self._guard(src, queue, self._retry(src, queue))))
             self.backoff.reset()  # listed: the API server is back
             try:
                 yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
@@ -98,10 +98,10 @@ class Informer:
 
     async def _relist(self, listed: list[tuple[Source, str]], denied: list[Source]) -> AsyncIterator[WatchEvent]:
         """RESET, then an ADDED per listed object; `listed` gets each source's resourceVersion, `denied` the
-        spare sources refused (one DENIED for each resource: its other sources are not asked)."""
+        spare sources refused (one DENIED per resource and namespace: its other sources there are not asked)."""
         yield WatchEvent(type="RESET")
         for src in self.sources:
-            if any(d.res == src.res for d in denied):
+            if any((d.res, d.namespace) == (src.res, src.namespace) for d in denied):
                 continue
             try:
                 got = await self._list(src)
