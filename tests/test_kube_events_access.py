@@ -212,3 +212,64 @@ async def test_all_namespaces_denied_says_all_namespaces(kube_api: Any, tmp_path
     finally:
         await engine.stop()
         await engine.cluster.close()  # type: ignore[attr-defined]
+
+
+async def test_watch_granted_later_comes_back_by_itself(kube_api: Any, tmp_path: Path) -> None:
+    role = _viewer_without_events("viewer-lists-events", ("get", "list"))
+    engine = await _room(kube_api, tmp_path, role, denied_retry=0.2)
+    try:
+        await _until(engine, lambda r: r.events_unseen == SENTENCE)
+        for obj in _events_reader():
+            kube_api.apply(obj)
+        await _until(engine, lambda r: not r.events_unseen and "Custom" in [e.reason for e in r.events])
+        kube_api.apply(event(NS, "shop.2", ("apps/v1", "Deployment", "shop"), "Later", "watched now"))
+        await _until(engine, lambda r: "Later" in [e.reason for e in r.events])
+    finally:
+        await engine.stop()
+        await engine.cluster.close()  # type: ignore[attr-defined]
+
+
+async def test_the_cache_says_unseen_from_denied_until_a_list_without_it() -> None:
+    """The object cache's side, with a scripted watch: DENIED empties that namespace's Events and marks it;
+    a later list (RESET…SYNCED) that has no DENIED lifts it; another namespace is not touched."""
+    from app.control.cache import ObjectCache
+    from backends.base import ClusterEvent, WatchEvent
+
+    def about(ns: str, reason: str) -> WatchEvent:
+        ev = ClusterEvent(t=time.time(), namespace=ns, object="Deployment/shop", reason=reason, message="", name=reason)
+        return WatchEvent(type="ADDED", kind="Event", object=ev)
+
+    scripts = {
+        "a": [[WatchEvent(type="RESET"), about("a", "One"), WatchEvent(type="SYNCED"), WatchEvent(type="DENIED")]],
+        "b": [[WatchEvent(type="RESET"), about("b", "Two"), WatchEvent(type="SYNCED")]],
+    }
+
+    class Scripted:
+        name = "scripted"
+
+        async def watch(self, namespace: str | None = None) -> Any:
+            for ev in scripts[namespace or ""].pop(0) if scripts[namespace or ""] else []:
+                yield ev
+            await asyncio.Event().wait()  # then nothing more
+
+    clock = VirtualClock(time.time())
+    cache = ObjectCache(Scripted(), clock, ["a", "b"])  # type: ignore[arg-type]
+    cache.start()
+    try:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        cache.events.focus([("Deployment", "a", "shop"), ("Deployment", "b", "shop")], clock.now())
+        assert (cache.events.unseen("a"), cache.events.unseen("b")) == ("a", "")
+        assert [e.reason for e in cache.events.recent([("Deployment", "a", "shop")], clock.now())] == []
+        assert [e.reason for e in cache.events.recent([("Deployment", "b", "shop")], clock.now())] == ["Two"]
+        cache._on_event("a", WatchEvent(type="RESET"))
+        cache._on_event("a", WatchEvent(type="DENIED"))
+        cache._on_event("a", WatchEvent(type="SYNCED"))
+        assert cache.events.unseen("a") == "a"  # listed again, denied again
+        cache._on_event("a", WatchEvent(type="RESET"))
+        cache._on_event("a", about("a", "Back"))
+        cache._on_event("a", WatchEvent(type="SYNCED"))
+        assert cache.events.unseen("a") == ""
+        assert [e.reason for e in cache.events.recent([("Deployment", "a", "shop")], clock.now())] == ["Back"]
+    finally:
+        await cache.stop()
