@@ -237,6 +237,7 @@ class Rollout(Frozen):
     #: Objects of the target's layout that are missing ("Deployment shop/api-primary"...): it needs a bootstrap.
     needs_bootstrap: tuple[str, ...] = ()
     events: tuple[ClusterEvent, ...] = ()  # the cluster's recent Events on the target's objects, newest first
+    events_unseen: str = ""  # why its Events cannot be shown (this identity may not list them there), or ""
 
     @property
     def key(self) -> str:

@@ -150,11 +150,11 @@ class WatchEvent(Obj):
     A watch behaves like a Kubernetes informer: after (re)connecting it sends
     `RESET` (forget what you hold for `kind`; `kind=None` means every kind), then
     an `ADDED` per existing object (the list), then `SYNCED` once the list is
-    complete, then changes in resourceVersion order. A broken stream ends with
-    `Unavailable`; the caller opens a new watch, which starts with `RESET` again.
-    """
+    complete, then changes in resourceVersion order. A broken stream ends with `Unavailable`; the caller
+    opens a new watch, which starts with `RESET` again. `DENIED` (kind "Event"): this identity may not list
+    or watch that kind here (a 403); it is tried again slowly, and a later list without `DENIED` lifts it."""
 
-    type: Literal["ADDED", "MODIFIED", "DELETED", "RESET", "SYNCED"]
+    type: Literal["ADDED", "MODIFIED", "DELETED", "RESET", "SYNCED", "DENIED"]
     kind: WatchKind | None = None
     object: Deployment | Service | Route | Lease | ForeignObject | ClusterEvent | None = None
 

@@ -123,38 +123,3 @@ def test_rows_carry_images_from_the_deployments_and_the_gates_state() -> None:
     assert row.message == "Promotion gate closed; rollback gate open"
     (bare,) = room.rollouts(objects)
     assert (bare.canary_image, bare.message) == ("", "")
-
-
-def test_the_controllers_events_on_the_canary() -> None:
-    from backends.base import ClusterEvent
-
-    events = [
-        ClusterEvent(
-            t=1,
-            namespace="microservices",
-            object="Canary/microservices-canary",
-            reason="Synced",
-            message="Halt advancement no values found for istio metric request-success-rate",
-            type="Warning",
-        ),
-        ClusterEvent(
-            t=2,
-            namespace="microservices",
-            object="Deployment/microservices",
-            reason="ScalingReplicaSet",
-            message="Scaled up",
-        ),
-        ClusterEvent(t=3, namespace="other", object="Canary/microservices-canary", reason="Synced", message="x"),
-        ClusterEvent(
-            t=4,
-            namespace="microservices",
-            object="Canary/microservices-canary",
-            reason="Synced",
-            message="Rolling back microservices-canary.microservices failed checks threshold reached 5\x1b[2J",
-            type="Warning",
-        ),
-    ]
-    assert ForeignRollouts.events_for(KEY, events) == (
-        "Warning Synced: Halt advancement no values found for istio metric request-success-rate",
-        "Warning Synced: Rolling back microservices-canary.microservices failed checks threshold reached 5\\x1b[2J",
-    )

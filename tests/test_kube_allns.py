@@ -95,6 +95,11 @@ def _watches(server: Any) -> list[Any]:
     return [r for r in server.requests if r.method == "GET" and r.query.get("watch") in ("true", "1")]
 
 
+def _selected(request: Any) -> tuple[str, str]:
+    """(path, field selector) of a request: under -A the Events are one watch per kind, on one path."""
+    return request.path, request.query.get("fieldSelector", "")
+
+
 async def _opened(server: Any, paths: set[str], seconds: float = 10.0) -> list[Any]:
     """The watch requests, once every one of `paths` has been opened (the watches open after the list that
     already shows the rows: wait for them)."""
@@ -197,16 +202,16 @@ async def test_all_namespaces_watches_once_per_resource(kube_api: Any, tmp_path:
         }
         watches = await _opened(kube_api, expected)
         assert watches and all("/namespaces/" not in r.path for r in watches), [r.path for r in watches]
-        per_resource = collections.Counter(r.path for r in watches)
-        assert set(per_resource.values()) == {1}, per_resource  # one watch connection per resource
+        per_resource = collections.Counter(_selected(r) for r in watches)
+        assert set(per_resource.values()) == {1}, per_resource  # one watch connection per resource (and selector)
         lists = [r for r in kube_api.requests if r.method == "GET" and "watch" not in r.query and r.status == 200]
-        listed = collections.Counter(r.path for r in lists if r.path in per_resource)
+        listed = collections.Counter(_selected(r) for r in lists if _selected(r) in per_resource)
         assert set(listed.values()) == {1}, listed  # listed once each, cluster-wide
 
         _namespace(kube_api, "team-d")  # a namespace that did not exist when the room opened
         kube_api.apply(_flagger_canary("team-d", "checkout"))
         await _until(engine, {"team-d/checkout"})
-        assert collections.Counter(r.path for r in _watches(kube_api)) == per_resource  # no new watch for it
+        assert collections.Counter(_selected(r) for r in _watches(kube_api)) == per_resource  # no new watch for it
     finally:
         await engine.stop()
         await engine.cluster.close()  # type: ignore[attr-defined]
@@ -270,5 +275,109 @@ async def test_cluster_wide_informer_relists_on_410_and_ends_on_a_stall(kube_api
         assert "1.5 s" in str(err.value)
     finally:
         server.stall_watches(False)
+        await it.aclose()
+        await cluster.close()
+
+
+# ------------------------------------------------------------ Events under -A: one watch per kind shown
+
+
+def _k8s_event(ns: str, name: str, kind: str, about: str, reason: str) -> dict[str, Any]:
+    api_version = {"Pod": "v1", "Service": "v1", "Lease": "coordination.k8s.io/v1"}.get(kind, "apps/v1")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    return {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "eventTime": stamp,
+        "reportingController": "test-controller",
+        "reportingInstance": "test-controller-1",
+        "action": reason,
+        "reason": reason,
+        "type": "Normal",
+        "note": f"{reason} {about}",
+        "regarding": {"apiVersion": api_version, "kind": kind, "name": about, "namespace": ns},
+    }
+
+
+EVENTS_PATH = "/apis/events.k8s.io/v1/events"
+
+
+def _event_requests(server: Any) -> list[Any]:
+    return [r for r in server.requests if "/events.k8s.io/" in r.path]
+
+
+async def test_all_namespaces_watches_events_per_kind_with_a_field_selector(kube_api: Any, tmp_path: Path) -> None:
+    _seed(kube_api)
+    kube_api.apply(_k8s_event(SHOP, "api.custom", "Deployment", "api", "Custom"))
+    kube_api.apply(_k8s_event(SHOP, "pod.noise", "Pod", "api-abc-x", "Pulled"))
+    engine = await _room(kube_api, tmp_path, all_namespaces=True)
+    try:
+        kube_api.clear_requests()
+        kinds = {"Canary", "Deployment", "ReplicaSet", "Rollout", "Service", "VirtualService"}  # istio: the target's
+        deadline = time.monotonic() + 15
+        while "Custom" not in [e.reason for e in (engine.state.rollout(f"{SHOP}/api") or Rollout(name="-")).events]:
+            assert time.monotonic() < deadline, "the Deployment's Event never reached its row"
+            await engine.run_pass()
+            await asyncio.sleep(0.05)
+        await _opened(kube_api, {"/apis/apps/v1/deployments", EVENTS_PATH})
+        requests = _event_requests(kube_api)
+        assert requests and all(r.path == EVENTS_PATH for r in requests), [r.path for r in requests]
+        selectors = collections.Counter((r.query.get("watch", ""), r.query.get("fieldSelector")) for r in requests)
+        assert set(selectors) == {(w, f"regarding.kind={k}") for k in kinds for w in ("", "true")}, selectors
+        assert all(r.status == 200 for r in requests if "watch" not in r.query)  # the server took each selector
+    finally:
+        await engine.stop()
+        await engine.cluster.close()  # type: ignore[attr-defined]
+
+
+async def test_event_watches_by_kind_resume_after_the_server_ends_them(kube_api_factory: Any) -> None:
+    """Each watch ends after 1 s (timeoutSeconds) and is resumed from its last resourceVersion (bookmarks every
+    0.2 s) with the same field selector: no relist, no Event twice, and never an Event about a Pod on the wire."""
+    from dataclasses import replace
+
+    from backends.base import ClusterEvent
+    from backends.kubernetes.resources import EVENTS
+
+    server = kube_api_factory(controller="manual")
+    for ns in (SHOP, TEAM):
+        _namespace(server, ns)
+    server.apply(_k8s_event(SHOP, "app.before", "Deployment", "app", "Before"))
+    server.apply(_k8s_event(TEAM, "pod.before", "Pod", "app-x", "PodBefore"))
+    cluster = await make_cluster(server.kubeconfig, watch_timeout=1)
+    cluster.namespaces = None  # every namespace, as -A builds it
+    received: list[str] = []  # regarding.kind of every Event the client was sent
+
+    def recording(convert: Any) -> Any:
+        def read(obj: dict[str, Any]) -> Any:
+            received.append(str(obj.get("regarding", {}).get("kind")))
+            return convert(obj)
+
+        return read
+
+    informer = cluster.informer()
+    informer.sources = [replace(s, convert=recording(s.convert)) if s.res == EVENTS else s for s in informer.sources]
+    it = informer.events()
+    try:
+        first = await _until_event(it, lambda e: e.type == "SYNCED")
+        assert [e.object.reason for e in first if isinstance(e.object, ClusterEvent)] == ["Before"]
+        selected = "regarding.kind=Deployment"
+        deadline = time.monotonic() + 15
+        while True:  # the first watch of the Deployments' Events ended and a second one resumed
+            resumed = [r for r in _watches(server) if r.query.get("fieldSelector") == selected]
+            if len(resumed) >= 2:
+                break
+            assert time.monotonic() < deadline, "the watch was not resumed"
+            await asyncio.sleep(0.05)
+        assert resumed[1].query.get("resourceVersion") not in ("", "0", None)  # from where it was, not a new list
+        server.apply(_k8s_event(TEAM, "pod.after", "Pod", "app-x", "PodAfter"))
+        server.apply(_k8s_event(SHOP, "app.after", "Deployment", "app", "After"))
+        later = await _until_event(it, lambda e: isinstance(e.object, ClusterEvent) and e.object.reason == "After")
+        assert not [e for e in later if e.type in ("RESET", "SYNCED")]  # resumed, not listed again
+        assert [e.object.reason for e in later if isinstance(e.object, ClusterEvent)] == ["After"]
+        assert "Pod" not in received and received.count("Deployment") == 2, received
+        lists = [r for r in server.requests if r.path == EVENTS_PATH and "watch" not in r.query]
+        assert len(lists) == len(informer.sources) - len([s for s in informer.sources if s.res != EVENTS])
+    finally:
         await it.aclose()
         await cluster.close()

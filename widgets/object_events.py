@@ -60,6 +60,8 @@ def events_content(rollout: Rollout | None, now: float | None, width: int = 48) 
     From and the Message follow on the next line (`  deployment-controller: Scaled up …`)."""
     if rollout is None:
         return Content("")
+    if rollout.events_unseen:  # the identity may not list them: not "no Events"
+        return Content.styled(clean(rollout.events_unseen, 300), "$warning")
     if not rollout.events:
         return Content.styled("no Events about its objects in the last hour", "$text-muted")
     rows = _rows(rollout.events, now)

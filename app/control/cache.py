@@ -9,7 +9,9 @@ last good data stays, the cache knows since when it is stale, and its health
 says so with the data's age. A write's returned object is applied at once, so
 a pass never reads back what it just wrote; an older event arriving after a
 newer write is ignored by comparing resource versions. Kubernetes Events
-(`ClusterEvent`) are kept apart, bounded, in `events` (event_book.py).
+(`ClusterEvent`) are kept apart, bounded, in `events` (event_book.py); a `DENIED`
+(the identity may not list or watch them) empties them for that stream and the
+book says so until a list of that stream completes without one.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class ObjectCache:
         self._listing: dict[str, set[Key] | None] = {s: None for s in self.streams}
         self._synced: dict[str, bool] = {s: False for s in self.streams}
         self._broken_at: dict[str, float | None] = {s: None for s in self.streams}
+        self._denying: dict[str, bool] = {s: False for s in self.streams}  # a DENIED since the stream's RESET
         self._error: BackendError | None = None
         self._unreachable: set[str] = set()  # streams whose watch could not even be opened again
         self._tasks: list[asyncio.Task[None]] = []
@@ -151,9 +154,15 @@ class ObjectCache:
     def _on_event(self, namespace: str, event: WatchEvent) -> None:
         if event.type == "RESET":
             self._listing[namespace] = set()
+            self._denying[namespace] = False
             return
         if event.type == "SYNCED":
             self._synced_list(namespace)
+            return
+        if event.type == "DENIED":
+            self._denying[namespace] = True
+            if self.events.deny(None if namespace == ALL else namespace):
+                self.on_change()
             return
         obj = event.object
         if obj is None:
@@ -178,6 +187,8 @@ class ObjectCache:
             del self._objects[key]
         listed_events = {(k[1], k[2]) for k in seen if k[0] == "Event"}
         self.events.keep_listed(None if namespace == ALL else namespace, listed_events)
+        if not self._denying.get(namespace):
+            self.events.allow(None if namespace == ALL else namespace)
         self._listing[namespace] = None
         self._synced[namespace] = True
         self._broken_at[namespace] = None

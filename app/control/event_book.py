@@ -6,6 +6,8 @@ publish), at most `per_object` (the newest) per object and none older than `max_
 Events about other objects wait in a pool of the newest `loose`, so a target that
 appears after its Events were listed (a Canary created later) still finds them.
 A ReplicaSet's Events count for the Deployment or Rollout that names it (`<owner>-<hash>`).
+Where this identity may not list or watch Events (a namespace, or None: every namespace, `-A`) the book
+holds none and says so (`unseen`), so the room never shows "no Events" where it cannot look.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class EventBook:
         self._kept: dict[EventKey, tuple[Regarding, ClusterEvent]] = {}
         self._loose: dict[EventKey, ClusterEvent] = {}
         self._focus: frozenset[Regarding] = frozenset()
+        self._denied: set[str | None] = set()  # namespaces (None: all of them) whose Events may not be read
 
     def __len__(self) -> int:
         return len(self._kept) + len(self._loose)
@@ -74,6 +77,27 @@ class EventBook:
         for pool in (self._kept, self._loose):
             for key in [k for k in pool if (namespace is None or k[0] == namespace) and k not in listed]:
                 del pool[key]
+
+    def deny(self, namespace: str | None) -> bool:
+        """This identity may not list or watch Events in `namespace` (None: every namespace); True if new."""
+        if namespace in self._denied:
+            return False
+        self._denied.add(namespace)
+        self.keep_listed(namespace, set())  # what was held there can no longer be kept up to date
+        return True
+
+    def allow(self, namespace: str | None) -> bool:
+        """Events in `namespace` were listed again; True if they had been denied."""
+        if namespace not in self._denied:
+            return False
+        self._denied.discard(namespace)
+        return True
+
+    def unseen(self, namespace: str) -> str:
+        """Where the Events of an object in `namespace` may not be read ("shop", "all namespaces"), or ""."""
+        if namespace in self._denied:
+            return namespace
+        return "all namespaces" if None in self._denied else ""
 
     # ------------------------------------------------------------ focus and bounds
     def focus(self, objects: Iterable[Regarding], now: float) -> None:

@@ -23,7 +23,7 @@ from app.foreign.gates import Gate, GatePlan, gate_body
 from app.foreign.verbs import Plan
 from app.model import AuditEvent, Level, Rollout
 from app.sanitize import clean
-from backends.base import BackendError, ClusterEvent, ForeignObject, NotFound
+from backends.base import BackendError, ForeignObject, NotFound
 
 
 class ForeignRollouts:
@@ -73,15 +73,6 @@ class ForeignRollouts:
             for c in v.checks
             if c.check.template and c.query
         }
-
-    @staticmethod
-    def events_for(target: str, events: Iterable[ClusterEvent], limit: int = 20) -> tuple[str, ...]:
-        """The controller's Events on a Canary or Rollout, newest last, as the why pane lists them
-        ("Warning Synced: Halt advancement …", "Normal Synced: Promotion completed! …")."""
-        namespace, name = target.split("/", 1)
-        objects = {f"Canary/{name}", f"Rollout/{name}"}
-        mine = [e for e in events if e.namespace == namespace and e.object in objects]
-        return tuple(clean(f"{e.type} {e.reason}: {e.message}", 300) for e in mine[-limit:])
 
     def owns(self, target: str, objects: Iterable[ForeignObject]) -> bool:
         return self.index(objects).owns(target)

@@ -7,6 +7,7 @@
 - a Flagger Canary: the Canary, its targetRef Deployment (and `-primary`), its Services;
 - an Argo Rollout: the Rollout, its workloadRef Deployment and the Services its strategy names.
 ReplicaSets count for the Deployment or Rollout they belong to (see event_book.anchors).
+Where the identity may not list or watch Events, a row carries `events_unseen` (UNSEEN) instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from app.control.event_book import EventBook, Regarding
 from app.model import Rollout, Strategy, Target
 from backends.base import ForeignObject
 
+UNSEEN = (
+    "this identity may not list Events in {where} (events.k8s.io list or watch denied); "
+    "`shiftroom doctor` shows what to bind"
+)
 ROUTER_KINDS = ("Route", "VirtualService", "HTTPRoute", "TrafficSplit", "Ingress")
 
 
@@ -72,12 +77,17 @@ def with_events(
     book: EventBook,
     now: float,
 ) -> list[Rollout]:
-    """Each row with the newest Events about its objects (and the book focused on every row's objects)."""
+    """Each row with the newest Events about its objects (and the book focused on every row's objects), or
+    the sentence saying why they cannot be shown."""
     objects = {key: target_objects(t) for key, t in targets.items()} | foreign_objects(foreign)
     rows = list(rows)
     book.focus((o for r in rows for o in objects.get(r.key, ())), now)
     out = []
     for r in rows:
         events = book.recent(objects.get(r.key, ()), now)
-        out.append(r.model_copy(update={"events": events}) if events != r.events else r)
+        where = book.unseen(r.namespace)
+        unseen = UNSEEN.format(where=where) if where else ""
+        if events != r.events or unseen != r.events_unseen:
+            r = r.model_copy(update={"events": events, "events_unseen": unseen})
+        out.append(r)
     return out

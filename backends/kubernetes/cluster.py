@@ -76,6 +76,7 @@ class KubeCluster:
         where: Where | None = None,
         stall: float = 120.0,
         watch_timeout: int = 300,
+        denied_retry: float = 60.0,
     ) -> None:
         self.api = api
         self.namespaces = list(namespaces) if namespaces else None  # None: all namespaces
@@ -85,6 +86,7 @@ class KubeCluster:
         self.where = where
         self.stall = stall
         self.watch_timeout = watch_timeout
+        self.denied_retry = denied_retry  # Events refused (403): asked again this often
         self.backoff = Backoff()
         self._served: dict[str, bool] = {}
         self._leases: dict[str, Any] = {}  # the last Lease objects this room saw or wrote: a take needs no GET
@@ -311,8 +313,19 @@ class KubeCluster:
                 out.append(Source(res, ns, "Route", self._route_converter(router), optional=bool(res.group)))
             out += [Source(res, ns, "Foreign", objects.foreign, optional=True) for res in FOREIGN]
             out.append(_rollout_replica_sets(ns))
-            out.append(Source(EVENTS, ns, "Event", event_reader.event, spare=True))  # last: after the Canaries
+            out += self._event_sources(ns)  # last: after the Canaries
         return out
+
+    def _event_sources(self, namespace: str | None) -> list[Source]:
+        """A namespace's Events in one watch; over every namespace (`-A`) one watch per kind of object the
+        room shows (`regarding.kind=<Kind>`), never every Event of the cluster (its Pods', its Nodes')."""
+        if namespace is not None:
+            return [Source(EVENTS, namespace, "Event", event_reader.event, spare=True)]
+        kinds = event_reader.selected_kinds(router.res.kind for _, router in self.routes.values())
+        return [
+            Source(EVENTS, None, "Event", event_reader.event, field_selector=f"regarding.kind={kind}", spare=True)
+            for kind in kinds
+        ]
 
     def _lease_seen(self, obj: dict[str, Any]) -> Lease:
         leases.seen(self._leases, obj)
@@ -335,6 +348,7 @@ class KubeCluster:
             stall=self.stall,
             timeout_seconds=self.watch_timeout,
             backoff=self.backoff,
+            denied_retry=self.denied_retry,
         )
 
     def watch(self, namespace: str | None = None) -> AsyncGenerator[WatchEvent, None]:

@@ -7,6 +7,7 @@ object, saying what was wrong — neither hides any other Event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from backends.base import ClusterEvent, Invalid
@@ -28,8 +29,15 @@ KINDS = frozenset(
         ("argoproj.io", "Rollout"),
     }
 )
+ROUTER_KINDS = frozenset({"Ingress", "VirtualService", "HTTPRoute", "TrafficSplit"})
 NOTE_LIMIT = 1024  # the API server's limit on `note`, in bytes; a server that allows more is cut here
 TEXT_LIMIT = 128  # reason, reportingController
+
+
+def selected_kinds(routers: Iterable[str]) -> list[str]:
+    """The kinds whose Events a room over every namespace watches, one `regarding.kind=<Kind>` field selector
+    each (a field selector cannot say "one of"): every kind in `KINDS` but the routers no target uses."""
+    return sorted({k for _, k in KINDS if k not in ROUTER_KINDS} | (set(routers) & ROUTER_KINDS))
 
 
 def _text(value: Any, field: str, problems: list[str], limit: int = TEXT_LIMIT) -> str:

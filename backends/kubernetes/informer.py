@@ -6,14 +6,17 @@ resume point without an event; a stream the server ends is resumed from the last
 resourceVersion; `410 Gone` lists everything again (a new RESET…SYNCED); a
 stream silent past the stall deadline, or an API server that cannot be reached,
 ends the watch with `Unavailable` — the caller opens a new one, which waits an
-exponentially growing delay first while failures go on.
+exponentially growing delay first while failures go on. A source the room can do
+without (Events) that answers 403 to its list or its watch is one `DENIED` event,
+not a broken watch: it is asked again every `denied_retry` seconds (one request),
+and once allowed everything is listed again (a RESET…SYNCED with no DENIED).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +39,9 @@ class Source:
     kind: WatchKind
     convert: Convert
     label_selector: str = ""
+    field_selector: str = ""  # only documented field labels (Events: `regarding.kind=Deployment`)
     optional: bool = False  # a CRD that may not be installed: a 404 on the list skips it quietly
-    spare: bool = False  # not needed to drive (Events): a 403 on the list skips it (the doctor says so)
+    spare: bool = False  # not needed to drive (Events): a 403 on its list or watch is DENIED, not a broken watch
 
 
 @dataclass
@@ -67,16 +71,20 @@ class Informer:
     timeout_seconds: int = 300  # asked of the server per watch request
     backoff: Backoff = field(default_factory=Backoff)
     lists: int = 0  # full lists done (for tests: a 410 makes one more)
+    denied_retry: float = 60.0  # a spare source refused (403): asked again this often, never in a loop
 
     async def events(self) -> AsyncGenerator[WatchEvent, None]:
         if self.backoff.delay:
             await asyncio.sleep(self.backoff.delay)
         while True:  # an Unavailable (from a list or a watch) counts a failure for the backoff and ends this
             listed: list[tuple[Source, str]] = []
-            async for ev in self._relist(listed):
+            denied: list[Source] = []
+            async for ev in self._relist(listed, denied):
                 yield ev
             queue: asyncio.Queue[Any] = asyncio.Queue()
             tasks = [asyncio.create_task(self._watch(src, rv, queue)) for src, rv in listed]
+            for src in denied:  # one retry per resource and namespace refused (its other sources were not asked)
+                tasks.append(asyncio.create_task(self._guard(src, queue, self._retry(src, queue))))
             self.backoff.reset()  # listed: the API server is back
             try:
                 yield WatchEvent(type="SYNCED")  # the watches are already open: nothing slips by
@@ -88,11 +96,21 @@ class Informer:
                 await asyncio.gather(*tasks, return_exceptions=True)
             # _drain returned: a 410 Gone; list everything again
 
-    async def _relist(self, listed: list[tuple[Source, str]]) -> AsyncIterator[WatchEvent]:
-        """RESET, then an ADDED per listed object; `listed` gets each source's resourceVersion."""
+    async def _relist(self, listed: list[tuple[Source, str]], denied: list[Source]) -> AsyncIterator[WatchEvent]:
+        """RESET, then an ADDED per listed object; `listed` gets each source's resourceVersion, `denied` the
+        spare sources refused (one DENIED per resource and namespace: its other sources there are not asked)."""
         yield WatchEvent(type="RESET")
         for src in self.sources:
-            got = await self._list(src)
+            if any((d.res, d.namespace) == (src.res, src.namespace) for d in denied):
+                continue
+            try:
+                got = await self._list(src)
+            except Forbidden:
+                if not src.spare:
+                    raise
+                denied.append(src)
+                yield WatchEvent(type="DENIED", kind=src.kind)
+                continue
             if got is None:
                 continue
             items, rv = got
@@ -106,18 +124,12 @@ class Informer:
         return [ev for ev in events if ev is not None]
 
     async def _list(self, src: Source) -> tuple[list[dict[str, Any]], str] | None:
-        query: list[tuple[str, Any]] = []
-        if src.label_selector:
-            query.append(("labelSelector", src.label_selector))
+        query = _selectors(src)
         what = What("list", src.res, src.namespace)
         try:
             body = await self.api.call("GET", src.res.path(src.namespace), what, query=query)
         except NotFound:
             if src.optional:
-                return None
-            raise
-        except Forbidden:
-            if src.spare:
                 return None
             raise
         except Unavailable:
@@ -150,12 +162,44 @@ class Informer:
             yield item
 
     async def _watch(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> None:
+        await self._guard(src, queue, self._follow(src, rv, queue))
+
+    async def _follow(self, src: Source, rv: str, queue: asyncio.Queue[Any]) -> None:
         try:
             while True:
                 rv = await self._stream(src, rv, queue)
                 if not rv:
                     queue.put_nowait(_GONE)
                     return
+        except Forbidden:
+            if not src.spare:
+                raise
+            queue.put_nowait(WatchEvent(type="DENIED", kind=src.kind))
+            await self._retry(src, queue, watch_from=rv)
+
+    async def _retry(self, src: Source, queue: asyncio.Queue[Any], watch_from: str = "") -> None:
+        """Every `denied_retry` s, the request that was refused, once: a list of one item, or the watch (opened
+        and closed). Allowed now: everything is listed again, so the Events come back with the others."""
+        what = What("watch" if watch_from else "list", src.res, src.namespace)
+        while True:
+            await asyncio.sleep(self.denied_retry)
+            try:
+                if watch_from:
+                    query = [("watch", "true"), ("resourceVersion", watch_from), *_selectors(src)]
+                    resp = await self.api.stream(src.res.path(src.namespace), what, query, read_timeout=self.stall)
+                    resp.release()
+                else:
+                    query = [*_selectors(src), ("limit", 1)]
+                    await self.api.call("GET", src.res.path(src.namespace), what, query=query)
+            except Forbidden:
+                continue
+            queue.put_nowait(_GONE)
+            return
+
+    async def _guard(self, src: Source, queue: asyncio.Queue[Any], work: Awaitable[None]) -> None:
+        """Run one source's task; whatever ends it reaches the informer as an item of `queue`."""
+        try:
+            await work
         except Gone:
             queue.put_nowait(_GONE)
         except BackendError as err:
@@ -170,9 +214,8 @@ class Informer:
             ("resourceVersion", rv),
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", self.timeout_seconds),
+            *_selectors(src),
         ]
-        if src.label_selector:
-            query.append(("labelSelector", src.label_selector))
         what = What("watch", src.res, src.namespace)
         resp = await self.api.stream(src.res.path(src.namespace), what, query, read_timeout=self.stall)
         buf = b""
@@ -241,3 +284,13 @@ class Informer:
             if ev is not None:
                 queue.put_nowait(ev)
         return new_rv
+
+
+def _selectors(src: Source) -> list[tuple[str, Any]]:
+    """The source's label and field selectors, as list and watch requests carry them."""
+    out: list[tuple[str, Any]] = []
+    if src.label_selector:
+        out.append(("labelSelector", src.label_selector))
+    if src.field_selector:
+        out.append(("fieldSelector", src.field_selector))
+    return out

@@ -243,7 +243,7 @@ class Api:
     def _list(self, request: web.Request, route: Route) -> dict[str, Any]:
         q = request.query
         labels = label_matcher(q.get("labelSelector"))
-        fields = field_matcher(q.get("fieldSelector"), route.t.builtin)
+        fields = field_matcher(q.get("fieldSelector"), route.t.builtin, route.t.key)
         ns = route.namespace if route.t.namespaced and route.namespace else None
         items = [o for o in self.state.ops.list_view(route.t, ns) if labels(o) and fields(o)]
         rv = self.state.store.rv
@@ -285,7 +285,7 @@ class Api:
     async def _watch(self, request: web.Request, route: Route) -> web.StreamResponse:
         q = request.query
         labels = label_matcher(q.get("labelSelector"))
-        fields = field_matcher(q.get("fieldSelector"), route.t.builtin)
+        fields = field_matcher(q.get("fieldSelector"), route.t.builtin, route.t.key)
         ns = route.namespace if route.t.namespaced and route.namespace else None
         watcher = Watcher(self.state, route.t, route.version, ns, lambda o: labels(o) and fields(o), dict(q))
         return await watcher.serve(request)

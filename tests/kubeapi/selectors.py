@@ -106,17 +106,63 @@ def _field_test(path: str, value: str, negate: bool) -> Callable[[dict[str, Any]
 
 CR_FIELDS = {"metadata.name", "metadata.namespace"}
 
+_OBJECT_REF = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+#: The field labels an Event list or watch accepts, per API, and the field of the object (as that API shows it)
+#: each selects. Core v1: the Field Selectors page's list for Event (kubernetes.io/docs/concepts/overview/
+#: working-with-objects/field-selectors/); events.k8s.io/v1: the same fields under the names of that API
+#: (kubernetes pkg/apis/events/v1/conversion.go, AddFieldLabelConversionsForEvent). `source` is the reporting
+#: component (the deprecated source's, else reportingController). Any other label: 400 BadRequest
+#: "field label not supported: <label>".
+EVENT_FIELDS: dict[tuple[str, str], dict[str, str]] = {
+    ("", "events"): {
+        **{f"involvedObject.{f}": f"involvedObject.{f}" for f in _OBJECT_REF},
+        "reason": "reason",
+        "reportingComponent": "reportingComponent",
+        "source": "source.component|reportingComponent",
+        "type": "type",
+        "metadata.name": "metadata.name",
+        "metadata.namespace": "metadata.namespace",
+    },
+    ("events.k8s.io", "events"): {
+        **{f"regarding.{f}": f"regarding.{f}" for f in _OBJECT_REF},
+        "reason": "reason",
+        "reportingController": "reportingController",
+        "source": "deprecatedSource.component|reportingController",
+        "type": "type",
+        "metadata.name": "metadata.name",
+        "metadata.namespace": "metadata.namespace",
+    },
+}
 
-def field_matcher(expr: str | None, builtin: bool) -> Matcher:
+
+def _first_value(obj: dict[str, Any], paths: str) -> str:
+    """The first non-empty of `a|b` (one path: its value)."""
+    for path in paths.split("|"):
+        if value := _field_value(obj, path):
+            return value
+    return ""
+
+
+def _label_test(paths: str, value: str, negate: bool) -> Callable[[dict[str, Any]], bool]:
+    return lambda obj: (_first_value(obj, paths) == value) != negate
+
+
+def field_matcher(expr: str | None, builtin: bool, resource: tuple[str, str] = ("", "")) -> Matcher:
+    """`resource` is (group, plural): Events accept only their documented labels (EVENT_FIELDS); other
+    built-ins any field path; custom resources `metadata.name` and `metadata.namespace`."""
     if not expr:
         return lambda obj: True
+    labels = EVENT_FIELDS.get(resource)
     tests: list[Callable[[dict[str, Any]], bool]] = []
     for req in _split(expr):
         m = re.match(r"^([\w.]+)\s*(==|=|!=)\s*(.*)$", req)
         if not m:
             raise bad_request(f"invalid selector: '{expr}'; can't understand '{req}'")
         path, op, value = m.groups()
-        if not builtin and path not in CR_FIELDS:
+        if (not builtin and path not in CR_FIELDS) or (labels is not None and path not in labels):
             raise bad_request(f"field label not supported: {path}")
+        if labels is not None:
+            tests.append(_label_test(labels[path], value, op == "!="))
+            continue
         tests.append(_field_test(path, value, op == "!="))
     return lambda obj: all(t(obj) for t in tests)
