@@ -89,6 +89,9 @@ class ShiftroomApp(App[None]):
         self.main_screen: MainScreen | None = None
         self._opening = opening
         self._build = build
+        self._putting_up = False  # the room's screen is being mounted over the opening
+        self._exit_when_up: tuple[Any, ...] | None = None  # an exit asked for meanwhile (`q`, a hang-up)
+        self._started = False
         self.read_only: bool = bool(engine.read_only) if engine is not None else bool(opening and opening.read_only)
         if engine is not None:
             self._attach(engine)
@@ -141,16 +144,34 @@ class ShiftroomApp(App[None]):
             return
         self._start()
 
-    def _open(self) -> None:
-        """Build the engine (its imports, the simulated world), put the room's screen up and start the engine."""
+    async def _open(self) -> None:
+        """Build the engine (its imports, the simulated world), put the room's screen up and start the engine.
+
+        The screen is awaited until mounted: a `q` typed during the build, or a hang-up, is handled after it,
+        not while its widgets are still mounting (they would be taken apart under their own on_mount).
+        """
         assert self._build is not None
         self._attach(self._build())
         self._build = None
-        self.push_screen(self._room_screen())  # over the opening, which stays below, idle; its targets until a snapshot
+        self._putting_up = True
+        try:
+            await self.push_screen(self._room_screen())  # over the opening, which stays below, idle
+        finally:
+            self._putting_up = False
         self._opening = None
+        if self._exit_when_up is not None:  # asked to leave meanwhile: leave, with no engine to start and stop
+            super().exit(*self._exit_when_up)
+            return
         self._start()
 
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        if self._putting_up:  # its widgets are mid-mount: taken apart now, their on_mount would find nothing
+            self._exit_when_up = (result, return_code, message)
+            return
+        super().exit(result, return_code, message)
+
     def _start(self) -> None:
+        self._started = True
         self.sub_title = self.title_context or self.state.context
         self.engine.subscribe(self._snapshot)
         self.start_engine()
@@ -177,8 +198,8 @@ class ShiftroomApp(App[None]):
                 screen.post_message(Snapshot(message.state))
 
     async def on_unmount(self) -> None:
-        if self._build is not None:
-            return  # left from the first frame: no engine was built
+        if not self._started:
+            return  # left from the first frame, or as the room's screen came up: no engine was started
         try:
             await self.engine.stop()
         except Exception as err:  # leaving anyway: the traceback goes where a crash's would, not lost

@@ -8,6 +8,7 @@ same order, the same header, the same layout.
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,28 @@ def test_the_demo_only_parser_reads_a_demo_line_as_the_whole_parser_does(argv: l
     from app.cli import build_parser
 
     assert build_parser(only_demo=True).parse_args(argv) == build_parser().parse_args(argv)
+
+
+async def test_a_hang_up_while_the_room_s_screen_mounts_closes_the_room_without_a_crash() -> None:
+    """The hang-up watchdog calls `app.exit` from its thread; landing while the room's screen was still
+    mounting, it took the header apart under its own on_mount (exit 70). It now waits for the screen."""
+    import threading
+
+    app: ShiftroomApp | None = None
+
+    def build() -> Any:
+        assert app is not None
+        exiting = app
+        # The watchdog's call: it runs on the loop as soon as the build gives the loop back.
+        threading.Thread(target=lambda: exiting.call_from_thread(exiting.exit), daemon=True).start()
+        time.sleep(0.2)  # the thread is waiting on the loop when the build returns
+        return make_demo(RoomOptions(scenario="release-day", virtual=True)).engine
+
+    app, _ = opening_app(build=build)
+    async with app.run_test(size=WIDE) as pilot:
+        for _ in range(40):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+    assert app._exception is None and app.return_code == 0
+    assert not app.is_running and app.main_screen is not None  # the room's screen had come up whole first
