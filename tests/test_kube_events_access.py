@@ -25,7 +25,7 @@ from backends.base import Deployment
 from backends.kubernetes import doctor
 from tests.kube_helpers import deployment, make_cluster
 from tests.test_engine_foreign_kube import NoData
-from tests.test_kube_events import event
+from tests.test_kube_events import engine_until, event
 from widgets.object_events import events_content
 
 NS = "default"
@@ -95,14 +95,7 @@ async def _room(
 
 async def _until(engine: Engine, found: Callable[[Rollout], bool], seconds: float = 15.0) -> Rollout:
     """Passes until the row is as wanted (the watch is real I/O: real time)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await engine.run_pass()
-        row = engine.state.rollout(KEY)
-        if row is not None and found(row):
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not seen within {seconds:g} s: {engine.state.rollout(KEY)}")
+    return await engine_until(engine, KEY, found, seconds)
 
 
 def _image(engine: Engine) -> str:
